@@ -1,0 +1,2 @@
+export * from './analytics.manifest';
+export * from './analytics.module';

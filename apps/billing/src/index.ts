@@ -1,0 +1,2 @@
+export * from './billing.manifest';
+export * from './billing.module';

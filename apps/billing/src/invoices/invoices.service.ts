@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@platform/auth';
+import { decodeCursor, encodeCursor, InvalidRequestError, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
+import { MAX_AMOUNT_MINOR, toInvoiceDto, type CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
+import { InvoicesRepository } from './invoices.repository';
+
+/** Invoices of the caller's tenant. Totals are computed here, in integer minor units. */
+@Injectable()
+export class InvoicesService {
+  constructor(private readonly repository: InvoicesRepository) {}
+
+  /** @throws InvalidRequestError `amount_too_large` when a line or the total exceeds {@link MAX_AMOUNT_MINOR} */
+  async create(principal: Principal, input: CreateInvoiceInput): Promise<InvoiceDto> {
+    const lines = input.lines.map((line) => ({
+      description: line.description,
+      quantity: line.quantity,
+      unitAmountMinor: line.unitAmount,
+      amountMinor: line.quantity * line.unitAmount,
+    }));
+    const totalMinor = lines.reduce((sum, line) => sum + line.amountMinor, 0);
+    if (totalMinor > MAX_AMOUNT_MINOR || lines.some((l) => l.amountMinor > MAX_AMOUNT_MINOR)) {
+      throw new InvalidRequestError('amount_too_large', `An invoice total may not exceed ${MAX_AMOUNT_MINOR} minor units.`);
+    }
+    const created = await this.repository.create({
+      tenant: principal.tenant as string,
+      customer: input.customer,
+      currency: input.currency,
+      totalMinor,
+      createdBy: principal.subject,
+      lines,
+    });
+    return toInvoiceDto(created.invoice, created.lines);
+  }
+
+  /** @throws ResourceNotFoundError `invoice_not_found`, also for another tenant's invoice */
+  async get(principal: Principal, id: string): Promise<InvoiceDto> {
+    const found = await this.repository.findInTenant(principal.tenant as string, id);
+    if (!found) throw new ResourceNotFoundError('invoice_not_found', 'No invoice with this id exists in your tenant.');
+    return toInvoiceDto(found.invoice, found.lines);
+  }
+
+  async list(principal: Principal, query: PageQuery): Promise<Page<InvoiceDto>> {
+    const limit = query.limit ?? 50;
+    const rows = await this.repository.listByTenant(principal.tenant as string, limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items: items.map((r) => toInvoiceDto(r)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+}

@@ -1,0 +1,2 @@
+export * from './user-management.manifest';
+export * from './user-management.module';

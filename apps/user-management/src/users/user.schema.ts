@@ -1,0 +1,20 @@
+import { pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/** People and machines seen by the platform, one row per (tenant, issuer, subject). */
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenant: text('tenant').notNull(),
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    type: text('type', { enum: ['user', 'service'] }).notNull(),
+    email: text('email'),
+    name: text('name'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('users_tenant_issuer_subject_uq').on(t.tenant, t.issuer, t.subject)],
+);
+
+export type UserRow = typeof users.$inferSelect;

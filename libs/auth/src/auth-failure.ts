@@ -1,0 +1,75 @@
+/**
+ * Why a token or an Authorization header was refused. Each code is stable (clients and the audit
+ * trail rely on it) and documented in docs/errors.md.
+ */
+export type AuthFailureReason =
+  | 'missing_token'
+  | 'unsupported_scheme'
+  | 'malformed_authorization'
+  | 'malformed_token'
+  | 'alg_not_allowed'
+  | 'kid_required'
+  | 'unknown_kid'
+  | 'ambiguous_kid'
+  | 'key_not_for_signing'
+  | 'key_alg_mismatch'
+  | 'insecure_key'
+  | 'invalid_signature'
+  | 'iss_mismatch'
+  | 'aud_mismatch'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'missing_exp'
+  | 'iat_in_future'
+  | 'lifetime_exceeded'
+  | 'malformed_claims'
+  | 'wrong_token_use'
+  | 'client_id_mismatch'
+  | 'invalid_token'
+  | 'issuer_unavailable';
+
+/** Client-facing explanation of each reason: actionable, no internals, no token content. */
+const DETAILS: Record<AuthFailureReason, string> = {
+  missing_token: 'This route needs an access token: send it as "Authorization: Bearer <token>".',
+  unsupported_scheme: 'Only the Bearer authorization scheme is accepted: send "Authorization: Bearer <token>".',
+  malformed_authorization: 'The Authorization header must be exactly "Bearer <token>", with nothing after the token.',
+  malformed_token: 'The access token is not a well-formed signed JWT.',
+  alg_not_allowed: 'The access token is signed with an algorithm this platform does not accept.',
+  kid_required: "The access token's header names no key id (kid) and the issuer publishes several keys.",
+  unknown_kid: 'The access token was signed with a key the issuer does not publish (any more): get a new token.',
+  ambiguous_kid: 'The issuer publishes conflicting keys under the key id of this token.',
+  key_not_for_signing: 'The key named by the access token is not published for signatures.',
+  key_alg_mismatch: "The access token's algorithm does not match the type of its signing key.",
+  insecure_key: 'The access token was signed with a key too weak to be trusted.',
+  invalid_signature: "The access token's signature is invalid.",
+  iss_mismatch: 'The access token was not issued by the issuer this platform trusts.',
+  aud_mismatch: 'The access token was not issued for this API (audience mismatch): request a token for this API.',
+  expired: 'The access token has expired: get a new one.',
+  not_yet_valid: 'The access token is not valid yet (nbf is in the future): check the clocks.',
+  missing_exp: 'The access token has no expiry (exp); such tokens are never accepted.',
+  iat_in_future: 'The access token claims to be issued in the future (iat): check the clocks.',
+  lifetime_exceeded: 'The access token lives longer than this platform accepts.',
+  malformed_claims: 'The access token has a claim of the wrong type or shape.',
+  wrong_token_use: 'This is not an access token (an ID or refresh token was sent): send an access token.',
+  client_id_mismatch: 'The access token was issued to a client this API does not accept.',
+  invalid_token: 'The access token is invalid.',
+  issuer_unavailable: "The platform cannot reach the issuer's keys right now: retry shortly.",
+};
+
+/**
+ * A refused credential. `status` is 401, except 503 for `issuer_unavailable`.
+ * `details` holds safe facts for the audit trail (expected audience, offending alg, kid), never a token.
+ */
+export class AuthFailure extends Error {
+  constructor(
+    readonly reason: AuthFailureReason,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(DETAILS[reason]);
+    this.name = 'AuthFailure';
+  }
+
+  get status(): number {
+    return this.reason === 'issuer_unavailable' ? 503 : 401;
+  }
+}

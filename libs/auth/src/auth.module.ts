@@ -1,0 +1,20 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { IssuerKeyStore } from './issuer-key-store';
+import { JwtBearerStrategy } from './jwt-bearer.strategy';
+import { PlatformAuthGuard } from './platform-auth.guard';
+import { PolicyService } from './policy/policy.service';
+import { VerifiedTokenCache } from './verified-token-cache';
+
+/**
+ * Authentication and authorization for every route of the platform: import once, in the root
+ * module. Registers {@link PlatformAuthGuard} globally; feature apps only use the decorators.
+ */
+@Global()
+@Module({
+  imports: [PassportModule],
+  providers: [IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
+  exports: [IssuerKeyStore, PolicyService],
+})
+export class AuthModule {}

@@ -1,0 +1,182 @@
+import type { ClaimPresetName } from '@platform/config';
+import { AuthFailure } from './auth-failure';
+import type { Principal } from './principal';
+
+/** How one identity-provider family names things in its access tokens. */
+export interface ClaimPreset {
+  /** Claim holding the tenant id (dotted paths are not interpreted: claim names may contain dots). */
+  tenantClaims: string[];
+  /** Reads the provider's roles or groups. `apiClientIds` are this API's own client ids. */
+  roles(claims: Record<string, unknown>, apiClientIds: string[]): string[];
+  /** True for a machine (client-credentials) token. */
+  isService(claims: Record<string, unknown>, clientId: string | null): boolean;
+}
+
+/** Options of a {@link ClaimMapper}; `issuer`-independent. */
+export interface ClaimMapperOptions {
+  preset: ClaimPresetName;
+  /** This API's audiences and client ids: Keycloak client roles are read only under these names. */
+  apiClientIds: string[];
+  /** Accepted `client_id` values for presets whose tokens have no `aud` (Cognito). */
+  acceptedClientIds: string[];
+  /** Prefix of Auth0 custom claims (e.g. `https://platform.example/`). */
+  claimNamespace: string;
+  /** Overrides the preset's tenant claim. */
+  tenantClaim?: string;
+  /** Overrides the preset's roles claim (a top-level array of strings). */
+  rolesClaim?: string;
+}
+
+const CLIENT_ID_CLAIMS = ['client_id', 'azp', 'cid', 'appid'];
+
+/** A claim that must be a string array when present; duplicates dropped, order kept. */
+export function stringList(value: unknown, claim: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new AuthFailure('malformed_claims', { claim });
+  }
+  return [...new Set(value as string[])];
+}
+
+/**
+ * Scopes from `scope` (RFC 9068 / RFC 8693: one space-delimited string; an array is tolerated)
+ * or, when `scope` is absent, from `scp` (Okta array, Entra space-delimited string).
+ * Documented precedence: `scope` wins when both are present. Only spaces separate scopes
+ * (RFC 6749 section 3.3); commas do not.
+ */
+export function readScopes(claims: Record<string, unknown>): string[] {
+  const claim = claims.scope !== undefined ? 'scope' : 'scp';
+  const value = claims[claim];
+  if (value === undefined || value === null) return [];
+  if (typeof value === 'string') return [...new Set(value.split(' ').filter(Boolean))];
+  return stringList(value, claim);
+}
+
+function nestedRoles(container: unknown, claim: string): string[] {
+  if (container === undefined || container === null) return [];
+  if (typeof container !== 'object' || Array.isArray(container)) throw new AuthFailure('malformed_claims', { claim });
+  return stringList((container as { roles?: unknown }).roles, `${claim}.roles`);
+}
+
+function presetFor(options: ClaimMapperOptions): ClaimPreset {
+  const ns = options.claimNamespace;
+  switch (options.preset) {
+    case 'keycloak':
+      return {
+        tenantClaims: ['tenant'],
+        roles: (claims, apiClientIds) => {
+          const realm = nestedRoles(claims.realm_access, 'realm_access');
+          const resourceAccess = claims.resource_access;
+          if (resourceAccess !== undefined && (typeof resourceAccess !== 'object' || resourceAccess === null || Array.isArray(resourceAccess))) {
+            throw new AuthFailure('malformed_claims', { claim: 'resource_access' });
+          }
+          // Only this API's own client roles: another client's "admin" is not ours (pitfall C18).
+          const client = apiClientIds.flatMap((id) =>
+            nestedRoles((resourceAccess as Record<string, unknown> | undefined)?.[id], `resource_access.${id}`),
+          );
+          return [...new Set([...realm, ...client])];
+        },
+        isService: (claims) =>
+          typeof claims.preferred_username === 'string' && claims.preferred_username.startsWith('service-account-'),
+      };
+    case 'auth0':
+      return {
+        tenantClaims: [`${ns}tenant`],
+        roles: (claims) => stringList(claims[`${ns}roles`], `${ns}roles`),
+        isService: (claims) => claims.gty === 'client-credentials',
+      };
+    case 'okta':
+      return {
+        tenantClaims: ['tenant'],
+        roles: (claims) => stringList(claims.groups, 'groups'),
+        isService: (claims, clientId) => clientId !== null && claims.sub === clientId && claims.uid === undefined,
+      };
+    case 'entra':
+      return {
+        tenantClaims: ['tid'],
+        roles: (claims) => stringList(claims.roles, 'roles'),
+        // App-only tokens carry `idtyp: app` (optional claim) and never a delegated `scp`.
+        isService: (claims) => claims.idtyp === 'app' || claims.scp === undefined,
+      };
+    case 'cognito':
+      return {
+        tenantClaims: ['custom:tenant', 'tenant'],
+        roles: (claims) => stringList(claims['cognito:groups'], 'cognito:groups'),
+        isService: (claims, clientId) => clientId !== null && claims.sub === clientId && claims.username === undefined,
+      };
+    case 'generic':
+    default:
+      return {
+        tenantClaims: ['tenant'],
+        roles: (claims) => stringList(claims.roles, 'roles'),
+        // RFC 9068 section 2.2: for client-credentials grants `sub` is the client id.
+        isService: (claims, clientId) =>
+          claims.gty === 'client-credentials' || (clientId !== null && claims.sub === clientId),
+      };
+  }
+}
+
+/**
+ * Turns the verified claims of an access token into a {@link Principal}, with the naming
+ * conventions of one identity-provider preset. Pure and synchronous.
+ *
+ * @throws AuthFailure `malformed_claims` (a claim of the wrong type), `wrong_token_use`
+ *   (an ID or refresh token), `client_id_mismatch` (Cognito: token of another app client)
+ */
+export class ClaimMapper {
+  private readonly preset: ClaimPreset;
+  private readonly tenantClaims: string[];
+
+  constructor(private readonly options: ClaimMapperOptions) {
+    this.preset = presetFor(options);
+    this.tenantClaims = options.tenantClaim ? [options.tenantClaim] : this.preset.tenantClaims;
+  }
+
+  map(claims: Record<string, unknown>): Principal {
+    if (typeof claims.sub !== 'string' || claims.sub === '') throw new AuthFailure('malformed_claims', { claim: 'sub' });
+    if (typeof claims.iss !== 'string') throw new AuthFailure('malformed_claims', { claim: 'iss' });
+    // Cognito (and any IdP that marks it) says what a token is for; only access tokens are credentials.
+    if (claims.token_use !== undefined && claims.token_use !== 'access') {
+      throw new AuthFailure('wrong_token_use', { tokenUse: String(claims.token_use) });
+    }
+    const clientId = this.clientId(claims);
+    if (this.options.preset === 'cognito' && (clientId === null || !this.options.acceptedClientIds.includes(clientId))) {
+      throw new AuthFailure('client_id_mismatch', { expected: this.options.acceptedClientIds });
+    }
+    const roles = this.options.rolesClaim
+      ? stringList(claims[this.options.rolesClaim], this.options.rolesClaim)
+      : this.preset.roles(claims, this.options.apiClientIds);
+    return {
+      subject: claims.sub,
+      type: this.preset.isService(claims, clientId) ? 'service' : 'user',
+      tenant: this.tenant(claims),
+      roles,
+      scopes: readScopes(claims),
+      clientId,
+      issuer: claims.iss,
+      expiresAt: typeof claims.exp === 'number' ? claims.exp : 0,
+      tokenId: typeof claims.jti === 'string' ? claims.jti : null,
+      claims,
+    };
+  }
+
+  private clientId(claims: Record<string, unknown>): string | null {
+    for (const name of CLIENT_ID_CLAIMS) {
+      const value = claims[name];
+      if (value === undefined) continue;
+      if (typeof value !== 'string' || value === '') throw new AuthFailure('malformed_claims', { claim: name });
+      return value;
+    }
+    return null;
+  }
+
+  private tenant(claims: Record<string, unknown>): string | null {
+    for (const name of this.tenantClaims) {
+      const value = claims[name];
+      if (value === undefined || value === null) continue;
+      if (typeof value !== 'string') throw new AuthFailure('malformed_claims', { claim: name });
+      return value === '' ? null : value;
+    }
+    return null;
+  }
+}

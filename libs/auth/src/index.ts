@@ -1,0 +1,13 @@
+export * from './auth-failure';
+export * from './auth.module';
+export * from './bearer';
+export * from './claim-mapper';
+export * from './issuer-key-store';
+export * from './jws-header';
+export * from './platform-auth.guard';
+export * from './policy/permission';
+export * from './policy/policy-document';
+export * from './policy/policy.service';
+export * from './principal';
+export * from './route-policy';
+export { JWT_BEARER_STRATEGY } from './jwt-bearer.strategy';

@@ -1,0 +1,224 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { PlatformConfig } from '@platform/config';
+import { AuthFailure } from './auth-failure';
+import type { JwsHeader } from './jws-header';
+
+/** RSA keys shorter than this are dropped (RFC 8725 section 3.5; NIST SP 800-131A). */
+const MIN_RSA_BITS = 2048;
+
+type KeyStatus = 'ok' | 'enc' | 'insecure' | 'conflict';
+
+interface KeyEntry {
+  kid: string | undefined;
+  status: KeyStatus;
+  key?: KeyObject;
+  /** The JWK's own `alg`, when it pins one. */
+  alg?: string;
+  /** Canonical JSON of the public parameters: tells identical duplicates from conflicting ones. */
+  fingerprint: string;
+}
+
+/** Key type and curve each JWS algorithm needs (RFC 7518 section 3.1, RFC 8037). */
+function keyFitsAlg(key: KeyObject, alg: string): boolean {
+  const type = key.asymmetricKeyType;
+  if (alg.startsWith('RS') || alg.startsWith('PS')) return type === 'rsa' || type === 'rsa-pss';
+  if (alg === 'EdDSA') return type === 'ed25519' || type === 'ed448';
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (alg === 'ES256') return type === 'ec' && curve === 'prime256v1';
+  if (alg === 'ES384') return type === 'ec' && curve === 'secp384r1';
+  if (alg === 'ES512') return type === 'ec' && curve === 'secp521r1';
+  return false;
+}
+
+function fingerprint(jwk: Record<string, unknown>): string {
+  const pub = ['kty', 'crv', 'n', 'e', 'x', 'y', 'alg', 'use'].map((k) => [k, jwk[k] ?? null]);
+  return JSON.stringify(pub);
+}
+
+/**
+ * The trusted issuer's signing keys, parsed once per key id into Node `KeyObject`s
+ * (a PEM string re-parsed per request costs about 110 us; a cached KeyObject about 22 us).
+ *
+ * - The JWKS location comes from `OIDC_JWKS_URI` or the issuer's discovery document
+ *   (OpenID Connect Discovery 1.0 section 4).
+ * - The set is cached for `jwksCacheSeconds`; an unknown `kid` causes at most one refetch per
+ *   `jwksRefetchIntervalSeconds` (key rotation, OIDC Core section 10.1.1), concurrent callers
+ *   share it.
+ * - Key selection is deterministic: a token without `kid` matches only when the set holds exactly
+ *   one signing key; keys marked `use: enc`, weak RSA keys and conflicting duplicates never verify.
+ */
+@Injectable()
+export class IssuerKeyStore implements OnModuleInit {
+  private readonly logger = new Logger(IssuerKeyStore.name);
+  private byKid = new Map<string, KeyEntry>();
+  private signingKeys: KeyEntry[] = [];
+  private fetchedAtMs = 0;
+  private lastAttemptMs = 0;
+  private inflight?: Promise<void>;
+  private jwksUri?: string;
+
+  constructor(private readonly config: PlatformConfig) {}
+
+  async onModuleInit(): Promise<void> {
+    // Warm the cache; an unreachable issuer must not stop the platform from booting (readiness says so).
+    await this.refresh('startup').catch((err: Error) =>
+      this.logger.warn({ issuer: this.config.oidc.issuer, error: err.message }, 'JWKS not loaded at startup'),
+    );
+  }
+
+  /** True when a key set has been loaded (used by the readiness check). */
+  isReady(): boolean {
+    return this.fetchedAtMs > 0 && this.signingKeys.length > 0;
+  }
+
+  /** Reloads the key set now (readiness check, tests). @throws Error when the issuer is unreachable */
+  async reload(): Promise<void> {
+    await this.refresh('manual');
+  }
+
+  /** True while a verified token's key is still published (lets cached verifications expire with their key). */
+  hasKey(kid: string | undefined): boolean {
+    if (kid === undefined) return this.signingKeys.length === 1;
+    return this.byKid.get(kid)?.status === 'ok';
+  }
+
+  /**
+   * The key that must have signed a token with this header. The caller has already checked
+   * `alg` against the allow-list.
+   *
+   * @throws AuthFailure `kid_required`, `unknown_kid`, `ambiguous_kid`, `key_not_for_signing`,
+   *   `insecure_key`, `key_alg_mismatch`, or `issuer_unavailable` (no key set could ever be loaded)
+   */
+  async keyFor(header: JwsHeader): Promise<KeyObject> {
+    const now = Date.now();
+    if (this.fetchedAtMs === 0 || now - this.fetchedAtMs > this.config.oidc.jwksCacheSeconds * 1000) {
+      await this.refresh('expired').catch((err: Error) => this.logger.warn({ error: err.message }, 'JWKS refresh failed; using the cached set'));
+      if (this.fetchedAtMs === 0) throw new AuthFailure('issuer_unavailable');
+    }
+    let entry = this.select(header);
+    if (entry === undefined && header.kid !== undefined && this.mayRefetch()) {
+      await this.refresh('unknown_kid').catch((err: Error) => this.logger.warn({ error: err.message }, 'JWKS refetch failed'));
+      entry = this.select(header);
+    }
+    if (entry === undefined) throw new AuthFailure('unknown_kid', { kid: header.kid });
+    switch (entry.status) {
+      case 'enc':
+        throw new AuthFailure('key_not_for_signing', { kid: header.kid });
+      case 'insecure':
+        throw new AuthFailure('insecure_key', { kid: header.kid });
+      case 'conflict':
+        throw new AuthFailure('ambiguous_kid', { kid: header.kid });
+    }
+    const key = entry.key as KeyObject;
+    if ((entry.alg !== undefined && entry.alg !== header.alg) || !keyFitsAlg(key, header.alg)) {
+      throw new AuthFailure('key_alg_mismatch', { kid: header.kid, alg: header.alg });
+    }
+    return key;
+  }
+
+  private select(header: JwsHeader): KeyEntry | undefined {
+    if (header.kid !== undefined) return this.byKid.get(header.kid);
+    // Documented policy: a kid-less token is accepted only when exactly one signing key exists.
+    if (this.signingKeys.length === 1) return this.signingKeys[0];
+    if (this.signingKeys.length > 1) throw new AuthFailure('kid_required');
+    return undefined;
+  }
+
+  private mayRefetch(): boolean {
+    return Date.now() - this.lastAttemptMs >= this.config.oidc.jwksRefetchIntervalSeconds * 1000;
+  }
+
+  private refresh(cause: string): Promise<void> {
+    this.inflight ??= this.load(cause).finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async load(cause: string): Promise<void> {
+    this.lastAttemptMs = Date.now();
+    const uri = await this.resolveJwksUri();
+    const body = await this.fetchJson(uri);
+    const keys = (body as { keys?: unknown }).keys;
+    if (!Array.isArray(keys)) throw new Error('JWKS document has no "keys" array');
+    const previous = new Set(this.byKid.keys());
+    this.install(keys);
+    this.fetchedAtMs = Date.now();
+    const current = new Set(this.byKid.keys());
+    this.logger.log(
+      {
+        jwksUri: uri,
+        cause,
+        kids: [...current],
+        added: [...current].filter((k) => !previous.has(k)),
+        removed: [...previous].filter((k) => !current.has(k)),
+      },
+      'JWKS loaded',
+    );
+  }
+
+  private install(keys: unknown[]): void {
+    const byKid = new Map<string, KeyEntry>();
+    const unnamed: KeyEntry[] = [];
+    for (const raw of keys) {
+      const entry = this.parse(raw);
+      if (!entry) continue;
+      if (entry.kid === undefined) {
+        unnamed.push(entry);
+        continue;
+      }
+      const existing = byKid.get(entry.kid);
+      if (existing && existing.fingerprint !== entry.fingerprint) {
+        this.logger.warn({ kid: entry.kid }, 'JWKS publishes conflicting keys under one kid; tokens naming it are refused');
+        byKid.set(entry.kid, { ...existing, status: 'conflict', key: undefined });
+      } else if (!existing) {
+        byKid.set(entry.kid, entry);
+      }
+    }
+    this.byKid = byKid;
+    this.signingKeys = [...byKid.values(), ...unnamed].filter((e) => e.status === 'ok');
+  }
+
+  private parse(raw: unknown): KeyEntry | undefined {
+    if (typeof raw !== 'object' || raw === null) return undefined;
+    const jwk = raw as Record<string, unknown>;
+    const kid = typeof jwk.kid === 'string' && jwk.kid !== '' ? jwk.kid : undefined;
+    const base = { kid, alg: typeof jwk.alg === 'string' ? jwk.alg : undefined, fingerprint: fingerprint(jwk) };
+    if (jwk.d !== undefined || jwk.kty === 'oct') {
+      this.logger.warn({ kid }, 'JWKS entry ignored: not a public asymmetric key');
+      return undefined;
+    }
+    // A missing `use` is allowed (RFC 7517 section 4.2 makes it optional).
+    if (jwk.use !== undefined && jwk.use !== 'sig') return { ...base, status: 'enc' };
+    let key: KeyObject;
+    try {
+      key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    } catch {
+      this.logger.warn({ kid }, 'JWKS entry ignored: not a valid public key');
+      return undefined;
+    }
+    const bits = key.asymmetricKeyDetails?.modulusLength;
+    if ((key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss') && (bits ?? 0) < MIN_RSA_BITS) {
+      this.logger.warn({ kid, bits }, `JWKS key dropped: RSA keys under ${MIN_RSA_BITS} bits are insecure`);
+      return { ...base, status: 'insecure' };
+    }
+    return { ...base, status: 'ok', key };
+  }
+
+  private async resolveJwksUri(): Promise<string> {
+    if (this.jwksUri) return this.jwksUri;
+    const { issuer, jwksUri } = this.config.oidc;
+    if (jwksUri) return (this.jwksUri = jwksUri);
+    if (!issuer) throw new Error('No issuer configured');
+    const discovery = (await this.fetchJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as Record<string, unknown>;
+    // OpenID Connect Discovery section 4.3: the document's issuer must be exactly ours.
+    if (discovery.issuer !== issuer) throw new Error(`Discovery document names issuer ${String(discovery.issuer)}, expected ${issuer}`);
+    if (typeof discovery.jwks_uri !== 'string') throw new Error('Discovery document has no jwks_uri');
+    return (this.jwksUri = discovery.jwks_uri);
+  }
+
+  private async fetchJson(url: string): Promise<unknown> {
+    const response = await fetch(url, { signal: AbortSignal.timeout(this.config.oidc.httpTimeoutMs), headers: { accept: 'application/json' } });
+    if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
+    return response.json();
+  }
+}

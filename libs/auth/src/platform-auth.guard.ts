@@ -1,0 +1,116 @@
+import { ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import { ProblemException, requestState, type RequestState } from '@platform/http';
+import { AuthFailure } from './auth-failure';
+import { parseBearerToken } from './bearer';
+import { BEARER_TOKEN, JWT_BEARER_STRATEGY, reasonForJwtError } from './jwt-bearer.strategy';
+import { PolicyService } from './policy/policy.service';
+import type { Principal } from './principal';
+import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
+
+const REALM = 'platform';
+
+/**
+ * The one global guard (registered as `APP_GUARD`): authentication, then authorization, deny by
+ * default. Every outcome is written to the request state before the guard returns or throws,
+ * because guard exceptions never reach interceptors: the audit hook reads the state instead.
+ *
+ * - No policy metadata on the route: 403 `no_policy` (the boot check also refuses such routes).
+ * - Public: allowed without reading any token (`public_route`).
+ * - Token problems: 401 with `WWW-Authenticate: Bearer ... error="invalid_token"` (RFC 6750 section 3).
+ * - Principal outside any tenant on a tenant route: 403 `tenant_required`.
+ * - Missing permission: 403 `insufficient_permission` (people) or `insufficient_scope` with
+ *   `error="insufficient_scope"` and the scopes that would grant it (machines).
+ */
+@Injectable()
+export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly policy: PolicyService,
+  ) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest & { [BEARER_TOKEN]?: string; user?: Principal }>();
+    const state = requestState(request);
+    const route = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [context.getHandler(), context.getClass()]);
+    if (route === undefined) {
+      this.decide(state, 'deny', 'no_policy');
+      throw new ProblemException(403, 'no_policy', 'This route declares no access policy, so it is closed.');
+    }
+    if (route.kind === 'public') {
+      state.required = [];
+      this.decide(state, 'allow', 'public_route');
+      return true;
+    }
+    state.required = route.kind === 'permissions' ? route.permissions : [];
+
+    let principal: Principal;
+    try {
+      request[BEARER_TOKEN] = parseBearerToken(request.headers.authorization);
+      await super.canActivate(context);
+      principal = request.user as Principal;
+    } catch (err) {
+      throw this.unauthorized(state, err);
+    } finally {
+      delete request[BEARER_TOKEN];
+    }
+    state.principal = principal;
+
+    if (route.tenant === 'required' && principal.tenant === null) {
+      this.decide(state, 'deny', 'tenant_required');
+      throw new ProblemException(403, 'tenant_required', 'This route acts within a tenant, and the access token names none.');
+    }
+    if (route.kind === 'authenticated') {
+      this.decide(state, 'allow', 'authenticated');
+      return true;
+    }
+    const decision = this.policy.decide(principal, route.permissions);
+    if (decision.allowed) {
+      this.decide(state, 'allow', 'permission_granted');
+      return true;
+    }
+    if (decision.basis === 'scopes') {
+      const scopes = [...new Set(decision.missing.flatMap((p) => this.policy.scopesGranting(p)))];
+      this.decide(state, 'deny', 'insufficient_scope', { missing: decision.missing });
+      throw new ProblemException(
+        403,
+        'insufficient_scope',
+        `The access token lacks a scope this route needs (${decision.missing.join(', ')}).`,
+        { 'www-authenticate': `Bearer realm="${REALM}", error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}` },
+        { missingPermissions: decision.missing },
+      );
+    }
+    this.decide(state, 'deny', 'insufficient_permission', { missing: decision.missing });
+    throw new ProblemException(403, 'insufficient_permission', `Your roles do not grant ${decision.missing.join(', ')}.`, {}, {
+      missingPermissions: decision.missing,
+    });
+  }
+
+  /** Called by @nestjs/passport with the strategy's outcome. */
+  override handleRequest<TUser = Principal>(err: unknown, user: unknown, info: unknown): TUser {
+    if (user) return user as TUser;
+    const failure = [err, info].find((e): e is AuthFailure => e instanceof AuthFailure);
+    throw failure ?? new AuthFailure(reasonForJwtError(err ?? info));
+  }
+
+  private unauthorized(state: RequestState, err: unknown): ProblemException {
+    const failure = err instanceof AuthFailure ? err : new AuthFailure(reasonForJwtError(err));
+    this.decide(state, 'deny', failure.reason, failure.details);
+    if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, { 'retry-after': '5' });
+    // RFC 6750 section 3.1: no error code when the request carried no token at all.
+    const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';
+    const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : 'invalid_token';
+    const challenge = noToken ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="${error}", error_description="${failure.message.replace(/"/g, "'")}"`;
+    return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': challenge });
+  }
+
+  private decide(state: RequestState, decision: 'allow' | 'deny', reason: string, details?: Record<string, unknown>): void {
+    state.decision = decision;
+    state.reason = reason;
+    if (details && Object.keys(details).length) state.details = details;
+  }
+}

@@ -1,0 +1,50 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from './principal';
+
+/**
+ * What a route demands, declared once with a decorator and read by the one global guard.
+ * - `public`: no token is read at all (a token sent anyway is ignored, never half-checked).
+ * - `authenticated`: any valid principal.
+ * - `permissions`: every listed permission, from the central policy.
+ * `tenant: 'required'` (the default) refuses principals whose token names no tenant.
+ */
+export type RoutePolicy =
+  | { kind: 'public' }
+  | { kind: 'authenticated'; tenant: 'required' | 'optional' }
+  | { kind: 'permissions'; permissions: string[]; tenant: 'required' | 'optional' };
+
+/** Metadata key of {@link RoutePolicy}. Read handler first, then class: the handler's decorator wins. */
+export const ROUTE_POLICY = 'platform:route-policy';
+
+/** Options shared by the policy decorators. */
+export interface RoutePolicyOptions {
+  /** `optional` for platform-wide routes used by principals outside any tenant. */
+  tenant?: 'required' | 'optional';
+}
+
+/** The route needs no token (health checks, webhooks verified by signature). */
+export const Public = () => SetMetadata(ROUTE_POLICY, { kind: 'public' } satisfies RoutePolicy);
+
+/** The route needs any valid access token, and no particular permission. */
+export const Authenticated = (options: RoutePolicyOptions = {}) =>
+  SetMetadata(ROUTE_POLICY, { kind: 'authenticated', tenant: options.tenant ?? 'required' } satisfies RoutePolicy);
+
+/**
+ * The route needs every one of these permissions (`app:resource:action`), as granted by the
+ * central policy file. On a class it applies to every handler without its own decorator.
+ */
+export function RequirePermissions(...args: Array<string | RoutePolicyOptions>) {
+  const last = args[args.length - 1];
+  const options = typeof last === 'object' ? (last as RoutePolicyOptions) : {};
+  const permissions = args.filter((a): a is string => typeof a === 'string');
+  return applyDecorators(
+    SetMetadata(ROUTE_POLICY, { kind: 'permissions', permissions, tenant: options.tenant ?? 'required' } satisfies RoutePolicy),
+  );
+}
+
+/** Injects the request's {@link Principal} (undefined on public routes). */
+export const CurrentPrincipal = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): Principal | undefined =>
+    ctx.switchToHttp().getRequest<FastifyRequest>().platform?.principal as Principal | undefined,
+);

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { PlatformConfig } from '@platform/config';
+import { IssuerKeyStore } from './issuer-key-store';
+import type { Principal } from './principal';
+
+interface Entry {
+  principal: Principal;
+  kid: string | undefined;
+  /** Last instant the token is still valid: (`exp` + clock tolerance), in epoch milliseconds. */
+  notAfterMs: number;
+}
+
+/** Most tokens remembered at once; the oldest is dropped first. */
+export const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+
+/**
+ * Remembers tokens that passed every check, keyed by the exact token string, until they expire
+ * and never longer. An entry is dropped as soon as its signing key leaves the issuer's JWKS, so
+ * a revoked key stops its tokens at once. Bounded: at most {@link VERIFIED_TOKEN_CACHE_SIZE} entries.
+ */
+@Injectable()
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly config: PlatformConfig,
+    private readonly keys: IssuerKeyStore,
+  ) {}
+
+  get(token: string): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return undefined;
+    if (Date.now() > entry.notAfterMs || !this.keys.hasKey(entry.kid)) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.principal;
+  }
+
+  set(token: string, principal: Principal, kid: string | undefined): void {
+    if (this.entries.size >= VERIFIED_TOKEN_CACHE_SIZE) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+    const notAfterMs = (principal.expiresAt + this.config.oidc.clockToleranceSeconds) * 1000;
+    this.entries.set(token, { principal, kid, notAfterMs });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './platform-config';
+export * from './platform-config.provider';
+export * from './config.module';

@@ -1,0 +1,166 @@
+import * as path from 'node:path';
+
+/** Claim-mapping presets, one per identity-provider family (see docs/identity-providers.md). */
+export const CLAIM_PRESETS = ['generic', 'keycloak', 'auth0', 'okta', 'entra', 'cognito'] as const;
+export type ClaimPresetName = (typeof CLAIM_PRESETS)[number];
+
+/** Asymmetric JWS algorithms accepted by default (RFC 8725 section 3.1: pin the list). */
+export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+const ALLOWED_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+
+/** Settings of the access-token issuer the platform trusts. */
+export interface OidcConfig {
+  /** Issuer identifier, compared exactly with `iss`. Undefined means "start the development provider". */
+  issuer?: string;
+  /** Accepted `aud` values; a token is accepted when any of its audiences is in this list. */
+  audiences: string[];
+  /** Accepted client ids: used by presets whose tokens have no `aud` (Cognito) and to pick Keycloak client roles. */
+  clientIds: string[];
+  preset: ClaimPresetName;
+  /** JWS `alg` allow-list. Never contains `none` or HS*. */
+  algorithms: string[];
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
+  clockToleranceSeconds: number;
+  /** Maximum `exp - iat` accepted, in seconds; 0 disables the check. */
+  maxTokenLifetimeSeconds: number;
+  /** How long a fetched JWKS is trusted before it is fetched again, in seconds. */
+  jwksCacheSeconds: number;
+  /** Minimum time between two JWKS fetches caused by an unknown `kid`, in seconds. */
+  jwksRefetchIntervalSeconds: number;
+  /** Timeout of one discovery or JWKS HTTP request, in milliseconds. */
+  httpTimeoutMs: number;
+  /** JWKS URL; undefined means "read `jwks_uri` from the issuer's discovery document". */
+  jwksUri?: string;
+  /** Prefix of namespaced custom claims (Auth0), e.g. `https://platform.example/`. */
+  claimNamespace: string;
+  /** Overrides the preset's tenant claim name. */
+  tenantClaim?: string;
+  /** Overrides the preset's roles claim name. */
+  rolesClaim?: string;
+}
+
+/** Settings of the built-in development OpenID provider. */
+export interface DevIdpConfig {
+  /** TCP port on 127.0.0.1; 0 picks a free one. */
+  port: number;
+}
+
+/** The whole validated configuration of one platform process. */
+export interface PlatformConfigValues {
+  env: 'development' | 'test' | 'production';
+  host: string;
+  /** HTTP port of the platform API; 0 picks a free one. */
+  port: number;
+  /** PostgreSQL connection string; undefined selects the embedded PGlite database under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  policyFile: string;
+  logLevel: string;
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+  oidc: OidcConfig;
+  devIdp: DevIdpConfig;
+  audit: {
+    /** Largest number of records written in one INSERT. */
+    batchSize: number;
+    /** Longest time a record waits in memory before it is written, in milliseconds. */
+    flushIntervalMs: number;
+  };
+}
+
+/** Thrown by {@link parsePlatformConfig} with every problem found, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n - ${problems.join('\n - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads and validates the platform configuration from environment variables
+ * (the table in README.md lists each one). Pure: pass `process.env` or a test's own record.
+ *
+ * @throws ConfigError listing every invalid variable by name (never by secret value).
+ */
+export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConfigValues {
+  const problems: string[] = [];
+  const str = (name: string) => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const list = (name: string, fallback: string[]) => {
+    const raw = str(name);
+    return raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
+  };
+
+  const nodeEnv = str('NODE_ENV') ?? 'development';
+  const envName = nodeEnv === 'production' || nodeEnv === 'test' ? nodeEnv : 'development';
+
+  const issuer = str('OIDC_ISSUER');
+  if (issuer !== undefined && !/^https?:\/\/[^\s]+$/.test(issuer)) problems.push('OIDC_ISSUER must be an http(s) URL');
+  if (issuer === undefined && envName === 'production') {
+    problems.push('OIDC_ISSUER is required when NODE_ENV=production (the development provider never runs in production)');
+  }
+  const preset = (str('OIDC_PRESET') ?? 'generic') as ClaimPresetName;
+  if (!CLAIM_PRESETS.includes(preset)) problems.push(`OIDC_PRESET must be one of ${CLAIM_PRESETS.join(', ')}`);
+
+  const algorithms = list('OIDC_ALGORITHMS', [...DEFAULT_ALGORITHMS]);
+  for (const alg of algorithms) {
+    if (!ALLOWED_ALGORITHMS.has(alg)) {
+      problems.push(`OIDC_ALGORITHMS: "${alg}" is not an asymmetric JWS algorithm (none and HS* are never accepted)`);
+    }
+  }
+  const audiences = list('OIDC_AUDIENCE', issuer === undefined ? ['urn:platform:api'] : []);
+  const clientIds = list('OIDC_CLIENT_ID', []);
+  if (audiences.length === 0 && preset !== 'cognito') problems.push('OIDC_AUDIENCE is required with an external OIDC_ISSUER');
+  if (preset === 'cognito' && clientIds.length === 0) problems.push('OIDC_CLIENT_ID is required with OIDC_PRESET=cognito (its access tokens carry no aud)');
+
+  const databaseUrl = str('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
+
+  const config: PlatformConfigValues = {
+    env: envName,
+    host: str('HOST') ?? '0.0.0.0',
+    port: int('PORT', 3000, 0, 65535),
+    databaseUrl,
+    dataDir: path.resolve(cwd, str('DATA_DIR') ?? 'data'),
+    policyFile: path.resolve(cwd, str('POLICY_FILE') ?? 'config/policy.yaml'),
+    logLevel: str('LOG_LEVEL') ?? 'info',
+    bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
+    oidc: {
+      issuer,
+      audiences,
+      clientIds,
+      preset,
+      algorithms,
+      clockToleranceSeconds: int('OIDC_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
+      maxTokenLifetimeSeconds: int('OIDC_MAX_TOKEN_LIFETIME_SECONDS', 0),
+      jwksCacheSeconds: int('OIDC_JWKS_CACHE_SECONDS', 600, 0),
+      jwksRefetchIntervalSeconds: int('OIDC_JWKS_REFETCH_INTERVAL_SECONDS', 30, 0),
+      httpTimeoutMs: int('OIDC_HTTP_TIMEOUT_MS', 5000, 100),
+      jwksUri: str('OIDC_JWKS_URI'),
+      claimNamespace: str('OIDC_CLAIM_NAMESPACE') ?? '',
+      tenantClaim: str('OIDC_TENANT_CLAIM'),
+      rolesClaim: str('OIDC_ROLES_CLAIM'),
+    },
+    devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
+    audit: {
+      batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),
+      flushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', 200, 1, 60000),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

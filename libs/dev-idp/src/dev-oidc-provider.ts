@@ -1,0 +1,183 @@
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
+
+/** Options of {@link startDevOidcProvider}. */
+export interface DevOidcProviderOptions {
+  /** Port on 127.0.0.1; 0 picks a free one. */
+  port: number;
+  /** Resource indicator (RFC 8707) the access tokens are issued for: their `aud`. */
+  audience: string;
+  /** Folder where the signing key is kept across restarts. */
+  dataDir: string;
+  /** Access token lifetime, in seconds. */
+  accessTokenTtlSeconds?: number;
+}
+
+/** A running development provider. */
+export interface DevOidcProvider {
+  /** Issuer identifier, e.g. `http://127.0.0.1:3001`. */
+  issuer: string;
+  close(): Promise<void>;
+}
+
+/** The provider's RS256 signing key: generated once per data folder so tokens survive restarts. */
+function signingJwks(dataDir: string): { keys: Record<string, unknown>[] } {
+  const file = path.join(dataDir, 'dev-idp', 'signing-jwks.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { keys: Record<string, unknown>[] };
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwks = { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: `dev-${randomUUID().slice(0, 8)}`, alg: 'RS256', use: 'sig' }] };
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(jwks), { mode: 0o600 });
+  return jwks;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * Starts the development OpenID provider (panva's oidc-provider) on 127.0.0.1: the seeded users
+ * log in through a real authorization-code + PKCE flow (the interaction accepts `login_hint` or a
+ * click, with no password), machines through client credentials. Access tokens are RFC 9068 JWTs
+ * (`typ: at+jwt`) carrying `tenant` and, for people, `roles`.
+ *
+ * @throws Error when NODE_ENV is `production`: the development provider never runs there.
+ */
+export async function startDevOidcProvider(options: DevOidcProviderOptions): Promise<DevOidcProvider> {
+  if (process.env.NODE_ENV === 'production') throw new Error('The development OpenID provider refuses to start with NODE_ENV=production');
+  // oidc-provider is ESM-only; Node >= 20.19 loads it through require().
+  const { default: Provider, errors } = await import('oidc-provider');
+
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.writeHead(503).end();
+  const server: Server = createServer((req, res) => handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ttl = options.accessTokenTtlSeconds ?? 3600;
+
+  const configuration: Configuration = {
+    clients: [
+      {
+        client_id: DEV_CLI_CLIENT.clientId,
+        token_endpoint_auth_method: 'none',
+        application_type: 'native',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [DEV_CLI_CLIENT.redirectUri],
+      },
+      ...DEV_MACHINE_CLIENTS.map((c) => ({
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        scope: c.scopes.join(' '),
+        tenant: c.tenant,
+      })),
+    ],
+    extraClientMetadata: { properties: ['tenant'] },
+    findAccount: (_ctx, id) => {
+      const user = DEV_USERS.find((u) => u.username === id);
+      if (!user) return undefined;
+      return {
+        accountId: user.username,
+        claims: () => ({ sub: user.username, name: user.name, email: user.email, tenant: user.tenant }),
+      };
+    },
+    claims: { openid: ['sub'], profile: ['name', 'email', 'tenant'] },
+    scopes: ['openid', 'profile', ...DEV_RESOURCE_SCOPES],
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => options.audience,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {
+          if (resource !== options.audience) throw new errors.InvalidTarget();
+          return {
+            scope: DEV_RESOURCE_SCOPES.join(' '),
+            audience: options.audience,
+            accessTokenTTL: ttl,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      const accountId = (token as { accountId?: string }).accountId;
+      if (accountId) {
+        const user = DEV_USERS.find((u) => u.username === accountId);
+        return user ? { tenant: user.tenant, roles: user.roles } : undefined;
+      }
+      const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === (token as { clientId?: string }).clientId);
+      return client ? { tenant: client.tenant } : undefined;
+    },
+    pkce: { required: () => true },
+    jwks: signingJwks(options.dataDir) as Configuration['jwks'],
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    ttl: { IdToken: 3600, AccessToken: ttl, ClientCredentials: ttl, Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60 },
+    renderError: (ctx, out) => {
+      ctx.type = 'json';
+      ctx.body = out;
+    },
+  };
+  const provider = new Provider(issuer, configuration);
+  const oidcHandler = provider.callback();
+
+  const interaction = async (req: IncomingMessage, res: ServerResponse) => {
+    const details = await provider.interactionDetails(req, res);
+    const { uid, prompt, params } = details;
+    if (prompt.name === 'login') {
+      const chosen = new URL(req.url ?? '/', issuer).searchParams.get('user') ?? (params.login_hint as string | undefined);
+      const user = DEV_USERS.find((u) => u.username === chosen);
+      if (!user) {
+        const links = DEV_USERS.map(
+          (u) => `<li><a href="/interaction/${escapeHtml(uid)}?user=${escapeHtml(u.username)}">${escapeHtml(u.username)}</a> (${escapeHtml(u.tenant)}: ${escapeHtml(u.roles.join(', '))})</li>`,
+        ).join('');
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(`<!doctype html><title>Development sign-in</title><h1>Development sign-in</h1><p>Pick a seeded user:</p><ul>${links}</ul>`);
+        return;
+      }
+      await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+      return;
+    }
+    // Consent: the development provider grants what was asked, within the client's allowed scopes.
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: details.session?.accountId, clientId: params.client_id as string });
+    if (!grant) throw new Error('grant not found');
+    const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+  };
+
+  handler = (req, res) => {
+    if (req.url?.startsWith('/interaction/')) {
+      interaction(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'invalid_request', error_description: 'interaction failed or expired; start again' }));
+      });
+      return;
+    }
+    void oidcHandler(req, res);
+  };
+
+  return {
+    issuer,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,3 @@
+export * from './dev-oidc-provider';
+export * from './dev-token-client';
+export * from './seed';

@@ -1,0 +1,40 @@
+/**
+ * Seeded identities of the development OpenID provider. Development only: the provider refuses
+ * to start with NODE_ENV=production, and these secrets protect nothing real.
+ */
+export interface DevUser {
+  /** Login name, also the token `sub`. */
+  username: string;
+  tenant: string;
+  /** Platform roles, sent in the `roles` claim and mapped to permissions by config/policy.yaml. */
+  roles: string[];
+  name: string;
+  email: string;
+}
+
+export interface DevMachineClient {
+  clientId: string;
+  clientSecret: string;
+  tenant: string;
+  /** Scopes the client may request (least privilege, enforced by the provider and the policy). */
+  scopes: string[];
+}
+
+export const DEV_TENANTS = ['acme', 'globex'] as const;
+
+export const DEV_USERS: DevUser[] = [
+  { username: 'alice', tenant: 'acme', roles: ['admin'], name: 'Alice Adams', email: 'alice@acme.test' },
+  { username: 'bob', tenant: 'acme', roles: ['billing-manager'], name: 'Bob Brown', email: 'bob@acme.test' },
+  { username: 'carol', tenant: 'acme', roles: ['analyst'], name: 'Carol Clark', email: 'carol@acme.test' },
+  { username: 'dave', tenant: 'globex', roles: ['admin'], name: 'Dave Davis', email: 'dave@globex.test' },
+];
+
+export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
+  { clientId: 'ingest-bot', clientSecret: 'dev-only-ingest-bot-secret', tenant: 'acme', scopes: ['analytics:events:write'] },
+];
+
+/** Public client (PKCE, no secret) that `npm run token -- --user NAME` and the e2e suite log in with. */
+export const DEV_CLI_CLIENT = { clientId: 'platform-cli', redirectUri: 'http://127.0.0.1:53682/callback' } as const;
+
+/** Scopes of the platform API as a resource server (RFC 8707); anything else requested is dropped. */
+export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'billing:invoices:read', 'billing:invoices:write'];

@@ -1,0 +1,44 @@
+import pino, { type DestinationStream, type Logger } from 'pino';
+
+/**
+ * Paths removed from every log line, whatever logs it (pitfall C23). The platform's own lines
+ * never carry headers or bodies; these catch anything that might (a library's request dump, an
+ * error object).
+ */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["set-cookie"]',
+  'req.headers.dpop',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers.dpop',
+  '*.token',
+  '*.accessToken',
+  '*.access_token',
+  '*.password',
+  '*.secret',
+  '*.clientSecret',
+  '*.client_secret',
+];
+
+/**
+ * The process's root pino logger: JSON lines, ISO timestamps, redaction, errors reduced to type and
+ * message (never a stack trace). `destination` defaults to asynchronous stdout.
+ */
+export function createRootLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'platform' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
+      serializers: {
+        err: (err: Error) => ({ type: err?.name, message: err?.message }),
+      },
+    },
+    destination ?? pino.destination({ sync: false }),
+  );
+}

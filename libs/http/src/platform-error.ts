@@ -1,0 +1,38 @@
+/**
+ * Base of the errors services throw. Services never throw HTTP exceptions: the global
+ * {@link ProblemFilter} maps each subclass to its status and a problem+json body.
+ * `message` is sent to the client as `detail`, so it must never hold internals or secrets.
+ */
+export abstract class PlatformError extends Error {
+  abstract readonly status: number;
+  constructor(
+    /** Stable machine-readable reason code, e.g. `invoice_not_found`. */
+    readonly reason: string,
+    message: string,
+    /** Extra problem members sent to the client (safe values only). */
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 404: the resource does not exist, or exists in another tenant (never tell which). */
+export class ResourceNotFoundError extends PlatformError {
+  readonly status = 404;
+}
+
+/** 409: the request conflicts with the resource's current state. */
+export class ConflictError extends PlatformError {
+  readonly status = 409;
+}
+
+/** 400: the request is well-formed but a value is unacceptable. */
+export class InvalidRequestError extends PlatformError {
+  readonly status = 400;
+}
+
+/** 503: a dependency the platform needs (database, issuer) is unreachable; the client may retry. */
+export class DependencyUnavailableError extends PlatformError {
+  readonly status = 503;
+}

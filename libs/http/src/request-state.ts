@@ -1,0 +1,45 @@
+import type { FastifyRequest } from 'fastify';
+
+/** Who made a request, as recorded in logs and the audit trail (no token, no secret). */
+export interface PrincipalRef {
+  subject: string;
+  type: 'user' | 'service';
+  clientId: string | null;
+  tenant: string | null;
+  issuer: string;
+}
+
+/**
+ * What the platform learnt about one request while answering it. Created by the onRequest
+ * hook, filled by the auth guard and the problem filter, read once by the audit hook.
+ */
+export interface RequestState {
+  /** `process.hrtime.bigint()` at arrival, in nanoseconds. */
+  startedAt: bigint;
+  decision?: 'allow' | 'deny';
+  /** Decision reason code, e.g. `permission_granted`, `expired`, `insufficient_permission`. */
+  reason?: string;
+  principal?: PrincipalRef;
+  /** Permissions the route required (the effective, resolved set). */
+  required?: string[];
+  /** Feature app that owns the route, e.g. `billing`. */
+  app?: string;
+  /** Route template, e.g. `/billing/invoices/:id` (never the raw URL with ids or query). */
+  route?: string;
+  /** Reason code of the error problem sent, when the answer was an error. */
+  errorReason?: string;
+  /** Safe details of the decision worth auditing (expected audience, offending alg, ...). */
+  details?: Record<string, unknown>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    platform: RequestState;
+  }
+}
+
+/** The request's state; created on first access for requests that bypassed the onRequest hook. */
+export function requestState(request: FastifyRequest): RequestState {
+  if (!request.platform) request.platform = { startedAt: process.hrtime.bigint() };
+  return request.platform;
+}

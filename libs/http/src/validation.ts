@@ -1,0 +1,39 @@
+import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import type { Problem } from './problem';
+
+/** Flattens class-validator errors into `{ path, messages }` with dotted paths (`events.0.ts`). */
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): NonNullable<Problem['errors']> {
+  const out: NonNullable<Problem['errors']> = [];
+  for (const error of errors) {
+    const path = parent ? `${parent}.${error.property}` : error.property;
+    if (error.constraints) out.push({ path, messages: Object.values(error.constraints) });
+    if (error.children?.length) out.push(...flattenValidationErrors(error.children, path));
+  }
+  return out;
+}
+
+/** Thrown by the global validation pipe; carries field paths only, never the payload. */
+export class RequestValidationException extends BadRequestException {
+  constructor(readonly errors: NonNullable<Problem['errors']>) {
+    super('The request body or parameters are invalid.');
+  }
+}
+
+/**
+ * Options of the one global ValidationPipe. `forbidUnknownValues` closes CVE-2019-18413
+ * (a body that is not a class instance skipped every check); nested DTOs need
+ * `@ValidateNested()` with `@Type()`.
+ */
+export const VALIDATION_OPTIONS = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  transform: true,
+  validationError: { target: false, value: false },
+  exceptionFactory: (errors: ValidationError[]) => new RequestValidationException(flattenValidationErrors(errors)),
+} as const;
+
+/** Builds the platform's global ValidationPipe. */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe(VALIDATION_OPTIONS);
+}

@@ -1,0 +1,38 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import type { Logger as PinoLoggerInstance } from 'pino';
+import { AuditModule } from '@platform/audit';
+import { AuthModule } from '@platform/auth';
+import { PlatformConfigModule, type PlatformConfigValues } from '@platform/config';
+import { DatabaseModule } from '@platform/database';
+import { createValidationPipe, ProblemFilter } from '@platform/http';
+import { FEATURE_APPS } from './feature-apps';
+import { PlatformModule } from './platform/platform.module';
+
+/**
+ * The root module: shared platform modules once, then every feature app. Only this module
+ * composes apps; apps never import each other.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        PlatformConfigModule.forRoot(config),
+        // Nest's own logs go through the root pino logger; inside a request, through Fastify's request logger.
+        LoggerModule.forRoot({ useExisting: true, pinoHttp: { logger } }),
+        DatabaseModule,
+        AuditModule,
+        AuthModule,
+        PlatformModule,
+        ...FEATURE_APPS.map((app) => app.module),
+      ],
+      providers: [
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+      ],
+    };
+  }
+}

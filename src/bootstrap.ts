@@ -1,0 +1,86 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { LogController } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import { AuditWriter, registerAuditHooks } from '@platform/audit';
+import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
+import { startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
+import { AppRouter, createRootLogger, registerJsonBodyParser, requestIdFrom } from '@platform/http';
+import { AppModule } from './app.module';
+import { FEATURE_APPS, PLATFORM_APP } from './feature-apps';
+
+/** Options of {@link startPlatform}. */
+export interface StartOptions {
+  /** Environment variables to read the configuration from (default: `process.env`). */
+  env?: Record<string, string | undefined>;
+  /** Where JSON log lines go (default: asynchronous stdout). Tests pass a stream to inspect them. */
+  logDestination?: DestinationStream;
+}
+
+/** A running platform process. */
+export interface RunningPlatform {
+  app: NestFastifyApplication;
+  /** Base URL of the API, e.g. `http://127.0.0.1:3000`. */
+  url: string;
+  config: PlatformConfigValues;
+  /** The development provider, when no `OIDC_ISSUER` was configured. */
+  devIdp?: DevOidcProvider;
+  /** Graceful stop: no new connections, in-flight requests finish, the audit trail is flushed, then the database closes. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the whole platform: validates the configuration, starts the development OpenID provider
+ * when no issuer is configured, builds the Nest application on Fastify, and listens.
+ *
+ * @throws ConfigError for invalid configuration; Error when the database cannot be opened
+ */
+export async function startPlatform(options: StartOptions = {}): Promise<RunningPlatform> {
+  let config = parsePlatformConfig(options.env ?? process.env);
+  const logger = createRootLogger(config.logLevel, options.logDestination);
+  let devIdp: DevOidcProvider | undefined;
+  if (!config.oidc.issuer) {
+    devIdp = await startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir });
+    config = { ...config, oidc: { ...config.oidc, issuer: devIdp.issuer } };
+    logger.warn({ issuer: devIdp.issuer, audience: config.oidc.audiences[0] }, 'Development OpenID provider started (never use it in production)');
+  }
+
+  try {
+    const adapter = new FastifyAdapter({
+      loggerInstance: logger,
+      // Fastify's own per-request lines are off: the audit hook writes the one line per request.
+      logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+      genReqId: requestIdFrom,
+      bodyLimit: config.bodyLimitBytes,
+    });
+    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+      bufferLogs: true,
+      // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
+      bodyParser: false,
+    });
+    app.useLogger(app.get(Logger));
+    registerJsonBodyParser(app.getHttpAdapter().getInstance());
+    registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), new AppRouter([...FEATURE_APPS.map((a) => a.manifest), PLATFORM_APP]));
+    await app.listen(config.port, config.host);
+    const address = app.getHttpServer().address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    const url = `http://${host}:${address.port}`;
+    logger.info({ url, issuer: config.oidc.issuer, database: config.databaseUrl ? 'postgres' : 'pglite' }, 'Platform listening');
+    return {
+      app,
+      url,
+      config,
+      devIdp,
+      close: async () => {
+        await app.close();
+        await devIdp?.close();
+        logger.flush();
+      },
+    };
+  } catch (err) {
+    await devIdp?.close();
+    throw err;
+  }
+}

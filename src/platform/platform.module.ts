@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { AuditController } from './audit.controller';
+import { HealthController } from './health.controller';
+
+/** The platform's own endpoints: health probes and the audit trail. */
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false })],
+  controllers: [HealthController, AuditController],
+})
+export class PlatformModule {}
