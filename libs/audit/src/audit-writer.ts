@@ -21,6 +21,7 @@ export class AuditWriter implements OnModuleInit {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private dropped = 0;
+  private readonly listeners = new Set<(row: NewAuditRow) => void>();
 
   constructor(
     private readonly config: PlatformConfig,
@@ -32,9 +33,16 @@ export class AuditWriter implements OnModuleInit {
     this.database.beforeClose(() => this.drain());
   }
 
+  /** Calls `listener` with every record as it is queued; returns the unsubscribe function. */
+  subscribe(listener: (row: NewAuditRow) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Queues one record. Never throws, never waits. */
   record(row: NewAuditRow): void {
     this.queue.push(row);
+    for (const listener of this.listeners) listener(row);
     if (this.queue.length > AUDIT_QUEUE_LIMIT) {
       this.queue.shift();
       if (this.dropped++ % 1000 === 0) this.logger.error({ dropped: this.dropped }, 'Audit queue full: oldest records dropped');

@@ -1,0 +1,160 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { AuditWriter, type NewAuditRow } from '@platform/audit';
+import { devClientToken, devUserToken } from '@platform/dev-idp';
+import { startPlatform, type RunningPlatform } from '../../src/bootstrap';
+import { PGLITE_TEMPLATE } from './global-setup';
+
+export type DatabaseKind = 'pglite' | 'postgres';
+
+/** The databases this run can test against: PGlite always, PostgreSQL when TEST_DATABASE_URL is set. */
+export function availableDatabases(): DatabaseKind[] {
+  return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+/** A response read whole: status, headers, and the body parsed as JSON when it is JSON. */
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  body: any;
+  requestId: string;
+}
+
+/**
+ * The whole platform, started for one test suite over real HTTP: its own data folder (a copy of
+ * the migrated PGlite template) or its own PostgreSQL database, the development provider unless
+ * `OIDC_ISSUER` is given, and every JSON log line captured in `logs`.
+ */
+export class TestPlatform {
+  readonly audit: NewAuditRow[] = [];
+  private readonly waiters = new Map<string, (row: NewAuditRow) => void>();
+  private constructor(
+    readonly running: RunningPlatform,
+    /** Every log line the platform wrote, raw. */
+    readonly logs: string[],
+    private readonly cleanup: () => Promise<void>,
+  ) {}
+
+  static async start(env: Record<string, string> = {}, database: DatabaseKind = 'pglite'): Promise<TestPlatform> {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
+    let dropDatabase = async () => undefined as void;
+    const dbEnv: Record<string, string> = {};
+    if (database === 'postgres') {
+      const admin = process.env.TEST_DATABASE_URL as string;
+      const name = `e2e_${randomBytes(6).toString('hex')}`;
+      const { Client } = await import('pg');
+      const client = new Client({ connectionString: admin });
+      await client.connect();
+      await client.query(`CREATE DATABASE ${name}`);
+      await client.end();
+      const url = new URL(admin);
+      url.pathname = `/${name}`;
+      dbEnv.DATABASE_URL = url.toString();
+      dropDatabase = async () => {
+        const c = new Client({ connectionString: admin });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      };
+    } else {
+      cpSync(PGLITE_TEMPLATE, dataDir, { recursive: true });
+    }
+    const logs: string[] = [];
+    const running = await startPlatform({
+      env: {
+        NODE_ENV: 'test',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        DEV_OIDC_PORT: '0',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        POLICY_FILE: path.resolve(__dirname, '../../config/policy.yaml'),
+        AUDIT_FLUSH_INTERVAL_MS: '20',
+        ...dbEnv,
+        ...env,
+      },
+      logDestination: { write: (line: string) => void logs.push(line) },
+    });
+    const platform = new TestPlatform(running, logs, async () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      await dropDatabase();
+    });
+    running.app.get(AuditWriter).subscribe((row) => {
+      platform.audit.push(row);
+      platform.waiters.get(row.requestId)?.(row);
+    });
+    return platform;
+  }
+
+  get url(): string {
+    return this.running.url;
+  }
+
+  get issuer(): string {
+    return this.running.config.oidc.issuer as string;
+  }
+
+  get audience(): string {
+    return this.running.config.oidc.audiences[0];
+  }
+
+  /** A token for a seeded user, through the development provider's authorization-code flow. */
+  userToken(username: string): Promise<string> {
+    return devUserToken(this.issuer, username, this.audience);
+  }
+
+  /** A token for a seeded machine client, through client credentials. */
+  clientToken(clientId: string): Promise<string> {
+    return devClientToken(this.issuer, clientId, this.audience);
+  }
+
+  async request(
+    method: string,
+    pathname: string,
+    options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  ): Promise<TestResponse> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined = options.rawBody;
+    if (options.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    const response = await fetch(`${this.url}${pathname}`, { method, headers, body });
+    const text = await response.text();
+    const type = response.headers.get('content-type') ?? '';
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: type.includes('json') && text ? JSON.parse(text) : text,
+      requestId: response.headers.get('x-request-id') ?? '',
+    };
+  }
+
+  /** The audit record of one request, as soon as the platform has queued it (no polling). */
+  auditOf(requestId: string): Promise<NewAuditRow> {
+    const existing = this.audit.find((r) => r.requestId === requestId);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve) => this.waiters.set(requestId, resolve));
+  }
+
+  /** Every audit record queued for one request id (to prove there is exactly one). */
+  async auditCount(requestId: string): Promise<number> {
+    await this.auditOf(requestId);
+    await this.running.app.get(AuditWriter).flush();
+    return this.audit.filter((r) => r.requestId === requestId).length;
+  }
+
+  /** Parsed JSON log lines. */
+  logLines(): Record<string, unknown>[] {
+    return this.logs.flatMap((line) => line.split('\n').filter(Boolean)).map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  async close(): Promise<void> {
+    await this.running.close();
+    await this.cleanup();
+  }
+}

@@ -1,0 +1,34 @@
+import * as path from 'node:path';
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+const r = (p: string) => path.resolve(__dirname, p);
+
+export default defineConfig({
+  plugins: [
+    // Nest needs decorator metadata, which esbuild does not emit.
+    swc.vite({ jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' } }),
+  ],
+  resolve: {
+    alias: {
+      '@platform/auth': r('libs/auth/src'),
+      '@platform/audit': r('libs/audit/src'),
+      '@platform/config': r('libs/config/src'),
+      '@platform/database': r('libs/database/src'),
+      '@platform/http': r('libs/http/src'),
+      '@platform/dev-idp': r('libs/dev-idp/src'),
+      '@apps/billing': r('apps/billing/src'),
+      '@apps/analytics': r('apps/analytics/src'),
+      '@apps/user-management': r('apps/user-management/src'),
+    },
+  },
+  test: {
+    include: ['{apps,libs,src}/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    reporters: ['default'],
+  },
+});
