@@ -1,25 +1,28 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
-/** Folder with a migrated PGlite data directory that each e2e suite copies (initdb takes seconds). */
-export const PGLITE_TEMPLATE = path.resolve(__dirname, '../../.tmp/pglite-template');
+/** Environment variable naming this run's migrated PGlite template (copied by each e2e suite: initdb takes seconds). */
+export const PGLITE_TEMPLATE_ENV = 'PLATFORM_TEST_PGLITE_TEMPLATE';
 
 /**
- * Runs once per `npm test`: builds the PGlite template and says which database the e2e suites use.
+ * Runs once per `npm test`: builds this run's PGlite template and says which databases the e2e
+ * suites use. Returns the teardown that removes the template.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  rmSync(PGLITE_TEMPLATE, { recursive: true, force: true });
-  mkdirSync(PGLITE_TEMPLATE, { recursive: true });
-  const client = await PGlite.create(path.join(PGLITE_TEMPLATE, 'pglite'));
+  const template = mkdtempSync(path.join(tmpdir(), 'platform-pglite-template-'));
+  const client = await PGlite.create(path.join(template, 'pglite'));
   await migrate(drizzle(client), { migrationsFolder: path.resolve(__dirname, '../../migrations') });
   await client.close();
+  process.env[PGLITE_TEMPLATE_ENV] = template;
   const pg = process.env.TEST_DATABASE_URL;
   process.stdout.write(
     pg
       ? `\n[e2e] PostgreSQL suites: ON (TEST_DATABASE_URL=${new URL(pg).host}); embedded PGlite suites: ON\n`
       : '\n[e2e] PostgreSQL suites: SKIPPED (TEST_DATABASE_URL is not set); every e2e suite runs on embedded PGlite\n',
   );
+  return () => rmSync(template, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
 import { devClientToken, devUserToken } from '@platform/dev-idp';
 import { startPlatform, type RunningPlatform } from '../../src/bootstrap';
-import { PGLITE_TEMPLATE } from './global-setup';
+import { PGLITE_TEMPLATE_ENV } from './global-setup';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -60,7 +60,9 @@ export class TestPlatform {
         await c.end();
       };
     } else {
-      cpSync(PGLITE_TEMPLATE, dataDir, { recursive: true });
+      const template = process.env[PGLITE_TEMPLATE_ENV];
+      if (!template) throw new Error(`${PGLITE_TEMPLATE_ENV} is not set: run the tests through vitest (test/support/global-setup.ts)`);
+      cpSync(template, dataDir, { recursive: true });
     }
     const logs: string[] = [];
     const running = await startPlatform({

@@ -1,8 +1,10 @@
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const r = (p: string) => path.resolve(__dirname, p);
+const root = path.dirname(fileURLToPath(import.meta.url));
+const r = (p: string) => path.resolve(root, p);
 
 export default defineConfig({
   plugins: [
