@@ -133,7 +133,9 @@ export class ClaimMapper {
   }
 
   map(claims: Record<string, unknown>): Principal {
-    if (typeof claims.sub !== 'string' || claims.sub === '') throw new AuthFailure('malformed_claims', { claim: 'sub' });
+    // Entra ID: `oid` is the stable object id when a token carries no `sub`.
+    const subject = claims.sub ?? (this.options.preset === 'entra' ? claims.oid : undefined);
+    if (typeof subject !== 'string' || subject === '') throw new AuthFailure('malformed_claims', { claim: 'sub' });
     if (typeof claims.iss !== 'string') throw new AuthFailure('malformed_claims', { claim: 'iss' });
     // Cognito (and any IdP that marks it) says what a token is for; only access tokens are credentials.
     if (claims.token_use !== undefined && claims.token_use !== 'access') {
@@ -147,7 +149,7 @@ export class ClaimMapper {
       ? stringList(claims[this.options.rolesClaim], this.options.rolesClaim)
       : this.preset.roles(claims, this.options.apiClientIds);
     return {
-      subject: claims.sub,
+      subject,
       type: this.preset.isService(claims, clientId) ? 'service' : 'user',
       tenant: this.tenant(claims),
       roles,

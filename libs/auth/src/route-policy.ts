@@ -1,5 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { isExactPermission } from './policy/permission';
 import type { Principal } from './principal';
 
 /**
@@ -38,6 +39,11 @@ export function RequirePermissions(...args: Array<string | RoutePolicyOptions>) 
   const last = args[args.length - 1];
   const options = typeof last === 'object' ? (last as RoutePolicyOptions) : {};
   const permissions = args.filter((a): a is string => typeof a === 'string');
+  // Fail at start-up, not at request time: a route must name exact permissions.
+  if (permissions.length === 0) throw new Error('@RequirePermissions() needs at least one permission');
+  for (const permission of permissions) {
+    if (!isExactPermission(permission)) throw new Error(`@RequirePermissions("${permission}"): not an exact app:resource:action permission`);
+  }
   return applyDecorators(
     SetMetadata(ROUTE_POLICY, { kind: 'permissions', permissions, tenant: options.tenant ?? 'required' } satisfies RoutePolicy),
   );

@@ -190,3 +190,10 @@ describe('parsePlatformConfig', () => {
     });
   });
 });
+
+describe('strictness added after review', () => {
+  it('refuses an unknown NODE_ENV and an empty algorithm list', () => {
+    expect(() => parsePlatformConfig({ NODE_ENV: 'prod' })).toThrow(/NODE_ENV must be/);
+    expect(() => parsePlatformConfig({ OIDC_ALGORITHMS: ',' })).toThrow(/OIDC_ALGORITHMS must name/);
+  });
+});

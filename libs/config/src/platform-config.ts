@@ -106,6 +106,8 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   };
 
   const nodeEnv = str('NODE_ENV') ?? 'development';
+  // A typo ("prod") must not silently mean development, which starts the development provider.
+  if (!['development', 'test', 'production'].includes(nodeEnv)) problems.push('NODE_ENV must be development, test or production');
   const envName = nodeEnv === 'production' || nodeEnv === 'test' ? nodeEnv : 'development';
 
   const issuer = str('OIDC_ISSUER');
@@ -117,6 +119,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   if (!CLAIM_PRESETS.includes(preset)) problems.push(`OIDC_PRESET must be one of ${CLAIM_PRESETS.join(', ')}`);
 
   const algorithms = list('OIDC_ALGORITHMS', [...DEFAULT_ALGORITHMS]);
+  if (algorithms.length === 0) problems.push('OIDC_ALGORITHMS must name at least one algorithm');
   for (const alg of algorithms) {
     if (!ALLOWED_ALGORITHMS.has(alg)) {
       problems.push(`OIDC_ALGORITHMS: "${alg}" is not an asymmetric JWS algorithm (none and HS* are never accepted)`);

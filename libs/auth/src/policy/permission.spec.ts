@@ -103,3 +103,13 @@ describe('patternMatches', () => {
     expect(patternMatches(compiled, ['users', 'roles', 'read'])).toBe(true);
   });
 });
+
+describe('@RequirePermissions validates at decoration time', () => {
+  it('refuses wildcards, short permissions and an empty list', async () => {
+    const { RequirePermissions } = await import('../route-policy');
+    expect(() => RequirePermissions('billing:*')).toThrow(/not an exact/);
+    expect(() => RequirePermissions('billing:invoices')).toThrow(/not an exact/);
+    expect(() => RequirePermissions()).toThrow(/at least one/);
+    expect(() => RequirePermissions('billing:invoices:read', { tenant: 'optional' })).not.toThrow();
+  });
+});

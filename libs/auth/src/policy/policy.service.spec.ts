@@ -198,3 +198,13 @@ describe('PolicyService.onModuleInit', () => {
     expect(policy.decide(user(['analyst']), ['analytics:events:read']).allowed).toBe(true);
   });
 });
+
+describe('grant memo keys', () => {
+  it('keeps role lists that join to the same string apart', () => {
+    const service = new PolicyService({} as never);
+    service.use(parsePolicy('roles:\n  admin:\n    permissions: [billing:invoices:read]\n', 't'));
+    const user = (roles: string[]) => ({ subject: 's', type: 'user' as const, tenant: 't', roles, scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
+    expect(service.decide(user(['admin', 'x']), ['billing:invoices:read']).allowed).toBe(true);
+    expect(service.decide(user(['admin\u0000x']), ['billing:invoices:read']).allowed).toBe(false);
+  });
+});

@@ -70,7 +70,8 @@ export class PolicyService implements OnModuleInit {
   }
 
   private grantsFor(basis: 'roles' | 'scopes', names: readonly string[]): CompiledPattern[] {
-    const key = `${basis}\u0000${names.join('\u0000')}`;
+    // JSON keeps distinct name lists distinct, whatever characters a provider puts in a role name.
+    const key = JSON.stringify([basis, ...names]);
     let grants = this.memo.get(key);
     if (grants === undefined) {
       const table = basis === 'roles' ? this.document.roles : this.document.scopes;
