@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLoggerInstance } from 'pino';
@@ -16,7 +16,7 @@ import { PlatformModule } from './platform/platform.module';
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance): DynamicModule {
+  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance, extraModules: Type[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,6 +28,7 @@ export class AppModule {
         AuthModule,
         PlatformModule,
         ...FEATURE_APPS.map((app) => app.module),
+        ...extraModules,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -17,6 +18,8 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Where JSON log lines go (default: asynchronous stdout). Tests pass a stream to inspect them. */
   logDestination?: DestinationStream;
+  /** More Nest modules to mount beside the feature apps (embedding, test fixtures). */
+  modules?: Type[];
 }
 
 /** A running platform process. */
@@ -55,7 +58,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       genReqId: requestIdFrom,
       bodyLimit: config.bodyLimitBytes,
     });
-    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
+    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, options.modules), adapter, {
       bufferLogs: true,
       // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
       bodyParser: false,

@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -38,7 +39,7 @@ export class TestPlatform {
     private readonly cleanup: () => Promise<void>,
   ) {}
 
-  static async start(env: Record<string, string> = {}, database: DatabaseKind = 'pglite'): Promise<TestPlatform> {
+  static async start(env: Record<string, string> = {}, database: DatabaseKind = 'pglite', modules: Type[] = []): Promise<TestPlatform> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
     let dropDatabase = async () => undefined as void;
     const dbEnv: Record<string, string> = {};
@@ -79,6 +80,7 @@ export class TestPlatform {
         ...env,
       },
       logDestination: { write: (line: string) => void logs.push(line) },
+      modules,
     });
     const platform = new TestPlatform(running, logs, async () => {
       rmSync(dataDir, { recursive: true, force: true });

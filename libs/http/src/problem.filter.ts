@@ -34,7 +34,8 @@ export class ProblemFilter implements ExceptionFilter {
     problem.requestId = String(request.id);
     if (problem.status >= 500 && problem.status !== 503) {
       const err = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.error({ err: { type: err.name, message: err.message }, requestId: request.id }, 'Unhandled error');
+      // The serializer keeps the error's type and message only: no stack trace in logs.
+      this.logger.error({ err, requestId: request.id }, 'Unhandled error');
     }
     reply.status(problem.status).headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE }).send(problem);
   }
