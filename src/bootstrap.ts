@@ -57,6 +57,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
       genReqId: requestIdFrom,
       bodyLimit: config.bodyLimitBytes,
+      // During a graceful close, requests already on open connections are served (and audited)
+      // rather than answered 503 outside the audit hooks; new connections are refused.
+      return503OnClosing: false,
     });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, options.modules), adapter, {
       bufferLogs: true,
@@ -71,16 +74,19 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${address.port}`;
     logger.info({ url, issuer: config.oidc.issuer, database: config.databaseUrl ? 'postgres' : 'pglite' }, 'Platform listening');
+    let closing: Promise<void> | undefined;
     return {
       app,
       url,
       config,
       devIdp,
-      close: async () => {
-        await app.close();
-        await devIdp?.close();
-        logger.flush();
-      },
+      // Idempotent: a second signal waits for the first close.
+      close: () =>
+        (closing ??= (async () => {
+          await app.close();
+          await devIdp?.close();
+          logger.flush();
+        })()),
     };
   } catch (err) {
     await devIdp?.close();

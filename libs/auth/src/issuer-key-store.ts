@@ -54,7 +54,8 @@ export class IssuerKeyStore implements OnModuleInit {
   private byKid = new Map<string, KeyEntry>();
   private signingKeys: KeyEntry[] = [];
   private fetchedAtMs = 0;
-  private lastAttemptMs = 0;
+  /** When the last refetch caused by an unknown kid started (scheduled loads do not count). */
+  private lastKidRefetchMs = 0;
   private inflight?: Promise<void>;
   private jwksUri?: string;
 
@@ -126,7 +127,10 @@ export class IssuerKeyStore implements OnModuleInit {
   }
 
   private mayRefetch(): boolean {
-    return Date.now() - this.lastAttemptMs >= this.config.oidc.jwksRefetchIntervalSeconds * 1000;
+    const now = Date.now();
+    if (now - this.lastKidRefetchMs < this.config.oidc.jwksRefetchIntervalSeconds * 1000) return false;
+    this.lastKidRefetchMs = now;
+    return true;
   }
 
   private refresh(cause: string): Promise<void> {
@@ -135,7 +139,6 @@ export class IssuerKeyStore implements OnModuleInit {
   }
 
   private async load(cause: string): Promise<void> {
-    this.lastAttemptMs = Date.now();
     const uri = await this.resolveJwksUri();
     const body = await this.fetchJson(uri);
     const keys = (body as { keys?: unknown }).keys;
