@@ -2,13 +2,13 @@ import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { LogController } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
-import { AuditWriter, registerAuditHooks } from '@platform/audit';
+import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/audit';
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
-import { AppRouter, createRootLogger, registerJsonBodyParser, requestIdFrom } from '@platform/http';
+import { AppRouter, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor } from '@platform/http';
 import { AppModule } from './app.module';
 import { FEATURE_APPS, PLATFORM_APP } from './feature-apps';
 
@@ -51,6 +51,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   }
 
   try {
+    let trackRequest: RequestTracker | undefined;
     const adapter = new FastifyAdapter({
       loggerInstance: logger,
       // Fastify's own per-request lines are off: the audit hook writes the one line per request.
@@ -60,6 +61,16 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       // During a graceful close, requests already on open connections are served (and audited)
       // rather than answered 503 outside the audit hooks; new connections are refused.
       return503OnClosing: false,
+      // Fastify answers a malformed URL before any hook: give it the same problem body and audit record.
+      frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
+        request.platform = { startedAt: process.hrtime.bigint(), errorReason: 'malformed_url' };
+        trackRequest?.(request, reply);
+        void reply
+          .code(400)
+          .header(REQUEST_ID_HEADER, request.id)
+          .header('content-type', PROBLEM_CONTENT_TYPE)
+          .send({ type: problemType('malformed_url'), title: titleFor(400), status: 400, detail: 'The request URL is malformed.', reason: 'malformed_url', requestId: request.id });
+      },
     });
     const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, options.modules), adapter, {
       bufferLogs: true,
@@ -68,7 +79,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     });
     app.useLogger(app.get(Logger));
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
-    registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), new AppRouter([...FEATURE_APPS.map((a) => a.manifest), PLATFORM_APP]));
+    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), new AppRouter([...FEATURE_APPS.map((a) => a.manifest), PLATFORM_APP]));
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -46,6 +46,7 @@ export class AuditQueryInput {
   @Type(() => Number)
   @IsInt()
   @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
   before?: number;
 }
 

@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditWriter, type NewAuditRow } from '@platform/audit';
 import { startDevOidcProvider } from '@platform/dev-idp';
+import { GuardFixturesModule, SlowGate } from '../support/fixture-controllers';
 import { AuthTestApp } from '../support/auth-test-app';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';
@@ -46,27 +47,62 @@ describe('operations', () => {
     }
   });
 
-  it('graceful shutdown: requests in flight are answered and every one of them is in the audit table', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', AUDIT_FLUSH_INTERVAL_MS: '60000', AUDIT_BATCH_SIZE: '10000' });
-    const token = issuer.sign({ aud: 'api', sub: 'u', tenant: 't', roles: ['admin'] });
-    const inFlight = Array.from({ length: 40 }, (_, i) => platform.request('GET', i % 2 ? '/billing/invoices' : '/users/me', { token }).catch(() => undefined));
-    await Promise.all(inFlight.slice(0, 5));
+  it('graceful shutdown: every request in flight is answered, and each has exactly one audit row in the table', async () => {
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', AUDIT_FLUSH_INTERVAL_MS: '60000', AUDIT_BATCH_SIZE: '10000' }, 'pglite', [
+      GuardFixturesModule,
+    ]);
+    SlowGate.reset();
+    const inFlight = Array.from({ length: 40 }, () => platform.request('GET', '/fixtures/slow'));
+    await SlowGate.arrivals(40);
     const closing = platform.running.close();
-    const answered = (await Promise.all(inFlight)).filter((r) => r !== undefined && r.status > 0);
+    SlowGate.release();
+    const answered = await Promise.all(inFlight);
     await closing;
+    expect(answered.map((r) => r.status)).toEqual(Array(40).fill(200));
 
     const { PGlite } = await import('@electric-sql/pglite');
-    const dataDir = path.join(platform.running.config.dataDir, 'pglite');
-    expect(existsSync(dataDir)).toBe(true);
-    const db = await PGlite.create(dataDir);
+    const db = await PGlite.create(path.join(platform.running.config.dataDir, 'pglite'));
     try {
-      const ids = answered.map((r) => r!.requestId);
       const { rows } = await db.query<{ request_id: string }>('select request_id from audit_records');
       const written = rows.map((r) => r.request_id);
-      expect(answered.length).toBeGreaterThanOrEqual(5);
-      for (const id of ids) expect(written.filter((w) => w === id)).toHaveLength(1);
+      for (const { requestId } of answered) expect(written.filter((w) => w === requestId)).toHaveLength(1);
     } finally {
       await db.close();
+      await platform.close();
+    }
+  });
+
+  it('a client that goes away before the answer still leaves exactly one audit record (499)', async () => {
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [GuardFixturesModule]);
+    try {
+      SlowGate.reset();
+      const controller = new AbortController();
+      const request = fetch(`${platform.url}/fixtures/slow`, { signal: controller.signal }).catch(() => 'aborted');
+      await SlowGate.arrivals(1);
+      controller.abort();
+      expect(await request).toBe('aborted');
+      const row = await new Promise<NewAuditRow>((resolve) => {
+        const found = platform.audit.find((r) => r.path === '/fixtures/slow' && r.status === 499);
+        if (found) return resolve(found);
+        platform.running.app.get(AuditWriter).subscribe((r) => r.path === '/fixtures/slow' && resolve(r));
+      });
+      expect(row).toMatchObject({ status: 499, errorReason: 'client_closed_request', decision: 'allow', reason: 'public_route' });
+      expect(platform.audit.filter((r) => r.requestId === row.requestId)).toHaveLength(1);
+    } finally {
+      SlowGate.release();
+      await platform.close();
+    }
+  });
+
+  it('a malformed URL gets a problem body, a request id and one audit record', async () => {
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' });
+    try {
+      const response = await platform.request('GET', '/billing/invoices/%E0%A4%A');
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({ reason: 'malformed_url', status: 400 });
+      expect(response.requestId).not.toBe('');
+      expect(await platform.auditOf(response.requestId)).toMatchObject({ status: 400, errorReason: 'malformed_url', decision: null });
+    } finally {
       await platform.close();
     }
   });

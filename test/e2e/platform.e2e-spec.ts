@@ -139,6 +139,51 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     expect(replaced.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('lists page with a cursor: every invoice exactly once, even within one millisecond', async () => {
+    const fresh = await platform.userToken('bob');
+    const before = await platform.request('GET', '/billing/invoices?limit=200', { token: fresh });
+    const created = await Promise.all(Array.from({ length: 5 }, () => platform.request('POST', '/billing/invoices', { token: fresh, body: invoiceBody })));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: { id: string }[]; nextCursor: string | null } } = await platform.request(
+        'GET',
+        `/billing/invoices?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: fresh },
+      );
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((i) => i.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toHaveLength(before.body.items.length + 5);
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const c of created) expect(seen).toContain(c.body.id);
+  });
+
+  it.each([
+    ['a forged cursor', 'GET', '/billing/invoices?cursor=' + Buffer.from('2026-01-01T00:00:00.000Z|not-a-uuid').toString('base64url'), 'bob', undefined, 400],
+    ['a cursor with an absurd date', 'GET', '/users?cursor=' + Buffer.from('-200000-01-01T00:00:00.000Z|00000000-0000-4000-8000-000000000000').toString('base64url'), 'alice', undefined, 400],
+    ['a page size over the bound', 'GET', '/billing/invoices?limit=201', 'bob', undefined, 400],
+    ['an audit cursor beyond any id', 'GET', '/platform/audit?before=1e20', 'alice', undefined, 400],
+    ['a week-date timestamp', 'POST', '/analytics/events', 'ingest-bot', { events: [{ name: 'x', timestamp: '2026-W05-3T00:00:00Z' }] }, 400],
+    ['a timestamp without a zone', 'POST', '/analytics/events', 'ingest-bot', { events: [{ name: 'x', timestamp: '2026-11-30T12:00:00' }] }, 400],
+    ['an ordinal-date range', 'GET', '/analytics/events/counts?from=2026-123T00:00:00Z', 'carol', undefined, 400],
+    ['a range that ends before it starts', 'GET', '/analytics/events/counts?from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z', 'carol', undefined, 400],
+    ['a lower-case currency', 'POST', '/billing/invoices', 'bob', { ...invoiceBody, currency: 'eur' }, 400],
+    ['an unknown currency', 'POST', '/billing/invoices', 'bob', { ...invoiceBody, currency: 'XYZ' }, 400],
+    ['a malformed invoice id', 'GET', '/billing/invoices/not-a-uuid', 'bob', undefined, 400],
+  ])('%s is a 400 problem, never a 500', async (_name, method, pathname, who, body, status) => {
+    const response = await platform.request(method, pathname, { token: tokens[who], body });
+    expect(response.status).toBe(status);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('a body that is not JSON is 415', async () => {
+    const response = await platform.request('POST', '/billing/invoices', { token: tokens.bob, rawBody: 'hi', headers: { 'content-type': 'text/plain' } });
+    expect(response.status).toBe(415);
+    expect(response.body.reason).toBe('unsupported_media_type');
+  });
+
   it('alice reads the audit trail of acme, sees the denials, and nothing of globex', async () => {
     const carol = await platform.request('GET', '/billing/invoices', { token: tokens.carol });
     const bot = await platform.request('GET', '/billing/invoices', { token: tokens['ingest-bot'] });

@@ -19,7 +19,7 @@ class UsersAdminFixture {
   /** C08 (c): an allowed request whose handler fails. */
   @Get('boom')
   boom(): never {
-    throw new Error('boom: database password is hunter2');
+    throw new Error('boom');
   }
 }
 
@@ -54,6 +54,49 @@ class MixedFixture {
   }
 }
 
-/** Fixture routes mounted beside the real apps by the guard suites. */
-@Module({ controllers: [UsersAdminFixture, PublicFixture, MixedFixture] })
+/**
+ * A gate that holds `GET /fixtures/slow` requests until the test opens it, and tells when a given
+ * number of them have arrived (for shutdown tests: requests provably in flight).
+ */
+export class SlowGate {
+  static arrived = 0;
+  private static waiters: { count: number; resolve: () => void }[] = [];
+  private static open?: () => void;
+  private static opened = new Promise<void>((resolve) => (SlowGate.open = resolve));
+
+  static arrivals(count: number): Promise<void> {
+    if (SlowGate.arrived >= count) return Promise.resolve();
+    return new Promise((resolve) => SlowGate.waiters.push({ count, resolve }));
+  }
+
+  static release(): void {
+    SlowGate.open?.();
+  }
+
+  /** Closes the gate again (each test starts with a closed gate). */
+  static reset(): void {
+    SlowGate.arrived = 0;
+    SlowGate.waiters = [];
+    SlowGate.opened = new Promise<void>((resolve) => (SlowGate.open = resolve));
+  }
+
+  static async enter(): Promise<void> {
+    SlowGate.arrived++;
+    for (const w of SlowGate.waiters.filter((w) => SlowGate.arrived >= w.count)) w.resolve();
+    await SlowGate.opened;
+  }
+}
+
+@Controller('fixtures/slow')
+@Public()
+class SlowFixture {
+  @Get()
+  async slow() {
+    await SlowGate.enter();
+    return { done: true };
+  }
+}
+
+/** Fixture routes mounted beside the real apps by the guard and operations suites. */
+@Module({ controllers: [UsersAdminFixture, PublicFixture, MixedFixture, SlowFixture] })
 export class GuardFixturesModule {}

@@ -41,20 +41,26 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
   };
 }
 
+/** Starts tracking one request: its audit record and log line are written when its response closes. */
+export type RequestTracker = (request: FastifyRequest, reply: FastifyReply) => void;
+
 /**
- * Registers the Fastify hooks that give every request an id, a state and exactly one audit record.
- * Hooks, not a Nest interceptor: `onResponse` runs for every answer, including 401/403 from the
- * guard, 404 for unknown routes and 400 from the body parser, which interceptors never see; and
- * it costs far less per request. The record is also the request's one structured log line.
+ * Registers the Fastify hook that gives every request an id, a state and exactly one audit record.
+ * Not a Nest interceptor: the record is written when the response closes, which happens for every
+ * answer (401/403 from the guard, 404 for unknown routes, 400/413 from the body parser, 500) and
+ * also when the client goes away before the answer (status 499, `client_closed_request`), none of
+ * which an interceptor sees; and it costs far less per request. The record is also the request's
+ * one structured log line.
+ *
+ * @returns the tracker, for requests Fastify answers before any hook runs (malformed URLs)
  */
-export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter, router: AppRouter): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
-    request.platform = { startedAt: process.hrtime.bigint() };
-    reply.header(REQUEST_ID_HEADER, request.id);
-    done();
-  });
-  fastify.addHook('onResponse', (request, reply, done) => {
+export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter, router: AppRouter): RequestTracker {
+  const finish = (request: FastifyRequest, reply: FastifyReply) => {
     const row = auditRowFor(request, reply, router);
+    if (!reply.raw.writableFinished) {
+      row.status = 499;
+      row.errorReason = 'client_closed_request';
+    }
     writer.record(row);
     request.log.info(
       {
@@ -76,6 +82,15 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
       },
       'request',
     );
+  };
+  const track: RequestTracker = (request, reply) => {
+    reply.raw.once('close', () => finish(request, reply));
+  };
+  fastify.addHook('onRequest', (request, reply, done) => {
+    request.platform = { startedAt: process.hrtime.bigint() };
+    reply.header(REQUEST_ID_HEADER, request.id);
+    track(request, reply);
     done();
   });
+  return track;
 }

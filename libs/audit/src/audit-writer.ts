@@ -20,7 +20,10 @@ export class AuditWriter implements OnModuleInit {
   private queue: NewAuditRow[] = [];
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  /** The one flush queued behind the running one; more callers share it. */
+  private next?: Promise<void>;
   private dropped = 0;
+  private closed = false;
   private readonly listeners = new Set<(row: NewAuditRow) => void>();
 
   constructor(
@@ -47,8 +50,15 @@ export class AuditWriter implements OnModuleInit {
       this.queue.shift();
       if (this.dropped++ % 1000 === 0) this.logger.error({ dropped: this.dropped }, 'Audit queue full: oldest records dropped');
     }
-    if (this.queue.length >= this.config.audit.batchSize) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.config.audit.flushIntervalMs);
+    if (this.closed) {
+      this.logger.error({ requestId: row.requestId }, 'Audit record after shutdown drain: it cannot be written');
+      return;
+    }
+    if (this.queue.length >= this.config.audit.batchSize) {
+      if (!this.running) void this.flush();
+    } else {
+      this.timer ??= setTimeout(() => void this.flush(), this.config.audit.flushIntervalMs).unref();
+    }
   }
 
   /** Number of records waiting to be written. */
@@ -56,19 +66,35 @@ export class AuditWriter implements OnModuleInit {
     return this.queue.length;
   }
 
-  /** Writes what is queued now; resolves when it is in the database (or the attempt failed and was requeued). */
+  /**
+   * Writes what is queued now; resolves when it is in the database (or the attempt failed and the
+   * rows were requeued). At most one flush runs and at most one waits behind it, whatever the
+   * number of callers, so a database outage never piles up work per request.
+   */
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    this.running = (this.running ?? Promise.resolve()).then(() => this.writeQueued());
-    return this.running;
+    if (!this.running) {
+      this.running = this.writeQueued().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    this.next ??= this.running.then(() => {
+      this.next = undefined;
+      return this.flush();
+    });
+    return this.next;
   }
 
-  /** Flushes until the queue is empty or the database keeps failing (shutdown). */
-  async drain(): Promise<void> {
-    for (let attempt = 0; this.queue.length > 0 && attempt < 5; attempt++) await this.flush();
+  /** Flushes until the queue is empty, the database keeps failing, or `deadlineMs` passes (shutdown). */
+  async drain(deadlineMs = 10_000): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    for (let attempt = 0; this.queue.length > 0 && attempt < 5 && Date.now() < deadline; attempt++) {
+      await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.closed = true;
     if (this.queue.length > 0) this.logger.error({ lost: this.queue.length }, 'Audit records could not be written before shutdown');
   }
 
@@ -79,8 +105,8 @@ export class AuditWriter implements OnModuleInit {
         await this.repository.insertMany(batch);
       } catch (err) {
         this.queue.unshift(...batch);
-        this.logger.error({ error: (err as Error).message, pending: this.queue.length }, 'Audit batch write failed; will retry');
-        this.timer ??= setTimeout(() => void this.flush(), Math.max(this.config.audit.flushIntervalMs, 1000));
+        this.logger.error({ err, pending: this.queue.length }, 'Audit batch write failed; will retry');
+        if (!this.closed) this.timer ??= setTimeout(() => void this.flush(), Math.max(this.config.audit.flushIntervalMs, 1000)).unref();
         return;
       }
     }

@@ -29,6 +29,9 @@ export interface ClaimMapperOptions {
 
 const CLIENT_ID_CLAIMS = ['client_id', 'azp', 'cid', 'appid'];
 
+/** Keycloak's `typ` claim of tokens that are not access tokens. */
+const NON_ACCESS_TYP = new Set(['ID', 'Refresh', 'Logout', 'Offline']);
+
 /** A claim that must be a string array when present; duplicates dropped, order kept. */
 export function stringList(value: unknown, claim: string): string[] {
   if (value === undefined || value === null) return [];
@@ -140,6 +143,11 @@ export class ClaimMapper {
     // Cognito (and any IdP that marks it) says what a token is for; only access tokens are credentials.
     if (claims.token_use !== undefined && claims.token_use !== 'access') {
       throw new AuthFailure('wrong_token_use', { tokenUse: String(claims.token_use) });
+    }
+    // ID tokens are not credentials for an API even when their audience matches: `at_hash` and
+    // `c_hash` exist only in ID tokens (OIDC Core 3.1.3.6, 3.3.2.11); Keycloak also types its tokens.
+    if (claims.at_hash !== undefined || claims.c_hash !== undefined || NON_ACCESS_TYP.has(String(claims.typ))) {
+      throw new AuthFailure('wrong_token_use', { typ: claims.typ === undefined ? 'id_token' : String(claims.typ) });
     }
     const clientId = this.clientId(claims);
     if (this.options.preset === 'cognito' && (clientId === null || !this.options.acceptedClientIds.includes(clientId))) {

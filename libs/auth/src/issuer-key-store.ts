@@ -56,6 +56,7 @@ export class IssuerKeyStore implements OnModuleInit {
   private fetchedAtMs = 0;
   /** When the last refetch caused by an unknown kid started (scheduled loads do not count). */
   private lastKidRefetchMs = 0;
+  private lastFailureMs = 0;
   private inflight?: Promise<void>;
   private jwksUri?: string;
 
@@ -64,7 +65,7 @@ export class IssuerKeyStore implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     // Warm the cache; an unreachable issuer must not stop the platform from booting (readiness says so).
     await this.refresh('startup').catch((err: Error) =>
-      this.logger.warn({ issuer: this.config.oidc.issuer, error: err.message }, 'JWKS not loaded at startup'),
+      this.logger.warn({ issuer: this.config.oidc.issuer, err }, 'JWKS not loaded at startup'),
     );
   }
 
@@ -92,14 +93,15 @@ export class IssuerKeyStore implements OnModuleInit {
    *   `insecure_key`, `key_alg_mismatch`, or `issuer_unavailable` (no key set could ever be loaded)
    */
   async keyFor(header: JwsHeader): Promise<KeyObject> {
-    const now = Date.now();
-    if (this.fetchedAtMs === 0 || now - this.fetchedAtMs > this.config.oidc.jwksCacheSeconds * 1000) {
-      await this.refresh('expired').catch((err: Error) => this.logger.warn({ error: err.message }, 'JWKS refresh failed; using the cached set'));
-      if (this.fetchedAtMs === 0) throw new AuthFailure('issuer_unavailable');
+    // A load in flight may bring this very key (rotation seen by several requests at once).
+    if (this.inflight) await this.inflight.catch(() => undefined);
+    if (this.isStale() && !this.inBackoff()) {
+      await this.refresh('expired').catch((err: Error) => this.logger.warn({ err }, 'JWKS refresh failed; using the cached set'));
     }
+    if (this.fetchedAtMs === 0) throw new AuthFailure('issuer_unavailable');
     let entry = this.select(header);
-    if (entry === undefined && header.kid !== undefined && this.mayRefetch()) {
-      await this.refresh('unknown_kid').catch((err: Error) => this.logger.warn({ error: err.message }, 'JWKS refetch failed'));
+    if (entry === undefined && header.kid !== undefined && !this.inBackoff() && this.mayRefetch()) {
+      await this.refresh('unknown_kid').catch((err: Error) => this.logger.warn({ err }, 'JWKS refetch failed'));
       entry = this.select(header);
     }
     if (entry === undefined) throw new AuthFailure('unknown_kid', { kid: header.kid });
@@ -126,6 +128,15 @@ export class IssuerKeyStore implements OnModuleInit {
     return undefined;
   }
 
+  private isStale(): boolean {
+    return this.fetchedAtMs === 0 || Date.now() - this.fetchedAtMs > this.config.oidc.jwksCacheSeconds * 1000;
+  }
+
+  /** After a failed load, requests do not each wait for another timeout: one attempt per backoff period. */
+  private inBackoff(): boolean {
+    return Date.now() - this.lastFailureMs < Math.max(1000, this.config.oidc.jwksRefetchIntervalSeconds * 1000);
+  }
+
   private mayRefetch(): boolean {
     const now = Date.now();
     if (now - this.lastKidRefetchMs < this.config.oidc.jwksRefetchIntervalSeconds * 1000) return false;
@@ -134,7 +145,12 @@ export class IssuerKeyStore implements OnModuleInit {
   }
 
   private refresh(cause: string): Promise<void> {
-    this.inflight ??= this.load(cause).finally(() => (this.inflight = undefined));
+    this.inflight ??= this.load(cause)
+      .catch((err: Error) => {
+        this.lastFailureMs = Date.now();
+        throw err;
+      })
+      .finally(() => (this.inflight = undefined));
     return this.inflight;
   }
 

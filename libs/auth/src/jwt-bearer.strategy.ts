@@ -6,6 +6,7 @@ import { PlatformConfig } from '@platform/config';
 import { AuthFailure, type AuthFailureReason } from './auth-failure';
 import { ClaimMapper } from './claim-mapper';
 import { IssuerKeyStore } from './issuer-key-store';
+import { installEdDsaVerifier } from './eddsa-verifier';
 import { decodeJwsHeader } from './jws-header';
 import type { Principal } from './principal';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -17,6 +18,9 @@ export const JWT_BEARER_STRATEGY = 'platform-jwt-bearer';
 export const BEARER_TOKEN = Symbol('platform.bearerToken');
 
 type WithToken = { [BEARER_TOKEN]?: string };
+
+/** JWS `typ` values of access tokens: RFC 9068's `at+jwt`, and the plain `JWT` most providers send. */
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
 
 /** Maps a jsonwebtoken verification error to a stable reason code. */
 export function reasonForJwtError(err: unknown): AuthFailureReason {
@@ -66,6 +70,10 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
           header = decodeJwsHeader(rawJwt);
           // RFC 8725 section 3.1: the allow-list is checked before a key is even looked up.
           if (!oidc.algorithms.includes(header.alg)) throw new AuthFailure('alg_not_allowed', { alg: header.alg });
+          // RFC 8725 section 3.11 / RFC 9068 section 4: refuse explicitly typed non-access tokens (id+jwt, logout+jwt, ...).
+          if (header.typ !== undefined && !ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase())) {
+            throw new AuthFailure('wrong_token_use', { typ: header.typ });
+          }
         } catch (err) {
           return done(err);
         }
@@ -77,6 +85,7 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
       jsonWebTokenOptions: { clockTolerance: oidc.clockToleranceSeconds },
     };
     super(options);
+    installEdDsaVerifier();
     this.mapper = new ClaimMapper({
       preset: oidc.preset,
       apiClientIds: [...oidc.audiences, ...oidc.clientIds],

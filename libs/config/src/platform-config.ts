@@ -112,6 +112,9 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
 
   const issuer = str('OIDC_ISSUER');
   if (issuer !== undefined && !/^https?:\/\/[^\s]+$/.test(issuer)) problems.push('OIDC_ISSUER must be an http(s) URL');
+  // In production the keys that decide every request must come over TLS.
+  if (envName === 'production' && issuer !== undefined && !issuer.startsWith('https://')) problems.push('OIDC_ISSUER must be https:// when NODE_ENV=production');
+  if (envName === 'production' && str('OIDC_JWKS_URI')?.startsWith('http://')) problems.push('OIDC_JWKS_URI must be https:// when NODE_ENV=production');
   if (issuer === undefined && envName === 'production') {
     problems.push('OIDC_ISSUER is required when NODE_ENV=production (the development provider never runs in production)');
   }

@@ -55,7 +55,7 @@ export class DatabaseService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     for (const drain of this.drains) {
-      await drain().catch((err: Error) => this.logger.error({ error: err.message }, 'Drain before database close failed'));
+      await drain().catch((err: Error) => this.logger.error({ err }, 'Drain before database close failed'));
     }
     await this.closeConnection();
   }
@@ -78,8 +78,9 @@ export class DatabaseService implements OnApplicationShutdown {
     const { Pool } = await import('pg');
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-    const pool = new Pool({ connectionString: url, max: 10 });
-    pool.on('error', (err) => this.logger.error({ error: err.message }, 'PostgreSQL pool error'));
+    // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
+    const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000 });
+    pool.on('error', (err) => this.logger.error({ err }, 'PostgreSQL pool error'));
     const client = await pool.connect();
     try {
       // Several instances may start at once: one migrates, the others wait.

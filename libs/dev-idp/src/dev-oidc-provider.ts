@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { DevMemoryStore } from './memory-store';
 import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
 
 /** Options of {@link startDevOidcProvider}. */
@@ -61,6 +62,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   const ttl = options.accessTokenTtlSeconds ?? 3600;
 
   const configuration: Configuration = {
+    adapter: DevMemoryStore as unknown as Configuration['adapter'],
     clients: [
       {
         client_id: DEV_CLI_CLIENT.clientId,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS } from './seed';
+import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_USERS } from './seed';
 
 interface Discovery {
   authorization_endpoint: string;
@@ -32,6 +32,9 @@ async function tokenRequest(endpoint: string, body: Record<string, string>, head
  * @throws Error when the provider is unreachable or the user is not seeded
  */
 export async function devUserToken(issuer: string, username: string, audience: string): Promise<string> {
+  if (!DEV_USERS.some((u) => u.username === username)) {
+    throw new Error(`no seeded user "${username}" (seeded: ${DEV_USERS.map((u) => u.username).join(', ')})`);
+  }
   const { authorization_endpoint, token_endpoint } = await discover(issuer);
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
@@ -88,7 +91,7 @@ export async function devUserToken(issuer: string, username: string, audience: s
  */
 export async function devClientToken(issuer: string, clientId: string, audience: string): Promise<string> {
   const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
-  if (!client) throw new Error(`no seeded machine client "${clientId}"`);
+  if (!client) throw new Error(`no seeded machine client "${clientId}" (seeded: ${DEV_MACHINE_CLIENTS.map((c) => c.clientId).join(', ')})`);
   const { token_endpoint } = await discover(issuer);
   const basic = Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64');
   return tokenRequest(token_endpoint, { grant_type: 'client_credentials', scope: client.scopes.join(' '), resource: audience }, { authorization: `Basic ${basic}` });

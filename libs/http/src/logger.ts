@@ -25,6 +25,19 @@ export const REDACTED_PATHS = [
 ];
 
 /**
+ * Errors are logged as type and message only: never a stack trace. A failed query's message
+ * (drizzle: "Failed query: <sql> params: <values>") carries row values, so only the database's
+ * own cause and SQLSTATE are kept.
+ */
+export function serializeError(err: Error & { cause?: Error & { code?: string } }): Record<string, unknown> {
+  if (!err || typeof err !== 'object') return { message: String(err) };
+  if (err.message?.startsWith('Failed query:')) {
+    return { type: err.cause?.name ?? err.name, message: err.cause?.message ?? 'database query failed', code: err.cause?.code };
+  }
+  return { type: err.name, message: err.message };
+}
+
+/**
  * The process's root pino logger: JSON lines, ISO timestamps, redaction, errors reduced to type and
  * message (never a stack trace). `destination` defaults to asynchronous stdout.
  */
@@ -35,9 +48,7 @@ export function createRootLogger(level: string, destination?: DestinationStream)
       base: { service: 'platform' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
-      serializers: {
-        err: (err: Error) => ({ type: err?.name, message: err?.message }),
-      },
+      serializers: { err: serializeError },
     },
     destination ?? pino.destination({ sync: false }),
   );

@@ -24,7 +24,7 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
-/** Position of a row in a (created_at desc, id desc) ordering. */
+/** Position of a row in a (created_at desc, id desc) ordering; `created_at` columns have millisecond precision. */
 export interface CursorPosition {
   createdAt: Date;
   id: string;
@@ -37,8 +37,13 @@ export function encodeCursor(position: CursorPosition): string {
 
 /** @throws InvalidRequestError `invalid_cursor` for anything {@link encodeCursor} did not make */
 export function decodeCursor(cursor: string): CursorPosition {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || id.length > 64) throw new InvalidRequestError('invalid_cursor', 'The cursor is not one this API issued.');
+  const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(ISO_INSTANT.test(iso ?? '') ? iso : '');
+  if (extra !== undefined || !UUID.test(id ?? '') || Number.isNaN(createdAt.getTime())) {
+    throw new InvalidRequestError('invalid_cursor', 'The cursor is not one this API issued.');
+  }
   return { createdAt, id };
 }
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

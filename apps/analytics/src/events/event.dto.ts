@@ -1,18 +1,22 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsISO8601, IsObject, IsOptional, Matches, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject, IsOptional, Matches, ValidateNested } from 'class-validator';
 
 /** Most events accepted in one batch (a larger batch is refused whole with 400). */
 export const MAX_EVENTS_PER_BATCH = 1000;
 
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
+/** RFC 3339 date-time with a zone: the only timestamp form accepted (no week dates, no local times). */
+const RFC3339 = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+const RFC3339_MESSAGE = (field: string) => `${field} must be an RFC 3339 date-time with a zone, e.g. 2026-11-30T12:00:00Z`;
+
 export class EventInput {
   /** Event name: 1-100 of letters, digits, `_ . : -`. */
   @Matches(EVENT_NAME, { message: 'name must be 1-100 characters of letters, digits, _ . : -' })
   name!: string;
 
-  /** When it happened: an ISO 8601 date-time with a zone, e.g. `2026-11-30T12:00:00Z`. */
-  @IsISO8601({ strict: true, strictSeparator: true })
+  /** When it happened: an RFC 3339 date-time with a zone, e.g. `2026-11-30T12:00:00Z`. */
+  @Matches(RFC3339, { message: RFC3339_MESSAGE('timestamp') })
   timestamp!: string;
 
   /** Free-form JSON object. */
@@ -38,11 +42,11 @@ export class EventCountsQuery {
   name?: string;
 
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @Matches(RFC3339, { message: RFC3339_MESSAGE('from') })
   from?: string;
 
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @Matches(RFC3339, { message: RFC3339_MESSAGE('to') })
   to?: string;
 }
 

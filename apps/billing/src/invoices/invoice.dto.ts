@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsISO4217CurrencyCode, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsISO4217CurrencyCode, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
 import type { InvoiceLineRow, InvoiceRow } from './invoice.schema';
 
 /** Largest amount of one line or invoice, in minor units (keeps every sum a safe integer). */
@@ -28,7 +28,8 @@ export class CreateInvoiceInput {
   @Length(1, 200)
   customer!: string;
 
-  /** ISO 4217 alphabetic code, e.g. `EUR`. */
+  /** ISO 4217 alphabetic code in capitals, e.g. `EUR` (one spelling per currency). */
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
   @IsISO4217CurrencyCode()
   currency!: string;
 

@@ -11,7 +11,8 @@ export const invoices = pgTable(
     totalMinor: bigint('total_minor', { mode: 'number' }).notNull(),
     status: text('status', { enum: ['draft', 'open', 'paid', 'void'] }).notNull().default('draft'),
     createdBy: text('created_by').notNull(),
-    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // Millisecond precision: the same as JavaScript dates, so list cursors are exact.
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
   },
   (t) => [index('billing_invoices_tenant_created_idx').on(t.tenant, t.createdAt, t.id)],
 );

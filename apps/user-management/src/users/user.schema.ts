@@ -11,7 +11,8 @@ export const users = pgTable(
     type: text('type', { enum: ['user', 'service'] }).notNull(),
     email: text('email'),
     name: text('name'),
-    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    // Millisecond precision: the same as JavaScript dates, so list cursors are exact.
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex('users_tenant_issuer_subject_uq').on(t.tenant, t.issuer, t.subject)],
