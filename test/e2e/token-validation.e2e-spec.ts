@@ -221,11 +221,13 @@ describe('access-token validation', () => {
       expect(audit.reason).toBe(reason);
     });
 
-    it('a wrong audience records the expected audiences, never the token', async () => {
+    it('a wrong audience or issuer records expected and presented values, never the token', async () => {
       const token = valid({ aud: 'other-api' });
       const { audit } = await attempt(token);
-      expect(audit.reason).toBe('aud_mismatch');
+      expect(audit).toMatchObject({ reason: 'aud_mismatch', details: { expectedAudiences: [AUD, 'second-api'], tokenAudience: 'other-api' } });
       expect(JSON.stringify(audit)).not.toContain(token);
+      const wrongIssuer = await attempt(valid({ iss: 'https://evil.example/' }));
+      expect(wrongIssuer.audit.details).toEqual({ expectedIssuer: issuer.issuer, tokenIssuer: 'https://evil.example/' });
     });
 
     it('a valid token without the permission is 403, not 401', async () => {
@@ -280,9 +282,17 @@ describe('access-token validation', () => {
       ['exp as a string', () => ({ exp: '9999999999' }), 401, 'malformed_claims'],
       ['exp in 10 years', () => ({ exp: now() + 10 * 365 * 86400 }), 401, 'lifetime_exceeded'],
     ])('%s', async (_name, claims, status, reason) => {
-      const { response, audit } = await attempt(valid(claims()));
+      const presented = claims();
+      const { response, audit } = await attempt(valid(presented));
       expect(response.status).toBe(status);
       if (reason) expect(audit.reason).toBe(reason);
+      if (reason && reason !== 'malformed_claims') {
+        // The deny records the server time and the token's time claims.
+        expect(audit.details).toMatchObject({ serverTime: expect.any(Number) });
+        for (const claim of ['exp', 'nbf', 'iat'] as const) {
+          if (typeof presented[claim as keyof typeof presented] === 'number') expect(audit.details?.[claim]).toBe(presented[claim as keyof typeof presented]);
+        }
+      }
     });
   });
 

@@ -2,6 +2,7 @@ import { ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
+import { PlatformConfig } from '@platform/config';
 import { ProblemException, requestState, type RequestState } from '@platform/http';
 import { AuthFailure } from './auth-failure';
 import { parseBearerToken } from './bearer';
@@ -11,6 +12,9 @@ import type { Principal } from './principal';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
 
 const REALM = 'platform';
+
+/** Refusals whose audit record carries the evidence (expected vs presented values). */
+const EVIDENCE_REASONS = new Set(['aud_mismatch', 'iss_mismatch', 'expired', 'not_yet_valid', 'iat_in_future', 'lifetime_exceeded', 'missing_exp']);
 
 /**
  * The one global guard (registered as `APP_GUARD`): authentication, then authorization, deny by
@@ -29,6 +33,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   constructor(
     private readonly reflector: Reflector,
     private readonly policy: PolicyService,
+    private readonly config: PlatformConfig,
   ) {
     super();
   }
@@ -54,7 +59,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       await super.canActivate(context);
       principal = request.user as Principal;
     } catch (err) {
-      throw this.unauthorized(state, err);
+      throw this.unauthorized(state, err, request[BEARER_TOKEN]);
     } finally {
       delete request[BEARER_TOKEN];
     }
@@ -97,15 +102,36 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     throw failure ?? new AuthFailure(reasonForJwtError(err ?? info));
   }
 
-  private unauthorized(state: RequestState, err: unknown): ProblemException {
+  private unauthorized(state: RequestState, err: unknown, token: string | undefined): ProblemException {
     const failure = err instanceof AuthFailure ? err : new AuthFailure(reasonForJwtError(err));
-    this.decide(state, 'deny', failure.reason, failure.details);
+    this.decide(state, 'deny', failure.reason, { ...failure.details, ...this.evidence(failure.reason, token) });
     if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, { 'retry-after': '5' });
     // RFC 6750 section 3.1: no error code when the request carried no token at all.
     const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';
     const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : 'invalid_token';
     const challenge = noToken ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="${error}", error_description="${failure.message.replace(/"/g, "'")}"`;
     return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': challenge });
+  }
+
+  /**
+   * Safe facts for the audit record of a refused token (pitfalls C07, C22): the expected and the
+   * presented issuer or audience, the server time and the token's time claims. Read from the
+   * unverified payload, as numbers and short strings only; never the token itself.
+   */
+  private evidence(reason: string, token: string | undefined): Record<string, unknown> {
+    if (!token || !EVIDENCE_REASONS.has(reason)) return {};
+    let claims: Record<string, unknown>;
+    try {
+      claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+    const text = (value: unknown) => (typeof value === 'string' ? value.slice(0, 200) : undefined);
+    const texts = (value: unknown) => (Array.isArray(value) ? value.slice(0, 10).map(text).filter(Boolean) : text(value));
+    const num = (value: unknown) => (typeof value === 'number' ? value : undefined);
+    if (reason === 'aud_mismatch') return { expectedAudiences: this.config.oidc.audiences, tokenAudience: texts(claims.aud) ?? null };
+    if (reason === 'iss_mismatch') return { expectedIssuer: this.config.oidc.issuer, tokenIssuer: text(claims.iss) ?? null };
+    return { serverTime: Math.floor(Date.now() / 1000), exp: num(claims.exp), nbf: num(claims.nbf), iat: num(claims.iat) };
   }
 
   private decide(state: RequestState, decision: 'allow' | 'deny', reason: string, details?: Record<string, unknown>): void {
