@@ -1,17 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { AuthFailure, type AuthFailureReason } from './auth-failure';
+import { AuthFailure } from './auth-failure';
+import { reasonOf } from './auth-failure.testing';
 import { parseBearerToken } from './bearer';
 
-/** Runs `fn`, expects an AuthFailure, and returns its reason. */
-function reasonOf(fn: () => unknown): AuthFailureReason {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AuthFailure);
-    return (err as AuthFailure).reason;
-  }
-  throw new Error('expected an AuthFailure, but nothing was thrown');
-}
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl';
 

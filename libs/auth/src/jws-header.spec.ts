@@ -1,17 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { AuthFailure, type AuthFailureReason } from './auth-failure';
+import { AuthFailure } from './auth-failure';
+import { reasonOf } from './auth-failure.testing';
 import { decodeJwsHeader } from './jws-header';
 
-/** Runs `fn`, expects an AuthFailure, and returns its reason. */
-function reasonOf(fn: () => unknown): AuthFailureReason {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AuthFailure);
-    return (err as AuthFailure).reason;
-  }
-  throw new Error('expected an AuthFailure, but nothing was thrown');
-}
 
 const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 /** A compact JWS with the given header (payload `{}` and a dummy signature). */
