@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, lt, or } from 'drizzle-orm';
+import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
 import { DatabaseService } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
 import { invoiceLines, invoices, type InvoiceLineRow, type InvoiceRow } from './invoice.schema';
@@ -16,7 +16,18 @@ export interface NewInvoice {
 
 @Injectable()
 export class InvoicesRepository {
-  constructor(private readonly database: DatabaseService) {}
+  /** The hot read: invoice and lines in one round trip, SQL built once (a prepared statement). */
+  private readonly findWithLines;
+
+  constructor(private readonly database: DatabaseService) {
+    this.findWithLines = database.db
+      .select({ invoice: invoices, line: invoiceLines })
+      .from(invoices)
+      .leftJoin(invoiceLines, eq(invoiceLines.invoiceId, invoices.id))
+      .where(and(eq(invoices.tenant, sql.placeholder('tenant')), eq(invoices.id, sql.placeholder('id'))))
+      .orderBy(asc(invoiceLines.position))
+      .prepare('billing_find_invoice_with_lines');
+  }
 
   /** Inserts the invoice and its lines in one transaction: all or nothing. */
   async create(invoice: NewInvoice): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] }> {
@@ -35,10 +46,9 @@ export class InvoicesRepository {
 
   /** The invoice if it exists in this tenant; undefined otherwise (another tenant's is invisible). */
   async findInTenant(tenant: string, id: string): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] } | undefined> {
-    const [row] = await this.database.db.select().from(invoices).where(and(eq(invoices.tenant, tenant), eq(invoices.id, id)));
-    if (!row) return undefined;
-    const lines = await this.database.db.select().from(invoiceLines).where(eq(invoiceLines.invoiceId, id)).orderBy(asc(invoiceLines.position));
-    return { invoice: row, lines };
+    const rows = await this.findWithLines.execute({ tenant, id });
+    if (rows.length === 0) return undefined;
+    return { invoice: rows[0].invoice, lines: rows.flatMap((r) => (r.line ? [r.line] : [])) };
   }
 
   /** Invoices of one tenant, newest first, after `cursor`. */
