@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/audit';
+import { RouteInventory } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { AppRouter, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor } from '@platform/http';
@@ -20,6 +21,11 @@ export interface StartOptions {
   logDestination?: DestinationStream;
   /** More Nest modules to mount beside the feature apps (embedding, test fixtures). */
   modules?: Type[];
+  /**
+   * Tests only: start even when a route declares no policy, to prove the guard still refuses it
+   * at request time. The platform itself never starts that way.
+   */
+  allowRoutesWithoutPolicy?: boolean;
 }
 
 /** A running platform process. */
@@ -50,6 +56,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     logger.warn({ issuer: devIdp.issuer, audience: config.oidc.audiences[0] }, 'Development OpenID provider started (never use it in production)');
   }
 
+  let app: NestFastifyApplication | undefined;
   try {
     let trackRequest: RequestTracker | undefined;
     const adapter = new FastifyAdapter({
@@ -72,12 +79,13 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
           .send({ type: problemType('malformed_url'), title: titleFor(400), status: 400, detail: 'The request URL is malformed.', reason: 'malformed_url', requestId: request.id });
       },
     });
-    const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, options.modules), adapter, {
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, options.modules), adapter, {
       bufferLogs: true,
       // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
       bodyParser: false,
     });
     app.useLogger(app.get(Logger));
+    if (!options.allowRoutesWithoutPolicy) app.get(RouteInventory).assertEveryRouteHasPolicy();
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, new AppRouter([...FEATURE_APPS.map((a) => a.manifest), PLATFORM_APP]));
     await app.listen(config.port, config.host);
@@ -86,20 +94,23 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     const url = `http://${host}:${address.port}`;
     logger.info({ url, issuer: config.oidc.issuer, database: config.databaseUrl ? 'postgres' : 'pglite' }, 'Platform listening');
     let closing: Promise<void> | undefined;
+    const started = app;
     return {
-      app,
+      app: started,
       url,
       config,
       devIdp,
       // Idempotent: a second signal waits for the first close.
       close: () =>
         (closing ??= (async () => {
-          await app.close();
+          await started.close();
           await devIdp?.close();
           logger.flush();
         })()),
     };
   } catch (err) {
+    // Nothing half-started is left behind: database connection, dev provider.
+    await app?.close().catch(() => undefined);
     await devIdp?.close();
     throw err;
   }

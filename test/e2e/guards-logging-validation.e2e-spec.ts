@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_OPTIONS } from '@platform/http';
-import { GuardFixturesModule } from '../support/fixture-controllers';
+import { GuardFixturesModule, UnguardedFixtureModule } from '../support/fixture-controllers';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';
 
@@ -18,7 +18,8 @@ describe('guards, audit completeness, log redaction and validation', () => {
     platform = await TestPlatform.start(
       { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.guards.yaml') },
       'pglite',
-      [GuardFixturesModule],
+      [GuardFixturesModule, UnguardedFixtureModule],
+      true,
     );
   });
   afterAll(async () => {
@@ -70,7 +71,7 @@ describe('guards, audit completeness, log redaction and validation', () => {
       ['a public class', '/fixtures/health', undefined, 200],
       ['a public handler', '/fixtures/billing/pricing', undefined, 200],
       ['@Public on a sibling does not leak', '/fixtures/billing/invoices', undefined, 401],
-      ['a route without any policy is closed (deny by default)', '/fixtures/billing/forgotten', ['admin'], 403],
+      ['a route without any policy is closed (deny by default)', '/fixtures/unguarded/forgotten', ['admin'], 403],
     ])('%s', async (_name, pathname, roles, status) => {
       const response = await platform.request('GET', pathname, roles ? { token: token(roles) } : {});
       expect(response.status).toBe(status);
@@ -87,6 +88,22 @@ describe('guards, audit completeness, log redaction and validation', () => {
         expect((await platform.auditOf(response.requestId)).principalType).toBeNull();
       }
     });
+  });
+
+  it('the platform refuses to start with a route that declares no policy, and names it', async () => {
+    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD }, 'pglite', [UnguardedFixtureModule])).rejects.toThrow(
+      /Routes without an access policy[\s\S]*GET \/fixtures\/unguarded\/forgotten \(UnguardedFixture\.forgotten\)/,
+    );
+  });
+
+  it('every route of the three apps and the platform declares a policy', async () => {
+    const { RouteInventory } = await import('@platform/auth');
+    const routes = platform.running.app.get(RouteInventory).routes();
+    const product = routes.filter((r) => !r.path.startsWith('/fixtures'));
+    expect(product.map((r) => `${r.method} ${r.path}`)).toEqual(
+      expect.arrayContaining(['GET /billing/invoices', 'POST /billing/invoices', 'GET /billing/invoices/:id', 'POST /analytics/events', 'GET /analytics/events/counts', 'GET /users/me', 'GET /users', 'GET /platform/audit', 'GET /health/live', 'GET /health/ready']),
+    );
+    expect(product.every((r) => r.policy !== undefined)).toBe(true);
   });
 
   describe('C25: validation is never skipped', () => {

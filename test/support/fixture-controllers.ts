@@ -33,7 +33,7 @@ class PublicFixture {
   }
 }
 
-/** C09: one public handler beside a protected one, and one with no policy at all. */
+/** C09: one public handler beside a protected one. */
 @Controller('fixtures/billing')
 class MixedFixture {
   @Get('pricing')
@@ -48,11 +48,20 @@ class MixedFixture {
     return { items: [] };
   }
 
+}
+
+/** A route that forgot its policy: the platform refuses to start with it; the guard refuses it anyway. */
+@Controller('fixtures/unguarded')
+class UnguardedFixture {
   @Get('forgotten')
   forgotten() {
     return { leaked: true };
   }
 }
+
+/** Mounted only where a test proves deny-by-default at start-up and at request time. */
+@Module({ controllers: [UnguardedFixture] })
+export class UnguardedFixtureModule {}
 
 /**
  * A gate that holds `GET /fixtures/slow` requests until the test opens it, and tells when a given

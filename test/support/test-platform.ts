@@ -39,7 +39,12 @@ export class TestPlatform {
     private readonly cleanup: () => Promise<void>,
   ) {}
 
-  static async start(env: Record<string, string> = {}, database: DatabaseKind = 'pglite', modules: Type[] = []): Promise<TestPlatform> {
+  static async start(
+    env: Record<string, string> = {},
+    database: DatabaseKind = 'pglite',
+    modules: Type[] = [],
+    allowRoutesWithoutPolicy = false,
+  ): Promise<TestPlatform> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
     let dropDatabase = async () => undefined as void;
     const dbEnv: Record<string, string> = {};
@@ -66,6 +71,10 @@ export class TestPlatform {
       cpSync(template, dataDir, { recursive: true });
     }
     const logs: string[] = [];
+    const cleanup = async () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      await dropDatabase();
+    };
     const running = await startPlatform({
       env: {
         NODE_ENV: 'test',
@@ -81,11 +90,12 @@ export class TestPlatform {
       },
       logDestination: { write: (line: string) => void logs.push(line) },
       modules,
+      allowRoutesWithoutPolicy,
+    }).catch(async (err: Error) => {
+      await cleanup();
+      throw err;
     });
-    const platform = new TestPlatform(running, logs, async () => {
-      rmSync(dataDir, { recursive: true, force: true });
-      await dropDatabase();
-    });
+    const platform = new TestPlatform(running, logs, cleanup);
     running.app.get(AuditWriter).subscribe((row) => {
       platform.audit.push(row);
       platform.waiters.get(row.requestId)?.(row);

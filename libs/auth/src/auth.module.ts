@@ -1,10 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { IssuerKeyStore } from './issuer-key-store';
 import { JwtBearerStrategy } from './jwt-bearer.strategy';
 import { PlatformAuthGuard } from './platform-auth.guard';
 import { PolicyService } from './policy/policy.service';
+import { RouteInventory } from './route-inventory';
 import { VerifiedTokenCache } from './verified-token-cache';
 
 /**
@@ -13,8 +15,8 @@ import { VerifiedTokenCache } from './verified-token-cache';
  */
 @Global()
 @Module({
-  imports: [PassportModule],
-  providers: [IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
-  exports: [IssuerKeyStore, PolicyService],
+  imports: [PassportModule, DiscoveryModule],
+  providers: [RouteInventory, IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
+  exports: [IssuerKeyStore, PolicyService, RouteInventory],
 })
 export class AuthModule {}

@@ -11,3 +11,4 @@ export * from './policy/policy.service';
 export * from './principal';
 export * from './route-policy';
 export { JWT_BEARER_STRATEGY } from './jwt-bearer.strategy';
+export * from './route-inventory';
