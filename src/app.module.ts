@@ -1,4 +1,4 @@
-import { DynamicModule, Module, type Type } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLoggerInstance } from 'pino';
@@ -6,17 +6,17 @@ import { AuditModule } from '@platform/audit';
 import { AuthModule } from '@platform/auth';
 import { PlatformConfigModule, type PlatformConfigValues } from '@platform/config';
 import { DatabaseModule } from '@platform/database';
-import { createValidationPipe, ProblemFilter } from '@platform/http';
-import { FEATURE_APPS } from './feature-apps';
+import { AppRegistry, AppRegistryModule, createValidationPipe, ProblemFilter, type FeatureApp } from '@platform/http';
+import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
 
 /**
- * The root module: shared platform modules once, then every feature app. Only this module
- * composes apps; apps never import each other.
+ * The root module: shared platform modules once, then every enabled feature app. Only this
+ * module composes apps; apps never import each other.
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance, extraModules: Type[] = []): DynamicModule {
+  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance, apps: FeatureApp[], known: FeatureApp[] = apps): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,8 +28,10 @@ export class AppModule {
         AuditModule,
         AuthModule,
         PlatformModule,
-        ...FEATURE_APPS.map((app) => app.module),
-        ...extraModules,
+        AppRegistryModule.forRoot(
+          new AppRegistry([...apps.map((app) => app.manifest), PLATFORM_APP], [...known.map((app) => app.manifest), PLATFORM_APP]),
+        ),
+        ...apps.map((app) => app.module),
       ],
       providers: [
         { provide: APP_FILTER, useClass: ProblemFilter },

@@ -1,5 +1,5 @@
-import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -9,9 +9,24 @@ import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/
 import { RouteInventory } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
-import { AppRouter, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor } from '@platform/http';
+import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { AppModule } from './app.module';
-import { FEATURE_APPS, PLATFORM_APP } from './feature-apps';
+import { enabledApps, FEATURE_APPS } from './feature-apps';
+
+/**
+ * Serves the OpenAPI document (built from the same decorators the guard reads: each protected
+ * operation carries a bearer security requirement and `x-required-permissions`) at
+ * `/docs/openapi.json`, and Swagger UI at `/docs`. Both public.
+ */
+function publishOpenApi(app: NestFastifyApplication): void {
+  const config = new DocumentBuilder()
+    .setTitle('Identity-aware platform')
+    .setDescription('Every feature app behind one OpenID Connect authentication, one policy and one audit trail. Errors are RFC 9457 problem+json.')
+    .setVersion('0.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+}
 
 /** Options of {@link startPlatform}. */
 export interface StartOptions {
@@ -19,8 +34,8 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Where JSON log lines go (default: asynchronous stdout). Tests pass a stream to inspect them. */
   logDestination?: DestinationStream;
-  /** More Nest modules to mount beside the feature apps (embedding, test fixtures). */
-  modules?: Type[];
+  /** More feature apps to serve beside the product's (embedding, test fixtures). */
+  apps?: FeatureApp[];
   /**
    * Tests only: start even when a route declares no policy, to prove the guard still refuses it
    * at request time. The platform itself never starts that way.
@@ -58,6 +73,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
 
   let app: NestFastifyApplication | undefined;
   try {
+    const apps = [...enabledApps(FEATURE_APPS, config.enabledApps), ...(options.apps ?? [])];
     let trackRequest: RequestTracker | undefined;
     const adapter = new FastifyAdapter({
       // No Fastify logger (and so no child logger per request): the audit hook writes the one
@@ -79,15 +95,16 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
           .send({ type: problemType('malformed_url'), title: titleFor(400), status: 400, detail: 'The request URL is malformed.', reason: 'malformed_url', requestId: request.id });
       },
     });
-    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, options.modules), adapter, {
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])]), adapter, {
       bufferLogs: true,
       // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
       bodyParser: false,
     });
     app.useLogger(app.get(Logger));
-    if (!options.allowRoutesWithoutPolicy) app.get(RouteInventory).assertEveryRouteHasPolicy();
+    app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
-    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, new AppRouter([...FEATURE_APPS.map((a) => a.manifest), PLATFORM_APP]));
+    publishOpenApi(app);
+    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry));
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

@@ -1,23 +1,35 @@
 import { AnalyticsModule, ANALYTICS_APP } from '@apps/analytics';
 import { BillingModule, BILLING_APP } from '@apps/billing';
 import { UserManagementModule, USER_MANAGEMENT_APP } from '@apps/user-management';
-import type { Type } from '@nestjs/common';
-import type { FeatureAppManifest } from '@platform/http';
+import type { FeatureApp, FeatureAppManifest } from '@platform/http';
 
-/** Every feature app the platform serves: its manifest and its Nest module. Add new apps here. */
-export const FEATURE_APPS: { manifest: FeatureAppManifest; module: Type }[] = [
+/** Every feature app the platform can serve. Add new apps here; `ENABLED_APPS` picks among them. */
+export const FEATURE_APPS: FeatureApp[] = [
   { manifest: USER_MANAGEMENT_APP, module: UserManagementModule },
   { manifest: BILLING_APP, module: BillingModule },
   { manifest: ANALYTICS_APP, module: AnalyticsModule },
 ];
 
-/** Manifest of the platform's own routes (health, audit). */
+/** Manifest of the platform's own routes (health, audit trail, inventory). */
 export const PLATFORM_APP: FeatureAppManifest = {
   name: 'platform',
   prefix: '/platform',
   team: 'platform',
+  scopes: [],
   permissions: {
-    'platform:audit:read': "Read the audit trail of your tenant",
+    'platform:audit:read': 'Read the audit trail of your tenant',
     'platform:audit:read-all': 'Read the audit trail of every tenant, including requests without a valid token',
+    'platform:inventory:read': 'List the apps and routes the platform serves, with their permissions',
   },
 };
+
+/**
+ * The feature apps this deployment serves: all of them, or those named in `ENABLED_APPS`.
+ * @throws Error naming an unknown app
+ */
+export function enabledApps(all: FeatureApp[], names: string[] | undefined): FeatureApp[] {
+  if (names === undefined) return all;
+  const unknown = names.filter((name) => !all.some((app) => app.manifest.name === name));
+  if (unknown.length) throw new Error(`ENABLED_APPS names unknown apps: ${unknown.join(', ')} (known: ${all.map((a) => a.manifest.name).join(', ')})`);
+  return all.filter((app) => names.includes(app.manifest.name));
+}

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_OPTIONS } from '@platform/http';
-import { GuardFixturesModule, UnguardedFixtureModule } from '../support/fixture-controllers';
+import { GUARD_FIXTURES, UNGUARDED_FIXTURE } from '../support/fixture-controllers';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';
 
@@ -18,7 +18,7 @@ describe('guards, audit completeness, log redaction and validation', () => {
     platform = await TestPlatform.start(
       { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.guards.yaml') },
       'pglite',
-      [GuardFixturesModule, UnguardedFixtureModule],
+      [GUARD_FIXTURES, UNGUARDED_FIXTURE],
       true,
     );
   });
@@ -91,8 +91,8 @@ describe('guards, audit completeness, log redaction and validation', () => {
   });
 
   it('the platform refuses to start with a route that declares no policy, and names it', async () => {
-    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD }, 'pglite', [UnguardedFixtureModule])).rejects.toThrow(
-      /Routes without an access policy[\s\S]*GET \/fixtures\/unguarded\/forgotten \(UnguardedFixture\.forgotten\)/,
+    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD }, 'pglite', [UNGUARDED_FIXTURE])).rejects.toThrow(
+      /Routes without a valid access policy[\s\S]*GET \/fixtures\/unguarded\/forgotten \(UnguardedFixture\.forgotten\): no access policy/,
     );
   });
 

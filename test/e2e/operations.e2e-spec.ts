@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
 import { startDevOidcProvider } from '@platform/dev-idp';
-import { GuardFixturesModule, SlowGate } from '../support/fixture-controllers';
+import { GUARD_FIXTURES, SlowGate } from '../support/fixture-controllers';
 import { AuthTestApp } from '../support/auth-test-app';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';
@@ -48,9 +48,7 @@ describe('operations', () => {
   });
 
   it('graceful shutdown: every request in flight is answered, and each has exactly one audit row in the table', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', AUDIT_FLUSH_INTERVAL_MS: '60000', AUDIT_BATCH_SIZE: '10000' }, 'pglite', [
-      GuardFixturesModule,
-    ]);
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', AUDIT_FLUSH_INTERVAL_MS: '60000', AUDIT_BATCH_SIZE: '10000' }, 'pglite', [GUARD_FIXTURES]);
     SlowGate.reset();
     const inFlight = Array.from({ length: 40 }, () => platform.request('GET', '/fixtures/slow'));
     await SlowGate.arrivals(40);
@@ -73,7 +71,7 @@ describe('operations', () => {
   });
 
   it('a client that goes away before the answer still leaves exactly one audit record (499)', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [GuardFixturesModule]);
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [GUARD_FIXTURES]);
     try {
       SlowGate.reset();
       const controller = new AbortController();

@@ -1,5 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import { Public, RequirePermissions } from '@platform/auth';
+import type { FeatureApp } from '@platform/http';
 
 /** C09: class-level requirement; one handler inherits it, one overrides it. */
 @Controller('fixtures/users/admin')
@@ -109,3 +110,24 @@ class SlowFixture {
 /** Fixture routes mounted beside the real apps by the guard and operations suites. */
 @Module({ controllers: [UsersAdminFixture, PublicFixture, MixedFixture, SlowFixture] })
 export class GuardFixturesModule {}
+
+/** The fixtures as a feature app: its manifest declares the permissions its routes require. */
+export const GUARD_FIXTURES: FeatureApp = {
+  manifest: {
+    name: 'fixtures',
+    prefix: '/fixtures',
+    team: 'qa',
+    scopes: [],
+    permissions: {
+      'users:admin:manage': 'fixture: administer users',
+      'users:support:lookup': 'fixture: look a user up for support',
+      'users:profile:read': 'fixture: read a profile',
+    },
+  },
+  module: GuardFixturesModule,
+};
+
+export const UNGUARDED_FIXTURE: FeatureApp = {
+  manifest: { name: 'unguarded', prefix: '/fixtures/unguarded', team: 'qa', scopes: [], permissions: {} },
+  module: UnguardedFixtureModule,
+};

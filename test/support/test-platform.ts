@@ -1,10 +1,10 @@
-import type { Type } from '@nestjs/common';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
 import { devClientToken, devUserToken } from '@platform/dev-idp';
+import type { FeatureApp } from '@platform/http';
 import { startPlatform, type RunningPlatform } from '../../src/bootstrap';
 import { PGLITE_TEMPLATE_ENV } from './global-setup';
 
@@ -42,7 +42,7 @@ export class TestPlatform {
   static async start(
     env: Record<string, string> = {},
     database: DatabaseKind = 'pglite',
-    modules: Type[] = [],
+    apps: FeatureApp[] = [],
     allowRoutesWithoutPolicy = false,
   ): Promise<TestPlatform> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-e2e-'));
@@ -89,7 +89,7 @@ export class TestPlatform {
         ...env,
       },
       logDestination: { write: (line: string) => void logs.push(line) },
-      modules,
+      apps,
       allowRoutesWithoutPolicy,
     }).catch(async (err: Error) => {
       await cleanup();

@@ -8,6 +8,7 @@ export const BILLING_PERMISSIONS = {
 export const BILLING_APP: FeatureAppManifest = {
   name: 'billing',
   prefix: '/billing',
+  scopes: ['billing:invoices:read', 'billing:invoices:write'],
   team: 'billing',
   permissions: {
     [BILLING_PERMISSIONS.invoicesRead]: "Read the tenant's invoices",

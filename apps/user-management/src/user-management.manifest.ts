@@ -7,6 +7,7 @@ export const USER_PERMISSIONS = {
 export const USER_MANAGEMENT_APP: FeatureAppManifest = {
   name: 'user-management',
   prefix: '/users',
+  scopes: [],
   team: 'identity',
   permissions: { [USER_PERMISSIONS.usersRead]: 'List the users of your tenant' },
 };

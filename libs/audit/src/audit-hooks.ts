@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AppRouter, REQUEST_ID_HEADER, requestState } from '@platform/http';
+import { AppRegistry, REQUEST_ID_HEADER, requestState } from '@platform/http';
 import type { AuditWriter } from './audit-writer';
 import type { NewAuditRow } from './audit.schema';
 
@@ -14,7 +14,7 @@ function pathOf(url: string): string {
 }
 
 /** Builds the audit row of a finished request from its state. Pure. */
-export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router: AppRouter, now = new Date()): NewAuditRow {
+export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router: AppRegistry, now = new Date()): NewAuditRow {
   const state = requestState(request);
   const path = pathOf(request.url);
   const principal = state.principal;
@@ -23,7 +23,7 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
     occurredAt: now,
     requestId: String(request.id),
     decision: state.decision ?? null,
-    reason: state.reason ?? (state.decision ? null : reply.statusCode === 404 ? 'route_not_found' : 'rejected_before_authorization'),
+    reason: state.reason ?? (reply.statusCode === 404 ? 'route_not_found' : reply.statusCode >= 400 ? 'rejected_before_authorization' : 'served_outside_guard'),
     errorReason: state.errorReason ?? null,
     subject: principal?.subject ?? null,
     principalType: principal?.type ?? null,
@@ -55,7 +55,7 @@ export type RequestTracker = (request: FastifyRequest, reply: FastifyReply) => v
  *
  * @returns the tracker, for requests Fastify answers before any hook runs (malformed URLs)
  */
-export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter, logger: Logger, router: AppRouter): RequestTracker {
+export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter, logger: Logger, router: AppRegistry): RequestTracker {
   const finish = (request: FastifyRequest, reply: FastifyReply) => {
     const row = auditRowFor(request, reply, router);
     if (!reply.raw.writableFinished) {

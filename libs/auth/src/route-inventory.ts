@@ -1,12 +1,15 @@
-import { Injectable, RequestMethod } from '@nestjs/common';
+import { Injectable, Optional, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
+import { AppRegistry } from '@platform/http';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
 
 /** One HTTP route of the application and the policy it declares (undefined: none). */
 export interface RouteEntry {
   method: string;
   path: string;
+  /** Owning app (by route prefix). */
+  app: string;
   /** `Controller.handler`, for messages. */
   handler: string;
   policy: RoutePolicy | undefined;
@@ -24,6 +27,7 @@ export class RouteInventory {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
+    @Optional() private readonly registry?: AppRegistry,
   ) {}
 
   routes(): RouteEntry[] {
@@ -40,7 +44,10 @@ export class RouteInventory {
         const method = RequestMethod[this.reflector.get<RequestMethod>(METHOD_METADATA, handler) ?? RequestMethod.GET];
         const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [handler, metatype]);
         for (const prefix of prefixes) {
-          for (const path of [paths].flat()) entries.push({ method, path: joinPath(prefix, path), handler: `${metatype.name}.${name}`, policy });
+          for (const path of [paths].flat()) {
+            const full = joinPath(prefix, path);
+            entries.push({ method, path: full, app: this.registry?.appFor(full) ?? 'platform', handler: `${metatype.name}.${name}`, policy });
+          }
         }
       }
     }
@@ -48,17 +55,25 @@ export class RouteInventory {
   }
 
   /**
-   * Deny by default, enforced at start-up: every route must declare a policy.
-   * @throws Error naming every route without one
+   * Deny by default, enforced at start-up: every route must declare a policy, and every permission
+   * a route requires must be declared by an app's manifest.
+   *
+   * @param options.allowMissingPolicy tests only: let undecorated routes through (the guard still refuses them)
+   * @throws Error naming every offending route
    */
-  assertEveryRouteHasPolicy(): void {
-    const offenders = this.routes().filter((r) => r.policy === undefined);
-    if (offenders.length > 0) {
-      throw new Error(
-        `Routes without an access policy (add @Public(), @Authenticated() or @RequirePermissions(...)):\n${offenders
-          .map((r) => `  ${r.method} ${r.path} (${r.handler})`)
-          .join('\n')}`,
-      );
+  assertRoutesCovered(options: { allowMissingPolicy?: boolean } = {}): void {
+    const declared = this.registry?.permissions();
+    const problems: string[] = [];
+    for (const route of this.routes()) {
+      const where = `${route.method} ${route.path} (${route.handler})`;
+      if (route.policy === undefined) {
+        if (!options.allowMissingPolicy) problems.push(`${where}: no access policy (add @Public(), @Authenticated() or @RequirePermissions(...))`);
+      } else if (route.policy.kind === 'permissions') {
+        for (const permission of route.policy.permissions) {
+          if (declared && !declared.has(permission)) problems.push(`${where}: requires "${permission}", which no app manifest declares`);
+        }
+      }
     }
+    if (problems.length > 0) throw new Error(`Routes without a valid access policy:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
 }

@@ -1,4 +1,5 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiExtension, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { isExactPermission } from './policy/permission';
 import type { Principal } from './principal';
@@ -29,7 +30,11 @@ export const Public = () => SetMetadata(ROUTE_POLICY, { kind: 'public' } satisfi
 
 /** The route needs any valid access token, and no particular permission. */
 export const Authenticated = (options: RoutePolicyOptions = {}) =>
-  SetMetadata(ROUTE_POLICY, { kind: 'authenticated', tenant: options.tenant ?? 'required' } satisfies RoutePolicy);
+  applyDecorators(
+    SetMetadata(ROUTE_POLICY, { kind: 'authenticated', tenant: options.tenant ?? 'required' } satisfies RoutePolicy),
+    ApiBearerAuth(),
+    ApiUnauthorizedResponse({ description: 'No valid access token (problem+json, WWW-Authenticate: Bearer)' }),
+  );
 
 /**
  * The route needs every one of these permissions (`app:resource:action`), as granted by the
@@ -46,6 +51,11 @@ export function RequirePermissions(...args: Array<string | RoutePolicyOptions>) 
   }
   return applyDecorators(
     SetMetadata(ROUTE_POLICY, { kind: 'permissions', permissions, tenant: options.tenant ?? 'required' } satisfies RoutePolicy),
+    // The OpenAPI document states the same requirement, from the same metadata.
+    ApiBearerAuth(),
+    ApiExtension('x-required-permissions', permissions),
+    ApiUnauthorizedResponse({ description: 'No valid access token (problem+json, WWW-Authenticate: Bearer)' }),
+    ApiForbiddenResponse({ description: `Requires ${permissions.join(', ')} (problem+json)` }),
   );
 }
 

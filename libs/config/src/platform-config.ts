@@ -55,6 +55,8 @@ export interface PlatformConfigValues {
   databaseUrl?: string;
   dataDir: string;
   policyFile: string;
+  /** Feature apps to serve, by name; undefined serves every app. */
+  enabledApps?: string[];
   logLevel: string;
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
@@ -143,6 +145,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     databaseUrl,
     dataDir: path.resolve(cwd, str('DATA_DIR') ?? 'data'),
     policyFile: path.resolve(cwd, str('POLICY_FILE') ?? 'config/policy.yaml'),
+    enabledApps: str('ENABLED_APPS') === undefined ? undefined : list('ENABLED_APPS', []),
     logLevel: str('LOG_LEVEL') ?? 'info',
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     oidc: {

@@ -88,7 +88,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       if (!user) return undefined;
       return {
         accountId: user.username,
-        claims: () => ({ sub: user.username, name: user.name, email: user.email, tenant: user.tenant }),
+        claims: () => ({ sub: user.username, name: user.name, email: user.email, ...(user.tenant && { tenant: user.tenant }) }),
       };
     },
     claims: { openid: ['sub'], profile: ['name', 'email', 'tenant'] },
@@ -116,7 +116,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       const accountId = (token as { accountId?: string }).accountId;
       if (accountId) {
         const user = DEV_USERS.find((u) => u.username === accountId);
-        return user ? { tenant: user.tenant, roles: user.roles } : undefined;
+        return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles } : undefined;
       }
       const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === (token as { clientId?: string }).clientId);
       return client ? { tenant: client.tenant } : undefined;
@@ -141,7 +141,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       const user = DEV_USERS.find((u) => u.username === chosen);
       if (!user) {
         const links = DEV_USERS.map(
-          (u) => `<li><a href="/interaction/${escapeHtml(uid)}?user=${escapeHtml(u.username)}">${escapeHtml(u.username)}</a> (${escapeHtml(u.tenant)}: ${escapeHtml(u.roles.join(', '))})</li>`,
+          (u) => `<li><a href="/interaction/${escapeHtml(uid)}?user=${escapeHtml(u.username)}">${escapeHtml(u.username)}</a> (${escapeHtml(u.tenant ?? 'no tenant')}: ${escapeHtml(u.roles.join(', '))})</li>`,
         ).join('');
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         res.end(`<!doctype html><title>Development sign-in</title><h1>Development sign-in</h1><p>Pick a seeded user:</p><ul>${links}</ul>`);

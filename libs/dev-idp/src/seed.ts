@@ -5,7 +5,8 @@
 export interface DevUser {
   /** Login name, also the token `sub`. */
   username: string;
-  tenant: string;
+  /** Null for platform staff, who act outside any tenant. */
+  tenant: string | null;
   /** Platform roles, sent in the `roles` claim and mapped to permissions by config/policy.yaml. */
   roles: string[];
   name: string;
@@ -27,6 +28,7 @@ export const DEV_USERS: DevUser[] = [
   { username: 'bob', tenant: 'acme', roles: ['billing-manager'], name: 'Bob Brown', email: 'bob@acme.test' },
   { username: 'carol', tenant: 'acme', roles: ['analyst'], name: 'Carol Clark', email: 'carol@acme.test' },
   { username: 'dave', tenant: 'globex', roles: ['admin'], name: 'Dave Davis', email: 'dave@globex.test' },
+  { username: 'olivia', tenant: null, roles: ['platform-operator'], name: 'Olivia Owens', email: 'olivia@platform.test' },
 ];
 
 export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [

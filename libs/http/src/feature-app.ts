@@ -1,30 +1,71 @@
+import { DynamicModule, Global, Module, type Type } from '@nestjs/common';
+
 /**
- * What a feature app tells the platform about itself. Each app exports one manifest; the root
- * app lists them (see src/feature-apps.ts).
+ * What a feature app tells the platform about itself. Each app exports one manifest; the root app
+ * lists them (src/feature-apps.ts). Every permission a route requires or the policy grants must be
+ * declared by some manifest, or the platform refuses to start.
  */
 export interface FeatureAppManifest {
-  /** App name used in permissions, logs and the audit trail, e.g. `billing`. */
+  /** App name used in logs, the audit trail and `ENABLED_APPS`, e.g. `billing`. */
   name: string;
   /** Route prefix the app owns, e.g. `/billing`. */
   prefix: string;
   /** Owning team, for operators. */
   team: string;
-  /** Permissions the app defines, with a one-line description each. */
+  /** Permissions the app defines (`app:resource:action`), with a one-line description each. */
   permissions: Record<string, string>;
+  /** OAuth scopes a machine client may be granted for this app (mapped to permissions by the policy). */
+  scopes: string[];
 }
 
-/** Resolves which app owns a path, by longest matching prefix; `platform` when none does. */
-export class AppRouter {
-  private readonly apps: FeatureAppManifest[];
+/** A feature app: its manifest and its Nest module. */
+export interface FeatureApp {
+  manifest: FeatureAppManifest;
+  module: Type;
+}
 
-  constructor(apps: FeatureAppManifest[]) {
-    this.apps = [...apps].sort((a, b) => b.prefix.length - a.prefix.length);
+/**
+ * The apps this deployment serves (after `ENABLED_APPS`), plus the platform's own manifest:
+ * which app owns a path, and the catalogue of declared permissions.
+ */
+export class AppRegistry {
+  private readonly byPrefix: FeatureAppManifest[];
+
+  /**
+   * @param apps the apps this deployment serves
+   * @param known every app the platform knows, served or not: the policy may name the
+   *   permissions of a disabled app (one policy file for every deployment)
+   */
+  constructor(
+    readonly apps: readonly FeatureAppManifest[],
+    private readonly known: readonly FeatureAppManifest[] = apps,
+  ) {
+    this.byPrefix = [...apps].sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
+  /** The app owning a path, by longest matching prefix; `platform` when none does. */
   appFor(path: string): string {
-    for (const app of this.apps) {
+    for (const app of this.byPrefix) {
       if (path === app.prefix || path.startsWith(`${app.prefix}/`)) return app.name;
     }
     return 'platform';
+  }
+
+  /** Every permission a known app declares, with the app that declares it and its description. */
+  permissions(): Map<string, { app: string; description: string }> {
+    const all = new Map<string, { app: string; description: string }>();
+    for (const app of this.known) {
+      for (const [permission, description] of Object.entries(app.permissions)) all.set(permission, { app: app.name, description });
+    }
+    return all;
+  }
+}
+
+/** Makes the {@link AppRegistry} injectable everywhere. */
+@Global()
+@Module({})
+export class AppRegistryModule {
+  static forRoot(registry: AppRegistry): DynamicModule {
+    return { module: AppRegistryModule, providers: [{ provide: AppRegistry, useValue: registry }], exports: [AppRegistry] };
   }
 }

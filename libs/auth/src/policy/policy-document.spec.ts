@@ -37,19 +37,21 @@ describe('parsePolicy', () => {
   it('parses roles and scopes with description and permissions', () => {
     expect(parsePolicy(VALID, 'test.yaml')).toEqual({
       roles: {
-        admin: { description: 'Everything', permissions: ['billing:*', 'platform:audit:read'] },
-        reader: { description: 'Reads invoices', permissions: ['billing:invoices:read'] },
+        admin: { description: 'Everything', permissions: ['billing:*', 'platform:audit:read'], includes: [] },
+        reader: { description: 'Reads invoices', permissions: ['billing:invoices:read'], includes: [] },
       },
       scopes: {
-        'billing:invoices:write': { description: 'Create invoices', permissions: ['billing:invoices:write', 'billing:*:read'] },
+        'billing:invoices:write': { description: 'Create invoices', permissions: ['billing:invoices:write', 'billing:*:read'], includes: [] },
       },
+      roleMappings: [],
     });
   });
 
   it('accepts a document with only one section', () => {
     expect(parsePolicy(yaml('scopes:', '  s:', '    permissions: [a:b:c]'), 'x')).toEqual({
       roles: {},
-      scopes: { s: { description: '', permissions: ['a:b:c'] } },
+      scopes: { s: { description: '', permissions: ['a:b:c'], includes: [] } },
+      roleMappings: [],
     });
   });
 
@@ -208,5 +210,33 @@ describe('parsePolicy', () => {
       expect(policy.roles.admin.permissions).toContain('platform:audit:read');
       expect(Object.keys(policy.scopes).length).toBeGreaterThan(0);
     });
+  });
+});
+
+describe('cross-reference checks', () => {
+  const problemsOf = (text: string, declared?: string[]) => {
+    try {
+      parsePolicy(text, 'x', declared ? new Set(declared) : undefined);
+    } catch (err) {
+      return (err as PolicyError).problems;
+    }
+    return [];
+  };
+
+  it('refuses a permission no app declares, naming its line', () => {
+    const text = ['roles:', '  a:', '    permissions:', '      - billing:invoices:read', '      - billing:invocies:read'].join('\n');
+    expect(problemsOf(text, ['billing:invoices:read'])).toEqual(['line 5: "billing:invocies:read" grants no permission that an app declares']);
+    expect(problemsOf(['roles:', '  a:', '    permissions: ["nothing:*"]'].join('\n'), ['billing:invoices:read'])[0]).toMatch(/^line 3: "nothing:\*"/);
+  });
+
+  it('refuses include cycles and unknown includes, naming the line', () => {
+    const cycle = ['roles:', '  a:', '    permissions: []', '    includes: [b]', '  b:', '    permissions: []', '    includes: [a]'].join('\n');
+    expect(problemsOf(cycle)).toEqual([expect.stringMatching(/^line \d: roles include each other in a cycle: (a -> b -> a|b -> a -> b)$/)]);
+    expect(problemsOf(['roles:', '  a:', '    permissions: []', '    includes: [ghost]'].join('\n'))).toEqual(['line 4: "a" includes unknown role "ghost"']);
+  });
+
+  it('refuses role mappings to unknown roles or without a target', () => {
+    const text = ['roles:', '  a: { permissions: [] }', 'roleMappings:', '  - { from: g, to: [ghost] }', '  - { from: h }'].join('\n');
+    expect(problemsOf(text)).toEqual(['line 5: a role mapping needs "from" and a non-empty "to"', 'line 4: role mapping of "g" names unknown role "ghost"']);
   });
 });

@@ -187,7 +187,7 @@ describe('PolicyService.onModuleInit', () => {
 
   it('starts with an empty policy that grants nothing', () => {
     const policy = new PolicyService({} as PlatformConfig);
-    expect(policy.current).toEqual({ roles: {}, scopes: {} });
+    expect(policy.current).toEqual({ roles: {}, scopes: {}, roleMappings: [] });
     expect(policy.decide(user(['admin']), ['billing:invoices:read']).allowed).toBe(false);
   });
 
@@ -206,5 +206,34 @@ describe('grant memo keys', () => {
     const user = (roles: string[]) => ({ subject: 's', type: 'user' as const, tenant: 't', roles, scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
     expect(service.decide(user(['admin', 'x']), ['billing:invoices:read']).allowed).toBe(true);
     expect(service.decide(user(['admin\u0000x']), ['billing:invoices:read']).allowed).toBe(false);
+  });
+});
+
+describe('role includes and role mappings', () => {
+  const doc = parsePolicy(
+    [
+      'roles:',
+      '  reader: { permissions: [billing:invoices:read] }',
+      '  writer: { permissions: [billing:invoices:write], includes: [reader] }',
+      '  admin: { permissions: [users:users:read], includes: [writer] }',
+      'roleMappings:',
+      '  - { from: billing-managers, to: [writer] }',
+      '  - { from: Billing.Manager, tenant: t-entra, to: [admin] }',
+    ].join('\n'),
+    'inline',
+  );
+  const person = (roles: string[], tenant = 't1') => ({ subject: 's', type: 'user' as const, tenant, roles, scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
+  const service = new PolicyService({} as never);
+  service.use(doc);
+
+  it('a role grants what it includes, transitively', () => {
+    expect(service.decide(person(['admin']), ['billing:invoices:read', 'billing:invoices:write', 'users:users:read']).allowed).toBe(true);
+    expect(service.decide(person(['reader']), ['billing:invoices:write']).missing).toEqual(['billing:invoices:write']);
+  });
+
+  it('maps identity-provider groups to platform roles, per tenant where the mapping says so', () => {
+    expect(service.effectiveRoles(person(['billing-managers']))).toEqual(['writer', 'reader']);
+    expect(service.decide(person(['Billing.Manager'], 't-entra'), ['users:users:read']).allowed).toBe(true);
+    expect(service.decide(person(['Billing.Manager'], 'other'), ['users:users:read']).allowed).toBe(false);
   });
 });

@@ -1,9 +1,10 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { PlatformConfig } from '@platform/config';
+import { AppRegistry } from '@platform/http';
 import type { Principal } from '../principal';
 import { compilePattern, patternMatches, type CompiledPattern } from './permission';
-import { parsePolicy, type PolicyDocument } from './policy-document';
+import { parsePolicy, type PolicyDocument, type RoleMapping } from './policy-document';
 
 /** Outcome of one authorization check. */
 export interface PolicyDecision {
@@ -18,22 +19,32 @@ const MAX_MEMO = 10_000;
 
 /**
  * The central policy: the only place where roles (people) and scopes (machines) turn into
- * permissions. Loaded and validated once at start-up from `POLICY_FILE`; grant sets are compiled
- * once per distinct role or scope combination and memoised, so a check is a few array compares.
+ * permissions. Loaded and validated once at start-up from `POLICY_FILE` (against the permissions
+ * the apps declare); grant sets are compiled once per distinct combination and memoised, so a
+ * check is a few array compares.
  *
- * Documented rules: a `user` principal's permissions come from its roles; a `service` principal's
- * come only from its scopes (least privilege: a machine's roles claim is ignored).
+ * Documented rules:
+ * - a `user` principal's roles are the roles its token carries plus those its role mappings add
+ *   (`roleMappings`, per tenant where given), each with the roles it `includes`, transitively;
+ * - a `service` principal's permissions come only from its scopes (least privilege: a machine's
+ *   roles claim is ignored).
  */
 @Injectable()
 export class PolicyService implements OnModuleInit {
   private readonly logger = new Logger(PolicyService.name);
-  private document: PolicyDocument = { roles: {}, scopes: {} };
+  private document: PolicyDocument = { roles: {}, scopes: {}, roleMappings: [] };
+  private closure = new Map<string, string[]>();
+  private mappings = new Map<string, RoleMapping[]>();
   private readonly memo = new Map<string, CompiledPattern[]>();
 
-  constructor(private readonly config: PlatformConfig) {}
+  constructor(
+    private readonly config: PlatformConfig,
+    @Optional() private readonly registry?: AppRegistry,
+  ) {}
 
   onModuleInit(): void {
-    this.use(parsePolicy(readFileSync(this.config.policyFile, 'utf8'), this.config.policyFile));
+    const declared = this.registry ? new Set(this.registry.permissions().keys()) : undefined;
+    this.use(parsePolicy(readFileSync(this.config.policyFile, 'utf8'), this.config.policyFile, declared));
     this.logger.log(
       { file: this.config.policyFile, roles: Object.keys(this.document.roles).length, scopes: Object.keys(this.document.scopes).length },
       'Policy loaded',
@@ -43,6 +54,9 @@ export class PolicyService implements OnModuleInit {
   /** Replaces the policy (already validated) and forgets compiled grants. */
   use(document: PolicyDocument): void {
     this.document = document;
+    this.closure = new Map(Object.keys(document.roles).map((role) => [role, this.expand(role, new Set())]));
+    this.mappings = new Map();
+    for (const mapping of document.roleMappings) this.mappings.set(mapping.from, [...(this.mappings.get(mapping.from) ?? []), mapping]);
     this.memo.clear();
   }
 
@@ -53,12 +67,24 @@ export class PolicyService implements OnModuleInit {
   /** Decides whether `principal` holds every permission in `required` (exact permissions). */
   decide(principal: Principal, required: readonly string[]): PolicyDecision {
     const basis = principal.type === 'service' ? 'scopes' : 'roles';
-    const grants = this.grantsFor(basis, basis === 'scopes' ? principal.scopes : principal.roles);
+    const grants = this.grantsFor(principal, basis);
     const missing = required.filter((permission) => {
       const parts = permission.split(':');
       return !grants.some((pattern) => patternMatches(pattern, parts));
     });
     return { allowed: missing.length === 0, missing, basis };
+  }
+
+  /** The platform roles a person holds: token roles that are platform roles, mapped roles, and what they include. */
+  effectiveRoles(principal: Pick<Principal, 'roles' | 'tenant'>): string[] {
+    const direct = new Set<string>();
+    for (const role of principal.roles) {
+      if (Object.hasOwn(this.document.roles, role)) direct.add(role);
+      for (const mapping of this.mappings.get(role) ?? []) {
+        if (mapping.tenant === undefined || mapping.tenant === principal.tenant) for (const to of mapping.to) direct.add(to);
+      }
+    }
+    return [...new Set([...direct].flatMap((role) => this.closure.get(role) ?? []))];
   }
 
   /** Scopes whose grant covers `permission` (for `WWW-Authenticate: ... scope=`, RFC 6750 section 3). */
@@ -69,13 +95,21 @@ export class PolicyService implements OnModuleInit {
       .map(([name]) => name);
   }
 
-  private grantsFor(basis: 'roles' | 'scopes', names: readonly string[]): CompiledPattern[] {
+  private expand(role: string, seen: Set<string>): string[] {
+    if (seen.has(role) || !Object.hasOwn(this.document.roles, role)) return [];
+    seen.add(role);
+    return [role, ...this.document.roles[role].includes.flatMap((included) => this.expand(included, seen))];
+  }
+
+  private grantsFor(principal: Principal, basis: 'roles' | 'scopes'): CompiledPattern[] {
     // JSON keeps distinct name lists distinct, whatever characters a provider puts in a role name.
-    const key = JSON.stringify([basis, ...names]);
+    const key = JSON.stringify(basis === 'scopes' ? [basis, ...principal.scopes] : [basis, principal.tenant, ...principal.roles]);
     let grants = this.memo.get(key);
     if (grants === undefined) {
-      const table = basis === 'roles' ? this.document.roles : this.document.scopes;
-      grants = names.flatMap((name) => (Object.hasOwn(table, name) ? table[name].permissions.map(compilePattern) : []));
+      grants =
+        basis === 'scopes'
+          ? principal.scopes.flatMap((scope) => (Object.hasOwn(this.document.scopes, scope) ? this.document.scopes[scope].permissions.map(compilePattern) : []))
+          : this.effectiveRoles(principal).flatMap((role) => this.document.roles[role].permissions.map(compilePattern));
       if (this.memo.size >= MAX_MEMO) this.memo.clear();
       this.memo.set(key, grants);
     }
