@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
 import { devClientToken, devUserToken } from '@platform/dev-idp';
 import type { FeatureApp } from '@platform/http';
+import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { startPlatform, type RunningPlatform } from '../../src/bootstrap';
 import { PGLITE_TEMPLATE_ENV } from './global-setup';
 
@@ -75,6 +76,8 @@ export class TestPlatform {
       rmSync(dataDir, { recursive: true, force: true });
       await dropDatabase();
     };
+    // nestjs-pino keeps Nest's logger in a module-wide variable: give this platform its own.
+    __resetOutOfContextForTests();
     const running = await startPlatform({
       env: {
         NODE_ENV: 'test',

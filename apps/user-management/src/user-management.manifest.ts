@@ -2,6 +2,8 @@ import type { FeatureAppManifest } from '@platform/http';
 
 export const USER_PERMISSIONS = {
   usersRead: 'users:users:read',
+  usersManage: 'users:users:manage',
+  rolesManage: 'users:roles:manage',
 } as const;
 
 export const USER_MANAGEMENT_APP: FeatureAppManifest = {
@@ -9,5 +11,9 @@ export const USER_MANAGEMENT_APP: FeatureAppManifest = {
   prefix: '/users',
   scopes: [],
   team: 'identity',
-  permissions: { [USER_PERMISSIONS.usersRead]: 'List the users of your tenant' },
+  permissions: {
+    [USER_PERMISSIONS.usersRead]: 'List the users of your tenant',
+    [USER_PERMISSIONS.usersManage]: 'Deactivate and reactivate users of your tenant',
+    [USER_PERMISSIONS.rolesManage]: 'Grant and revoke platform roles you hold to users of your tenant',
+  },
 };

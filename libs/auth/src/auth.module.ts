@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
+import { AccessStateService } from './access/access-state.service';
 import { IssuerKeyStore } from './issuer-key-store';
 import { JwtBearerStrategy } from './jwt-bearer.strategy';
 import { PlatformAuthGuard } from './platform-auth.guard';
@@ -16,7 +17,7 @@ import { VerifiedTokenCache } from './verified-token-cache';
 @Global()
 @Module({
   imports: [PassportModule, DiscoveryModule],
-  providers: [RouteInventory, IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
-  exports: [IssuerKeyStore, PolicyService, RouteInventory],
+  providers: [AccessStateService, RouteInventory, IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
+  exports: [AccessStateService, IssuerKeyStore, PolicyService, RouteInventory],
 })
 export class AuthModule {}

@@ -12,3 +12,5 @@ export * from './principal';
 export * from './route-policy';
 export { JWT_BEARER_STRATEGY } from './jwt-bearer.strategy';
 export * from './route-inventory';
+export * from './access/access-state.service';
+export * from './access/access.schema';

@@ -4,6 +4,7 @@ import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { PlatformConfig } from '@platform/config';
 import { ProblemException, requestState, type RequestState } from '@platform/http';
+import { AccessStateService } from './access/access-state.service';
 import { AuthFailure } from './auth-failure';
 import { parseBearerToken } from './bearer';
 import { BEARER_TOKEN, JWT_BEARER_STRATEGY, reasonForJwtError } from './jwt-bearer.strategy';
@@ -34,6 +35,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     private readonly reflector: Reflector,
     private readonly policy: PolicyService,
     private readonly config: PlatformConfig,
+    private readonly access: AccessStateService,
   ) {
     super();
   }
@@ -62,6 +64,17 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       throw this.unauthorized(state, err, request[BEARER_TOKEN]);
     } finally {
       delete request[BEARER_TOKEN];
+    }
+    // Platform-side state, from memory: deactivation beats any token; bindings add roles.
+    if (this.access.isDeactivated(principal.tenant, principal.subject)) {
+      state.principal = principal;
+      this.decide(state, 'deny', 'principal_deactivated');
+      throw new ProblemException(403, 'principal_deactivated', 'This account has been deactivated by an administrator of its tenant.');
+    }
+    const bound = principal.tenant === null ? [] : this.access.rolesOf(principal.tenant, principal.subject);
+    if (bound.length > 0) {
+      principal = { ...principal, roles: [...new Set([...principal.roles, ...bound])] };
+      request.user = principal;
     }
     state.principal = principal;
 

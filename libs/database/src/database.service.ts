@@ -32,6 +32,8 @@ export class DatabaseService implements OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseService.name);
   private closeConnection: () => Promise<void> = async () => undefined;
   private readonly drains: Array<() => Promise<void>> = [];
+  private readonly listeners = new Map<string, Set<(payload: string) => void>>();
+  private subscribe: (channel: string) => Promise<void> = async () => undefined;
   db!: Db;
   driver!: 'pglite' | 'postgres';
 
@@ -46,6 +48,30 @@ export class DatabaseService implements OnApplicationShutdown {
   /** Runs `drain` before the connection closes at shutdown (e.g. flushing buffered writes). */
   beforeClose(drain: () => Promise<void>): void {
     this.drains.push(drain);
+  }
+
+  /**
+   * Calls `handler` with the payload of every NOTIFY on `channel`, from any process sharing the
+   * database (PostgreSQL LISTEN/NOTIFY; in-process with PGlite). After a lost listening connection
+   * is re-established, handlers are called with the payload `reconnected`: notifications may have
+   * been missed, so subscribers should reload.
+   */
+  async listen(channel: string, handler: (payload: string) => void): Promise<void> {
+    const set = this.listeners.get(channel) ?? new Set();
+    set.add(handler);
+    if (!this.listeners.has(channel)) {
+      this.listeners.set(channel, set);
+      await this.subscribe(channel);
+    }
+  }
+
+  /** Sends a notification on `channel` to every listener of every process (after the current transaction). */
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.db.execute(sql`select pg_notify(${channel}, ${payload})`);
+  }
+
+  private dispatch(channel: string, payload: string): void {
+    for (const handler of this.listeners.get(channel) ?? []) handler(payload);
   }
 
   /** One round trip (`select 1`), for the readiness check. */
@@ -70,6 +96,9 @@ export class DatabaseService implements OnApplicationShutdown {
     await migrate(db, { migrationsFolder: migrationsFolder() });
     this.db = db as unknown as Db;
     this.driver = 'pglite';
+    this.subscribe = async (channel) => {
+      await client.listen(channel, (payload) => this.dispatch(channel, payload));
+    };
     this.closeConnection = () => client.close();
     this.logger.log({ dataDir }, 'Embedded PGlite database ready');
   }
@@ -92,7 +121,70 @@ export class DatabaseService implements OnApplicationShutdown {
     }
     this.db = drizzle(pool) as unknown as Db;
     this.driver = 'postgres';
-    this.closeConnection = () => pool.end();
+    const listener = new PostgresListener(url, this.logger, (channel, payload) => this.dispatch(channel, payload));
+    this.subscribe = (channel) => listener.listen(channel);
+    this.closeConnection = async () => {
+      await listener.close();
+      await pool.end();
+    };
     this.logger.log({ host: new URL(url).host }, 'PostgreSQL database ready');
+  }
+}
+
+/**
+ * One dedicated connection for LISTEN (a pooled connection would lose its subscriptions). When it
+ * drops, it reconnects with a delay, listens again, and reports `reconnected` on every channel.
+ */
+class PostgresListener {
+  private client?: import('pg').Client;
+  private readonly channels = new Set<string>();
+  private closed = false;
+  private connecting?: Promise<void>;
+
+  constructor(
+    private readonly url: string,
+    private readonly logger: Logger,
+    private readonly onNotification: (channel: string, payload: string) => void,
+  ) {}
+
+  async listen(channel: string): Promise<void> {
+    this.channels.add(channel);
+    await this.connect();
+    await this.client?.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private connect(): Promise<void> {
+    if (this.client) return Promise.resolve();
+    this.connecting ??= (async () => {
+      const { Client } = await import('pg');
+      const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+      client.on('notification', (message) => this.onNotification(message.channel, message.payload ?? ''));
+      client.on('error', (err) => this.logger.warn({ err }, 'LISTEN connection error'));
+      client.on('end', () => {
+        this.client = undefined;
+        if (!this.closed) setTimeout(() => void this.reconnect(), 1000).unref();
+      });
+      await client.connect();
+      this.client = client;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private async reconnect(): Promise<void> {
+    try {
+      await this.connect();
+      for (const channel of this.channels) {
+        await this.client?.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+        this.onNotification(channel, 'reconnected');
+      }
+    } catch (err) {
+      this.logger.warn({ err }, 'LISTEN reconnect failed; retrying');
+      if (!this.closed) setTimeout(() => void this.reconnect(), 1000).unref();
+    }
   }
 }

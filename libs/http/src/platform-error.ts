@@ -36,3 +36,8 @@ export class InvalidRequestError extends PlatformError {
 export class DependencyUnavailableError extends PlatformError {
   readonly status = 503;
 }
+
+/** 403: the caller is authenticated and authorized for the route, but not for this particular change. */
+export class ForbiddenChangeError extends PlatformError {
+  readonly status = 403;
+}

@@ -1,3 +1,4 @@
+import { IsString, Length, Matches } from 'class-validator';
 import type { UserRow } from './user.schema';
 
 /** A user as the API returns it. */
@@ -8,11 +9,22 @@ export interface UserDto {
   type: 'user' | 'service';
   email: string | null;
   name: string | null;
+  /** Platform roles granted inside the platform (beyond those the user's tokens carry). */
+  boundRoles: string[];
+  status: 'active' | 'deactivated';
   createdAt: string;
   lastSeenAt: string;
 }
 
-export function toUserDto(row: UserRow): UserDto {
+/** Body of `POST /users/:id/roles`. */
+export class GrantRoleInput {
+  @IsString()
+  @Length(1, 100)
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/)
+  role!: string;
+}
+
+export function toUserDto(row: UserRow, access: { boundRoles: readonly string[]; deactivated: boolean }): UserDto {
   return {
     id: row.id,
     tenant: row.tenant,
@@ -20,6 +32,8 @@ export function toUserDto(row: UserRow): UserDto {
     type: row.type,
     email: row.email,
     name: row.name,
+    boundRoles: [...access.boundRoles],
+    status: access.deactivated ? 'deactivated' : 'active',
     createdAt: row.createdAt.toISOString(),
     lastSeenAt: row.lastSeenAt.toISOString(),
   };

@@ -1,9 +1,11 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { Authenticated, CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { PageQuery, type Page } from '@platform/http';
-import type { UserDto } from './user.dto';
-import { UsersService } from './users.service';
 import { USER_PERMISSIONS } from '../user-management.manifest';
+import { GrantRoleInput, type UserDto } from './user.dto';
+import { UsersService } from './users.service';
+
+const UserId = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 
 @Controller('users')
 export class UsersController {
@@ -21,5 +23,40 @@ export class UsersController {
   @RequirePermissions(USER_PERMISSIONS.usersRead)
   list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<Page<UserDto>> {
     return this.users.list(principal, query);
+  }
+
+  @Get(':id')
+  @RequirePermissions(USER_PERMISSIONS.usersRead)
+  get(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
+    return this.users.get(principal, id);
+  }
+
+  /** Grants a platform role the caller holds; effective on every instance within a second. */
+  @Post(':id/roles')
+  @HttpCode(200)
+  @RequirePermissions(USER_PERMISSIONS.rolesManage)
+  grant(@CurrentPrincipal() principal: Principal, @UserId() id: string, @Body() input: GrantRoleInput): Promise<UserDto> {
+    return this.users.grantRole(principal, id, input.role);
+  }
+
+  @Delete(':id/roles/:role')
+  @RequirePermissions(USER_PERMISSIONS.rolesManage)
+  revoke(@CurrentPrincipal() principal: Principal, @UserId() id: string, @Param('role') role: string): Promise<UserDto> {
+    return this.users.revokeRole(principal, id, role);
+  }
+
+  /** Denies the user everywhere, even with a still-valid token. */
+  @Post(':id/deactivate')
+  @HttpCode(200)
+  @RequirePermissions(USER_PERMISSIONS.usersManage)
+  deactivate(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
+    return this.users.deactivate(principal, id);
+  }
+
+  @Post(':id/reactivate')
+  @HttpCode(200)
+  @RequirePermissions(USER_PERMISSIONS.usersManage)
+  reactivate(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
+    return this.users.reactivate(principal, id);
   }
 }

@@ -36,6 +36,12 @@ export class UsersRepository {
     return row;
   }
 
+  /** The user if it exists in this tenant; undefined otherwise (another tenant's is invisible). */
+  async findInTenant(tenant: string, id: string): Promise<UserRow | undefined> {
+    const [row] = await this.database.db.select().from(users).where(and(eq(users.tenant, tenant), eq(users.id, id)));
+    return row;
+  }
+
   /** Users of one tenant, newest first, after `cursor`. */
   async listByTenant(tenant: string, limit: number, cursor?: CursorPosition): Promise<UserRow[]> {
     const after = cursor

@@ -1,14 +1,24 @@
 import { Injectable } from '@nestjs/common';
-import type { Principal } from '@platform/auth';
-import { decodeCursor, encodeCursor, type Page, type PageQuery } from '@platform/http';
+import { AccessStateService, PolicyService, type Principal } from '@platform/auth';
+import { ConflictError, decodeCursor, encodeCursor, ForbiddenChangeError, InvalidRequestError, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { toUserDto, type UserDto } from './user.dto';
+import type { UserRow } from './user.schema';
 import { UsersRepository } from './users.repository';
 
 const claimString = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
 
+/**
+ * The people and machines of a tenant: just-in-time provisioning from tokens, role bindings and
+ * deactivation. Bindings and status live in the platform's access state (@platform/auth), which
+ * every instance applies within a second.
+ */
 @Injectable()
 export class UsersService {
-  constructor(private readonly repository: UsersRepository) {}
+  constructor(
+    private readonly repository: UsersRepository,
+    private readonly access: AccessStateService,
+    private readonly policy: PolicyService,
+  ) {}
 
   /** The caller's own record, provisioned just in time from the token's claims. */
   async me(principal: Principal): Promise<UserDto> {
@@ -20,7 +30,7 @@ export class UsersService {
       email: claimString(principal.claims.email),
       name: claimString(principal.claims.name) ?? claimString(principal.claims.preferred_username),
     });
-    return toUserDto(row);
+    return this.view(row);
   }
 
   /** Users of the caller's tenant. */
@@ -29,6 +39,64 @@ export class UsersService {
     const rows = await this.repository.listByTenant(principal.tenant as string, limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
     const items = rows.slice(0, limit);
     const last = items[items.length - 1];
-    return { items: items.map(toUserDto), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  /** @throws ResourceNotFoundError `user_not_found`, also for another tenant's user */
+  async get(principal: Principal, id: string): Promise<UserDto> {
+    return this.view(await this.find(principal, id));
+  }
+
+  /**
+   * Grants a platform role to a user of the caller's tenant.
+   * @throws InvalidRequestError `unknown_role`; ForbiddenChangeError `cannot_grant_unheld_role` when the caller does not hold it
+   */
+  async grantRole(principal: Principal, id: string, role: string): Promise<UserDto> {
+    const user = await this.find(principal, id);
+    this.assertMayManage(principal, role);
+    await this.access.grant(user.tenant, user.subject, role, principal.subject);
+    return this.view(user);
+  }
+
+  /** Revokes a bound role. @throws ResourceNotFoundError `binding_not_found` when it was not bound */
+  async revokeRole(principal: Principal, id: string, role: string): Promise<UserDto> {
+    const user = await this.find(principal, id);
+    this.assertMayManage(principal, role);
+    if (!(await this.access.revoke(user.tenant, user.subject, role))) {
+      throw new ResourceNotFoundError('binding_not_found', `"${role}" is not bound to this user.`);
+    }
+    return this.view(user);
+  }
+
+  /** Denies the user everywhere, whatever its tokens say. @throws ConflictError `cannot_deactivate_self` */
+  async deactivate(principal: Principal, id: string): Promise<UserDto> {
+    const user = await this.find(principal, id);
+    if (user.subject === principal.subject) throw new ConflictError('cannot_deactivate_self', 'You cannot deactivate yourself.');
+    await this.access.deactivate(user.tenant, user.subject, principal.subject);
+    return this.view(user);
+  }
+
+  async reactivate(principal: Principal, id: string): Promise<UserDto> {
+    const user = await this.find(principal, id);
+    await this.access.reactivate(user.tenant, user.subject);
+    return this.view(user);
+  }
+
+  private async find(principal: Principal, id: string): Promise<UserRow> {
+    const user = await this.repository.findInTenant(principal.tenant as string, id);
+    if (!user) throw new ResourceNotFoundError('user_not_found', 'No user with this id exists in your tenant.');
+    return user;
+  }
+
+  /** A tenant admin may hand out (or take back) only roles they hold themselves. */
+  private assertMayManage(principal: Principal, role: string): void {
+    if (!Object.hasOwn(this.policy.current.roles, role)) throw new InvalidRequestError('unknown_role', `"${role}" is not a platform role.`);
+    if (!this.policy.effectiveRoles(principal).includes(role)) {
+      throw new ForbiddenChangeError('cannot_grant_unheld_role', `You can only grant or revoke roles you hold, and you do not hold "${role}".`);
+    }
+  }
+
+  private view(row: UserRow): UserDto {
+    return toUserDto(row, { boundRoles: this.access.rolesOf(row.tenant, row.subject), deactivated: this.access.isDeactivated(row.tenant, row.subject) });
   }
 }

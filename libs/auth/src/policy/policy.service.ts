@@ -1,5 +1,5 @@
-import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { PlatformConfig } from '@platform/config';
 import { AppRegistry } from '@platform/http';
 import type { Principal } from '../principal';
@@ -19,9 +19,10 @@ const MAX_MEMO = 10_000;
 
 /**
  * The central policy: the only place where roles (people) and scopes (machines) turn into
- * permissions. Loaded and validated once at start-up from `POLICY_FILE` (against the permissions
- * the apps declare); grant sets are compiled once per distinct combination and memoised, so a
- * check is a few array compares.
+ * permissions. Loaded and validated at start-up from `POLICY_FILE` (against the permissions the
+ * apps declare) and again whenever the file changes (an invalid change is refused and logged);
+ * grant sets are compiled once per distinct combination and memoised, so a check is a few array
+ * compares.
  *
  * Documented rules:
  * - a `user` principal's roles are the roles its token carries plus those its role mappings add
@@ -30,12 +31,13 @@ const MAX_MEMO = 10_000;
  *   roles claim is ignored).
  */
 @Injectable()
-export class PolicyService implements OnModuleInit {
+export class PolicyService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(PolicyService.name);
   private document: PolicyDocument = { roles: {}, scopes: {}, roleMappings: [] };
   private closure = new Map<string, string[]>();
   private mappings = new Map<string, RoleMapping[]>();
   private readonly memo = new Map<string, CompiledPattern[]>();
+  private readonly listeners = new Set<(applied: boolean) => void>();
 
   constructor(
     private readonly config: PlatformConfig,
@@ -43,12 +45,47 @@ export class PolicyService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    const declared = this.registry ? new Set(this.registry.permissions().keys()) : undefined;
-    this.use(parsePolicy(readFileSync(this.config.policyFile, 'utf8'), this.config.policyFile, declared));
+    this.use(this.readFile());
     this.logger.log(
       { file: this.config.policyFile, roles: Object.keys(this.document.roles).length, scopes: Object.keys(this.document.scopes).length },
       'Policy loaded',
     );
+    // Reload on change, without a restart. Polled: editors and mounted volumes replace files.
+    watchFile(this.config.policyFile, { interval: 500, persistent: false }, (current, previous) => {
+      if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) this.reloadFile();
+    });
+  }
+
+  onApplicationShutdown(): void {
+    unwatchFile(this.config.policyFile);
+  }
+
+  /**
+   * Reads the policy file again. An invalid file keeps the policy in force and logs every problem.
+   * @returns true when the new policy is in force
+   */
+  reloadFile(): boolean {
+    try {
+      this.use(this.readFile());
+    } catch (err) {
+      this.logger.error({ file: this.config.policyFile, problems: (err as { problems?: string[] }).problems ?? [(err as Error).message] }, 'Policy change refused; the previous policy stays in force');
+      for (const listener of this.listeners) listener(false);
+      return false;
+    }
+    this.logger.log({ file: this.config.policyFile }, 'Policy reloaded');
+    for (const listener of this.listeners) listener(true);
+    return true;
+  }
+
+  /** Calls `listener` after every reload attempt (true: applied). Returns the unsubscribe function. */
+  onReload(listener: (applied: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readFile(): PolicyDocument {
+    const declared = this.registry ? new Set(this.registry.permissions().keys()) : undefined;
+    return parsePolicy(readFileSync(this.config.policyFile, 'utf8'), this.config.policyFile, declared);
   }
 
   /** Replaces the policy (already validated) and forgets compiled grants. */

@@ -1,0 +1,131 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { and, eq } from 'drizzle-orm';
+import { DatabaseService } from '@platform/database';
+import { deactivatedPrincipals, roleBindings } from './access.schema';
+
+/** Channel of the change notifications between platform instances. */
+export const ACCESS_CHANGED_CHANNEL = 'platform_access_changed';
+
+/** Full reload period, in milliseconds: a safety net should a notification ever be missed. */
+const RESYNC_INTERVAL_MS = 30_000;
+
+const keyOf = (tenant: string | null, subject: string) => `${tenant ?? ''}\u0000${subject}`;
+
+/**
+ * Role bindings and deactivated principals, held in memory so that the per-request decision makes
+ * no database round trip. Every change is written to the database, applied here at once, and
+ * announced with NOTIFY so that every other instance reloads within a second; a full reload also
+ * runs every 30 s and after a lost LISTEN connection.
+ */
+@Injectable()
+export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AccessStateService.name);
+  private bindings = new Map<string, string[]>();
+  private deactivated = new Set<string>();
+  private readonly listeners = new Set<() => void>();
+  private reloading?: Promise<void>;
+  private reloadAgain = false;
+  private timer?: NodeJS.Timeout;
+
+  constructor(@Optional() private readonly database?: DatabaseService) {}
+
+  async onModuleInit(): Promise<void> {
+    if (!this.database) return;
+    await this.reload();
+    await this.database.listen(ACCESS_CHANGED_CHANNEL, () => void this.reload());
+    this.timer = setInterval(() => void this.reload(), RESYNC_INTERVAL_MS).unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Platform roles bound to a principal (beyond its token's). */
+  rolesOf(tenant: string | null, subject: string): readonly string[] {
+    return this.bindings.get(keyOf(tenant, subject)) ?? [];
+  }
+
+  isDeactivated(tenant: string | null, subject: string): boolean {
+    return this.deactivated.has(keyOf(tenant, subject));
+  }
+
+  /** Calls `listener` after every reload (tests await propagation with it). Returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Grants `role`; @returns false when it was already bound. */
+  async grant(tenant: string, subject: string, role: string, grantedBy: string): Promise<boolean> {
+    const rows = await this.db()
+      .insert(roleBindings)
+      .values({ tenant, subject, role, grantedBy })
+      .onConflictDoNothing()
+      .returning({ role: roleBindings.role });
+    await this.changed();
+    return rows.length > 0;
+  }
+
+  /** Revokes `role`; @returns false when it was not bound. */
+  async revoke(tenant: string, subject: string, role: string): Promise<boolean> {
+    const rows = await this.db()
+      .delete(roleBindings)
+      .where(and(eq(roleBindings.tenant, tenant), eq(roleBindings.subject, subject), eq(roleBindings.role, role)))
+      .returning({ role: roleBindings.role });
+    await this.changed();
+    return rows.length > 0;
+  }
+
+  async deactivate(tenant: string, subject: string, deactivatedBy: string): Promise<void> {
+    await this.db().insert(deactivatedPrincipals).values({ tenant, subject, deactivatedBy }).onConflictDoNothing();
+    await this.changed();
+  }
+
+  async reactivate(tenant: string, subject: string): Promise<void> {
+    await this.db()
+      .delete(deactivatedPrincipals)
+      .where(and(eq(deactivatedPrincipals.tenant, tenant), eq(deactivatedPrincipals.subject, subject)));
+    await this.changed();
+  }
+
+  /** Reads the whole state again. Concurrent calls share one read, plus one more if asked meanwhile. */
+  reload(): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.read()
+      .catch((err: Error) => this.logger.error({ err }, 'Access state reload failed; keeping the previous state'))
+      .finally(() => {
+        this.reloading = undefined;
+        if (this.reloadAgain) {
+          this.reloadAgain = false;
+          void this.reload();
+        }
+      });
+    return this.reloading;
+  }
+
+  private async read(): Promise<void> {
+    const db = this.db();
+    const [bindingRows, deactivatedRows] = await Promise.all([db.select().from(roleBindings), db.select().from(deactivatedPrincipals)]);
+    const bindings = new Map<string, string[]>();
+    for (const row of bindingRows) {
+      const key = keyOf(row.tenant, row.subject);
+      bindings.set(key, [...(bindings.get(key) ?? []), row.role]);
+    }
+    this.bindings = bindings;
+    this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
+    for (const listener of this.listeners) listener();
+  }
+
+  private async changed(): Promise<void> {
+    await this.reload();
+    await this.database?.notify(ACCESS_CHANGED_CHANNEL, 'changed');
+  }
+
+  private db() {
+    if (!this.database) throw new Error('AccessStateService needs a database');
+    return this.database.db;
+  }
+}
