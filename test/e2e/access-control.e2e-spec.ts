@@ -60,6 +60,34 @@ describe.each(availableDatabases())('role bindings, deactivation and policy relo
     expect((await platform.request('DELETE', `/users/${ids.carol}/roles/billing-manager`, { token: alice() })).status).toBe(404);
   });
 
+  it('explain names the rule that decides: a binding, a token role and what it includes, or nothing', async () => {
+    const olivia = issuer.sign({ aud: AUD, sub: 'olivia', roles: ['platform-operator'] });
+    await platform.request('POST', `/users/${ids.carol}/roles`, { token: alice(), body: { role: 'billing-manager' } });
+    const bound = await platform.request('GET', '/platform/authz/explain?subject=carol&tenant=acme&permission=billing:invoices:read&roles=analyst', { token: olivia });
+    expect(bound.status).toBe(200);
+    expect(bound.body).toMatchObject({
+      decision: 'allow',
+      reason: 'permission_granted',
+      boundRoles: ['billing-manager'],
+      grantedBy: [{ role: 'billing-manager', pattern: 'billing:invoices:read', source: { role: 'billing-manager', source: 'binding' } }],
+    });
+    const viaAdmin = await platform.request('GET', '/platform/authz/explain?subject=alice&permission=analytics:events:read&roles=admin', { token: alice() });
+    expect(viaAdmin.body.grantedBy).toEqual(
+      expect.arrayContaining([
+        { role: 'admin', pattern: 'analytics:*', source: { role: 'admin', source: 'token' } },
+        { role: 'analyst', pattern: 'analytics:events:read', source: { role: 'analyst', source: 'includes', from: 'admin' } },
+      ]),
+    );
+    await platform.request('DELETE', `/users/${ids.carol}/roles/billing-manager`, { token: alice() });
+    const revoked = await platform.request('GET', '/platform/authz/explain?subject=carol&tenant=acme&permission=billing:invoices:read&roles=analyst', { token: olivia });
+    expect(revoked.body).toMatchObject({ decision: 'deny', reason: 'insufficient_permission', grantedBy: [], boundRoles: [] });
+
+    expect((await platform.request('GET', '/platform/authz/explain?subject=x&tenant=globex&permission=billing:invoices:read', { token: alice() })).status).toBe(403);
+    expect((await platform.request('GET', '/platform/authz/explain?subject=x&tenant=acme&permission=billing:nothing:read', { token: olivia })).body.reason).toBe('unknown_permission');
+    expect((await platform.request('GET', '/platform/authz/explain?subject=x&permission=billing:invoices:read', { token: olivia })).body.reason).toBe('tenant_required');
+    expect((await platform.request('GET', '/platform/authz/explain?subject=x&permission=billing:invoices:read', { token: token('bob', ['billing-manager']) })).status).toBe(403);
+  });
+
   it('an admin cannot grant a role she does not hold, nor an unknown role, nor touch another tenant', async () => {
     const unheld = await platform.request('POST', `/users/${ids.carol}/roles`, { token: alice(), body: { role: 'platform-operator' } });
     expect(unheld.status).toBe(403);
@@ -158,5 +186,13 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two instances sharing one Postgre
     const bob = await b.request('GET', '/billing/invoices', { token: token('bob', ['billing-manager']) });
     expect(bob.status).toBe(403);
     expect(bob.body.reason).toBe('principal_deactivated');
+    expect(await b.auditOf(bob.requestId)).toMatchObject({ decision: 'deny', reason: 'principal_deactivated', subject: 'bob' });
+
+    // The explain endpoint of instance B says why, with the audit trail's reasons.
+    const olivia = issuer.sign({ aud: AUD, sub: 'olivia', roles: ['platform-operator'] });
+    const why = await b.request('GET', '/platform/authz/explain?subject=carol&tenant=acme&permission=billing:invoices:read&roles=analyst', { token: olivia });
+    expect(why.body).toMatchObject({ decision: 'deny', reason: 'insufficient_permission', boundRoles: [] });
+    const whyBob = await b.request('GET', '/platform/authz/explain?subject=bob&tenant=acme&permission=billing:invoices:read&roles=billing-manager', { token: olivia });
+    expect(whyBob.body).toMatchObject({ decision: 'deny', reason: 'principal_deactivated' });
   });
 });

@@ -6,6 +6,26 @@ import type { Principal } from '../principal';
 import { compilePattern, patternMatches, type CompiledPattern } from './permission';
 import { parsePolicy, type PolicyDocument, type RoleMapping } from './policy-document';
 
+/** Where a principal's role comes from, for explanations. */
+export interface RoleSource {
+  role: string;
+  /** `token` (the token's own roles), `mapping` (a role mapping), `binding` (granted in the platform), `includes` (included by another role). */
+  source: 'token' | 'mapping' | 'binding' | 'includes';
+  /** The token role a mapping matched, or the role that includes this one. */
+  from?: string;
+}
+
+/** Why a principal has, or lacks, a permission: what `GET /platform/authz/explain` returns. */
+export interface PolicyExplanation {
+  allowed: boolean;
+  /** The same reason codes as the audit trail. */
+  reason: 'permission_granted' | 'insufficient_permission' | 'insufficient_scope';
+  /** Each role (or scope) that grants the permission, with the pattern that matched. */
+  grantedBy: { role?: string; scope?: string; pattern: string; source?: RoleSource }[];
+  /** Every role the principal holds and where each came from (people only). */
+  roles: RoleSource[];
+}
+
 /** Outcome of one authorization check. */
 export interface PolicyDecision {
   allowed: boolean;
@@ -122,6 +142,43 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
       }
     }
     return [...new Set([...direct].flatMap((role) => this.closure.get(role) ?? []))];
+  }
+
+  /**
+   * Explains a decision: which role (and where that role came from) or which scope grants
+   * `permission`, or that none does.
+   *
+   * @param boundRoles roles granted in the platform (bindings), reported as such
+   */
+  explain(principal: Pick<Principal, 'type' | 'roles' | 'scopes' | 'tenant'>, permission: string, boundRoles: readonly string[] = []): PolicyExplanation {
+    const parts = permission.split(':');
+    if (principal.type === 'service') {
+      const grantedBy = principal.scopes.flatMap((scope) =>
+        (this.document.scopes[scope]?.permissions ?? []).filter((p) => patternMatches(compilePattern(p), parts)).map((pattern) => ({ scope, pattern })),
+      );
+      return { allowed: grantedBy.length > 0, reason: grantedBy.length ? 'permission_granted' : 'insufficient_scope', grantedBy, roles: [] };
+    }
+    const roles = this.roleSources([...principal.roles, ...boundRoles], new Set(boundRoles), principal.tenant);
+    const grantedBy = roles.flatMap((source) =>
+      this.document.roles[source.role].permissions.filter((p) => patternMatches(compilePattern(p), parts)).map((pattern) => ({ role: source.role, pattern, source })),
+    );
+    return { allowed: grantedBy.length > 0, reason: grantedBy.length ? 'permission_granted' : 'insufficient_permission', grantedBy, roles };
+  }
+
+  private roleSources(names: readonly string[], bound: ReadonlySet<string>, tenant: string | null): RoleSource[] {
+    const found = new Map<string, RoleSource>();
+    const add = (source: RoleSource) => {
+      if (found.has(source.role) || !Object.hasOwn(this.document.roles, source.role)) return;
+      found.set(source.role, source);
+      for (const included of this.document.roles[source.role].includes) add({ role: included, source: 'includes', from: source.role });
+    };
+    for (const name of names) {
+      add({ role: name, source: bound.has(name) ? 'binding' : 'token' });
+      for (const mapping of this.mappings.get(name) ?? []) {
+        if (mapping.tenant === undefined || mapping.tenant === tenant) for (const to of mapping.to) add({ role: to, source: 'mapping', from: name });
+      }
+    }
+    return [...found.values()];
   }
 
   /** Scopes whose grant covers `permission` (for `WWW-Authenticate: ... scope=`, RFC 6750 section 3). */

@@ -1,0 +1,99 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { AccessStateService, CurrentPrincipal, isExactPermission, PolicyService, RequirePermissions, type Principal, type PolicyExplanation } from '@platform/auth';
+import { AppRegistry, ForbiddenChangeError, InvalidRequestError } from '@platform/http';
+
+const list = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value);
+
+export class ExplainQuery {
+  @IsString()
+  @Length(1, 320)
+  subject!: string;
+
+  @IsString()
+  @Matches(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, { message: 'permission must be an exact app:resource:action' })
+  permission!: string;
+
+  /** Required for principals outside any tenant; tenant admins may only ask about their own. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  tenant?: string;
+
+  @IsOptional()
+  @IsIn(['user', 'service'])
+  type?: 'user' | 'service';
+
+  /** Roles the subject's token carries (comma-separated), when known: the platform keeps no tokens. */
+  @IsOptional()
+  @Transform(list)
+  @IsArray()
+  @IsString({ each: true })
+  roles?: string[];
+
+  /** Scopes of a machine's token (comma-separated). */
+  @IsOptional()
+  @Transform(list)
+  @IsArray()
+  @IsString({ each: true })
+  scopes?: string[];
+}
+
+/** The answer of `GET /platform/authz/explain`. */
+export interface ExplainResult extends Omit<PolicyExplanation, 'reason'> {
+  subject: string;
+  tenant: string;
+  permission: string;
+  decision: 'allow' | 'deny';
+  /** The same reason an audit record of this decision carries. */
+  reason: PolicyExplanation['reason'] | 'principal_deactivated';
+  boundRoles: string[];
+  tokenRoles: string[];
+}
+
+/** "Who may do what, and why": the central policy's answer for any principal. */
+@Controller('platform/authz')
+export class AuthzController {
+  constructor(
+    private readonly policy: PolicyService,
+    private readonly access: AccessStateService,
+    private readonly registry: AppRegistry,
+  ) {}
+
+  /**
+   * Decides `permission` for `subject` in `tenant` from the policy, the role bindings and the
+   * deactivation list (plus the token roles or scopes given), and names the rule that decided.
+   */
+  @Get('explain')
+  @RequirePermissions('platform:authz:explain', { tenant: 'optional' })
+  explain(@CurrentPrincipal() caller: Principal, @Query() query: ExplainQuery): ExplainResult {
+    const tenant = query.tenant ?? caller.tenant;
+    if (tenant === null) throw new InvalidRequestError('tenant_required', 'Name the tenant to explain a decision in.');
+    if (caller.tenant !== null && tenant !== caller.tenant) {
+      throw new ForbiddenChangeError('other_tenant', 'You can only explain decisions within your own tenant.');
+    }
+    if (!isExactPermission(query.permission) || !this.registry.permissions().has(query.permission)) {
+      throw new InvalidRequestError('unknown_permission', `"${query.permission}" is not a permission any app declares.`);
+    }
+    const boundRoles = [...this.access.rolesOf(tenant, query.subject)];
+    const tokenRoles = query.roles ?? [];
+    const explanation = this.policy.explain(
+      { type: query.type ?? 'user', roles: tokenRoles, scopes: query.scopes ?? [], tenant },
+      query.permission,
+      boundRoles,
+    );
+    const deactivated = this.access.isDeactivated(tenant, query.subject);
+    return {
+      subject: query.subject,
+      tenant,
+      permission: query.permission,
+      ...explanation,
+      decision: explanation.allowed && !deactivated ? 'allow' : 'deny',
+      reason: deactivated ? 'principal_deactivated' : explanation.reason,
+      allowed: explanation.allowed && !deactivated,
+      boundRoles,
+      tokenRoles,
+    };
+  }
+}
