@@ -20,7 +20,8 @@ export const PLATFORM_APP: FeatureAppManifest = {
     'platform:audit:read': 'Read the audit trail of your tenant',
     'platform:audit:read-all': 'Read the audit trail of every tenant, including requests without a valid token',
     'platform:inventory:read': 'List the apps and routes the platform serves, with their permissions',
-    'platform:authz:explain': 'Explain why a principal may or may not do something (own tenant, or any tenant outside one)',
+    'platform:authz:explain': 'Explain why a principal of your tenant may or may not do something',
+    'platform:authz:explain-all': 'Explain decisions in any tenant',
   },
 };
 

@@ -70,7 +70,8 @@ export class AuthzController {
   explain(@CurrentPrincipal() caller: Principal, @Query() query: ExplainQuery): ExplainResult {
     const tenant = query.tenant ?? caller.tenant;
     if (tenant === null) throw new InvalidRequestError('tenant_required', 'Name the tenant to explain a decision in.');
-    if (caller.tenant !== null && tenant !== caller.tenant) {
+    // Across tenants only with platform:authz:explain-all (platform operators), like the audit trail.
+    if (tenant !== caller.tenant && !this.policy.decide(caller, ['platform:authz:explain-all']).allowed) {
       throw new ForbiddenChangeError('other_tenant', 'You can only explain decisions within your own tenant.');
     }
     if (!isExactPermission(query.permission) || !this.registry.permissions().has(query.permission)) {

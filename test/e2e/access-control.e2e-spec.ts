@@ -82,7 +82,9 @@ describe.each(availableDatabases())('role bindings, deactivation and policy relo
     const revoked = await platform.request('GET', '/platform/authz/explain?subject=carol&tenant=acme&permission=billing:invoices:read&roles=analyst', { token: olivia });
     expect(revoked.body).toMatchObject({ decision: 'deny', reason: 'insufficient_permission', grantedBy: [], boundRoles: [] });
 
-    expect((await platform.request('GET', '/platform/authz/explain?subject=x&tenant=globex&permission=billing:invoices:read', { token: alice() })).status).toBe(403);
+    const otherTenant = await platform.request('GET', '/platform/authz/explain?subject=x&tenant=globex&permission=billing:invoices:read', { token: alice() });
+    expect(otherTenant.status).toBe(403);
+    expect(otherTenant.body.reason).toBe('other_tenant');
     expect((await platform.request('GET', '/platform/authz/explain?subject=x&tenant=acme&permission=billing:nothing:read', { token: olivia })).body.reason).toBe('unknown_permission');
     expect((await platform.request('GET', '/platform/authz/explain?subject=x&permission=billing:invoices:read', { token: olivia })).body.reason).toBe('tenant_required');
     expect((await platform.request('GET', '/platform/authz/explain?subject=x&permission=billing:invoices:read', { token: token('bob', ['billing-manager']) })).status).toBe(403);
@@ -112,6 +114,12 @@ describe.each(availableDatabases())('role bindings, deactivation and policy relo
       expect(response.body.reason).toBe('principal_deactivated');
       expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'deny', reason: 'principal_deactivated', subject: 'bob' });
     }
+    // A token naming no tenant does not slip past the deactivation.
+    const tenantless = await platform.request('GET', '/platform/authz/explain?subject=x&tenant=acme&permission=billing:invoices:read', {
+      token: issuer.sign({ aud: AUD, sub: 'bob', roles: ['admin', 'platform-operator'] }),
+    });
+    expect(tenantless.status).toBe(403);
+    expect(tenantless.body.reason).toBe('principal_deactivated');
     expect((await platform.request('POST', `/users/${ids.bob}/reactivate`, { token: alice() })).body.status).toBe('active');
     expect((await platform.request('GET', '/billing/invoices', { token: bob })).status).toBe(200);
     expect((await platform.request('POST', `/users/${ids.alice}/deactivate`, { token: alice() })).body.reason).toBe('cannot_deactivate_self');
@@ -136,6 +144,12 @@ describe.each(availableDatabases())('role bindings, deactivation and policy relo
     });
     writeFileSync(policyFile, `${original}\n  broken: [\n`);
     expect(await refused).toBe(false);
+    // Semantically invalid (a permission no app declares) is refused the same way.
+    const refusedAgain = new Promise<boolean>((resolve) => {
+      const off = policy.onReload((ok) => (off(), resolve(ok)));
+    });
+    writeFileSync(policyFile, original.replace('      - analytics:events:read\n  platform-operator:', '      - billing:invoice:read\n  platform-operator:'));
+    expect(await refusedAgain).toBe(false);
     expect((await platform.request('GET', '/billing/invoices', { token: carol })).status).toBe(200);
     expect(platform.logLines().some((l) => l.msg === 'Policy change refused; the previous policy stays in force')).toBe(true);
   });
@@ -159,40 +173,42 @@ describe.runIf(process.env.TEST_DATABASE_URL)('two instances sharing one Postgre
     await issuer?.close();
   });
 
-  it('a revoked role and a deactivated user are denied on the other instance within a second', async () => {
+  it('alice revokes bob\u2019s billing role on A: bob\u2019s next request to B, within a second, is 403 and audited; a deactivated user too', async () => {
     const alice = token('alice', ['admin']);
+    // bob's billing role is a binding here (a token's own roles belong to the identity provider).
+    const bobToken = token('bob', []);
+    const bobId = (await a.request('GET', '/users/me', { token: bobToken })).body.id;
     const carolId = (await a.request('GET', '/users/me', { token: token('carol', ['analyst']) })).body.id;
-    const bobId = (await a.request('GET', '/users/me', { token: token('bob', ['billing-manager']) })).body.id;
 
     let arrived = nextAccessChange(b);
-    await a.request('POST', `/users/${carolId}/roles`, { token: alice, body: { role: 'billing-manager' } });
+    await a.request('POST', `/users/${bobId}/roles`, { token: alice, body: { role: 'billing-manager' } });
     await arrived;
-    expect((await b.request('GET', '/billing/invoices', { token: token('carol', ['analyst']) })).status).toBe(200);
+    expect((await b.request('GET', '/billing/invoices', { token: bobToken })).status).toBe(200);
 
     arrived = nextAccessChange(b);
     let started = Date.now();
-    await a.request('DELETE', `/users/${carolId}/roles/billing-manager`, { token: alice });
+    await a.request('DELETE', `/users/${bobId}/roles/billing-manager`, { token: alice });
     await arrived;
     expect(Date.now() - started).toBeLessThan(1000);
-    const denied = await b.request('GET', '/billing/invoices', { token: token('carol', ['analyst']) });
+    const denied = await b.request('GET', '/billing/invoices', { token: bobToken });
     expect(denied.status).toBe(403);
-    expect(await b.auditOf(denied.requestId)).toMatchObject({ decision: 'deny', reason: 'insufficient_permission' });
+    expect(await b.auditOf(denied.requestId)).toMatchObject({ decision: 'deny', reason: 'insufficient_permission', subject: 'bob' });
 
     arrived = nextAccessChange(b);
     started = Date.now();
-    await a.request('POST', `/users/${bobId}/deactivate`, { token: alice });
+    await a.request('POST', `/users/${carolId}/deactivate`, { token: alice });
     await arrived;
     expect(Date.now() - started).toBeLessThan(1000);
-    const bob = await b.request('GET', '/billing/invoices', { token: token('bob', ['billing-manager']) });
-    expect(bob.status).toBe(403);
-    expect(bob.body.reason).toBe('principal_deactivated');
-    expect(await b.auditOf(bob.requestId)).toMatchObject({ decision: 'deny', reason: 'principal_deactivated', subject: 'bob' });
+    const carol = await b.request('GET', '/analytics/events/counts', { token: token('carol', ['analyst']) });
+    expect(carol.status).toBe(403);
+    expect(carol.body.reason).toBe('principal_deactivated');
+    expect(await b.auditOf(carol.requestId)).toMatchObject({ decision: 'deny', reason: 'principal_deactivated', subject: 'carol' });
 
     // The explain endpoint of instance B says why, with the audit trail's reasons.
     const olivia = issuer.sign({ aud: AUD, sub: 'olivia', roles: ['platform-operator'] });
-    const why = await b.request('GET', '/platform/authz/explain?subject=carol&tenant=acme&permission=billing:invoices:read&roles=analyst', { token: olivia });
-    expect(why.body).toMatchObject({ decision: 'deny', reason: 'insufficient_permission', boundRoles: [] });
-    const whyBob = await b.request('GET', '/platform/authz/explain?subject=bob&tenant=acme&permission=billing:invoices:read&roles=billing-manager', { token: olivia });
-    expect(whyBob.body).toMatchObject({ decision: 'deny', reason: 'principal_deactivated' });
+    const why = await b.request('GET', '/platform/authz/explain?subject=bob&tenant=acme&permission=billing:invoices:read', { token: olivia });
+    expect(why.body).toMatchObject({ decision: 'deny', reason: 'insufficient_permission', boundRoles: [], grantedBy: [] });
+    const whyCarol = await b.request('GET', '/platform/authz/explain?subject=carol&tenant=acme&permission=analytics:events:read&roles=analyst', { token: olivia });
+    expect(whyCarol.body).toMatchObject({ decision: 'deny', reason: 'principal_deactivated' });
   });
 });

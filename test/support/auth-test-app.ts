@@ -12,7 +12,7 @@ class ProbeController {
   @Get('whoami')
   @Authenticated({ tenant: 'optional' })
   whoami(@CurrentPrincipal() principal: Principal) {
-    const { claims: _claims, expiresAt: _exp, tokenId: _jti, issuer: _iss, ...shape } = principal;
+    const { claims: _claims, expiresAt: _exp, tokenId: _jti, issuer: _iss, boundRoles: _bound, ...shape } = principal;
     return shape;
   }
 

@@ -161,6 +161,7 @@ export class ClaimMapper {
       type: this.preset.isService(claims, clientId) ? 'service' : 'user',
       tenant: this.tenant(claims),
       roles,
+      boundRoles: [],
       scopes: readScopes(claims),
       clientId,
       issuer: claims.iss,

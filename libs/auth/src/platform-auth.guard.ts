@@ -73,7 +73,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     }
     const bound = principal.tenant === null ? [] : this.access.rolesOf(principal.tenant, principal.subject);
     if (bound.length > 0) {
-      principal = { ...principal, roles: [...new Set([...principal.roles, ...bound])] };
+      // Kept apart from the token's roles: role mappings apply to what the identity provider says only.
+      principal = { ...principal, boundRoles: bound };
       request.user = principal;
     }
     state.principal = principal;

@@ -7,8 +7,10 @@ export interface Principal {
   type: 'user' | 'service';
   /** Tenant (organization) the principal acts in; null when the token names none. */
   tenant: string | null;
-  /** Identity-provider roles or groups, in token order, without duplicates. */
+  /** Identity-provider roles or groups, in token order, without duplicates (role mappings apply to these). */
   roles: string[];
+  /** Platform roles bound to the principal inside the platform (role bindings); empty until the guard adds them. */
+  boundRoles: readonly string[];
   /** Granted OAuth scopes (RFC 6749 section 3.3), from `scope` or `scp`. */
   scopes: string[];
   /** OAuth client the token was issued to (`client_id`, `azp`, `cid` or `appid`). */

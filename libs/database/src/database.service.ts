@@ -140,6 +140,7 @@ class PostgresListener {
   private readonly channels = new Set<string>();
   private closed = false;
   private connecting?: Promise<void>;
+  private retry?: NodeJS.Timeout;
 
   constructor(
     private readonly url: string,
@@ -155,6 +156,8 @@ class PostgresListener {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    await this.connecting?.catch(() => undefined);
     await this.client?.end().catch(() => undefined);
   }
 
@@ -162,17 +165,32 @@ class PostgresListener {
     if (this.client) return Promise.resolve();
     this.connecting ??= (async () => {
       const { Client } = await import('pg');
-      const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 5000 });
+      // keepAlive: a half-open connection is noticed by TCP, not only by the periodic resync.
+      const client = new Client({ connectionString: this.url, connectionTimeoutMillis: 5000, keepAlive: true });
       client.on('notification', (message) => this.onNotification(message.channel, message.payload ?? ''));
       client.on('error', (err) => this.logger.warn({ err }, 'LISTEN connection error'));
-      client.on('end', () => {
-        this.client = undefined;
-        if (!this.closed) setTimeout(() => void this.reconnect(), 1000).unref();
-      });
       await client.connect();
+      if (this.closed) {
+        await client.end().catch(() => undefined);
+        return;
+      }
+      client.on('end', () => {
+        if (this.client !== client) return;
+        this.client = undefined;
+        this.scheduleReconnect();
+      });
       this.client = client;
     })().finally(() => (this.connecting = undefined));
     return this.connecting;
+  }
+
+  /** One retry at a time, one second apart, until it works or the database closes. */
+  private scheduleReconnect(): void {
+    if (this.retry || this.closed) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.reconnect();
+    }, 1000).unref();
   }
 
   private async reconnect(): Promise<void> {
@@ -184,7 +202,7 @@ class PostgresListener {
       }
     } catch (err) {
       this.logger.warn({ err }, 'LISTEN reconnect failed; retrying');
-      if (!this.closed) setTimeout(() => void this.reconnect(), 1000).unref();
+      this.scheduleReconnect();
     }
   }
 }

@@ -61,7 +61,8 @@ export class UsersService {
   /** Revokes a bound role. @throws ResourceNotFoundError `binding_not_found` when it was not bound */
   async revokeRole(principal: Principal, id: string, role: string): Promise<UserDto> {
     const user = await this.find(principal, id);
-    this.assertMayManage(principal, role);
+    // A binding to a role the policy no longer has can always be cleaned up.
+    if (Object.hasOwn(this.policy.current.roles, role)) this.assertMayManage(principal, role);
     if (!(await this.access.revoke(user.tenant, user.subject, role))) {
       throw new ResourceNotFoundError('binding_not_found', `"${role}" is not bound to this user.`);
     }
@@ -90,6 +91,8 @@ export class UsersService {
 
   /** A tenant admin may hand out (or take back) only roles they hold themselves. */
   private assertMayManage(principal: Principal, role: string): void {
+    // Machines have no roles (their roles claim is ignored), so they can hand out none.
+    if (principal.type === 'service') throw new ForbiddenChangeError('cannot_grant_unheld_role', 'Machine clients cannot grant or revoke roles.');
     if (!Object.hasOwn(this.policy.current.roles, role)) throw new InvalidRequestError('unknown_role', `"${role}" is not a platform role.`);
     if (!this.policy.effectiveRoles(principal).includes(role)) {
       throw new ForbiddenChangeError('cannot_grant_unheld_role', `You can only grant or revoke roles you hold, and you do not hold "${role}".`);

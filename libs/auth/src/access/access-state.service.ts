@@ -22,17 +22,21 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AccessStateService.name);
   private bindings = new Map<string, string[]>();
   private deactivated = new Set<string>();
+  /** Subjects deactivated in some tenant: a token naming no tenant cannot slip past deactivation. */
+  private deactivatedSubjects = new Set<string>();
   private readonly listeners = new Set<() => void>();
   private reloading?: Promise<void>;
-  private reloadAgain = false;
+  /** The read queued behind the running one: it starts after every change already committed. */
+  private queued?: Promise<void>;
   private timer?: NodeJS.Timeout;
 
   constructor(@Optional() private readonly database?: DatabaseService) {}
 
   async onModuleInit(): Promise<void> {
     if (!this.database) return;
-    await this.reload();
+    // Listen first, then read: a change made in between is not left to the periodic resync.
     await this.database.listen(ACCESS_CHANGED_CHANNEL, () => void this.reload());
+    await this.reload();
     this.timer = setInterval(() => void this.reload(), RESYNC_INTERVAL_MS).unref();
   }
 
@@ -45,8 +49,9 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     return this.bindings.get(keyOf(tenant, subject)) ?? [];
   }
 
+  /** True when deactivated in `tenant`; for a principal outside any tenant, when deactivated in any tenant. */
   isDeactivated(tenant: string | null, subject: string): boolean {
-    return this.deactivated.has(keyOf(tenant, subject));
+    return tenant === null ? this.deactivatedSubjects.has(subject) : this.deactivated.has(keyOf(tenant, subject));
   }
 
   /** Calls `listener` after every reload (tests await propagation with it). Returns the unsubscribe function. */
@@ -88,21 +93,22 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     await this.changed();
   }
 
-  /** Reads the whole state again. Concurrent calls share one read, plus one more if asked meanwhile. */
+  /**
+   * Reads the whole state again. A call made while a read runs gets the next read, which starts
+   * after the running one (so it sees every change committed before the call); any number of
+   * callers share that one queued read.
+   */
   reload(): Promise<void> {
     if (this.reloading) {
-      this.reloadAgain = true;
-      return this.reloading;
+      this.queued ??= this.reloading.then(() => {
+        this.queued = undefined;
+        return this.reload();
+      });
+      return this.queued;
     }
     this.reloading = this.read()
       .catch((err: Error) => this.logger.error({ err }, 'Access state reload failed; keeping the previous state'))
-      .finally(() => {
-        this.reloading = undefined;
-        if (this.reloadAgain) {
-          this.reloadAgain = false;
-          void this.reload();
-        }
-      });
+      .finally(() => (this.reloading = undefined));
     return this.reloading;
   }
 
@@ -116,6 +122,7 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     }
     this.bindings = bindings;
     this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
+    this.deactivatedSubjects = new Set(deactivatedRows.map((row) => row.subject));
     for (const listener of this.listeners) listener();
   }
 

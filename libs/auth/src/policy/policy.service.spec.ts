@@ -33,6 +33,7 @@ function principal(overrides: Partial<Principal>): Principal {
     type: 'user',
     tenant: 'tenant-1',
     roles: [],
+    boundRoles: [],
     scopes: [],
     clientId: null,
     issuer: 'https://idp.example',
@@ -203,7 +204,7 @@ describe('grant memo keys', () => {
   it('keeps role lists that join to the same string apart', () => {
     const service = new PolicyService({} as never);
     service.use(parsePolicy('roles:\n  admin:\n    permissions: [billing:invoices:read]\n', 't'));
-    const user = (roles: string[]) => ({ subject: 's', type: 'user' as const, tenant: 't', roles, scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
+    const user = (roles: string[]) => ({ subject: 's', type: 'user' as const, tenant: 't', roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
     expect(service.decide(user(['admin', 'x']), ['billing:invoices:read']).allowed).toBe(true);
     expect(service.decide(user(['admin\u0000x']), ['billing:invoices:read']).allowed).toBe(false);
   });
@@ -222,13 +223,20 @@ describe('role includes and role mappings', () => {
     ].join('\n'),
     'inline',
   );
-  const person = (roles: string[], tenant = 't1') => ({ subject: 's', type: 'user' as const, tenant, roles, scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
+  const person = (roles: string[], tenant = 't1') => ({ subject: 's', type: 'user' as const, tenant, roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
   const service = new PolicyService({} as never);
   service.use(doc);
 
   it('a role grants what it includes, transitively', () => {
     expect(service.decide(person(['admin']), ['billing:invoices:read', 'billing:invoices:write', 'users:users:read']).allowed).toBe(true);
     expect(service.decide(person(['reader']), ['billing:invoices:write']).missing).toEqual(['billing:invoices:write']);
+  });
+
+  it('mappings apply to the token\u2019s roles only, never to roles bound in the platform', () => {
+    const mapped = new PolicyService({} as never);
+    mapped.use(parsePolicy(['roles:', '  analyst: { permissions: [] }', '  admin: { permissions: [users:users:read] }', 'roleMappings:', '  - { from: analyst, to: [admin] }'].join('\n'), 'inline'));
+    expect(mapped.effectiveRoles({ roles: [], boundRoles: ['analyst'], tenant: 't1' })).toEqual(['analyst']);
+    expect(mapped.effectiveRoles({ roles: ['analyst'], tenant: 't1' })).toEqual(['analyst', 'admin']);
   });
 
   it('maps identity-provider groups to platform roles, per tenant where the mapping says so', () => {

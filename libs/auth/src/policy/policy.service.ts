@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { PlatformConfig } from '@platform/config';
 import { AppRegistry } from '@platform/http';
 import type { Principal } from '../principal';
@@ -71,14 +71,24 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
       'Policy loaded',
     );
     // Reload on change, without a restart. Polled: editors and mounted volumes replace files.
-    watchFile(this.config.policyFile, { interval: 500, persistent: false }, (current, previous) => {
-      if (current.mtimeMs !== previous.mtimeMs || current.size !== previous.size) this.reloadFile();
-    });
+    // Read only once the file has been still for one more poll, never a half-written file.
+    watchFile(this.config.policyFile, { interval: 500, persistent: false }, this.onFileChange);
   }
 
   onApplicationShutdown(): void {
-    unwatchFile(this.config.policyFile);
+    unwatchFile(this.config.policyFile, this.onFileChange);
+    if (this.settle) clearTimeout(this.settle);
   }
+
+  private settle?: NodeJS.Timeout;
+  private readonly onFileChange = (current: Stats, previous: Stats): void => {
+    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+    if (this.settle) clearTimeout(this.settle);
+    this.settle = setTimeout(() => {
+      this.settle = undefined;
+      this.reloadFile();
+    }, 600).unref();
+  };
 
   /**
    * Reads the policy file again. An invalid file keeps the policy in force and logs every problem.
@@ -132,8 +142,11 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
     return { allowed: missing.length === 0, missing, basis };
   }
 
-  /** The platform roles a person holds: token roles that are platform roles, mapped roles, and what they include. */
-  effectiveRoles(principal: Pick<Principal, 'roles' | 'tenant'>): string[] {
+  /**
+   * The platform roles a person holds: the token's roles that are platform roles and the roles
+   * their mappings add, the bound roles (mappings never apply to these), and what they include.
+   */
+  effectiveRoles(principal: Pick<Principal, 'roles' | 'tenant'> & { boundRoles?: readonly string[] }): string[] {
     const direct = new Set<string>();
     for (const role of principal.roles) {
       if (Object.hasOwn(this.document.roles, role)) direct.add(role);
@@ -141,6 +154,7 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
         if (mapping.tenant === undefined || mapping.tenant === principal.tenant) for (const to of mapping.to) direct.add(to);
       }
     }
+    for (const role of principal.boundRoles ?? []) direct.add(role);
     return [...new Set([...direct].flatMap((role) => this.closure.get(role) ?? []))];
   }
 
@@ -158,22 +172,23 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
       );
       return { allowed: grantedBy.length > 0, reason: grantedBy.length ? 'permission_granted' : 'insufficient_scope', grantedBy, roles: [] };
     }
-    const roles = this.roleSources([...principal.roles, ...boundRoles], new Set(boundRoles), principal.tenant);
+    const roles = this.roleSources(principal.roles, boundRoles, principal.tenant);
     const grantedBy = roles.flatMap((source) =>
       this.document.roles[source.role].permissions.filter((p) => patternMatches(compilePattern(p), parts)).map((pattern) => ({ role: source.role, pattern, source })),
     );
     return { allowed: grantedBy.length > 0, reason: grantedBy.length ? 'permission_granted' : 'insufficient_permission', grantedBy, roles };
   }
 
-  private roleSources(names: readonly string[], bound: ReadonlySet<string>, tenant: string | null): RoleSource[] {
+  private roleSources(tokenRoles: readonly string[], boundRoles: readonly string[], tenant: string | null): RoleSource[] {
     const found = new Map<string, RoleSource>();
     const add = (source: RoleSource) => {
       if (found.has(source.role) || !Object.hasOwn(this.document.roles, source.role)) return;
       found.set(source.role, source);
       for (const included of this.document.roles[source.role].includes) add({ role: included, source: 'includes', from: source.role });
     };
-    for (const name of names) {
-      add({ role: name, source: bound.has(name) ? 'binding' : 'token' });
+    for (const name of boundRoles) add({ role: name, source: 'binding' });
+    for (const name of tokenRoles) {
+      add({ role: name, source: 'token' });
       for (const mapping of this.mappings.get(name) ?? []) {
         if (mapping.tenant === undefined || mapping.tenant === tenant) for (const to of mapping.to) add({ role: to, source: 'mapping', from: name });
       }
@@ -197,7 +212,7 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
 
   private grantsFor(principal: Principal, basis: 'roles' | 'scopes'): CompiledPattern[] {
     // JSON keeps distinct name lists distinct, whatever characters a provider puts in a role name.
-    const key = JSON.stringify(basis === 'scopes' ? [basis, ...principal.scopes] : [basis, principal.tenant, ...principal.roles]);
+    const key = JSON.stringify(basis === 'scopes' ? [basis, ...principal.scopes] : [basis, principal.tenant, principal.roles, principal.boundRoles]);
     let grants = this.memo.get(key);
     if (grants === undefined) {
       grants =
