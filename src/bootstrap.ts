@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, Logger as NestPinoLogger, PinoLogger } from 'nestjs-pino';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
@@ -96,7 +96,10 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       },
     });
     app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])]), adapter, {
-      bufferLogs: true,
+      // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
+      // failing start rejects here (no stack trace printed, no process.exit inside Nest).
+      logger: new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {}),
+      abortOnError: false,
       // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
       bodyParser: false,
     });
@@ -120,8 +123,10 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       // Idempotent: a second signal waits for the first close.
       close: () =>
         (closing ??= (async () => {
+          logger.info('Shutting down: refusing new connections, finishing requests in flight');
           await started.close();
           await devIdp?.close();
+          logger.info({ auditPending: started.get(AuditWriter).pending }, 'Stopped: audit trail flushed, database closed');
           logger.flush();
         })()),
     };

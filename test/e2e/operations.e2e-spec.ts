@@ -1,3 +1,5 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
@@ -103,6 +105,16 @@ describe('operations', () => {
     } finally {
       await platform.close();
     }
+  });
+
+  it('refuses an embedded data folder that another live process holds', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'locked-'));
+    mkdirSync(path.join(dataDir, 'pglite'));
+    // The test runner's parent process is alive and is not this one.
+    writeFileSync(path.join(dataDir, 'pglite.lock'), String(process.ppid));
+    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', DATA_DIR: dataDir })).rejects.toThrow(
+      new RegExp(`in use by process ${process.ppid}: give each instance its own DATA_DIR`),
+    );
   });
 
   it('the development provider refuses to start in production', async () => {

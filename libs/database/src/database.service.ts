@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { PlatformConfig } from '@platform/config';
 
@@ -21,6 +21,35 @@ export function migrationsFolder(): string {
 }
 
 const MIGRATION_LOCK_ID = 7_402_150_001;
+
+/**
+ * PGlite's data folder belongs to one process: two processes writing it corrupt it. Takes a lock
+ * file beside it (`<dir>.lock`, holding the pid), taking over a lock whose process is gone.
+ *
+ * @returns the release function
+ * @throws Error when another live process holds the folder
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockFile = `${dataDir}.lock`;
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  try {
+    writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+  } catch {
+    const holder = Number(readFileSync(lockFile, 'utf8'));
+    if (holder && holder !== process.pid && alive(holder)) {
+      throw new Error(`${dataDir} is in use by process ${holder}: give each instance its own DATA_DIR, or use DATABASE_URL`);
+    }
+    writeFileSync(lockFile, String(process.pid));
+  }
+  return () => rmSync(lockFile, { force: true });
+}
 
 /**
  * Owns the one database connection of the process: PGlite (PostgreSQL in WebAssembly, data under
@@ -88,6 +117,7 @@ export class DatabaseService implements OnApplicationShutdown {
 
   private async openPglite(dataDir: string): Promise<void> {
     mkdirSync(dataDir, { recursive: true });
+    const releaseLock = lockDataDir(dataDir);
     const { PGlite } = await import('@electric-sql/pglite');
     const { drizzle } = await import('drizzle-orm/pglite');
     const { migrate } = await import('drizzle-orm/pglite/migrator');
@@ -99,7 +129,10 @@ export class DatabaseService implements OnApplicationShutdown {
     this.subscribe = async (channel) => {
       await client.listen(channel, (payload) => this.dispatch(channel, payload));
     };
-    this.closeConnection = () => client.close();
+    this.closeConnection = async () => {
+      await client.close();
+      releaseLock();
+    };
     this.logger.log({ dataDir }, 'Embedded PGlite database ready');
   }
 
