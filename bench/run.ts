@@ -210,7 +210,7 @@ async function fire(scenario: Scenario, seconds: number): Promise<{ result: auto
 }
 
 async function measure(scenario: Scenario): Promise<RunResult> {
-  const warm = await fire(scenario, WARMUP_S);
+  await fire(scenario, WARMUP_S);
   const run = await fire(scenario, DURATION_S);
   const r = run.result;
   return {

@@ -56,7 +56,7 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
 
   constructor(
     private readonly config: PlatformConfig,
-    private readonly keys: IssuerKeyStore,
+    keys: IssuerKeyStore,
     private readonly cache: VerifiedTokenCache,
   ) {
     const oidc = config.oidc;

@@ -47,3 +47,22 @@ export function decodeCursor(cursor: string): CursorPosition {
 
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Reads one page newest first: asks `fetch` for one row more than the page size, to know whether
+ * another page follows, and maps the rows kept.
+ *
+ * @param fetch reads up to `limit` rows older than `after` (rows carry `createdAt` and `id`)
+ * @throws InvalidRequestError `invalid_cursor` for a cursor this API did not issue
+ */
+export async function readPage<R extends CursorPosition, T>(
+  query: PageQuery,
+  fetch: (limit: number, after: CursorPosition | undefined) => Promise<R[]>,
+  map: (row: R) => T,
+): Promise<Page<T>> {
+  const limit = query.limit ?? 50;
+  const rows = await fetch(limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items: items.map(map), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+}

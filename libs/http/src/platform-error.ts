@@ -32,10 +32,6 @@ export class InvalidRequestError extends PlatformError {
   readonly status = 400;
 }
 
-/** 503: a dependency the platform needs (database, issuer) is unreachable; the client may retry. */
-export class DependencyUnavailableError extends PlatformError {
-  readonly status = 503;
-}
 
 /** 403: the caller is authenticated and authorized for the route, but not for this particular change. */
 export class ForbiddenChangeError extends PlatformError {

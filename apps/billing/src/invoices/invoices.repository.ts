@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, lt, or, sql } from 'drizzle-orm';
-import { DatabaseService } from '@platform/database';
+import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { DatabaseService, olderThan } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
 import { invoiceLines, invoices, type InvoiceLineRow, type InvoiceRow } from './invoice.schema';
 
@@ -53,13 +53,10 @@ export class InvoicesRepository {
 
   /** Invoices of one tenant, newest first, after `cursor`. */
   async listByTenant(tenant: string, limit: number, cursor?: CursorPosition): Promise<InvoiceRow[]> {
-    const after = cursor
-      ? or(lt(invoices.createdAt, cursor.createdAt), and(eq(invoices.createdAt, cursor.createdAt), lt(invoices.id, cursor.id)))
-      : undefined;
     return this.database.db
       .select()
       .from(invoices)
-      .where(and(eq(invoices.tenant, tenant), after))
+      .where(and(eq(invoices.tenant, tenant), olderThan(invoices.createdAt, invoices.id, cursor)))
       .orderBy(desc(invoices.createdAt), desc(invoices.id))
       .limit(limit);
   }

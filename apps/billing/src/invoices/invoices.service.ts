@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@platform/auth';
-import { decodeCursor, encodeCursor, InvalidRequestError, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
+import { InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { MAX_AMOUNT_MINOR, toInvoiceDto, type CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { InvoicesRepository } from './invoices.repository';
 
@@ -40,10 +40,6 @@ export class InvoicesService {
   }
 
   async list(principal: Principal, query: PageQuery): Promise<Page<InvoiceDto>> {
-    const limit = query.limit ?? 50;
-    const rows = await this.repository.listByTenant(principal.tenant as string, limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return { items: items.map((r) => toInvoiceDto(r)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant as string, limit, after), (row) => toInvoiceDto(row));
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { and, desc, eq, lt, or, sql } from 'drizzle-orm';
-import { DatabaseService } from '@platform/database';
+import { and, desc, eq, sql } from 'drizzle-orm';
+import { DatabaseService, olderThan } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
 import { users, type UserRow } from './user.schema';
 
@@ -44,13 +44,10 @@ export class UsersRepository {
 
   /** Users of one tenant, newest first, after `cursor`. */
   async listByTenant(tenant: string, limit: number, cursor?: CursorPosition): Promise<UserRow[]> {
-    const after = cursor
-      ? or(lt(users.createdAt, cursor.createdAt), and(eq(users.createdAt, cursor.createdAt), lt(users.id, cursor.id)))
-      : undefined;
     return this.database.db
       .select()
       .from(users)
-      .where(and(eq(users.tenant, tenant), after))
+      .where(and(eq(users.tenant, tenant), olderThan(users.createdAt, users.id, cursor)))
       .orderBy(desc(users.createdAt), desc(users.id))
       .limit(limit);
   }

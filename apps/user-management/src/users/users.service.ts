@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AccessStateService, PolicyService, type Principal } from '@platform/auth';
-import { ConflictError, decodeCursor, encodeCursor, ForbiddenChangeError, InvalidRequestError, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
+import { ConflictError, ForbiddenChangeError, readPage, InvalidRequestError, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { toUserDto, type UserDto } from './user.dto';
 import type { UserRow } from './user.schema';
 import { UsersRepository } from './users.repository';
@@ -35,11 +35,7 @@ export class UsersService {
 
   /** Users of the caller's tenant. */
   async list(principal: Principal, query: PageQuery): Promise<Page<UserDto>> {
-    const limit = query.limit ?? 50;
-    const rows = await this.repository.listByTenant(principal.tenant as string, limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return { items: items.map((row) => this.view(row)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant as string, limit, after), (row) => this.view(row));
   }
 
   /** @throws ResourceNotFoundError `user_not_found`, also for another tenant's user */
