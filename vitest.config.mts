@@ -19,6 +19,7 @@ export default defineConfig({
       '@platform/database': r('libs/database/src'),
       '@platform/http': r('libs/http/src'),
       '@platform/dev-idp': r('libs/dev-idp/src'),
+      '@platform/observability': r('libs/observability/src'),
       '@apps/billing': r('apps/billing/src'),
       '@apps/analytics': r('apps/analytics/src'),
       '@apps/user-management': r('apps/user-management/src'),

@@ -7,6 +7,7 @@ import { AuthModule } from '@platform/auth';
 import { PlatformConfigModule, type PlatformConfigValues } from '@platform/config';
 import { DatabaseModule } from '@platform/database';
 import { AppRegistry, AppRegistryModule, createValidationPipe, ProblemFilter, type FeatureApp } from '@platform/http';
+import { ObservabilityModule } from '@platform/observability';
 import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
 
@@ -24,6 +25,7 @@ export class AppModule {
         // Nest's own logs go through the root pino logger. No per-request logging middleware
         // (forRoutes: []): the audit hook writes the one line per request, at a fraction of the cost.
         LoggerModule.forRoot({ useExisting: true, pinoHttp: { logger }, forRoutes: [] }),
+        ObservabilityModule,
         DatabaseModule,
         AuditModule,
         AuthModule,

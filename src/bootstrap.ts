@@ -9,6 +9,7 @@ import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/
 import { RouteInventory } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
+import { PlatformMetrics, traceContextFrom } from '@platform/observability';
 import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { AppModule } from './app.module';
 import { enabledApps, FEATURE_APPS } from './feature-apps';
@@ -63,7 +64,8 @@ export interface RunningPlatform {
  */
 export async function startPlatform(options: StartOptions = {}): Promise<RunningPlatform> {
   let config = parsePlatformConfig(options.env ?? process.env);
-  const logger = createRootLogger(config.logLevel, options.logDestination);
+  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && config.env === 'development' && process.stdout.isTTY === true);
+  const logger = createRootLogger(config.logLevel, options.logDestination, pretty);
   let devIdp: DevOidcProvider | undefined;
   if (!config.oidc.issuer) {
     devIdp = await startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir });
@@ -86,7 +88,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       return503OnClosing: false,
       // Fastify answers a malformed URL before any hook: give it the same problem body and audit record.
       frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
-        request.platform = { startedAt: process.hrtime.bigint(), errorReason: 'malformed_url' };
+        request.platform = { startedAt: process.hrtime.bigint(), errorReason: 'malformed_url', trace: traceContextFrom(request.headers.traceparent) };
         trackRequest?.(request, reply);
         void reply
           .code(400)
@@ -107,7 +109,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     publishOpenApi(app);
-    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry));
+    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

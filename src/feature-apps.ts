@@ -15,8 +15,9 @@ export const PLATFORM_APP: FeatureAppManifest = {
   name: 'platform',
   prefix: '/platform',
   team: 'platform',
-  scopes: [],
+  scopes: ['platform:metrics:read'],
   permissions: {
+    'platform:metrics:read': 'Scrape the Prometheus metrics at /metrics',
     'platform:audit:read': 'Read the audit trail of your tenant',
     'platform:audit:read-all': 'Read the audit trail of every tenant, including requests without a valid token',
     'platform:inventory:read': 'List the apps and routes the platform serves, with their permissions',

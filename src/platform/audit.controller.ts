@@ -1,11 +1,18 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Header, Query, StreamableFile } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
-import { AuditRepository, AuditWriter, type AuditRow } from '@platform/audit';
+import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { Readable } from 'node:stream';
+import { AuditRepository, AuditWriter, type AuditQuery, type AuditRow } from '@platform/audit';
 import { CurrentPrincipal, PolicyService, RequirePermissions, type Principal } from '@platform/auth';
-import { ProblemException } from '@platform/http';
+import { InvalidRequestError, ProblemException } from '@platform/http';
 
-export class AuditQueryInput {
+/** Filters of `GET /platform/audit` and `GET /platform/audit/export`; all optional, combined with AND. */
+export class AuditFilterInput {
+  @IsOptional()
+  @IsIn(['access', 'event'])
+  kind?: 'access' | 'event';
+
   @IsOptional()
   @IsIn(['allow', 'deny'])
   decision?: 'allow' | 'deny';
@@ -14,6 +21,12 @@ export class AuditQueryInput {
   @IsString()
   @Length(1, 320)
   subject?: string;
+
+  /** The acting OAuth client (`client_id` / `azp`). */
+  @IsOptional()
+  @IsString()
+  @Length(1, 320)
+  client?: string;
 
   @IsOptional()
   @IsString()
@@ -33,6 +46,35 @@ export class AuditQueryInput {
   @Max(599)
   status?: number;
 
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
+  requestId?: string;
+
+  /** W3C trace id, 32 lowercase hex digits. */
+  @IsOptional()
+  @Matches(/^[0-9a-f]{32}$/)
+  traceId?: string;
+
+  /** Domain event name, e.g. `billing.invoice.created`. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  event?: string;
+
+  /** Records at or after this instant (RFC 3339, e.g. `2026-11-30T00:00:00Z`). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  /** Records before this instant (exclusive). */
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+}
+
+/** One page of the audit trail. */
+export class AuditPageInput extends AuditFilterInput {
   /** Page size, 1-500 (default 100). */
   @IsOptional()
   @Type(() => Number)
@@ -41,16 +83,22 @@ export class AuditQueryInput {
   @Max(500)
   limit?: number;
 
-  /** `nextBefore` of the previous page: records with a smaller id. */
+  /** `nextCursor` of the previous page. */
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
-  before?: number;
+  @IsString()
+  @Matches(/^[1-9][0-9]{0,15}$/, { message: 'cursor must be a nextCursor this API returned' })
+  cursor?: string;
 }
 
-/** The audit trail, newest first. Tenant admins see their tenant; `platform:audit:read-all` sees every record. */
+/** Records per database read while exporting. */
+const EXPORT_PAGE = 500;
+
+/**
+ * The audit trail: access records (one per request) and domain events, newest first. Tenant
+ * admins see their tenant; `platform:audit:read-all` (platform auditors) sees every record,
+ * including requests that had no valid token (no tenant).
+ */
+@ApiTags('platform')
 @Controller('platform/audit')
 export class AuditController {
   constructor(
@@ -60,19 +108,68 @@ export class AuditController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: 'Audit records, newest first, filtered, one page at a time' })
   @RequirePermissions('platform:audit:read', { tenant: 'optional' })
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: AuditQueryInput): Promise<{ items: AuditRow[]; nextBefore: number | null }> {
+  async list(@CurrentPrincipal() principal: Principal, @Query() input: AuditPageInput): Promise<{ items: AuditRow[]; nextCursor: string | null }> {
+    const query = this.scopedQuery(principal, input);
+    // Read your writes: what is still queued in memory is written before the query.
+    await this.writer.flush();
+    const limit = input.limit ?? 100;
+    const before = input.cursor === undefined ? undefined : Number(input.cursor);
+    const items = await this.repository.find({ ...query, before, limit });
+    return { items, nextCursor: items.length === limit ? String(items[items.length - 1].id) : null };
+  }
+
+  @Get('export')
+  @ApiOperation({ summary: 'Every matching audit record as NDJSON (one JSON record per line), newest first, streamed' })
+  @ApiProduces('application/x-ndjson')
+  @ApiOkResponse({ description: 'application/x-ndjson stream' })
+  @Header('content-type', 'application/x-ndjson')
+  @RequirePermissions('platform:audit:read', { tenant: 'optional' })
+  async export(@CurrentPrincipal() principal: Principal, @Query() input: AuditFilterInput): Promise<StreamableFile> {
+    const query = this.scopedQuery(principal, input);
+    await this.writer.flush();
+    const repository = this.repository;
+    async function* lines(): AsyncGenerator<string> {
+      let before: number | undefined;
+      for (;;) {
+        const page = await repository.find({ ...query, before, limit: EXPORT_PAGE });
+        if (page.length > 0) yield page.map((row) => JSON.stringify(row)).join('\n') + '\n';
+        if (page.length < EXPORT_PAGE) return;
+        before = page[page.length - 1].id;
+      }
+    }
+    return new StreamableFile(Readable.from(lines()), { type: 'application/x-ndjson' });
+  }
+
+  /**
+   * The query this principal may run: its own tenant unless it holds `platform:audit:read-all`.
+   * @throws ProblemException 403 `tenant_required` / `insufficient_permission`; InvalidRequestError for `from` after `to`
+   */
+  private scopedQuery(principal: Principal, input: AuditFilterInput): Omit<AuditQuery, 'limit'> {
     const readAll = this.policy.decide(principal, ['platform:audit:read-all']).allowed;
     if (!readAll && principal.tenant === null) {
       throw new ProblemException(403, 'tenant_required', 'Reading the audit trail needs a tenant, or the platform:audit:read-all permission.');
     }
-    if (!readAll && query.tenant !== undefined && query.tenant !== principal.tenant) {
-      throw new ProblemException(403, 'insufficient_permission', 'Reading another tenant\'s audit trail needs platform:audit:read-all.');
+    if (!readAll && input.tenant !== undefined && input.tenant !== principal.tenant) {
+      throw new ProblemException(403, 'insufficient_permission', "Reading another tenant's audit trail needs platform:audit:read-all.");
     }
-    // Read your writes: what is still queued in memory is written before the query.
-    await this.writer.flush();
-    const limit = query.limit ?? 100;
-    const items = await this.repository.find({ ...query, tenant: readAll ? query.tenant : (principal.tenant as string), limit });
-    return { items, nextBefore: items.length === limit ? items[items.length - 1].id : null };
+    const from = input.from === undefined ? undefined : new Date(input.from);
+    const to = input.to === undefined ? undefined : new Date(input.to);
+    if (from && to && from >= to) throw new InvalidRequestError('invalid_time_range', '`from` must be before `to`.');
+    return {
+      kind: input.kind,
+      decision: input.decision,
+      subject: input.subject,
+      clientId: input.client,
+      app: input.app,
+      status: input.status,
+      requestId: input.requestId,
+      traceId: input.traceId,
+      event: input.event,
+      from,
+      to,
+      tenant: readAll ? input.tenant : (principal.tenant as string),
+    };
   }
 }

@@ -4,10 +4,11 @@ import { AuditController } from './audit.controller';
 import { AuthzController } from './authz.controller';
 import { HealthController } from './health.controller';
 import { InventoryController } from './inventory.controller';
+import { MetricsController } from './metrics.controller';
 
-/** The platform's own endpoints: health probes and the audit trail. */
+/** The platform's own endpoints: health probes, the audit trail, inventory, explain, metrics. */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController, AuditController, InventoryController, AuthzController],
+  controllers: [HealthController, AuditController, InventoryController, AuthzController, MetricsController],
 })
 export class PlatformModule {}

@@ -164,7 +164,7 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     ['a forged cursor', 'GET', '/billing/invoices?cursor=' + Buffer.from('2026-01-01T00:00:00.000Z|not-a-uuid').toString('base64url'), 'bob', undefined, 400],
     ['a cursor with an absurd date', 'GET', '/users?cursor=' + Buffer.from('-200000-01-01T00:00:00.000Z|00000000-0000-4000-8000-000000000000').toString('base64url'), 'alice', undefined, 400],
     ['a page size over the bound', 'GET', '/billing/invoices?limit=201', 'bob', undefined, 400],
-    ['an audit cursor beyond any id', 'GET', '/platform/audit?before=1e20', 'alice', undefined, 400],
+    ['an audit cursor beyond any id', 'GET', '/platform/audit?cursor=1e20', 'alice', undefined, 400],
     ['a week-date timestamp', 'POST', '/analytics/events', 'ingest-bot', { events: [{ name: 'x', timestamp: '2026-W05-3T00:00:00Z' }] }, 400],
     ['a timestamp without a zone', 'POST', '/analytics/events', 'ingest-bot', { events: [{ name: 'x', timestamp: '2026-11-30T12:00:00' }] }, 400],
     ['an ordinal-date range', 'GET', '/analytics/events/counts?from=2026-123T00:00:00Z', 'carol', undefined, 400],

@@ -5,6 +5,7 @@ import { Test } from '@nestjs/testing';
 import * as path from 'node:path';
 import { Authenticated, AuthModule, CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { parsePlatformConfig, PlatformConfigModule } from '@platform/config';
+import { ObservabilityModule } from '@platform/observability';
 import { ProblemFilter, requestState } from '@platform/http';
 
 @Controller()
@@ -68,7 +69,7 @@ export class AuthTestApp {
       ...env,
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [PlatformConfigModule.forRoot(config), AuthModule],
+      imports: [PlatformConfigModule.forRoot(config), ObservabilityModule, AuthModule],
       controllers: [ProbeController],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     }).compile();

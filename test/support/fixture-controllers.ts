@@ -32,6 +32,12 @@ class PublicFixture {
   ok() {
     return { ok: true };
   }
+
+  /** A public route whose handler fails: the 500 of mixed-traffic audit tests. */
+  @Get('boom')
+  boom(): never {
+    throw new Error('boom');
+  }
 }
 
 /** C09: one public handler beside a protected one. */

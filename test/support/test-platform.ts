@@ -16,6 +16,28 @@ export function availableDatabases(): DatabaseKind[] {
   return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 }
 
+/** The environment of a platform under test: free ports on 127.0.0.1, its own data folder, JSON logs. */
+export function testPlatformEnv(dataDir: string): Record<string, string> {
+  return { NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DEV_OIDC_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+}
+
+/** A fresh database on the PostgreSQL server of TEST_DATABASE_URL, and how to drop it. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = process.env.TEST_DATABASE_URL as string;
+  const name = `e2e_${randomBytes(6).toString('hex')}`;
+  const { Client } = await import('pg');
+  const run = async (statement: string) => {
+    const client = new Client({ connectionString: admin });
+    await client.connect();
+    await client.query(statement);
+    await client.end();
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 /** A response read whole: status, headers, and the body parsed as JSON when it is JSON. */
 export interface TestResponse {
   status: number;
@@ -50,22 +72,9 @@ export class TestPlatform {
     let dropDatabase = async () => undefined as void;
     const dbEnv: Record<string, string> = {};
     if (database === 'postgres') {
-      const admin = process.env.TEST_DATABASE_URL as string;
-      const name = `e2e_${randomBytes(6).toString('hex')}`;
-      const { Client } = await import('pg');
-      const client = new Client({ connectionString: admin });
-      await client.connect();
-      await client.query(`CREATE DATABASE ${name}`);
-      await client.end();
-      const url = new URL(admin);
-      url.pathname = `/${name}`;
-      dbEnv.DATABASE_URL = url.toString();
-      dropDatabase = async () => {
-        const c = new Client({ connectionString: admin });
-        await c.connect();
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await c.end();
-      };
+      const created = await createTestDatabase();
+      dbEnv.DATABASE_URL = created.url;
+      dropDatabase = created.drop;
     } else {
       const template = process.env[PGLITE_TEMPLATE_ENV];
       if (!template) throw new Error(`${PGLITE_TEMPLATE_ENV} is not set: run the tests through vitest (test/support/global-setup.ts)`);
@@ -80,12 +89,7 @@ export class TestPlatform {
     __resetOutOfContextForTests();
     const running = await startPlatform({
       env: {
-        NODE_ENV: 'test',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        DEV_OIDC_PORT: '0',
-        DATA_DIR: dataDir,
-        LOG_LEVEL: 'info',
+        ...testPlatformEnv(dataDir),
         POLICY_FILE: path.resolve(__dirname, '../../config/policy.yaml'),
         AUDIT_FLUSH_INTERVAL_MS: '20',
         ...dbEnv,
@@ -163,6 +167,11 @@ export class TestPlatform {
     await this.auditOf(requestId);
     await this.running.app.get(AuditWriter).flush();
     return this.audit.filter((r) => r.requestId === requestId).length;
+  }
+
+  /** Writes every queued audit record (to the database, or the journal during an outage). */
+  flushAudit(): Promise<void> {
+    return this.running.app.get(AuditWriter).flush();
   }
 
   /** Parsed JSON log lines. */

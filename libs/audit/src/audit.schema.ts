@@ -1,14 +1,27 @@
-import { bigserial, doublePrecision, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigserial, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
- * The audit trail: one row per request answered by the platform, append-only (a trigger refuses
- * UPDATE and DELETE). `decision` is null when the request never reached authorization
- * (unknown route, unreadable body).
+ * The audit trail, append-only (a trigger refuses UPDATE, DELETE and TRUNCATE) and hash-chained
+ * (`hash` = SHA-256 over `prev_hash` and the record's content, see audit-chain.ts).
+ *
+ * Two kinds of record: `access`, exactly one per request answered by the platform (`decision` is
+ * null when the request never reached authorization: unknown route, unreadable body); and `event`,
+ * a domain event a handler declared with `@Audited()` (`event`, `resource_id`), written only when
+ * the request succeeded, with the same request and trace ids.
  */
 export const auditRecords = pgTable(
   'audit_records',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** Unique id given when the record is made: replaying the journal twice never duplicates a record. */
+    recordId: uuid('record_id').notNull().defaultRandom(),
+    kind: text('kind', { enum: ['access', 'event'] }).notNull().default('access'),
+    /** Domain event name (`billing.invoice.created`), for `kind = 'event'`. */
+    event: text('event'),
+    /** Id of the resource a domain event is about. */
+    resourceId: text('resource_id'),
+    /** W3C trace id (32 hex digits) of the request. */
+    traceId: text('trace_id'),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     requestId: text('request_id').notNull(),
     decision: text('decision', { enum: ['allow', 'deny'] }),
@@ -28,13 +41,23 @@ export const auditRecords = pgTable(
     durationMs: doublePrecision('duration_ms').notNull(),
     clientIp: text('client_ip'),
     details: jsonb('details').$type<Record<string, unknown>>(),
+    /** `hash` of the previous record in id order (64 zeros for the first). Null only on rows older than the chain. */
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
   },
   (t) => [
     index('audit_records_tenant_id_idx').on(t.tenant, t.id),
     index('audit_records_subject_id_idx').on(t.subject, t.id),
     index('audit_records_decision_id_idx').on(t.decision, t.id),
+    uniqueIndex('audit_records_record_id_uq').on(t.recordId),
+    index('audit_records_client_id_idx').on(t.clientId, t.id),
+    index('audit_records_occurred_at_idx').on(t.occurredAt),
   ],
 );
 
 export type AuditRow = typeof auditRecords.$inferSelect;
-export type NewAuditRow = typeof auditRecords.$inferInsert;
+/** A record as the writer queues it: everything but the database id and the chain hashes. */
+export type NewAuditRow = Omit<typeof auditRecords.$inferInsert, 'id' | 'prevHash' | 'hash' | 'recordId' | 'kind'> & {
+  recordId: string;
+  kind: 'access' | 'event';
+};

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { PlatformConfig } from '@platform/config';
+import { PlatformMetrics } from '@platform/observability';
 import { AuthFailure } from './auth-failure';
 import type { JwsHeader } from './jws-header';
 
@@ -60,7 +61,10 @@ export class IssuerKeyStore implements OnModuleInit {
   private inflight?: Promise<void>;
   private jwksUri?: string;
 
-  constructor(private readonly config: PlatformConfig) {}
+  constructor(
+    private readonly config: PlatformConfig,
+    private readonly metrics: PlatformMetrics,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     // Warm the cache; an unreachable issuer must not stop the platform from booting (readiness says so).
@@ -146,7 +150,9 @@ export class IssuerKeyStore implements OnModuleInit {
 
   private refresh(cause: string): Promise<void> {
     this.inflight ??= this.load(cause)
+      .then(() => this.metrics.jwksFetches.labels(cause, 'ok').inc())
       .catch((err: Error) => {
+        this.metrics.jwksFetches.labels(cause, 'error').inc();
         this.lastFailureMs = Date.now();
         throw err;
       })

@@ -83,6 +83,21 @@ describe('parsePlatformConfig', () => {
     });
   });
 
+  describe('logs and the audit journal', () => {
+    it('allows pretty logs in development only, and no unknown format', () => {
+      expect(parsePlatformConfig({ LOG_FORMAT: 'pretty' }, CWD).logFormat).toBe('pretty');
+      expect(parsePlatformConfig({}, CWD).logFormat).toBe('auto');
+      expect(configErrorOf({ NODE_ENV: 'production', ...EXTERNAL, LOG_FORMAT: 'pretty' }).problems).toEqual([expect.stringContaining('LOG_FORMAT=pretty is for development only')]);
+      expect(configErrorOf({ LOG_FORMAT: 'xml' }).problems).toEqual(['LOG_FORMAT must be json, pretty or auto']);
+    });
+
+    it('keeps the audit journal under DATA_DIR unless AUDIT_JOURNAL_DIR says otherwise', () => {
+      expect(parsePlatformConfig({ DATA_DIR: 'var' }, CWD).audit.journalDir).toBe(path.join(CWD, 'var', 'audit-journal'));
+      expect(parsePlatformConfig({ AUDIT_JOURNAL_DIR: '/mnt/journal' }, CWD).audit.journalDir).toBe(path.resolve('/mnt/journal'));
+      expect(configErrorOf({ AUDIT_QUEUE_LIMIT: '10' }).problems).toEqual([expect.stringContaining('AUDIT_QUEUE_LIMIT')]);
+    });
+  });
+
   describe('NODE_ENV', () => {
     it('rejects production without OIDC_ISSUER', () => {
       const err = configErrorOf({ NODE_ENV: 'production' });

@@ -58,6 +58,8 @@ export interface PlatformConfigValues {
   /** Feature apps to serve, by name; undefined serves every app. */
   enabledApps?: string[];
   logLevel: string;
+  /** `json` (one JSON object per line), `pretty` (development only), or `auto`: pretty on a development terminal, else JSON. */
+  logFormat: 'json' | 'pretty' | 'auto';
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
   oidc: OidcConfig;
@@ -67,6 +69,14 @@ export interface PlatformConfigValues {
     batchSize: number;
     /** Longest time a record waits in memory before it is written, in milliseconds. */
     flushIntervalMs: number;
+    /** Records held in memory at most; beyond it (database and journal both failing) the oldest are dropped, loudly. */
+    queueLimit: number;
+    /** A batch write taking longer than this (milliseconds) counts as failed: its records go to the journal. */
+    writeTimeoutMs: number;
+    /** While the database is unreachable, how often the journal replay is tried, in milliseconds. */
+    replayIntervalMs: number;
+    /** Folder of the local journal (`audit-journal.ndjson`); one process per folder. */
+    journalDir: string;
   };
 }
 
@@ -135,6 +145,11 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   if (audiences.length === 0 && preset !== 'cognito') problems.push('OIDC_AUDIENCE is required with an external OIDC_ISSUER');
   if (preset === 'cognito' && clientIds.length === 0) problems.push('OIDC_CLIENT_ID is required with OIDC_PRESET=cognito (its access tokens carry no aud)');
 
+  const logFormat = str('LOG_FORMAT');
+  if (logFormat !== undefined && !['json', 'pretty', 'auto'].includes(logFormat)) problems.push('LOG_FORMAT must be json, pretty or auto');
+  // Log pipelines parse JSON; pretty lines in production would be lost to them.
+  if (logFormat === 'pretty' && envName !== 'development') problems.push('LOG_FORMAT=pretty is for development only (NODE_ENV=development)');
+
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
 
@@ -147,6 +162,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     policyFile: path.resolve(cwd, str('POLICY_FILE') ?? 'config/policy.yaml'),
     enabledApps: str('ENABLED_APPS') === undefined ? undefined : list('ENABLED_APPS', []),
     logLevel: str('LOG_LEVEL') ?? 'info',
+    logFormat: (str('LOG_FORMAT') ?? 'auto') as PlatformConfigValues['logFormat'],
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 1024 * 1024, 1024),
     oidc: {
       issuer,
@@ -168,6 +184,10 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     audit: {
       batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),
       flushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', 200, 1, 60000),
+      queueLimit: int('AUDIT_QUEUE_LIMIT', 100_000, 1000),
+      writeTimeoutMs: int('AUDIT_WRITE_TIMEOUT_MS', 5000, 100, 120_000),
+      replayIntervalMs: int('AUDIT_REPLAY_INTERVAL_MS', 1000, 50, 600_000),
+      journalDir: path.resolve(cwd, str('AUDIT_JOURNAL_DIR') ?? path.join(str('DATA_DIR') ?? 'data', 'audit-journal')),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -23,13 +23,14 @@ export function migrationsFolder(): string {
 const MIGRATION_LOCK_ID = 7_402_150_001;
 
 /**
- * PGlite's data folder belongs to one process: two processes writing it corrupt it. Takes a lock
- * file beside it (`<dir>.lock`, holding the pid), taking over a lock whose process is gone.
+ * Makes a folder one process's own (PGlite's data folder, the audit journal: two processes writing
+ * one corrupt it). Takes a lock file beside it (`<dir>.lock`, holding the pid), taking over a lock
+ * whose process is gone.
  *
  * @returns the release function
  * @throws Error when another live process holds the folder
  */
-function lockDataDir(dataDir: string): () => void {
+export function lockFolder(dataDir: string): () => void {
   const lockFile = `${dataDir}.lock`;
   const alive = (pid: number) => {
     try {
@@ -44,7 +45,7 @@ function lockDataDir(dataDir: string): () => void {
   } catch {
     const holder = Number(readFileSync(lockFile, 'utf8'));
     if (holder && holder !== process.pid && alive(holder)) {
-      throw new Error(`${dataDir} is in use by process ${holder}: give each instance its own DATA_DIR, or use DATABASE_URL`);
+      throw new Error(`${dataDir} is in use by process ${holder}: give each instance its own DATA_DIR`);
     }
     writeFileSync(lockFile, String(process.pid));
   }
@@ -117,7 +118,7 @@ export class DatabaseService implements OnApplicationShutdown {
 
   private async openPglite(dataDir: string): Promise<void> {
     mkdirSync(dataDir, { recursive: true });
-    const releaseLock = lockDataDir(dataDir);
+    const releaseLock = lockFolder(dataDir);
     const { PGlite } = await import('@electric-sql/pglite');
     const { drizzle } = await import('drizzle-orm/pglite');
     const { migrate } = await import('drizzle-orm/pglite/migrator');
@@ -143,6 +144,10 @@ export class DatabaseService implements OnApplicationShutdown {
     // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
     const pool = new Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000 });
     pool.on('error', (err) => this.logger.error({ err }, 'PostgreSQL pool error'));
+    // A checked-out client (inside a transaction, between two queries) has no pool listener: a
+    // connection reset there would be an unhandled 'error' event and end the process. The query in
+    // progress, if any, fails on its own; this only keeps the process alive.
+    pool.on('connect', (client) => client.on('error', (err) => this.logger.warn({ err }, 'PostgreSQL connection lost')));
     const client = await pool.connect();
     try {
       // Several instances may start at once: one migrates, the others wait.

@@ -79,7 +79,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         response_types: [],
         redirect_uris: [],
         scope: c.scopes.join(' '),
-        tenant: c.tenant,
+        tenant: c.tenant ?? undefined,
       })),
     ],
     extraClientMetadata: { properties: ['tenant'] },
@@ -119,7 +119,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles } : undefined;
       }
       const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === (token as { clientId?: string }).clientId);
-      return client ? { tenant: client.tenant } : undefined;
+      return client ? { ...(client.tenant && { tenant: client.tenant }) } : undefined;
     },
     pkce: { required: () => true },
     jwks: signingJwks(options.dataDir) as Configuration['jwks'],

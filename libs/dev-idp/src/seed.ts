@@ -16,7 +16,8 @@ export interface DevUser {
 export interface DevMachineClient {
   clientId: string;
   clientSecret: string;
-  tenant: string;
+  /** Null for platform machines (the metrics scraper), which act outside any tenant. */
+  tenant: string | null;
   /** Scopes the client may request (least privilege, enforced by the provider and the policy). */
   scopes: string[];
 }
@@ -33,10 +34,12 @@ export const DEV_USERS: DevUser[] = [
 
 export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
   { clientId: 'ingest-bot', clientSecret: 'dev-only-ingest-bot-secret', tenant: 'acme', scopes: ['analytics:events:write'] },
+  // Prometheus scrapes /metrics with client credentials (scrape_config `oauth2`), see docs/observability.md.
+  { clientId: 'metrics-scraper', clientSecret: 'dev-only-metrics-scraper-secret', tenant: null, scopes: ['platform:metrics:read'] },
 ];
 
 /** Public client (PKCE, no secret) that `npm run token -- --user NAME` and the e2e suite log in with. */
 export const DEV_CLI_CLIENT = { clientId: 'platform-cli', redirectUri: 'http://127.0.0.1:53682/callback' } as const;
 
 /** Scopes of the platform API as a resource server (RFC 8707); anything else requested is dropped. */
-export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'billing:invoices:read', 'billing:invoices:write'];
+export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'billing:invoices:read', 'billing:invoices:write', 'platform:metrics:read'];

@@ -16,7 +16,24 @@ export const REDACTED_PATHS = [
   'headers.authorization',
   'headers.cookie',
   'headers.dpop',
+  'headers["set-cookie"]',
+  // Credentials under their usual names, at the top of a log object or one level down in the
+  // places a caller might pass a payload (body, query, details, err).
+  ...['password', 'token', 'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'idToken', 'id_token', 'secret', 'clientSecret', 'client_secret', 'apiKey', 'authorization', 'cookie', 'dpop'].flatMap(
+    (key) => [key, `body.${key}`, `query.${key}`, `details.${key}`, `err.${key}`],
+  ),
 ];
+
+/** Anything shaped like a JWS compact serialization (a JWT): header and payload are base64url JSON objects, so start with `eyJ`. */
+const JWT_SHAPED = /eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+
+/**
+ * Last line of defence, on the serialized line itself: a token that reached a message or an
+ * unexpected field is cut out whatever its path. One `includes` per line when there is none.
+ */
+export function scrubLogLine(line: string): string {
+  return line.includes('eyJ') ? line.replace(JWT_SHAPED, '[Redacted JWT]') : line;
+}
 
 /**
  * Errors are logged as type and message only: never a stack trace. A failed query's message
@@ -32,10 +49,19 @@ export function serializeError(err: Error & { cause?: Error & { code?: string } 
 }
 
 /**
- * The process's root pino logger: JSON lines, ISO timestamps, redaction, errors reduced to type and
- * message (never a stack trace). `destination` defaults to asynchronous stdout.
+ * The process's root pino logger: JSON lines, ISO timestamps, redaction (by path, and of anything
+ * JWT-shaped anywhere in the line), errors reduced to type and message (never a stack trace).
+ *
+ * @param destination where lines go; default asynchronous stdout
+ * @param pretty human-readable lines through pino-pretty (development only: the configuration
+ *   refuses it elsewhere); ignored when a destination is given
  */
-export function createRootLogger(level: string, destination?: DestinationStream): Logger {
+export function createRootLogger(level: string, destination?: DestinationStream, pretty = false): Logger {
+  const target =
+    destination ??
+    (pretty
+      ? (pino.transport({ target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }) as DestinationStream)
+      : pino.destination({ sync: false }));
   return pino(
     {
       level,
@@ -43,7 +69,8 @@ export function createRootLogger(level: string, destination?: DestinationStream)
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
       serializers: { err: serializeError },
+      hooks: { streamWrite: scrubLogLine },
     },
-    destination ?? pino.destination({ sync: false }),
+    target,
   );
 }

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { TraceContext } from '@platform/observability';
 
 /** Who made a request, as recorded in logs and the audit trail (no token, no secret). */
 export interface PrincipalRef {
@@ -30,6 +31,10 @@ export interface RequestState {
   errorReason?: string;
   /** Safe details of the decision worth auditing (expected audience, offending alg, ...). */
   details?: Record<string, unknown>;
+  /** W3C trace context: the caller's trace continued, or a new one. */
+  trace?: TraceContext;
+  /** Domain events the handler declared with `@Audited()`; recorded only if the response succeeds. */
+  events?: Array<{ name: string; resourceId: string | null }>;
 }
 
 declare module 'fastify' {

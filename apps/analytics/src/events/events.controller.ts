@@ -3,6 +3,7 @@ import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/
 import { ANALYTICS_PERMISSIONS } from '../analytics.manifest';
 import { EventCountsQuery, IngestEventsInput, type EventCount } from './event.dto';
 import { EventsService } from './events.service';
+import { Audited } from '@platform/audit';
 
 @Controller('analytics/events')
 export class EventsController {
@@ -11,6 +12,7 @@ export class EventsController {
   @Post()
   @HttpCode(202)
   @RequirePermissions(ANALYTICS_PERMISSIONS.eventsWrite)
+  @Audited('analytics.events.ingested', { resourceId: () => null })
   ingest(@CurrentPrincipal() principal: Principal, @Body() input: IngestEventsInput): Promise<{ accepted: number }> {
     return this.events.ingest(principal, input);
   }

@@ -4,6 +4,7 @@ import { PageQuery, type Page } from '@platform/http';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { InvoicesService } from './invoices.service';
+import { Audited } from '@platform/audit';
 
 @Controller('billing/invoices')
 export class InvoicesController {
@@ -18,6 +19,7 @@ export class InvoicesController {
   @Post()
   @HttpCode(201)
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
+  @Audited('billing.invoice.created')
   create(@CurrentPrincipal() principal: Principal, @Body() input: CreateInvoiceInput): Promise<InvoiceDto> {
     return this.invoices.create(principal, input);
   }

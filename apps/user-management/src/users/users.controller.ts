@@ -4,6 +4,7 @@ import { PageQuery, type Page } from '@platform/http';
 import { USER_PERMISSIONS } from '../user-management.manifest';
 import { GrantRoleInput, type UserDto } from './user.dto';
 import { UsersService } from './users.service';
+import { Audited } from '@platform/audit';
 
 const UserId = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 
@@ -35,12 +36,14 @@ export class UsersController {
   @Post(':id/roles')
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
+  @Audited('users.role.granted')
   grant(@CurrentPrincipal() principal: Principal, @UserId() id: string, @Body() input: GrantRoleInput): Promise<UserDto> {
     return this.users.grantRole(principal, id, input.role);
   }
 
   @Delete(':id/roles/:role')
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
+  @Audited('users.role.revoked')
   revoke(@CurrentPrincipal() principal: Principal, @UserId() id: string, @Param('role') role: string): Promise<UserDto> {
     return this.users.revokeRole(principal, id, role);
   }
@@ -49,6 +52,7 @@ export class UsersController {
   @Post(':id/deactivate')
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.usersManage)
+  @Audited('users.user.deactivated')
   deactivate(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
     return this.users.deactivate(principal, id);
   }
@@ -56,6 +60,7 @@ export class UsersController {
   @Post(':id/reactivate')
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.usersManage)
+  @Audited('users.user.reactivated')
   reactivate(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
     return this.users.reactivate(principal, id);
   }

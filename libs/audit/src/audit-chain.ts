@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import type { AuditRow, NewAuditRow } from './audit.schema';
+
+/** `prev_hash` of the first record of the chain. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Database columns that are not part of a record's content: its storage id and the chain itself. */
+const NOT_HASHED = new Set(['id', 'prevHash', 'hash']);
+
+/** JSON with object keys sorted at every depth, so equal content always gives equal bytes (jsonb reorders keys). */
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * The bytes a record's hash covers: its non-null content columns (keyed by property name, sorted),
+ * as canonical JSON. Null columns are left out, so a nullable column added by a later migration
+ * leaves the hashes of older records unchanged. Works on a queued record and on the row read back.
+ */
+export function canonicalAuditContent(record: NewAuditRow | AuditRow): string {
+  const content: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (NOT_HASHED.has(key) || value === null || value === undefined) continue;
+    content[key] = value;
+  }
+  return canonicalJson(content);
+}
+
+/**
+ * The record's chain hash: hex SHA-256 of `prevHash`, a newline and {@link canonicalAuditContent}.
+ * Changing any content column of any record, or removing a record, breaks the link to the next one.
+ */
+export function chainHash(prevHash: string, record: NewAuditRow | AuditRow): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalAuditContent(record)).digest('hex');
+}
+
+/** The first link of a chain that does not hold, as reported by `npm run audit:verify`. */
+export interface BrokenLink {
+  /** Database id of the first record that fails. */
+  id: number;
+  recordId: string;
+  problem: 'content_changed' | 'previous_record_missing_or_changed' | 'hash_missing';
+}
+
+/**
+ * Walks records in id order, page by page, carrying the previous hash. The first chained record
+ * links to {@link GENESIS_HASH}; records older than the chain (no hash, before the first chained
+ * record: rows written before the migration that added it) are counted and skipped.
+ */
+export class AuditChainVerifier {
+  private previous?: string;
+  /** Records checked so far (chained ones only). */
+  checked = 0;
+  /** Legacy records before the chain started. */
+  skipped = 0;
+
+  /** @returns the first broken link in `rows` (ascending ids), or undefined when they all hold */
+  check(rows: AuditRow[]): BrokenLink | undefined {
+    for (const row of rows) {
+      if (row.hash === null || row.prevHash === null) {
+        if (this.previous === undefined) {
+          this.skipped++;
+          continue;
+        }
+        return { id: row.id, recordId: row.recordId, problem: 'hash_missing' };
+      }
+      const expectedPrevious = this.previous ?? GENESIS_HASH;
+      if (row.prevHash !== expectedPrevious) {
+        return { id: row.id, recordId: row.recordId, problem: 'previous_record_missing_or_changed' };
+      }
+      if (chainHash(row.prevHash, row) !== row.hash) return { id: row.id, recordId: row.recordId, problem: 'content_changed' };
+      this.previous = row.hash;
+      this.checked++;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { createRootLogger, scrubLogLine } from './logger';
+
+const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl';
+
+describe('root logger redaction', () => {
+  it('redacts credentials by name and anything JWT-shaped anywhere in the line', () => {
+    const lines: string[] = [];
+    const logger = createRootLogger('info', { write: (line: string) => void lines.push(line) });
+    logger.info(
+      {
+        password: 's3cr3t',
+        token: 'opaque-token-1',
+        body: { client_secret: 'k-123', refresh_token: 'rt-9' },
+        req: { headers: { authorization: `Bearer ${JWT}`, cookie: 'sid=1', dpop: 'proof', 'set-cookie': 'a=b' } },
+        err: { message: `upstream said ${JWT}` },
+      },
+      `token in the message ${JWT}`,
+    );
+    const line = lines.join('');
+    for (const secret of ['s3cr3t', 'opaque-token-1', 'k-123', 'rt-9', JWT, 'sid=1', 'proof', 'a=b']) expect(line).not.toContain(secret);
+    expect(JSON.parse(line)).toMatchObject({ password: '[Redacted]', body: { client_secret: '[Redacted]' }, req: { headers: { authorization: '[Redacted]' } } });
+    expect(line).toContain('[Redacted JWT]');
+  });
+
+  it('leaves lines without a token untouched', () => {
+    const line = '{"msg":"request","path":"/billing/invoices"}\n';
+    expect(scrubLogLine(line)).toBe(line);
+  });
+});

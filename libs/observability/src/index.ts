@@ -1,0 +1,3 @@
+export * from './observability.module';
+export * from './platform-metrics';
+export * from './trace-context';

@@ -1,0 +1,156 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Latency buckets in seconds: 1 ms to 10 s. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** One finished request, as the metrics see it. Labels are bounded: `route` is a template, never a raw path. */
+export interface RequestObservation {
+  app: string;
+  /** Route template (`/billing/invoices/:id`), or `unmatched` for unknown paths. */
+  route: string;
+  method: string;
+  status: number;
+  /** In seconds. */
+  durationSeconds: number;
+  decision: 'allow' | 'deny' | null;
+  reason: string | null;
+}
+
+
+/**
+ * Every metric the platform exports at `/metrics` (prom-client, Prometheus text format), in one
+ * registry per platform instance (tests run several in one process). Request-path methods cache
+ * the labelled children by key, so recording a request is two Map lookups and two increments.
+ */
+@Injectable()
+export class PlatformMetrics {
+  readonly registry = new Registry();
+  private readonly requests = new Counter({
+    name: 'platform_http_requests_total',
+    help: 'HTTP requests answered, by app, route template, method and status',
+    labelNames: ['app', 'route', 'method', 'status'],
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'platform_http_request_duration_seconds',
+    help: 'Time from arrival to the end of the response, in seconds, by app, route template, method and status',
+    labelNames: ['app', 'route', 'method', 'status'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly decisions = new Counter({
+    name: 'platform_authz_decisions_total',
+    help: 'Authorization decisions, by app, decision (allow/deny) and reason code',
+    labelNames: ['app', 'decision', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly tokenFailures = new Counter({
+    name: 'platform_token_failures_total',
+    help: 'Requests refused with 401 because of their access token (or its absence), by reason code',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  /** JWKS downloads, by cause (`startup`, `unknown_kid`, `expired`, ...) and outcome (`ok`/`error`). */
+  readonly jwksFetches = new Counter({
+    name: 'platform_jwks_fetches_total',
+    help: 'JWKS downloads from the issuer, by cause and outcome',
+    labelNames: ['cause', 'outcome'],
+    registers: [this.registry],
+  });
+  /** Audit batches committed to the database (`source`: `queue` or `journal`). */
+  readonly auditBatches = new Counter({
+    name: 'platform_audit_batches_written_total',
+    help: 'Audit batches committed to the database, by source (queue or journal replay)',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+  /** Audit records committed to the database. */
+  readonly auditRecords = new Counter({
+    name: 'platform_audit_records_written_total',
+    help: 'Audit records committed to the database',
+    registers: [this.registry],
+  });
+  /** Failed audit batch writes (the batch is kept and journalled, never lost). */
+  readonly auditWriteFailures = new Counter({
+    name: 'platform_audit_write_failures_total',
+    help: 'Audit batch writes that failed (the records go to the journal)',
+    registers: [this.registry],
+  });
+  /** Records written to the local journal while the database could not take them. */
+  readonly auditJournalSpills = new Counter({
+    name: 'platform_audit_journal_spilled_records_total',
+    help: 'Audit records written to the local journal file because the database could not take them',
+    registers: [this.registry],
+  });
+  /** Records replayed from the journal into the database. */
+  readonly auditJournalReplays = new Counter({
+    name: 'platform_audit_journal_replayed_records_total',
+    help: 'Audit records replayed from the local journal into the database',
+    registers: [this.registry],
+  });
+  /** Records lost because every bound was hit (queue full and journal unwritable). Should stay 0. */
+  readonly auditDropped = new Counter({
+    name: 'platform_audit_records_dropped_total',
+    help: 'Audit records dropped because the queue was full and the journal could not be written',
+    registers: [this.registry],
+  });
+  private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
+  private readonly decisionChildren = new Map<string, { inc(): void }>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Reports the audit queue's depth and the journal's size (records) at each scrape.
+   * @param read called at scrape time
+   */
+  trackAuditQueue(read: () => { queued: number; journalled: number }): void {
+    new Gauge({
+      name: 'platform_audit_queue_depth',
+      help: 'Audit records waiting in memory to be written',
+      registers: [this.registry],
+      collect() {
+        this.set(read().queued);
+      },
+    });
+    new Gauge({
+      name: 'platform_audit_journal_depth',
+      help: 'Audit records in the local journal waiting for replay',
+      registers: [this.registry],
+      collect() {
+        this.set(read().journalled);
+      },
+    });
+  }
+
+  /** Counts one answered request, its latency, its decision and (for a 401) its token failure. */
+  observeRequest(o: RequestObservation): void {
+    const status = String(o.status);
+    const key = `${o.app}\u0000${o.route}\u0000${o.method}\u0000${status}`;
+    let children = this.requestChildren.get(key);
+    if (!children) {
+      children = { count: this.requests.labels(o.app, o.route, o.method, status), latency: this.latency.labels(o.app, o.route, o.method, status) };
+      this.requestChildren.set(key, children);
+    }
+    children.count.inc();
+    children.latency.observe(o.durationSeconds);
+    if (o.decision) {
+      const reason = o.reason ?? 'unknown';
+      const decisionKey = `${o.app}\u0000${o.decision}\u0000${reason}`;
+      let child = this.decisionChildren.get(decisionKey);
+      if (!child) {
+        child = this.decisions.labels(o.app, o.decision, reason);
+        this.decisionChildren.set(decisionKey, child);
+      }
+      child.inc();
+      if (o.decision === 'deny' && o.status === 401) this.tokenFailures.labels(reason).inc();
+    }
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,10 @@
+ALTER TABLE "audit_records" ADD COLUMN "record_id" uuid DEFAULT gen_random_uuid() NOT NULL;--> statement-breakpoint
+ALTER TABLE "audit_records" ADD COLUMN "kind" text DEFAULT 'access' NOT NULL;--> statement-breakpoint
+ALTER TABLE "audit_records" ADD COLUMN "event" text;--> statement-breakpoint
+ALTER TABLE "audit_records" ADD COLUMN "resource_id" text;--> statement-breakpoint
+ALTER TABLE "audit_records" ADD COLUMN "trace_id" text;--> statement-breakpoint
+ALTER TABLE "audit_records" ADD COLUMN "prev_hash" text;--> statement-breakpoint
+ALTER TABLE "audit_records" ADD COLUMN "hash" text;--> statement-breakpoint
+CREATE UNIQUE INDEX "audit_records_record_id_uq" ON "audit_records" USING btree ("record_id");--> statement-breakpoint
+CREATE INDEX "audit_records_client_id_idx" ON "audit_records" USING btree ("client_id","id");--> statement-breakpoint
+CREATE INDEX "audit_records_occurred_at_idx" ON "audit_records" USING btree ("occurred_at");
