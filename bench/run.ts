@@ -242,7 +242,8 @@ async function stop(target: Target): Promise<void> {
 
 /** Request ids in the audit table, with how often each appears. */
 async function auditedIds(dataDir: string, databaseUrl?: string): Promise<Map<string, number>> {
-  const sql = 'select request_id from audit_records';
+  // Access records only: domain events (kind 'event') share their request's id.
+  const sql = "select request_id from audit_records where kind = 'access'";
   let rows: { request_id: string }[];
   if (databaseUrl) {
     const { Client } = await import('pg');

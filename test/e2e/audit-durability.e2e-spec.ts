@@ -1,6 +1,6 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,8 +67,10 @@ describe.each(availableDatabases())('audit durability on %s', (database) => {
     const base = Date.now() - 10_000;
     const records = ['j-1', 'j-2', 'j-3'].map((id, i) => journalRecord(id, new Date(base + i)));
     const journal = (rows: NewAuditRow[], torn = '') => writeFileSync(path.join(journalDir, 'audit-journal.ndjson'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n' + torn);
-    // The second record twice (appended again before a crash), and a line torn by the crash.
-    journal([records[0], records[1], records[1], records[2]], '{"recordId":"to');
+    // The second record twice (appended again before a crash); a record the database refuses as
+    // data (a NUL character, which PostgreSQL text cannot hold); a line torn by the crash.
+    const poison = { ...journalRecord('j-poison', new Date(base + 1)), path: '/a\u0000b' };
+    journal([records[0], records[1], poison, records[1], records[2]], '{"recordId":"to');
     const first = await TestPlatform.start({ AUDIT_JOURNAL_DIR: journalDir }, database);
     let second: TestPlatform | undefined;
     try {
@@ -82,6 +84,10 @@ describe.each(availableDatabases())('audit durability on %s', (database) => {
       const metrics = await first.running.app.get(PlatformMetrics).exposition();
       expect(metrics.body).toMatch(/^platform_audit_journal_replayed_records_total 3$/m);
       expect(metrics.body).toMatch(/^platform_audit_records_dropped_total 1$/m);
+      // The refused record blocks nothing: it is set aside, counted and kept for an operator.
+      expect(metrics.body).toMatch(/^platform_audit_records_rejected_total 1$/m);
+      const rejected = readFileSync(path.join(journalDir, 'audit-rejected.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(rejected).toMatchObject([{ sqlstate: expect.stringMatching(/^22/), record: { recordId: poison.recordId } }]);
 
       // A crash after the replay but before the journal was emptied: the same records come again.
       await first.running.close();

@@ -94,6 +94,33 @@ describe('operations', () => {
     }
   });
 
+  it('a client that leaves before a handler declaring a domain event succeeds: the event is still recorded', async () => {
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [GUARD_FIXTURES]);
+    try {
+      SlowGate.reset();
+      const controller = new AbortController();
+      const request = fetch(`${platform.url}/fixtures/slow/event`, { method: 'POST', signal: controller.signal }).catch(() => 'aborted');
+      const writer = platform.running.app.get(AuditWriter);
+      const access = new Promise<NewAuditRow>((resolve) => writer.subscribe((r) => r.path === '/fixtures/slow/event' && r.kind === 'access' && resolve(r)));
+      const event = new Promise<NewAuditRow>((resolve) => writer.subscribe((r) => r.kind === 'event' && resolve(r)));
+      await SlowGate.arrivals(1);
+      controller.abort();
+      expect(await request).toBe('aborted');
+      // The access record (499) is written when the connection closes, before the handler ends.
+      expect(await access).toMatchObject({ status: 499 });
+      SlowGate.release();
+      const row = await event;
+      expect(row).toMatchObject({ event: 'fixtures.slow.done', resourceId: 'slow-1', path: '/fixtures/slow/event' });
+      expect(platform.audit.filter((r) => r.requestId === row.requestId).map((r) => [r.kind, r.status])).toEqual([
+        ['access', 499],
+        ['event', 499],
+      ]);
+    } finally {
+      SlowGate.release();
+      await platform.close();
+    }
+  });
+
   it('a malformed URL gets a problem body, a request id and one audit record', async () => {
     const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' });
     try {
@@ -115,6 +142,13 @@ describe('operations', () => {
     await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', DATA_DIR: dataDir })).rejects.toThrow(
       new RegExp(`in use by process ${process.ppid}: give each instance its own DATA_DIR`),
     );
+  });
+
+  it('never takes over a data folder locked from another host (a volume shared between containers)', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'locked-'));
+    mkdirSync(path.join(dataDir, 'pglite'));
+    writeFileSync(path.join(dataDir, 'pglite.lock'), '1@another-host');
+    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', DATA_DIR: dataDir })).rejects.toThrow(/in use by process 1 on host another-host/);
   });
 
   it('the development provider refuses to start in production', async () => {

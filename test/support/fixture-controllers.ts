@@ -1,4 +1,5 @@
-import { Controller, Get, Module } from '@nestjs/common';
+import { Controller, Get, Module, Post } from '@nestjs/common';
+import { Audited } from '@platform/audit';
 import { Public, RequirePermissions } from '@platform/auth';
 import type { FeatureApp } from '@platform/http';
 
@@ -110,6 +111,14 @@ class SlowFixture {
   async slow() {
     await SlowGate.enter();
     return { done: true };
+  }
+
+  /** A slow handler declaring a domain event: the client may leave before it succeeds. */
+  @Post('event')
+  @Audited('fixtures.slow.done')
+  async slowEvent() {
+    await SlowGate.enter();
+    return { id: 'slow-1' };
   }
 }
 

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { AppRegistry, REQUEST_ID_HEADER, requestState } from '@platform/http';
 import { traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
+import { auditedEventOf, resourceIdOf } from './audited.decorator';
 import type { NewAuditRow } from './audit.schema';
 
 const MAX_PATH = 512;
@@ -24,7 +25,8 @@ function pathOf(url: string): string {
  */
 function storable(value: string): string {
   const clean = value.includes('\u0000') ? value.replace(/\u0000/g, '\uFFFD') : value;
-  return (clean as string & { toWellFormed(): string }).toWellFormed();
+  const wellFormed = clean as string & { isWellFormed(): boolean; toWellFormed(): string };
+  return wellFormed.isWellFormed() ? clean : wellFormed.toWellFormed();
 }
 
 function storableOrNull(value: string | null | undefined): string | null {
@@ -35,6 +37,10 @@ function storableOrNull(value: string | null | undefined): string | null {
 function storableDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | null {
   if (!details) return null;
   return JSON.parse(JSON.stringify(details, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value))) as Record<string, unknown>;
+}
+
+function paramsOf(request: FastifyRequest): Record<string, string> {
+  return (request.params ?? {}) as Record<string, string>;
 }
 
 /** Builds the access record of a finished request from its state. Pure but for the new record id. */
@@ -70,17 +76,17 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
   };
 }
 
-/** The domain-event records of a successful request, one per `@Audited()` event, sharing its ids and actor. */
-export function eventRowsFor(access: NewAuditRow, events: Array<{ name: string; resourceId: string | null }>): NewAuditRow[] {
-  return events.map((event) => ({
+/** The domain-event record of a successful request whose route declares `@Audited()`: its ids and actor, the event and resource. */
+export function eventRowFor(access: NewAuditRow, event: string, resourceId: string | null): NewAuditRow {
+  return {
     ...access,
     recordId: randomUUID(),
-    kind: 'event' as const,
-    event: event.name,
-    resourceId: storableOrNull(event.resourceId),
+    kind: 'event',
+    event,
+    resourceId: storableOrNull(resourceId),
     // The decision that let the request through belongs to the access record.
     details: null,
-  }));
+  };
 }
 
 /** Starts tracking one request: its audit record and log line are written when its response closes. */
@@ -104,8 +110,19 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
       row.errorReason = 'client_closed_request';
     }
     writer.record(row);
-    const events = request.platform?.events;
-    if (events?.length && row.status < 400) for (const event of eventRowsFor(row, events)) writer.record(event);
+    const state = request.platform;
+    let event = state?.event;
+    if (!event && reply.statusCode < 400) {
+      const declared = auditedEventOf(request);
+      if (declared && reply.raw.writableFinished) {
+        // The handler answered without a body (no preSerialization): the id comes from the route.
+        event = { name: declared.name, resourceId: resourceIdOf(declared, undefined, paramsOf(request)) };
+      } else if (declared) {
+        // The client left while the handler runs: its event is recorded when (if) it succeeds.
+        awaitingEvent.set(request, row);
+      }
+    }
+    if (event) writer.record(eventRowFor(row, event.name, event.resourceId));
     metrics.observeRequest({
       app: row.app ?? 'platform',
       route: row.route ?? 'unmatched',
@@ -134,7 +151,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
         clientId: row.clientId ?? undefined,
         tenant: row.tenant ?? undefined,
         required: row.requiredPermissions.length ? row.requiredPermissions : undefined,
-        events: events?.length ? events.map((e) => e.name) : undefined,
+        event: event?.name,
         details: row.details ?? undefined,
       },
       'request',
@@ -143,6 +160,23 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
   const track: RequestTracker = (request, reply) => {
     reply.raw.once('close', () => finish(request, reply));
   };
+  // Access records of requests whose client left before their handler (declaring an event) finished.
+  const awaitingEvent = new WeakMap<FastifyRequest, NewAuditRow>();
+  // A handler declaring a domain event succeeded: its result is here, before serialization.
+  fastify.addHook('preSerialization', (request, reply, payload, done) => {
+    const declared = reply.statusCode < 400 ? auditedEventOf(request) : undefined;
+    if (declared) {
+      const event = { name: declared.name, resourceId: resourceIdOf(declared, payload, paramsOf(request)) };
+      const access = awaitingEvent.get(request);
+      if (access) {
+        awaitingEvent.delete(request);
+        writer.record(eventRowFor(access, event.name, event.resourceId));
+      } else {
+        requestState(request).event = event;
+      }
+    }
+    done(null, payload);
+  });
   fastify.addHook('onRequest', (request, reply, done) => {
     const trace = traceContextFrom(request.headers.traceparent, request.headers.tracestate);
     request.platform = { startedAt: process.hrtime.bigint(), trace };

@@ -1,4 +1,4 @@
-import { appendFileSync, createReadStream, mkdirSync, statSync } from 'node:fs';
+import { appendFileSync, createReadStream, mkdirSync } from 'node:fs';
 import { open, truncate, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { lockFolder } from '@platform/database';
@@ -35,18 +35,55 @@ export class AuditJournal {
   private bytes = 0;
   /** Records appended and not yet replayed (counted at open for a journal left by an earlier run). */
   records = 0;
+  /** Records kept aside because the database refused them as data (`audit-rejected.ndjson`). */
+  readonly rejectedFile: string;
 
   constructor(readonly dir: string) {
     this.file = path.join(dir, 'audit-journal.ndjson');
+    this.rejectedFile = path.join(dir, 'audit-rejected.ndjson');
   }
 
-  /** Locks the folder and measures what an earlier run left. @throws Error when another process holds it */
-  async open(): Promise<void> {
+  /**
+   * Locks the folder and measures what an earlier run left. A last line without its newline (a
+   * write torn by a crash) is cut off, so the next append starts on a line of its own.
+   *
+   * @returns the number of torn lines cut off (0 or 1): records lost to the crash
+   * @throws Error when another process holds the folder
+   */
+  async open(): Promise<number> {
     mkdirSync(this.dir, { recursive: true });
     this.release = lockFolder(this.dir);
-    this.handle = await open(this.file, 'a');
-    this.bytes = statSync(this.file).size;
+    this.handle = await open(this.file, 'a+');
+    this.bytes = (await this.handle.stat()).size;
+    let torn = 0;
+    if (this.bytes > 0) {
+      const end = await this.lastNewlineEnd();
+      if (end < this.bytes) {
+        await this.handle.truncate(end);
+        this.bytes = end;
+        torn = 1;
+      }
+    }
     this.records = this.bytes === 0 ? 0 : await countLines(this.file);
+    return torn;
+  }
+
+  /** Byte offset just after the file's last newline (0 when it has none). */
+  private async lastNewlineEnd(): Promise<number> {
+    const reader = await open(this.file, 'r');
+    try {
+      const chunk = Buffer.alloc(64 * 1024);
+      for (let end = this.bytes; end > 0; ) {
+        const start = Math.max(0, end - chunk.length);
+        const { bytesRead } = await reader.read(chunk, 0, end - start, start);
+        const nl = chunk.subarray(0, bytesRead).lastIndexOf(10);
+        if (nl !== -1) return start + nl + 1;
+        end = start;
+      }
+      return 0;
+    } finally {
+      await reader.close();
+    }
   }
 
   /** True when records wait for replay. */
@@ -54,15 +91,31 @@ export class AuditJournal {
     return this.bytes > 0;
   }
 
-  /** Appends records in order and waits until they are on disk (fdatasync). */
+  /**
+   * Appends records in order and waits until they are on disk (fdatasync). All or nothing: after
+   * a failed or partial write the file is cut back to its previous size.
+   *
+   * @throws the file system's error (disk full, ...)
+   */
   async append(rows: NewAuditRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const handle = this.handle ?? (this.handle = await open(this.file, 'a'));
+    const handle = this.handle ?? (this.handle = await open(this.file, 'a+'));
     const text = rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
-    await handle.write(text);
-    await handle.datasync();
-    this.bytes += Buffer.byteLength(text);
+    const before = this.bytes;
+    try {
+      await handle.write(text);
+      await handle.datasync();
+    } catch (err) {
+      await handle.truncate(before).catch(() => undefined);
+      throw err;
+    }
+    this.bytes = before + Buffer.byteLength(text);
     this.records += rows.length;
+  }
+
+  /** Keeps a record the database refused as data, with the SQLSTATE, for an operator to inspect (never replayed). */
+  reject(row: NewAuditRow, sqlstate: string | undefined): void {
+    appendFileSync(this.rejectedFile, JSON.stringify({ sqlstate, record: row }) + '\n');
   }
 
   /** Synchronous append, for the last records of a process that is already shutting down. */

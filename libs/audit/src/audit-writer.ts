@@ -10,24 +10,41 @@ import type { NewAuditRow } from './audit.schema';
 const REPLAY_BATCHES_PER_FLUSH = 20;
 
 /**
+ * SQLSTATE classes that mean "this record cannot be stored" rather than "the database is
+ * unreachable": 22 data exception, 54 program limit exceeded (e.g. an index row too large).
+ * Retrying such a batch would block the trail forever; its bad records are set aside instead.
+ */
+const DATA_ERROR_CLASSES = new Set(['22', '54']);
+
+function sqlstateOf(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } };
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
+  return code && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/**
  * Writes audit records off the request path, losing none.
  *
  * `record()` only appends to an in-memory queue. One flush runs at a time (so records keep their
  * order), triggered by a timer (`AUDIT_FLUSH_INTERVAL_MS`) or a full batch (`AUDIT_BATCH_SIZE`):
  *
- * - `database` mode: the batch is appended to the hash chain in one transaction. When that fails or
- *   takes longer than `AUDIT_WRITE_TIMEOUT_MS`, the batch and everything queued behind it go to the
- *   local journal (fsynced) and the writer enters `journal` mode.
- * - `journal` mode: queued records are appended to the journal, and every
- *   `AUDIT_REPLAY_INTERVAL_MS` the journal is replayed into the database from its start, batch by
- *   batch (records the database already holds are skipped by `recordId`). Once replayed to the
- *   end, the journal is emptied and the writer returns to `database` mode; records that arrived
- *   meanwhile are still queued behind it, so order holds.
+ * - target `database`: each batch is appended to the hash chain in one transaction. When that
+ *   fails or takes longer than `AUDIT_WRITE_TIMEOUT_MS`, or when the queue grows past half of
+ *   `AUDIT_QUEUE_LIMIT` (the database is falling behind), the queue goes to the local journal
+ *   (fsynced) and the target becomes `journal`.
+ * - target `journal`: queued records are appended to the journal, and every
+ *   `AUDIT_REPLAY_INTERVAL_MS` the journal is replayed into the database from where the last
+ *   replay stopped, batch by batch (records the database already holds are skipped by
+ *   `recordId`). At its end the journal is emptied and the target is `database` again; records
+ *   that arrived meanwhile are queued behind it, so this instance's records keep their order.
  *
- * A journal left by an earlier process (crash, or shutdown during an outage) is replayed at start.
- * Shutdown flushes everything (to the database, or to the journal) before the database closes.
- * The queue is bounded (`AUDIT_QUEUE_LIMIT`): only when the journal cannot be written either are
- * the oldest records dropped, with an error log line and `platform_audit_records_dropped_total`.
+ * A record the database refuses as data (SQLSTATE class 22 or 54) is isolated by splitting its
+ * batch, set aside in `audit-rejected.ndjson` beside the journal, counted and logged: it cannot
+ * block the trail. A journal left by an earlier process is replayed at start. Shutdown stops
+ * replaying, waits for the running flush, and writes every queued record to the database or the
+ * journal before the database closes. Records are dropped only when the queue passes
+ * `AUDIT_QUEUE_LIMIT` because the journal cannot be written either, with an error log line and
+ * `platform_audit_records_dropped_total`.
  */
 @Injectable()
 export class AuditWriter implements OnModuleInit {
@@ -42,6 +59,11 @@ export class AuditWriter implements OnModuleInit {
   private nextReplayAt = 0;
   /** Byte offset of the first journal record not yet replayed. */
   private replayOffset = 0;
+  /** A write that timed out and may still be running: no replay starts until it settles. */
+  private abandoned?: Promise<unknown>;
+  /** Shutdown has begun: no more replays, flushes go on until the queue is empty. */
+  private closing = false;
+  /** Shutdown is over: a late record goes straight to the journal. */
   private closed = false;
   private droppedTotal = 0;
   private readonly listeners = new Set<(row: NewAuditRow) => void>();
@@ -57,7 +79,8 @@ export class AuditWriter implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    await this.journal.open();
+    const torn = await this.journal.open();
+    if (torn > 0) this.dropped(torn, 'a journal line was torn by a crash of the previous run');
     this.database.beforeClose(() => this.drain());
     this.metrics.trackAuditQueue(() => ({ queued: this.queue.length, journalled: this.journal.records }));
     if (this.journal.pending) {
@@ -67,7 +90,7 @@ export class AuditWriter implements OnModuleInit {
     }
   }
 
-  /** Calls `listener` with every record as it is queued; returns the unsubscribe function. */
+  /** Calls `listener` with every record as it is queued (tests, tooling); returns the unsubscribe function. */
   subscribe(listener: (row: NewAuditRow) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -79,30 +102,18 @@ export class AuditWriter implements OnModuleInit {
     return () => this.targetListeners.delete(listener);
   }
 
-  private setTarget(target: 'database' | 'journal'): void {
-    if (this.mode === target) return;
-    this.mode = target;
-    for (const listener of this.targetListeners) listener(target);
-  }
-
   /** Queues one record. Never throws, never waits. */
   record(row: NewAuditRow): void {
-    for (const listener of this.listeners) listener(row);
+    if (this.listeners.size > 0) for (const listener of this.listeners) listener(row);
     if (this.closed) {
-      // Shutdown already drained: straight to disk, replayed at the next start.
-      try {
-        this.journal.appendSync([row]);
-        this.metrics.auditJournalSpills.inc();
-      } catch (err) {
-        this.dropped(1, 'the journal cannot be written after shutdown', err as Error);
-      }
+      this.lateRecord(row);
       return;
     }
     this.queue.push(row);
     if (this.queue.length > this.config.audit.queueLimit) {
-      // Only reachable when neither the database nor the journal takes records.
+      // Reachable only while a flush is stuck on the journal's disk: memory stays bounded.
       this.queue.shift();
-      this.dropped(1, 'the queue is full (AUDIT_QUEUE_LIMIT) and neither the database nor the journal takes records');
+      this.dropped(1, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal does not take records');
     }
     if (this.queue.length >= this.config.audit.batchSize) {
       if (!this.running) void this.flush();
@@ -116,7 +127,7 @@ export class AuditWriter implements OnModuleInit {
     return this.queue.length;
   }
 
-  /** Where records go now: `database`, or `journal` while the database is unreachable. */
+  /** Where records go now: `database`, or `journal` while the database is unreachable or behind. */
   get target(): 'database' | 'journal' {
     return this.mode;
   }
@@ -153,15 +164,14 @@ export class AuditWriter implements OnModuleInit {
   }
 
   /**
-   * Shutdown: flushes until the queue is empty (into the database, or the journal when it is
-   * down), tries one last replay, and reports what stays in the journal for the next start.
+   * Shutdown, before the database closes: stops replaying, then flushes until the queue is empty
+   * (into the database, or the journal when it is down), and reports what stays in the journal
+   * for the next start. Each flush is bounded by `AUDIT_WRITE_TIMEOUT_MS`.
    */
-  async drain(deadlineMs = 10_000): Promise<void> {
-    const deadline = Date.now() + deadlineMs;
-    for (let attempt = 0; this.queue.length > 0 && attempt < 5 && Date.now() < deadline; attempt++) {
-      await Promise.race([this.flush(), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
-    }
-    if (this.queue.length > 0) await this.spill(this.queue.splice(0));
+  async drain(): Promise<void> {
+    this.closing = true;
+    for (let attempt = 0; attempt < 3 && (this.running || this.queue.length > 0); attempt++) await this.flush();
+    if (this.queue.length > 0) this.dropped(this.queue.splice(0).length, 'neither the database nor the journal took them before shutdown');
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.journal.pending) {
@@ -170,34 +180,77 @@ export class AuditWriter implements OnModuleInit {
     await this.journal.close();
   }
 
+  private setTarget(target: 'database' | 'journal'): void {
+    if (this.mode === target) return;
+    this.mode = target;
+    for (const listener of this.targetListeners) listener(target);
+  }
+
   private schedule(): void {
-    if (this.closed || this.timer) return;
-    if (this.queue.length > 0 || this.mode === 'journal') {
-      const delay = this.mode === 'journal' && this.queue.length === 0 ? Math.max(0, this.nextReplayAt - Date.now()) : this.config.audit.flushIntervalMs;
-      this.timer = setTimeout(() => void this.flush(), delay).unref();
+    if (this.closing || this.timer) return;
+    if (this.queue.length > 0) {
+      this.timer = setTimeout(() => void this.flush(), this.config.audit.flushIntervalMs).unref();
+    } else if (this.mode === 'journal') {
+      this.timer = setTimeout(() => void this.flush(), Math.max(0, this.nextReplayAt - Date.now())).unref();
     }
   }
 
   private async writeQueued(): Promise<void> {
     if (this.mode === 'journal') {
       await this.spill(this.queue.splice(0));
-      if (Date.now() >= this.nextReplayAt) await this.replay();
+      if (!this.closing && !this.abandoned && Date.now() >= this.nextReplayAt) await this.replay();
       if (this.mode === 'journal') return;
     }
     while (this.queue.length > 0) {
+      if (this.queue.length > this.config.audit.queueLimit / 2) {
+        this.logger.warn({ queued: this.queue.length }, 'Audit writes are falling behind: queued records go to the local journal and are replayed');
+        this.toJournal(0);
+        await this.spill(this.queue.splice(0));
+        return;
+      }
       const batch = this.queue.splice(0, this.config.audit.batchSize);
       try {
-        const inserted = await this.withTimeout(this.repository.appendChained(batch));
-        this.metrics.auditBatches.labels('queue').inc();
-        this.metrics.auditRecords.inc(inserted);
+        await this.append(batch, 'queue');
       } catch (err) {
         this.metrics.auditWriteFailures.inc();
         this.logger.error({ err, records: batch.length + this.queue.length }, 'Audit write failed: records go to the local journal until the database is back');
-        this.setTarget('journal');
-        this.nextReplayAt = Date.now() + this.config.audit.replayIntervalMs;
-        await this.spill([...batch, ...this.queue.splice(0)]);
+        this.toJournal(this.config.audit.replayIntervalMs);
+        await this.spill(batch.concat(this.queue.splice(0)));
         return;
       }
+    }
+  }
+
+  private toJournal(replayInMs: number): void {
+    this.nextReplayAt = Date.now() + replayInMs;
+    this.setTarget('journal');
+  }
+
+  /**
+   * Appends rows to the chain. A batch refused as data is split until the refused records are
+   * alone; those are set aside (never retried), the others written in order.
+   *
+   * @returns the number of records inserted
+   * @throws when the database is unreachable or too slow (the caller journals the rows)
+   */
+  private async append(rows: NewAuditRow[], source: 'queue' | 'journal'): Promise<number> {
+    if (rows.length === 0) return 0;
+    try {
+      const inserted = await this.withTimeout(this.repository.appendChained(rows, this.config.audit.writeTimeoutMs));
+      this.metrics.auditBatches.labels(source).inc();
+      this.metrics.auditRecords.inc(inserted);
+      return inserted;
+    } catch (err) {
+      const sqlstate = sqlstateOf(err);
+      if (!sqlstate || !DATA_ERROR_CLASSES.has(sqlstate.slice(0, 2))) throw err;
+      if (rows.length === 1) {
+        this.journal.reject(rows[0], sqlstate);
+        this.metrics.auditRejected.inc();
+        this.logger.error({ recordId: rows[0].recordId, requestId: rows[0].requestId, sqlstate }, `Audit record refused by the database; kept in ${this.journal.rejectedFile}`);
+        return 0;
+      }
+      const middle = rows.length >> 1;
+      return (await this.append(rows.slice(0, middle), source)) + (await this.append(rows.slice(middle), source));
     }
   }
 
@@ -209,30 +262,24 @@ export class AuditWriter implements OnModuleInit {
       this.metrics.auditJournalSpills.inc(rows.length);
     } catch (err) {
       this.logger.error({ err, records: rows.length }, 'Audit journal write failed: records stay in memory');
-      this.queue.unshift(...rows);
+      this.queue = rows.concat(this.queue);
       const excess = this.queue.length - this.config.audit.queueLimit;
-      if (excess > 0) {
-        this.queue.splice(0, excess);
-        this.dropped(excess, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal cannot be written');
-      }
+      if (excess > 0) this.dropped(this.queue.splice(0, excess).length, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal cannot be written');
     }
   }
 
   /**
    * Replays the journal into the database from `replayOffset`, at most `REPLAY_BATCHES_PER_FLUSH`
    * batches per flush so queued records keep reaching the journal meanwhile. Once the end is
-   * reached, the journal is emptied and `database` mode resumes.
+   * reached, the journal is emptied and the target is `database` again.
    */
   private async replay(): Promise<void> {
     try {
       for (let round = 0; round < REPLAY_BATCHES_PER_FLUSH && this.replayOffset < this.journal.size; round++) {
         const batch = await this.journal.read(this.replayOffset, this.config.audit.batchSize);
-        if (batch.corrupt > 0) this.dropped(batch.corrupt, 'unreadable journal lines (a write torn by a crash)');
         // Counted as inserted: records the database already held (an earlier replay) are skipped.
-        const inserted = await this.withTimeout(this.repository.appendChained(batch.rows));
-        this.metrics.auditBatches.labels('journal').inc();
-        this.metrics.auditRecords.inc(inserted);
-        this.metrics.auditJournalReplays.inc(inserted);
+        this.metrics.auditJournalReplays.inc(await this.append(batch.rows, 'journal'));
+        if (batch.corrupt > 0) this.dropped(batch.corrupt, 'unreadable journal lines');
         this.replayOffset = batch.next;
       }
       if (this.replayOffset < this.journal.size) {
@@ -250,14 +297,32 @@ export class AuditWriter implements OnModuleInit {
     }
   }
 
-  /** Rejects when `work` takes longer than `AUDIT_WRITE_TIMEOUT_MS` (a hung database); a late commit is deduplicated at replay. */
+  /**
+   * Rejects when `work` takes longer than `AUDIT_WRITE_TIMEOUT_MS`. The database enforces the same
+   * limit on its side (statement and lock timeouts), so an abandoned write ends soon; until it
+   * does no replay starts, and if it commits after all, replay skips its records by `recordId`.
+   */
   private withTimeout<T>(work: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`audit write took longer than ${this.config.audit.writeTimeoutMs} ms`)), this.config.audit.writeTimeoutMs);
+      timer = setTimeout(() => {
+        const abandoned = work.catch(() => undefined).finally(() => {
+          if (this.abandoned === abandoned) this.abandoned = undefined;
+        });
+        this.abandoned = abandoned;
+        reject(new Error(`audit write took longer than ${this.config.audit.writeTimeoutMs} ms`));
+      }, this.config.audit.writeTimeoutMs);
     });
-    work.catch(() => undefined);
     return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private lateRecord(row: NewAuditRow): void {
+    try {
+      this.journal.appendSync([row]);
+      this.metrics.auditJournalSpills.inc();
+    } catch (err) {
+      this.dropped(1, 'the journal cannot be written after shutdown', err as Error);
+    }
   }
 
   private dropped(count: number, why: string, err?: Error): void {
@@ -265,7 +330,7 @@ export class AuditWriter implements OnModuleInit {
     // One line per thousand drops: a full queue must not also flood the log.
     const before = this.droppedTotal;
     this.droppedTotal += count;
-    if (Math.floor(before / 1000) !== Math.floor(this.droppedTotal / 1000) || before === 0) {
+    if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.droppedTotal / 1000)) {
       this.logger.error({ err, dropped: count, droppedTotal: this.droppedTotal }, `Audit records dropped: ${why}`);
     }
   }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, gt, gte, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { DatabaseService, type Db } from '@platform/database';
 import { chainHash, GENESIS_HASH } from './audit-chain';
 import { auditRecords, type AuditRow, type NewAuditRow } from './audit.schema';
@@ -37,7 +37,8 @@ export class AuditRepository {
   constructor(private readonly database: DatabaseService) {}
 
   /**
-   * Appends records to the chain, in the given order, in one transaction: takes the chain lock
+   * Appends records to the chain, in the given order, in one transaction bounded by `timeoutMs`
+   * (milliseconds, enforced by the server as lock and statement timeouts): takes the chain lock
    * (so instances append one batch at a time), skips records whose `recordId` is already stored
    * (a journal replayed twice, or a commit whose acknowledgement was lost), links each record to
    * the previous hash, and inserts them with one array parameter per column (`unnest`: a
@@ -46,19 +47,22 @@ export class AuditRepository {
    * @returns the number of records inserted (duplicates excluded)
    * @throws the driver's error when the database is unreachable; nothing is written then
    */
-  async appendChained(rows: NewAuditRow[]): Promise<number> {
+  async appendChained(rows: NewAuditRow[], timeoutMs: number): Promise<number> {
     if (rows.length === 0) return 0;
     return this.database.db.transaction(async (tx) => {
+      // The server gives up too (a client-side timeout alone would leave the lock held).
+      const limit = `${timeoutMs}ms`;
+      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true)`);
       await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-      const stored = await tx
-        .select({ recordId: auditRecords.recordId })
-        .from(auditRecords)
-        .where(sql`${auditRecords.recordId} = any(${sql.param(rows.map((r) => r.recordId))}::uuid[])`);
-      const seen = new Set(stored.map((r) => r.recordId));
+      // One round trip: the ids already stored, and the hash the chain continues from.
+      const known = (await tx.execute(sql`
+        select record_id::text as value, 'stored' as what from audit_records where record_id = any(${sql.param(rows.map((r) => r.recordId))}::uuid[])
+        union all
+        (select hash, 'last' from audit_records where hash is not null order by id desc limit 1)`)) as unknown as { rows: Array<{ value: string; what: string }> };
+      const seen = new Set(known.rows.filter((r) => r.what === 'stored').map((r) => r.value));
       const fresh = rows.filter((r) => !seen.has(r.recordId) && seen.add(r.recordId));
       if (fresh.length === 0) return 0;
-      const [last] = await tx.select({ hash: auditRecords.hash }).from(auditRecords).where(isNotNull(auditRecords.hash)).orderBy(desc(auditRecords.id)).limit(1);
-      let previous = last?.hash ?? GENESIS_HASH;
+      let previous = known.rows.find((r) => r.what === 'last')?.value ?? GENESIS_HASH;
       const prevHashes: string[] = [];
       const hashes: string[] = [];
       for (const row of fresh) {

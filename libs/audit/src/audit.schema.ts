@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { bigserial, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
@@ -52,6 +53,10 @@ export const auditRecords = pgTable(
     uniqueIndex('audit_records_record_id_uq').on(t.recordId),
     index('audit_records_client_id_idx').on(t.clientId, t.id),
     index('audit_records_occurred_at_idx').on(t.occurredAt),
+    // Lookups by request, trace and domain event (QA, support, export).
+    index('audit_records_request_id_idx').on(t.requestId),
+    index('audit_records_trace_id_idx').on(t.traceId),
+    index('audit_records_event_id_idx').on(t.event, t.id).where(sql`event is not null`),
   ],
 );
 

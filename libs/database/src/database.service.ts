@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { PlatformConfig } from '@platform/config';
 
@@ -24,14 +25,16 @@ const MIGRATION_LOCK_ID = 7_402_150_001;
 
 /**
  * Makes a folder one process's own (PGlite's data folder, the audit journal: two processes writing
- * one corrupt it). Takes a lock file beside it (`<dir>.lock`, holding the pid), taking over a lock
- * whose process is gone.
+ * one corrupt it). Takes a lock file beside it (`<dir>.lock`, holding `pid@hostname`), taking over
+ * a lock whose process is gone. A lock taken on another host (a volume shared between containers,
+ * where every process may be pid 1) is never taken over: delete it by hand once that host is gone.
  *
  * @returns the release function
- * @throws Error when another live process holds the folder
+ * @throws Error when another live process, or any process of another host, holds the folder
  */
 export function lockFolder(dataDir: string): () => void {
   const lockFile = `${dataDir}.lock`;
+  const me = `${process.pid}@${hostname()}`;
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
@@ -41,13 +44,17 @@ export function lockFolder(dataDir: string): () => void {
     }
   };
   try {
-    writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+    writeFileSync(lockFile, me, { flag: 'wx' });
   } catch {
-    const holder = Number(readFileSync(lockFile, 'utf8'));
+    const [pidText, host] = readFileSync(lockFile, 'utf8').trim().split('@');
+    const holder = Number(pidText);
+    if (host !== undefined && host !== hostname()) {
+      throw new Error(`${dataDir} is in use by process ${holder} on host ${host}: give each instance its own DATA_DIR (delete ${lockFile} if that host is gone)`);
+    }
     if (holder && holder !== process.pid && alive(holder)) {
       throw new Error(`${dataDir} is in use by process ${holder}: give each instance its own DATA_DIR`);
     }
-    writeFileSync(lockFile, String(process.pid));
+    writeFileSync(lockFile, me);
   }
   return () => rmSync(lockFile, { force: true });
 }

@@ -33,8 +33,8 @@ export interface RequestState {
   details?: Record<string, unknown>;
   /** W3C trace context: the caller's trace continued, or a new one. */
   trace?: TraceContext;
-  /** Domain events the handler declared with `@Audited()`; recorded only if the response succeeds. */
-  events?: Array<{ name: string; resourceId: string | null }>;
+  /** The `@Audited()` domain event of a handler that succeeded, with its resource id; recorded with the access record. */
+  event?: { name: string; resourceId: string | null };
 }
 
 declare module 'fastify' {

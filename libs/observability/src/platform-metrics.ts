@@ -89,6 +89,12 @@ export class PlatformMetrics {
     help: 'Audit records replayed from the local journal into the database',
     registers: [this.registry],
   });
+  /** Records the database refused as data (set aside in `audit-rejected.ndjson`, never retried). Should stay 0. */
+  readonly auditRejected = new Counter({
+    name: 'platform_audit_records_rejected_total',
+    help: 'Audit records the database refused as data; kept in audit-rejected.ndjson beside the journal',
+    registers: [this.registry],
+  });
   /** Records lost because every bound was hit (queue full and journal unwritable). Should stay 0. */
   readonly auditDropped = new Counter({
     name: 'platform_audit_records_dropped_total',

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** The W3C Trace Context header carrying a request's trace (https://www.w3.org/TR/trace-context/ section 3.2). */
 export const TRACEPARENT_HEADER = 'traceparent';
@@ -19,6 +19,20 @@ export interface TraceContext {
   traceState?: string;
 }
 
+/** Random bytes drawn in bulk: one `randomFillSync` per 341 requests instead of two calls each. */
+const POOL = Buffer.alloc(24 * 341);
+let poolOffset = POOL.length;
+
+/** `bytes` random bytes as lowercase hex. */
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  poolOffset += bytes;
+  return POOL.toString('hex', poolOffset - bytes, poolOffset);
+}
+
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
 const ZERO_TRACE = '0'.repeat(32);
 const ZERO_SPAN = '0'.repeat(16);
@@ -29,7 +43,7 @@ const ZERO_SPAN = '0'.repeat(16);
  * make it invalid), else starts a new trace. Either way a new span id is generated for this hop.
  */
 export function traceContextFrom(traceparent: string | string[] | undefined, tracestate?: string | string[]): TraceContext {
-  const spanId = randomBytes(8).toString('hex');
+  const spanId = randomHex(8);
   const header = typeof traceparent === 'string' ? traceparent.trim() : undefined;
   const match = header === undefined ? null : TRACEPARENT.exec(header);
   if (match) {
@@ -40,7 +54,7 @@ export function traceContextFrom(traceparent: string | string[] | undefined, tra
       return { traceId, spanId, parentSpanId, flags, traceState: state };
     }
   }
-  return { traceId: randomBytes(16).toString('hex'), spanId, flags: '00' };
+  return { traceId: randomHex(16), spanId, flags: '00' };
 }
 
 /** The `traceparent` value naming this platform's span as the parent (for responses and downstream calls). */

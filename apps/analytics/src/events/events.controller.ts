@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Audited } from '@platform/audit';
 import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { ANALYTICS_PERMISSIONS } from '../analytics.manifest';
 import { EventCountsQuery, IngestEventsInput, type EventCount } from './event.dto';
 import { EventsService } from './events.service';
-import { Audited } from '@platform/audit';
 
 @Controller('analytics/events')
 export class EventsController {

@@ -1,10 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Audited } from '@platform/audit';
 import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { PageQuery, type Page } from '@platform/http';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { InvoicesService } from './invoices.service';
-import { Audited } from '@platform/audit';
 
 @Controller('billing/invoices')
 export class InvoicesController {

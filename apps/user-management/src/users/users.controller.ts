@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Audited } from '@platform/audit';
 import { Authenticated, CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { PageQuery, type Page } from '@platform/http';
 import { USER_PERMISSIONS } from '../user-management.manifest';
 import { GrantRoleInput, type UserDto } from './user.dto';
 import { UsersService } from './users.service';
-import { Audited } from '@platform/audit';
 
 const UserId = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 
