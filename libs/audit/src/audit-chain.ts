@@ -47,7 +47,12 @@ export function canonicalAuditContent(record: NewAuditRow | AuditRow): string {
  * Changing any content column of any record, or removing a record, breaks the link to the next one.
  */
 export function chainHash(prevHash: string, record: NewAuditRow | AuditRow): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalAuditContent(record)).digest('hex');
+  return hashLink(prevHash, canonicalAuditContent(record));
+}
+
+/** {@link chainHash} of content already in canonical form. */
+export function hashLink(prevHash: string, canonicalContent: string): string {
+  return createHash('sha256').update(prevHash).update('\n').update(canonicalContent).digest('hex');
 }
 
 /** The first link of a chain that does not hold, as reported by `npm run audit:verify`. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { DatabaseService, type Db } from '@platform/database';
-import { chainHash, GENESIS_HASH } from './audit-chain';
+import { canonicalAuditContent, GENESIS_HASH, hashLink } from './audit-chain';
 import { auditRecords, type AuditRow, type NewAuditRow } from './audit.schema';
 
 /** Filters of an audit query; every field optional. `before` is an id cursor (exclusive). */
@@ -37,40 +37,43 @@ export class AuditRepository {
   constructor(private readonly database: DatabaseService) {}
 
   /**
-   * Appends records to the chain, in the given order, in one transaction bounded by `timeoutMs`
-   * (milliseconds, enforced by the server as lock and statement timeouts): takes the chain lock
-   * (so instances append one batch at a time), skips records whose `recordId` is already stored
-   * (a journal replayed twice, or a commit whose acknowledgement was lost), links each record to
-   * the previous hash, and inserts them with one array parameter per column (`unnest`: a
-   * multi-row VALUES list would cost a bound parameter per column per row).
+   * Appends records to the chain, in the given order, in one transaction bounded by
+   * `options.timeoutMs` (milliseconds, enforced by the server as lock and statement timeouts):
+   * takes the chain lock (so instances append one batch at a time), skips records whose
+   * `recordId` is already stored when `options.mayBeStored` (journal replay: a journal replayed
+   * twice, or a batch whose commit was late or unacknowledged), links each record to
+   * the previous hash, and inserts them in one statement (see `insertBatch`).
    *
    * @returns the number of records inserted (duplicates excluded)
    * @throws the driver's error when the database is unreachable; nothing is written then
    */
-  async appendChained(rows: NewAuditRow[], timeoutMs: number): Promise<number> {
+  async appendChained(rows: NewAuditRow[], options: { timeoutMs: number; mayBeStored: boolean }): Promise<number> {
     if (rows.length === 0) return 0;
     return this.database.db.transaction(async (tx) => {
       // The server gives up too (a client-side timeout alone would leave the lock held).
-      const limit = `${timeoutMs}ms`;
+      const limit = `${options.timeoutMs}ms`;
       await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true)`);
       await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
-      // One round trip: the ids already stored, and the hash the chain continues from.
+      // One round trip: the ids already stored (only records that may have been written before,
+      // i.e. replayed from the journal, are looked up), and the hash the chain continues from.
+      const ids = options.mayBeStored ? rows.map((r) => r.recordId) : [];
       const known = (await tx.execute(sql`
-        select record_id::text as value, 'stored' as what from audit_records where record_id = any(${sql.param(rows.map((r) => r.recordId))}::uuid[])
+        select record_id::text as value, 'stored' as what from audit_records where record_id = any(${sql.param(ids)}::uuid[])
         union all
         (select hash, 'last' from audit_records where hash is not null order by id desc limit 1)`)) as unknown as { rows: Array<{ value: string; what: string }> };
       const seen = new Set(known.rows.filter((r) => r.what === 'stored').map((r) => r.value));
       const fresh = rows.filter((r) => !seen.has(r.recordId) && seen.add(r.recordId));
       if (fresh.length === 0) return 0;
       let previous = known.rows.find((r) => r.what === 'last')?.value ?? GENESIS_HASH;
-      const prevHashes: string[] = [];
-      const hashes: string[] = [];
-      for (const row of fresh) {
-        prevHashes.push(previous);
-        previous = chainHash(previous, row);
-        hashes.push(previous);
+      // Each record's canonical content is built once: hashed, then sent as the row itself.
+      const objects: string[] = [];
+      for (let i = 0; i < fresh.length; i++) {
+        const content = canonicalAuditContent(fresh[i]);
+        const hash = hashLink(previous, content);
+        objects.push(`{"ord":${i},"prevHash":"${previous}","hash":"${hash}",${content.slice(1)}`);
+        previous = hash;
       }
-      await insertUnnest(tx as unknown as Db, fresh, prevHashes, hashes);
+      await insertBatch(tx as unknown as Db, `[${objects.join(',')}]`);
       return fresh.length;
     });
   }
@@ -105,34 +108,24 @@ export class AuditRepository {
   }
 }
 
-/** One INSERT for the whole batch, preserving its order (ids follow it). */
-async function insertUnnest(db: Db, rows: NewAuditRow[], prevHashes: string[], hashes: string[]): Promise<void> {
-  const column = <T>(pick: (row: NewAuditRow) => T) => sql.param(rows.map(pick));
+/**
+ * One INSERT for the whole batch, preserving its order (ids follow it). The batch travels as one
+ * JSON parameter (an array of canonical records plus `ord`, `prevHash`, `hash`), parsed by the
+ * server with `json_to_recordset`: no per-value escaping in the driver, and the bytes hashed are
+ * the bytes stored. Columns absent from a record (null content is left out) arrive as null.
+ */
+async function insertBatch(db: Db, json: string): Promise<void> {
   await db.execute(sql`
     insert into audit_records (record_id, kind, event, resource_id, trace_id, occurred_at, request_id, decision, reason,
       error_reason, subject, principal_type, client_id, tenant, issuer, app, method, route, path, required_permissions,
       status, duration_ms, client_ip, details, prev_hash, hash)
-    select u.record_id, u.kind, u.event, u.resource_id, u.trace_id, u.occurred_at, u.request_id, u.decision, u.reason,
-      u.error_reason, u.subject, u.principal_type, u.client_id, u.tenant, u.issuer, u.app, u.method, u.route, u.path,
-      coalesce(array(select jsonb_array_elements_text(u.required_permissions)), '{}'::text[]),
-      u.status, u.duration_ms, u.client_ip, u.details, u.prev_hash, u.hash
-    from unnest(
-      ${column((r) => r.recordId)}::uuid[], ${column((r) => r.kind ?? 'access')}::text[],
-      ${column((r) => r.event ?? null)}::text[], ${column((r) => r.resourceId ?? null)}::text[],
-      ${column((r) => r.traceId ?? null)}::text[],
-      ${column((r) => r.occurredAt.toISOString())}::timestamptz[], ${column((r) => r.requestId)}::text[],
-      ${column((r) => r.decision ?? null)}::text[], ${column((r) => r.reason ?? null)}::text[],
-      ${column((r) => r.errorReason ?? null)}::text[], ${column((r) => r.subject ?? null)}::text[],
-      ${column((r) => r.principalType ?? null)}::text[], ${column((r) => r.clientId ?? null)}::text[],
-      ${column((r) => r.tenant ?? null)}::text[], ${column((r) => r.issuer ?? null)}::text[],
-      ${column((r) => r.app ?? null)}::text[], ${column((r) => r.method)}::text[],
-      ${column((r) => r.route ?? null)}::text[], ${column((r) => r.path)}::text[],
-      ${column((r) => JSON.stringify(r.requiredPermissions))}::jsonb[], ${column((r) => r.status)}::int[],
-      ${column((r) => r.durationMs)}::float8[], ${column((r) => r.clientIp ?? null)}::text[],
-      ${column((r) => (r.details ? JSON.stringify(r.details) : null))}::jsonb[],
-      ${sql.param(prevHashes)}::text[], ${sql.param(hashes)}::text[]
-    ) with ordinality as u(record_id, kind, event, resource_id, trace_id, occurred_at, request_id, decision, reason,
-      error_reason, subject, principal_type, client_id, tenant, issuer, app, method, route, path, required_permissions,
-      status, duration_ms, client_ip, details, prev_hash, hash, ord)
-    order by u.ord`);
+    select "recordId", "kind", "event", "resourceId", "traceId", "occurredAt", "requestId", "decision", "reason",
+      "errorReason", "subject", "principalType", "clientId", "tenant", "issuer", "app", "method", "route", "path",
+      coalesce("requiredPermissions", '{}'), "status", "durationMs", "clientIp", "details", "prevHash", "hash"
+    from json_to_recordset(${json}::json) as u("ord" int, "recordId" uuid, "kind" text, "event" text, "resourceId" text,
+      "traceId" text, "occurredAt" timestamptz, "requestId" text, "decision" text, "reason" text, "errorReason" text,
+      "subject" text, "principalType" text, "clientId" text, "tenant" text, "issuer" text, "app" text, "method" text,
+      "route" text, "path" text, "requiredPermissions" text[], "status" int, "durationMs" float8, "clientIp" text,
+      "details" jsonb, "prevHash" text, "hash" text)
+    order by u."ord"`);
 }
