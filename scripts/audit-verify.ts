@@ -8,6 +8,8 @@
  * Exit code 0 when every chained record holds; 1 naming the first broken link (database id and
  * record id) when a record was changed or removed; 2 when the check could not run.
  */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import { AuditChainVerifier, AuditRepository } from '@platform/audit';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
 import { DatabaseService } from '@platform/database';
@@ -21,8 +23,15 @@ const PAGE = 1000;
 async function main(): Promise<number> {
   // The platform's own configuration, so the check reads the database the platform writes.
   const config = parsePlatformConfig(process.env) as PlatformConfig;
+  // A mistyped DATA_DIR must not pass as "0 records checked": never create the database here.
+  const embedded = path.join(config.dataDir, 'pglite');
+  if (!config.databaseUrl && !existsSync(path.join(embedded, 'PG_VERSION'))) {
+    throw new Error(`no embedded database at ${embedded} (set DATA_DIR to the platform's, or DATABASE_URL)`);
+  }
   const database = new DatabaseService(config);
-  await database.open();
+  await database.open().catch((err: Error) => {
+    throw /in use by process/.test(err.message) ? new Error(`${err.message.split(':')[0]}: stop the platform first (the embedded database belongs to one process), or run against DATABASE_URL`) : err;
+  });
   try {
     const repository = new AuditRepository(database);
     const verifier = new AuditChainVerifier();

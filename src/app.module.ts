@@ -7,6 +7,7 @@ import { AuthModule } from '@platform/auth';
 import { PlatformConfigModule, type PlatformConfigValues } from '@platform/config';
 import { DatabaseModule } from '@platform/database';
 import { AppRegistry, AppRegistryModule, createValidationPipe, ProblemFilter, type FeatureApp } from '@platform/http';
+import { IdempotencyModule } from '@platform/idempotency';
 import { ObservabilityModule } from '@platform/observability';
 import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
@@ -29,6 +30,7 @@ export class AppModule {
         DatabaseModule,
         AuditModule,
         AuthModule,
+        IdempotencyModule,
         PlatformModule,
         AppRegistryModule.forRoot(
           new AppRegistry([...apps.map((app) => app.manifest), PLATFORM_APP], [...known.map((app) => app.manifest), PLATFORM_APP]),

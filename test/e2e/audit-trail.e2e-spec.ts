@@ -180,8 +180,13 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
   });
 
   it('npm run audit:verify finds the chain intact, then names the one row edited in the table', async () => {
+    for (let i = 0; i < 5; i++) await send('GET', '/health/live');
     await platform.running.close();
     const target = { dataDir: platform.running.config.dataDir, databaseUrl: platform.running.config.databaseUrl };
+    // A mistyped folder is an error, not an empty, "intact" trail.
+    const missing = await runAuditVerify({ dataDir: `${target.dataDir}-typo` });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no embedded database at');
     const intact = await runAuditVerify(target);
     expect(intact.stdout).toMatch(/audit chain intact: \d+ records checked/);
     expect(intact.code).toBe(0);

@@ -2,6 +2,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Controller, Get, Module } from '@nestjs/common';
+import { BILLING_APP } from '@apps/billing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequirePermissions } from '@platform/auth';
 import { TestPlatform } from '../support/test-platform';
@@ -51,8 +52,9 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     const response = await platform.request('GET', '/platform/apps', { token: tokens.olivia });
     expect(response.status).toBe(200);
     const billing = response.body.items.find((a: { name: string }) => a.name === 'billing');
-    expect(billing).toMatchObject({ prefix: '/billing', team: 'billing', scopes: ['billing:invoices:read', 'billing:invoices:write'] });
-    expect(Object.keys(billing.permissions)).toEqual(['billing:invoices:read', 'billing:invoices:write']);
+    expect(billing).toMatchObject({ prefix: '/billing', team: 'billing', scopes: BILLING_APP.scopes });
+    expect(Object.keys(billing.permissions)).toEqual(Object.keys(BILLING_APP.permissions));
+    expect(billing.permissions).toMatchObject({ 'billing:invoices:read': "Read the tenant's invoices" });
     expect(response.body.items.map((a: { name: string }) => a.name)).toEqual(['user-management', 'billing', 'analytics', 'platform']);
   });
 

@@ -3,15 +3,27 @@ import type { FeatureAppManifest } from '@platform/http';
 export const BILLING_PERMISSIONS = {
   invoicesRead: 'billing:invoices:read',
   invoicesWrite: 'billing:invoices:write',
+  paymentsRead: 'billing:payments:read',
+  paymentsWrite: 'billing:payments:write',
+  subscriptionsRead: 'billing:subscriptions:read',
+  subscriptionsWrite: 'billing:subscriptions:write',
+  plansRead: 'billing:plans:read',
+  plansManage: 'billing:plans:manage',
 } as const;
 
 export const BILLING_APP: FeatureAppManifest = {
   name: 'billing',
   prefix: '/billing',
-  scopes: ['billing:invoices:read', 'billing:invoices:write'],
+  scopes: ['billing:invoices:read', 'billing:invoices:write', 'billing:payments:read', 'billing:payments:write'],
   team: 'billing',
   permissions: {
     [BILLING_PERMISSIONS.invoicesRead]: "Read the tenant's invoices",
-    [BILLING_PERMISSIONS.invoicesWrite]: 'Create invoices',
+    [BILLING_PERMISSIONS.invoicesWrite]: 'Create, open and void invoices',
+    [BILLING_PERMISSIONS.paymentsRead]: "Read the payments of the tenant's invoices",
+    [BILLING_PERMISSIONS.paymentsWrite]: 'Record payments against open invoices',
+    [BILLING_PERMISSIONS.subscriptionsRead]: "Read the tenant's subscriptions",
+    [BILLING_PERMISSIONS.subscriptionsWrite]: 'Subscribe the tenant to a plan, cancel a subscription',
+    [BILLING_PERMISSIONS.plansRead]: 'Read the plan catalogue',
+    [BILLING_PERMISSIONS.plansManage]: 'Create and archive plans (platform-wide: platform operators only)',
   },
 };

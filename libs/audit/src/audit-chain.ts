@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { getTableColumns } from 'drizzle-orm';
+import { canonicalJson } from '@platform/http';
 import { auditRecords, type AuditRow, type NewAuditRow } from './audit.schema';
 
 /** `prev_hash` of the first record of the chain. */
@@ -7,17 +8,6 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** Database columns that are not part of a record's content: its storage id and the chain itself. */
 const NOT_HASHED = new Set(['id', 'prevHash', 'hash']);
-
-/** JSON with object keys sorted at every depth, so equal content always gives equal bytes (jsonb reorders keys). */
-function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-}
 
 /** The table's content columns by property name, sorted: the key order of the canonical form. */
 const CONTENT_KEYS = Object.keys(getTableColumns(auditRecords))

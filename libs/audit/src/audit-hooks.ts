@@ -112,7 +112,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
     writer.record(row);
     const state = request.platform;
     let event = state?.event;
-    if (!event && reply.statusCode < 400) {
+    if (!event && reply.statusCode < 400 && !state?.replayed) {
       const declared = auditedEventOf(request);
       if (declared && reply.raw.writableFinished) {
         // The handler answered without a body (no preSerialization): the id comes from the route.
@@ -164,7 +164,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
   const awaitingEvent = new WeakMap<FastifyRequest, NewAuditRow>();
   // A handler declaring a domain event succeeded: its result is here, before serialization.
   fastify.addHook('preSerialization', (request, reply, payload, done) => {
-    const declared = reply.statusCode < 400 ? auditedEventOf(request) : undefined;
+    const declared = reply.statusCode < 400 && !request.platform?.replayed ? auditedEventOf(request) : undefined;
     if (declared) {
       const event = { name: declared.name, resourceId: resourceIdOf(declared, payload, paramsOf(request)) };
       const access = awaitingEvent.get(request);

@@ -64,6 +64,11 @@ export interface PlatformConfigValues {
   bodyLimitBytes: number;
   oidc: OidcConfig;
   devIdp: DevIdpConfig;
+  /**
+   * Secrets that sign the payment provider's webhooks: the current one first, then the previous
+   * one while a rotation is under way. Empty: webhooks are refused (503).
+   */
+  webhookSigningSecrets: string[];
   audit: {
     /** Largest number of records written in one INSERT. */
     batchSize: number;
@@ -79,6 +84,9 @@ export interface PlatformConfigValues {
     journalDir: string;
   };
 }
+
+/** The webhook signing secret of development and tests (public: it protects nothing real). */
+export const DEV_WEBHOOK_SECRET = 'dev-only-webhook-signing-secret';
 
 /** Thrown by {@link parsePlatformConfig} with every problem found, one per line. */
 export class ConfigError extends Error {
@@ -150,6 +158,16 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   // Log pipelines parse JSON; pretty lines in production would be lost to them.
   if (logFormat === 'pretty' && envName !== 'development') problems.push('LOG_FORMAT=pretty is for development only (NODE_ENV=development)');
 
+  // Development and tests get a fixed, public secret; production has none unless configured.
+  const webhookSecrets = () => {
+    const current = str('BILLING_WEBHOOK_SECRET') ?? (envName === 'production' ? undefined : DEV_WEBHOOK_SECRET);
+    const previous = str('BILLING_WEBHOOK_SECRET_PREVIOUS');
+    for (const [name, value] of [['BILLING_WEBHOOK_SECRET', current], ['BILLING_WEBHOOK_SECRET_PREVIOUS', previous]] as const) {
+      if (value !== undefined && value.length < 16) problems.push(`${name} must be at least 16 characters`);
+    }
+    return [current, previous].filter((v): v is string => v !== undefined);
+  };
+
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
 
@@ -181,6 +199,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       rolesClaim: str('OIDC_ROLES_CLAIM'),
     },
     devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
+    webhookSigningSecrets: webhookSecrets(),
     audit: {
       batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),
       flushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', 200, 1, 60000),

@@ -9,3 +9,4 @@ export * from './feature-app';
 export * from './pagination';
 export * from './logger';
 export * from './json-body';
+export * from './canonical-json';

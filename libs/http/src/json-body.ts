@@ -11,6 +11,8 @@ export function registerJsonBodyParser(fastify: FastifyInstance): void {
   // JSON only: any other body type is 415, not a confusing validation error.
   fastify.removeContentTypeParser(['application/json', 'text/plain']);
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // Kept for signature checks over the exact bytes received (webhooks); a reference, no copy.
+    request.rawBody = body as string;
     parse(request, body as string, (err, value) => {
       if (err) done(new ProblemException(400, 'malformed_body', 'The request body is not valid JSON.'), undefined);
       else done(null, value);

@@ -37,3 +37,8 @@ export class InvalidRequestError extends PlatformError {
 export class ForbiddenChangeError extends PlatformError {
   readonly status = 403;
 }
+
+/** 422: the request is understood and well-formed, but cannot be processed as sent (e.g. an idempotency key reused with another body). */
+export class UnprocessableRequestError extends PlatformError {
+  readonly status = 422;
+}

@@ -17,13 +17,14 @@ export class ProblemException extends HttpException {
   }
 
   toProblem(): Problem {
+    // Extensions first: they never replace a standard member (RFC 9457 section 3.1).
     return {
+      ...this.extensions,
       type: problemType(this.reason),
       title: titleFor(this.getStatus()),
       status: this.getStatus(),
       detail: this.message,
       reason: this.reason,
-      ...this.extensions,
     };
   }
 }

@@ -57,13 +57,14 @@ export class ProblemFilter implements ExceptionFilter {
     }
     if (exception instanceof PlatformError) {
       return {
+        // Extensions first: they never replace a standard member (RFC 9457 section 3.1).
         problem: {
+          ...exception.extensions,
           type: problemType(exception.reason),
           title: titleFor(exception.status),
           status: exception.status,
           detail: exception.message,
           reason: exception.reason,
-          ...exception.extensions,
         },
         headers: exception.status === 503 ? { 'retry-after': '5' } : {},
       };

@@ -33,6 +33,8 @@ export interface RequestState {
   details?: Record<string, unknown>;
   /** W3C trace context: the caller's trace continued, or a new one. */
   trace?: TraceContext;
+  /** The response replays an earlier one (idempotency key): no domain event happened again. */
+  replayed?: boolean;
   /** The `@Audited()` domain event of a handler that succeeded, with its resource id; recorded with the access record. */
   event?: { name: string; resourceId: string | null };
 }
@@ -40,6 +42,8 @@ export interface RequestState {
 declare module 'fastify' {
   interface FastifyRequest {
     platform: RequestState;
+    /** The JSON body exactly as received (for signatures over the raw bytes, e.g. webhooks). */
+    rawBody?: string;
   }
 }
 

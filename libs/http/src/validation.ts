@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { BadRequestException, ValidationError, ValidationPipe, Param, ParseUUIDPipe } from '@nestjs/common';
 import type { Problem } from './problem';
 
 /** Flattens class-validator errors into `{ path, messages }` with dotted paths (`events.0.ts`). */
@@ -37,3 +37,9 @@ export const VALIDATION_OPTIONS = {
 export function createValidationPipe(): ValidationPipe {
   return new ValidationPipe(VALIDATION_OPTIONS);
 }
+
+/**
+ * A UUID v4 path parameter (default `id`): anything else is 400 `validation_failed`, never a
+ * database error or a 500.
+ */
+export const UuidParam = (name = 'id'): ParameterDecorator => Param(name, new ParseUUIDPipe({ version: '4' }));

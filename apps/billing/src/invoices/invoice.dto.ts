@@ -1,9 +1,9 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsISO4217CurrencyCode, IsString, Length, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import { IsCurrency, MAX_AMOUNT_MINOR } from '../money';
 import type { InvoiceLineRow, InvoiceRow } from './invoice.schema';
 
-/** Largest amount of one line or invoice, in minor units (keeps every sum a safe integer). */
-export const MAX_AMOUNT_MINOR = 1_000_000_000_000;
+export { MAX_AMOUNT_MINOR };
 
 export class InvoiceLineInput {
   @IsString()
@@ -29,8 +29,7 @@ export class CreateInvoiceInput {
   customer!: string;
 
   /** ISO 4217 alphabetic code in capitals, e.g. `EUR` (one spelling per currency). */
-  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an ISO 4217 code in capitals, e.g. EUR' })
-  @IsISO4217CurrencyCode()
+  @IsCurrency()
   currency!: string;
 
   @IsArray()

@@ -1,16 +1,21 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
 import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
-import { PageQuery, type Page } from '@platform/http';
+import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { InvoicesService } from './invoices.service';
 
+
+/** Invoices of the caller's tenant and their state machine. */
+@ApiTags('billing')
 @Controller('billing/invoices')
 export class InvoicesController {
   constructor(private readonly invoices: InvoicesService) {}
 
   @Get()
+  @ApiOperation({ summary: "The tenant's invoices, newest first" })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesRead)
   list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<Page<InvoiceDto>> {
     return this.invoices.list(principal, query);
@@ -18,6 +23,7 @@ export class InvoicesController {
 
   @Post()
   @HttpCode(201)
+  @ApiOperation({ summary: 'Create a draft invoice; the total is computed from the lines' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
   @Audited('billing.invoice.created')
   create(@CurrentPrincipal() principal: Principal, @Body() input: CreateInvoiceInput): Promise<InvoiceDto> {
@@ -25,8 +31,27 @@ export class InvoicesController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One invoice with its lines' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesRead)
-  get(@CurrentPrincipal() principal: Principal, @Param('id', new ParseUUIDPipe({ version: '4' })) id: string): Promise<InvoiceDto> {
+  get(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<InvoiceDto> {
     return this.invoices.get(principal, id);
+  }
+
+  @Post(':id/open')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Open a draft invoice: it becomes payable (409 from any other state)' })
+  @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
+  @Audited('billing.invoice.opened')
+  open(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<InvoiceDto> {
+    return this.invoices.transition(principal, id, 'open');
+  }
+
+  @Post(':id/void')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Void a draft or open invoice (409 once paid or void)' })
+  @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
+  @Audited('billing.invoice.voided')
+  void(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<InvoiceDto> {
+    return this.invoices.transition(principal, id, 'void');
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { DatabaseService, olderThan } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
+import { statesAllowing, type InvoiceStatus } from './invoice-state';
 import { invoiceLines, invoices, type InvoiceLineRow, type InvoiceRow } from './invoice.schema';
 
 /** A new invoice with its computed amounts. */
@@ -59,5 +60,20 @@ export class InvoicesRepository {
       .where(and(eq(invoices.tenant, tenant), olderThan(invoices.createdAt, invoices.id, cursor)))
       .orderBy(desc(invoices.createdAt), desc(invoices.id))
       .limit(limit);
+  }
+
+  /**
+   * Moves an invoice of this tenant to `to`, only from a state the state machine allows, in one
+   * statement (two concurrent transitions cannot both win).
+   *
+   * @returns the updated invoice, or undefined when it does not exist here or its state forbids it
+   */
+  async transition(tenant: string, id: string, to: InvoiceStatus): Promise<InvoiceRow | undefined> {
+    const [row] = await this.database.db
+      .update(invoices)
+      .set({ status: to })
+      .where(and(eq(invoices.tenant, tenant), eq(invoices.id, id), inArray(invoices.status, statesAllowing(to))))
+      .returning();
+    return row;
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '@platform/auth';
-import { InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
+import { ConflictError, InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { MAX_AMOUNT_MINOR, toInvoiceDto, type CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
+import { assertTransition, type InvoiceStatus } from './invoice-state';
 import { InvoicesRepository } from './invoices.repository';
 
 /** Invoices of the caller's tenant. Totals are computed here, in integer minor units. */
@@ -41,5 +42,18 @@ export class InvoicesService {
 
   async list(principal: Principal, query: PageQuery): Promise<Page<InvoiceDto>> {
     return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant as string, limit, after), (row) => toInvoiceDto(row));
+  }
+
+  /**
+   * Moves an invoice along its state machine (`open`: draft -> open; `void`: draft or open -> void).
+   * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invalid_transition`
+   */
+  async transition(principal: Principal, id: string, to: Extract<InvoiceStatus, 'open' | 'void'>): Promise<InvoiceDto> {
+    const row = await this.repository.transition(principal.tenant as string, id, to);
+    if (row) return toInvoiceDto(row);
+    const current = await this.get(principal, id);
+    assertTransition(current.status as InvoiceStatus, to);
+    // Unreachable unless the invoice changed between the two statements: report its state now.
+    throw new ConflictError('invalid_transition', `The invoice is ${current.status}.`, { from: current.status, to });
   }
 }

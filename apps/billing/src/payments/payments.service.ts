@@ -1,0 +1,42 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '@platform/auth';
+import { ConflictError, readPage, ResourceNotFoundError, UnprocessableRequestError, type Page, type PageQuery } from '@platform/http';
+import { InvoicesService } from '../invoices/invoices.service';
+import { toPaymentDto, type PaymentDto, type RecordPaymentInput } from './payment.dto';
+import { PaymentsRepository } from './payments.repository';
+
+/** Payments against the tenant's invoices. Amounts are integer minor units of the invoice currency. */
+@Injectable()
+export class PaymentsService {
+  constructor(
+    private readonly repository: PaymentsRepository,
+    private readonly invoices: InvoicesService,
+  ) {}
+
+  /**
+   * Records a pending payment (settled later by the provider's webhook).
+   * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invoice_not_open`;
+   *   UnprocessableRequestError 422 `currency_mismatch`, `amount_exceeds_balance`
+   */
+  async record(principal: Principal, invoiceId: string, input: RecordPaymentInput): Promise<PaymentDto> {
+    const row = await this.repository.record(
+      principal.tenant as string,
+      invoiceId,
+      { amountMinor: input.amount, currency: input.currency, createdBy: principal.subject },
+      (invoice, committedMinor) => {
+        if (invoice.status !== 'open') throw new ConflictError('invoice_not_open', `Payments are recorded against open invoices; this one is ${invoice.status}.`, { invoiceStatus: invoice.status });
+        if (input.currency !== invoice.currency) throw new UnprocessableRequestError('currency_mismatch', `The invoice is in ${invoice.currency}.`);
+        const balance = invoice.totalMinor - committedMinor;
+        if (input.amount > balance) throw new UnprocessableRequestError('amount_exceeds_balance', `At most ${balance} minor units are still unpaid.`, { balance });
+      },
+    );
+    if (!row) throw new ResourceNotFoundError('invoice_not_found', 'No invoice with this id exists in your tenant.');
+    return toPaymentDto(row);
+  }
+
+  /** @throws ResourceNotFoundError `invoice_not_found` */
+  async list(principal: Principal, invoiceId: string, query: PageQuery): Promise<Page<PaymentDto>> {
+    await this.invoices.get(principal, invoiceId);
+    return readPage(query, (limit, after) => this.repository.listForInvoice(principal.tenant as string, invoiceId, limit, after), toPaymentDto);
+  }
+}
