@@ -3,7 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import type { Logger as PinoLoggerInstance } from 'pino';
 import { AuditModule } from '@platform/audit';
-import { AuthModule } from '@platform/auth';
+import { AuthModule, MachineClientRegistrar } from '@platform/auth';
 import { PlatformConfigModule, type PlatformConfigValues } from '@platform/config';
 import { DatabaseModule } from '@platform/database';
 import { AppRegistry, AppRegistryModule, createValidationPipe, ProblemFilter, type FeatureApp } from '@platform/http';
@@ -12,15 +12,24 @@ import { ObservabilityModule } from '@platform/observability';
 import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
 
+/** With an external identity provider, clients are created there; the platform binds them. */
+const NO_CLIENT_ISSUER: MachineClientRegistrar = {
+  issuesClients: false,
+  create: () => Promise.reject(new Error('clients are created at the identity provider')),
+};
+
 /**
  * The root module: shared platform modules once, then every enabled feature app. Only this
  * module composes apps; apps never import each other.
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance, apps: FeatureApp[], known: FeatureApp[] = apps): DynamicModule {
+  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance, apps: FeatureApp[], known: FeatureApp[] = apps, registrar: MachineClientRegistrar = NO_CLIENT_ISSUER): DynamicModule {
     return {
       module: AppModule,
+      // The registrar is the platform's to provide and every feature app's to use.
+      global: true,
+      exports: [MachineClientRegistrar],
       imports: [
         PlatformConfigModule.forRoot(config),
         // Nest's own logs go through the root pino logger. No per-request logging middleware
@@ -38,6 +47,7 @@ export class AppModule {
         ...apps.map((app) => app.module),
       ],
       providers: [
+        { provide: MachineClientRegistrar, useValue: registrar },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,13 +7,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/audit';
-import { RouteInventory } from '@platform/auth';
+import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
-import { startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
+import { DEV_MACHINE_CLIENTS, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
 import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { AppModule } from './app.module';
-import { enabledApps, FEATURE_APPS } from './feature-apps';
+import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
 
 /**
  * Serves the OpenAPI document (built from the same decorators the guard reads: each protected
@@ -27,6 +28,26 @@ function publishOpenApi(app: NestFastifyApplication): void {
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+}
+
+/** Service accounts are created at the development provider at once (client id and a secret shown once). */
+function devClientRegistrar(devIdp: DevOidcProvider): MachineClientRegistrar {
+  return {
+    issuesClients: true,
+    create: async (tenant, scopes) => {
+      const client = { clientId: `sa-${tenant}-${randomBytes(4).toString('hex')}`, clientSecret: randomBytes(24).toString('base64url') };
+      await devIdp.registerClient({ ...client, tenant, scopes });
+      return client;
+    },
+  };
+}
+
+/** The development provider's seeded machines of a tenant are registered service accounts, as an admin would do. */
+async function seedDevServiceAccounts(access: AccessStateService): Promise<void> {
+  for (const client of DEV_MACHINE_CLIENTS) {
+    if (client.tenant === null) continue;
+    await access.seedServiceAccount({ tenant: client.tenant, clientId: client.clientId, name: client.clientId, scopes: client.scopes, createdBy: 'development-seed' });
+  }
 }
 
 /** Options of {@link startPlatform}. */
@@ -68,7 +89,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   const logger = createRootLogger(config.logLevel, options.logDestination, pretty);
   let devIdp: DevOidcProvider | undefined;
   if (!config.oidc.issuer) {
-    devIdp = await startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir });
+    const resourceScopes = [PLATFORM_APP, ...FEATURE_APPS.map((a) => a.manifest), ...(options.apps ?? []).map((a) => a.manifest)].flatMap((m) => m.scopes);
+    devIdp = await startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes });
     config = { ...config, oidc: { ...config.oidc, issuer: devIdp.issuer } };
     logger.warn({ issuer: devIdp.issuer, audience: config.oidc.audiences[0] }, 'Development OpenID provider started (never use it in production)');
   }
@@ -97,7 +119,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
           .send({ type: problemType('malformed_url'), title: titleFor(400), status: 400, detail: 'The request URL is malformed.', reason: 'malformed_url', requestId: request.id });
       },
     });
-    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])]), adapter, {
+    const registrar = devIdp ? devClientRegistrar(devIdp) : undefined;
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar), adapter, {
       // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
       // failing start rejects here (no stack trace printed, no process.exit inside Nest).
       logger: new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {}),
@@ -107,6 +130,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     });
     app.useLogger(app.get(Logger));
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
+    if (devIdp) await seedDevServiceAccounts(app.get(AccessStateService));
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     publishOpenApi(app);
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));

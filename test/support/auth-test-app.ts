@@ -66,6 +66,8 @@ export class AuthTestApp {
       NODE_ENV: 'test',
       POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.test.yaml'),
       OIDC_JWKS_REFETCH_INTERVAL_SECONDS: '0',
+      // No database here, so no service accounts: machines get their token's scopes.
+      SERVICE_ACCOUNTS_REQUIRED: 'false',
       ...env,
     });
     const moduleRef = await Test.createTestingModule({

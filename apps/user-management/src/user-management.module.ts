@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
+import { ServiceAccountsController } from './service-accounts/service-accounts.controller';
+import { ServiceAccountsRepository } from './service-accounts/service-accounts.repository';
+import { ServiceAccountsService } from './service-accounts/service-accounts.service';
 import { UsersController } from './users/users.controller';
 import { UsersRepository } from './users/users.repository';
 import { UsersService } from './users/users.service';
 
-/** user-management: the people and machines of each tenant. */
+/** user-management: the people and machines of each tenant (users, role bindings, service accounts). */
 @Module({
-  controllers: [UsersController],
-  providers: [UsersService, UsersRepository],
+  controllers: [UsersController, ServiceAccountsController],
+  providers: [UsersService, UsersRepository, ServiceAccountsService, ServiceAccountsRepository],
 })
 export class UserManagementModule {}

@@ -14,3 +14,4 @@ export { JWT_BEARER_STRATEGY } from './jwt-bearer.strategy';
 export * from './route-inventory';
 export * from './access/access-state.service';
 export * from './access/access.schema';
+export * from './access/machine-client-registrar';

@@ -71,6 +71,13 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       this.decide(state, 'deny', 'principal_deactivated');
       throw new ProblemException(403, 'principal_deactivated', 'This account has been deactivated by an administrator of its tenant.');
     }
+    let notGranted: string[] = [];
+    if (principal.type === 'service') {
+      const machine = this.machineAccess(state, principal);
+      principal = machine.principal;
+      notGranted = machine.notGranted;
+      request.user = principal;
+    }
     const bound = principal.tenant === null ? [] : this.access.rolesOf(principal.tenant, principal.subject);
     if (bound.length > 0) {
       // Kept apart from the token's roles: role mappings apply to what the identity provider says only.
@@ -92,6 +99,13 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       this.decide(state, 'allow', 'permission_granted');
       return true;
     }
+    if (decision.basis === 'scopes' && notGranted.length > 0 && this.policy.decide({ ...principal, scopes: [...principal.scopes, ...notGranted] }, route.permissions).allowed) {
+      // The token carries the scope, but the tenant never granted it to this client.
+      this.decide(state, 'deny', 'scope_not_granted', { missing: decision.missing, notGranted });
+      throw new ProblemException(403, 'scope_not_granted', `This client's service account is not granted the scope it would need (${notGranted.join(', ')}).`, {}, {
+        missingPermissions: decision.missing,
+      });
+    }
     if (decision.basis === 'scopes') {
       const scopes = [...new Set(decision.missing.flatMap((p) => this.policy.scopesGranting(p)))];
       this.decide(state, 'deny', 'insufficient_scope', { missing: decision.missing });
@@ -107,6 +121,43 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     throw new ProblemException(403, 'insufficient_permission', `Your roles do not grant ${decision.missing.join(', ')}.`, {}, {
       missingPermissions: decision.missing,
     });
+  }
+
+  /**
+   * A machine principal as its tenant registered it: effective scopes are the token's scopes
+   * intersected with those granted to its service account, and the binding names the tenant when
+   * the token does not (Cognito). Unregistered machines of a tenant are refused when
+   * `SERVICE_ACCOUNTS_REQUIRED` (default); machines outside any tenant (platform clients such as
+   * the metrics scraper) keep their token's scopes, which the policy maps as usual.
+   *
+   * @throws ProblemException 403 `service_account_not_registered`, `service_account_tenant_mismatch`, `principal_deactivated`
+   */
+  private machineAccess(state: RequestState, principal: Principal): { principal: Principal; notGranted: string[] } {
+    const account = this.access.serviceAccount(principal.clientId ?? principal.subject);
+    if (!account) {
+      if (principal.tenant !== null && this.config.serviceAccountsRequired) {
+        state.principal = principal;
+        this.decide(state, 'deny', 'service_account_not_registered');
+        throw new ProblemException(403, 'service_account_not_registered', 'This machine client is not registered as a service account of its tenant.');
+      }
+      return { principal, notGranted: [] };
+    }
+    if (principal.tenant !== null && principal.tenant !== account.tenant) {
+      state.principal = principal;
+      this.decide(state, 'deny', 'service_account_tenant_mismatch', { boundTenant: account.tenant });
+      throw new ProblemException(403, 'service_account_tenant_mismatch', "The token's tenant is not the tenant this client is registered to.");
+    }
+    const bound: Principal = {
+      ...principal,
+      tenant: account.tenant,
+      scopes: principal.scopes.filter((scope) => account.scopes.has(scope)),
+    };
+    if (!account.active) {
+      state.principal = bound;
+      this.decide(state, 'deny', 'principal_deactivated');
+      throw new ProblemException(403, 'principal_deactivated', 'This service account has been deactivated by an administrator of its tenant.');
+    }
+    return { principal: bound, notGranted: principal.scopes.filter((scope) => !account.scopes.has(scope)) };
   }
 
   /** Called by @nestjs/passport with the strategy's outcome. */

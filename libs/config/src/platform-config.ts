@@ -69,6 +69,12 @@ export interface PlatformConfigValues {
    * one while a rotation is under way. Empty: webhooks are refused (503).
    */
   webhookSigningSecrets: string[];
+  /**
+   * True (default): a machine principal of a tenant must be a registered service account, or it
+   * is denied (`service_account_not_registered`). False: unregistered machines get their token's
+   * scopes (for trying the platform against an identity provider before registering clients).
+   */
+  serviceAccountsRequired: boolean;
   audit: {
     /** Largest number of records written in one INSERT. */
     batchSize: number;
@@ -119,6 +125,13 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       return fallback;
     }
     return value;
+  };
+  const bool = (name: string, fallback: boolean) => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    problems.push(`${name} must be true or false`);
+    return fallback;
   };
   const list = (name: string, fallback: string[]) => {
     const raw = str(name);
@@ -200,6 +213,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     },
     devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
     webhookSigningSecrets: webhookSecrets(),
+    serviceAccountsRequired: bool('SERVICE_ACCOUNTS_REQUIRED', true),
     audit: {
       batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),
       flushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', 200, 1, 60000),

@@ -17,13 +17,43 @@ export interface DevOidcProviderOptions {
   dataDir: string;
   /** Access token lifetime, in seconds. */
   accessTokenTtlSeconds?: number;
+  /** Every OAuth scope of the platform API (the resource server's scopes); default: the seeded clients' scopes. */
+  resourceScopes?: string[];
+}
+
+/** A machine client registered at run time (a tenant's service account). */
+export interface DevMachineRegistration {
+  clientId: string;
+  clientSecret: string;
+  tenant: string;
+  scopes: string[];
 }
 
 /** A running development provider. */
 export interface DevOidcProvider {
   /** Issuer identifier, e.g. `http://127.0.0.1:3001`. */
   issuer: string;
+  /**
+   * Creates a client-credentials client at once (a service account registered through the API),
+   * kept under `DATA_DIR/dev-idp/clients.json` so it survives restarts of the development setup.
+   */
+  registerClient(client: DevMachineRegistration): Promise<void>;
   close(): Promise<void>;
+}
+
+const registeredClientsFile = (dataDir: string) => path.join(dataDir, 'dev-idp', 'clients.json');
+
+/** oidc-provider metadata of a client-credentials client. */
+function machineClientMetadata(c: { clientId: string; clientSecret: string; scopes: string[]; tenant: string | null }) {
+  return {
+    client_id: c.clientId,
+    client_secret: c.clientSecret,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: c.scopes.join(' '),
+    tenant: c.tenant ?? undefined,
+  };
 }
 
 /** The provider's RS256 signing key: generated once per data folder so tokens survive restarts. */
@@ -60,6 +90,13 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ttl = options.accessTokenTtlSeconds ?? 3600;
+  const resourceScopes = [...new Set([...DEV_RESOURCE_SCOPES, ...(options.resourceScopes ?? [])])];
+  // Clients registered by earlier runs (service accounts), back in the provider's store.
+  const clientsFile = registeredClientsFile(options.dataDir);
+  const registered: DevMachineRegistration[] = existsSync(clientsFile) ? (JSON.parse(readFileSync(clientsFile, 'utf8')) as DevMachineRegistration[]) : [];
+  const clientStore = new DevMemoryStore('Client');
+  const TEN_YEARS_SECONDS = 10 * 365 * 24 * 3600;
+  for (const client of registered) await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
 
   const configuration: Configuration = {
     adapter: DevMemoryStore as unknown as Configuration['adapter'],
@@ -72,15 +109,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         response_types: ['code'],
         redirect_uris: [DEV_CLI_CLIENT.redirectUri],
       },
-      ...DEV_MACHINE_CLIENTS.map((c) => ({
-        client_id: c.clientId,
-        client_secret: c.clientSecret,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-        scope: c.scopes.join(' '),
-        tenant: c.tenant ?? undefined,
-      })),
+      ...DEV_MACHINE_CLIENTS.map(machineClientMetadata),
     ],
     extraClientMetadata: { properties: ['tenant'] },
     findAccount: (_ctx, id) => {
@@ -92,7 +121,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       };
     },
     claims: { openid: ['sub'], profile: ['name', 'email', 'tenant'] },
-    scopes: ['openid', 'profile', ...DEV_RESOURCE_SCOPES],
+    scopes: ['openid', 'profile', ...resourceScopes],
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -103,7 +132,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {
           if (resource !== options.audience) throw new errors.InvalidTarget();
           return {
-            scope: DEV_RESOURCE_SCOPES.join(' '),
+            scope: resourceScopes.join(' '),
             audience: options.audience,
             accessTokenTTL: ttl,
             accessTokenFormat: 'jwt',
@@ -112,14 +141,15 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         },
       },
     },
-    extraTokenClaims: async (_ctx, token) => {
+    extraTokenClaims: async (ctx, token) => {
       const accountId = (token as { accountId?: string }).accountId;
       if (accountId) {
         const user = DEV_USERS.find((u) => u.username === accountId);
         return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles } : undefined;
       }
-      const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === (token as { clientId?: string }).clientId);
-      return client ? { ...(client.tenant && { tenant: client.tenant }) } : undefined;
+      // Seeded or registered at run time: the client's own metadata names its tenant.
+      const tenant = (ctx.oidc.client as { tenant?: string } | undefined)?.tenant;
+      return tenant ? { tenant } : undefined;
     },
     pkce: { required: () => true },
     jwks: signingJwks(options.dataDir) as Configuration['jwks'],
@@ -176,6 +206,12 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
 
   return {
     issuer,
+    registerClient: async (client) => {
+      await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
+      registered.push(client);
+      mkdirSync(path.dirname(clientsFile), { recursive: true });
+      writeFileSync(clientsFile, JSON.stringify(registered), { mode: 0o600 });
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

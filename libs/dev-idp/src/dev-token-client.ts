@@ -92,6 +92,17 @@ export async function devUserToken(issuer: string, username: string, audience: s
 export async function devClientToken(issuer: string, clientId: string, audience: string): Promise<string> {
   const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
   if (!client) throw new Error(`no seeded machine client "${clientId}" (seeded: ${DEV_MACHINE_CLIENTS.map((c) => c.clientId).join(', ')})`);
+  return clientCredentialsToken(issuer, client, audience);
+}
+
+/**
+ * An access token for any client-credentials client (RFC 6749 section 4.4, client_secret_basic),
+ * e.g. a service account registered through the API.
+ *
+ * @param client its id, secret and the scopes to ask for
+ * @throws Error with the provider's error code when the request is refused
+ */
+export async function clientCredentialsToken(issuer: string, client: { clientId: string; clientSecret: string; scopes: string[] }, audience: string): Promise<string> {
   const { token_endpoint } = await discover(issuer);
   const basic = Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64');
   return tokenRequest(token_endpoint, { grant_type: 'client_credentials', scope: client.scopes.join(' '), resource: audience }, { authorization: `Basic ${basic}` });

@@ -10,6 +10,8 @@ export interface FeatureAppManifest {
   name: string;
   /** Route prefix the app owns, e.g. `/billing`. */
   prefix: string;
+  /** More prefixes the app owns, when its resources live side by side (e.g. `/service-accounts`). */
+  otherPrefixes?: string[];
   /** Owning team, for operators. */
   team: string;
   /** Permissions the app defines (`app:resource:action`), with a one-line description each. */
@@ -29,7 +31,7 @@ export interface FeatureApp {
  * which app owns a path, and the catalogue of declared permissions.
  */
 export class AppRegistry {
-  private readonly byPrefix: FeatureAppManifest[];
+  private readonly byPrefix: Array<{ prefix: string; name: string }>;
 
   /**
    * @param apps the apps this deployment serves
@@ -40,7 +42,9 @@ export class AppRegistry {
     readonly apps: readonly FeatureAppManifest[],
     private readonly known: readonly FeatureAppManifest[] = apps,
   ) {
-    this.byPrefix = [...apps].sort((a, b) => b.prefix.length - a.prefix.length);
+    this.byPrefix = apps
+      .flatMap((app) => [app.prefix, ...(app.otherPrefixes ?? [])].map((prefix) => ({ prefix, name: app.name })))
+      .sort((a, b) => b.prefix.length - a.prefix.length);
   }
 
   /** The app owning a path, by longest matching prefix; `platform` when none does. */

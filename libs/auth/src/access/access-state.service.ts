@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { and, eq } from 'drizzle-orm';
 import { DatabaseService } from '@platform/database';
-import { deactivatedPrincipals, roleBindings } from './access.schema';
+import { deactivatedPrincipals, roleBindings, serviceAccounts } from './access.schema';
 
 /** Channel of the change notifications between platform instances. */
 export const ACCESS_CHANGED_CHANNEL = 'platform_access_changed';
@@ -11,8 +11,16 @@ const RESYNC_INTERVAL_MS = 30_000;
 
 const keyOf = (tenant: string | null, subject: string) => `${tenant ?? ''}\u0000${subject}`;
 
+/** A registered machine client, as the guard needs it. */
+export interface ServiceAccountGrant {
+  tenant: string;
+  /** The scopes the client may use; its tokens' other scopes are ignored. */
+  scopes: ReadonlySet<string>;
+  active: boolean;
+}
+
 /**
- * Role bindings and deactivated principals, held in memory so that the per-request decision makes
+ * Role bindings, deactivated principals and service accounts, held in memory so that the per-request decision makes
  * no database round trip. Every change is written to the database, applied here at once, and
  * announced with NOTIFY so that every other instance reloads within a second; a full reload also
  * runs every 30 s and after a lost LISTEN connection.
@@ -24,6 +32,7 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
   private deactivated = new Set<string>();
   /** Subjects deactivated in some tenant: a token naming no tenant cannot slip past deactivation. */
   private deactivatedSubjects = new Set<string>();
+  private machines = new Map<string, ServiceAccountGrant>();
   private readonly listeners = new Set<() => void>();
   private reloading?: Promise<void>;
   /** The read queued behind the running one: it starts after every change already committed. */
@@ -52,6 +61,27 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
   /** True when deactivated in `tenant`; for a principal outside any tenant, when deactivated in any tenant. */
   isDeactivated(tenant: string | null, subject: string): boolean {
     return tenant === null ? this.deactivatedSubjects.has(subject) : this.deactivated.has(keyOf(tenant, subject));
+  }
+
+  /** The service-account binding of a machine client, by client id; undefined when it is not registered. */
+  serviceAccount(clientId: string): ServiceAccountGrant | undefined {
+    return this.machines.get(clientId);
+  }
+
+  /**
+   * Registers a machine client for a tenant unless its client id is bound already (development
+   * seeds). @returns false when it was bound already
+   */
+  async seedServiceAccount(account: { tenant: string; clientId: string; name: string; scopes: string[]; createdBy: string }): Promise<boolean> {
+    const rows = await this.db().insert(serviceAccounts).values(account).onConflictDoNothing().returning({ id: serviceAccounts.id });
+    if (rows.length > 0) await this.changed();
+    return rows.length > 0;
+  }
+
+  /** Applies a change the caller wrote to the access tables: here at once, on every other instance within a second. */
+  async changed(): Promise<void> {
+    await this.reload();
+    await this.database?.notify(ACCESS_CHANGED_CHANNEL, 'changed');
   }
 
   /** Calls `listener` after every reload (tests await propagation with it). Returns the unsubscribe function. */
@@ -114,7 +144,11 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
 
   private async read(): Promise<void> {
     const db = this.db();
-    const [bindingRows, deactivatedRows] = await Promise.all([db.select().from(roleBindings), db.select().from(deactivatedPrincipals)]);
+    const [bindingRows, deactivatedRows, machineRows] = await Promise.all([
+      db.select().from(roleBindings),
+      db.select().from(deactivatedPrincipals),
+      db.select().from(serviceAccounts),
+    ]);
     const bindings = new Map<string, string[]>();
     for (const row of bindingRows) {
       const key = keyOf(row.tenant, row.subject);
@@ -123,13 +157,10 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     this.bindings = bindings;
     this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
     this.deactivatedSubjects = new Set(deactivatedRows.map((row) => row.subject));
+    this.machines = new Map(machineRows.map((row) => [row.clientId, { tenant: row.tenant, scopes: new Set(row.scopes), active: row.status === 'active' }]));
     for (const listener of this.listeners) listener();
   }
 
-  private async changed(): Promise<void> {
-    await this.reload();
-    await this.database?.notify(ACCESS_CHANGED_CHANNEL, 'changed');
-  }
 
   private db() {
     if (!this.database) throw new Error('AccessStateService needs a database');

@@ -1,4 +1,4 @@
-import { pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { index, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * Platform roles granted inside the platform (on top of the roles a token carries), per tenant
@@ -27,3 +27,27 @@ export const deactivatedPrincipals = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenant, t.subject] })],
 );
+
+/**
+ * Machine clients (client-credentials principals) registered to a tenant by its admins, with the
+ * OAuth scopes they may use. A service principal's effective scopes are its token's scopes
+ * intersected with these (least privilege, whatever the token says); the binding also names the
+ * tenant of a client whose tokens carry none. Read by the guard from memory.
+ */
+export const serviceAccounts = pgTable(
+  'service_accounts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    tenant: text('tenant').notNull(),
+    /** The OAuth client id (`client_id` / `azp` of its tokens); one tenant per client. */
+    clientId: text('client_id').notNull(),
+    name: text('name').notNull(),
+    scopes: text('scopes').array().notNull(),
+    status: text('status', { enum: ['active', 'deactivated'] }).notNull().default('active'),
+    createdBy: text('created_by').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('service_accounts_client_id_uq').on(t.clientId), index('service_accounts_tenant_created_idx').on(t.tenant, t.createdAt, t.id)],
+);
+
+export type ServiceAccountRow = typeof serviceAccounts.$inferSelect;

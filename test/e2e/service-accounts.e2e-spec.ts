@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientCredentialsToken } from '@platform/dev-idp';
+import { availableDatabases, TestPlatform } from '../support/test-platform';
+
+describe.each(availableDatabases())('service accounts and least privilege for machines on %s', (database) => {
+  let platform: TestPlatform;
+  const tokens: Record<string, string> = {};
+  const as = (user: string, method: string, path: string, options: Parameters<TestPlatform['request']>[2] = {}) => platform.request(method, path, { token: tokens[user], ...options });
+  const machineToken = (account: { clientId: string; clientSecret: string }, scopes: string[]) => clientCredentialsToken(platform.issuer, { ...account, scopes }, platform.audience);
+  const event = (name: string) => ({ events: [{ name, timestamp: '2026-11-30T10:00:00Z' }] });
+
+  beforeAll(async () => {
+    platform = await TestPlatform.start({}, database);
+    for (const user of ['alice', 'bob', 'carol', 'dave']) tokens[user] = await platform.userToken(user);
+  });
+  afterAll(() => platform?.close());
+
+  it('an admin registers a service account, the machine ingests events with its own credentials, the analyst counts them', async () => {
+    const registered = await as('alice', 'POST', '/service-accounts', { body: { name: 'Nightly import', scopes: ['analytics:events:write'] } });
+    expect(registered.status).toBe(201);
+    expect(registered.body).toMatchObject({ name: 'Nightly import', scopes: ['analytics:events:write'], status: 'active', createdBy: 'alice' });
+    expect(registered.body.clientId).toMatch(/^sa-acme-/);
+    expect(registered.body.clientSecret).toEqual(expect.any(String));
+    // The secret is shown once: never in later reads.
+    const read = await as('alice', 'GET', `/service-accounts/${registered.body.id}`);
+    expect(read.body.clientSecret).toBeUndefined();
+    expect((await as('alice', 'GET', '/service-accounts')).body.items.map((a: { id: string }) => a.id)).toContain(registered.body.id);
+    expect((await as('dave', 'GET', `/service-accounts/${registered.body.id}`)).status).toBe(404);
+
+    const name = `import-${randomBytes(3).toString('hex')}`;
+    const token = await machineToken(registered.body, ['analytics:events:write']);
+    const ingested = await platform.request('POST', '/analytics/events', { token, body: event(name) });
+    expect(ingested.status).toBe(202);
+    expect(await platform.auditOf(ingested.requestId)).toMatchObject({ principalType: 'service', clientId: registered.body.clientId, tenant: 'acme', decision: 'allow' });
+    const counts = await as('carol', 'GET', `/analytics/events/counts?name=${name}`);
+    expect(counts.body.counts).toEqual([{ name, count: 1 }]);
+  });
+
+  it('a machine gets only the scopes its tenant granted, whatever its token carries; deactivation stops it at once', async () => {
+    const account = (await as('alice', 'POST', '/service-accounts', { body: { name: 'Reporter', scopes: ['analytics:events:write', 'analytics:events:read'] } })).body;
+    const token = await machineToken(account, ['analytics:events:write', 'analytics:events:read']);
+    expect((await platform.request('GET', '/analytics/events/counts', { token })).status).toBe(200);
+
+    // The admin narrows the grant; the identity provider still puts the old scope in the token.
+    expect((await as('alice', 'POST', `/service-accounts/${account.id}/scopes`, { body: { scopes: ['analytics:events:write'] } })).body.scopes).toEqual(['analytics:events:write']);
+    const narrowed = await platform.request('GET', '/analytics/events/counts', { token });
+    expect(narrowed.body).toMatchObject({ status: 403, reason: 'scope_not_granted' });
+    expect(await platform.auditOf(narrowed.requestId)).toMatchObject({ decision: 'deny', reason: 'scope_not_granted', details: { notGranted: ['analytics:events:read'] } });
+    expect((await platform.request('POST', '/analytics/events', { token, body: event('still-allowed') })).status).toBe(202);
+    // A scope nobody granted and nobody may: billing is out of reach.
+    expect((await platform.request('GET', '/billing/invoices', { token })).body).toMatchObject({ status: 403, reason: 'insufficient_scope' });
+
+    expect((await as('alice', 'POST', `/service-accounts/${account.id}/deactivate`)).body.status).toBe('deactivated');
+    expect((await platform.request('POST', '/analytics/events', { token, body: event('x') })).body).toMatchObject({ status: 403, reason: 'principal_deactivated' });
+    await as('alice', 'POST', `/service-accounts/${account.id}/reactivate`);
+    expect((await platform.request('POST', '/analytics/events', { token, body: event('x') })).status).toBe(202);
+  });
+
+  it('admins grant only scopes whose permissions they hold; other roles cannot register machines', async () => {
+    expect((await as('alice', 'POST', '/service-accounts', { body: { name: 'm', scopes: ['platform:metrics:read'] } })).body).toMatchObject({ status: 403, reason: 'cannot_grant_scope' });
+    expect((await as('alice', 'POST', '/service-accounts', { body: { name: 'm', scopes: ['no:such:scope'] } })).body).toMatchObject({ status: 400, reason: 'unknown_scope' });
+    expect((await as('bob', 'POST', '/service-accounts', { body: { name: 'm', scopes: ['billing:invoices:read'] } })).status).toBe(403);
+    expect((await as('alice', 'POST', '/service-accounts', { body: { name: 'm', scopes: ['analytics:events:write'], clientId: 'ingest-bot' } })).body).toMatchObject({ status: 409, reason: 'client_already_registered' });
+    expect((await as('alice', 'POST', '/service-accounts', { body: { name: 'm', scopes: [] } })).status).toBe(400);
+  });
+
+  it('a machine client of a tenant that was never registered is refused', async () => {
+    const client = { clientId: `rogue-${randomBytes(3).toString('hex')}`, clientSecret: randomBytes(16).toString('hex') };
+    await platform.running.devIdp?.registerClient({ ...client, tenant: 'acme', scopes: ['analytics:events:write'] });
+    const response = await platform.request('POST', '/analytics/events', { token: await machineToken(client, ['analytics:events:write']), body: event('x') });
+    expect(response.body).toMatchObject({ status: 403, reason: 'service_account_not_registered' });
+  });
+});
