@@ -74,11 +74,11 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     await platform.request('POST', '/analytics/events', { token: tokens['ingest-bot'], body: { events: [{ name: 'login', timestamp: '2026-11-29T10:00:00Z' }] } });
     const counts = await platform.request('GET', '/analytics/events/counts?from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z', { token: tokens.carol });
     expect(counts.status).toBe(200);
-    expect(counts.body.counts).toEqual([{ name: 'signup', count: 2 }]);
+    expect(counts.body.counts).toEqual([{ name: 'signup', count: 2, uniqueUsers: 1 }]);
     const globex = await platform.request('GET', '/analytics/events/counts', { token: tokens.dave });
     expect(globex.body.counts).toEqual([]);
     const byName = await platform.request('GET', '/analytics/events/counts?name=login', { token: tokens.carol });
-    expect(byName.body.counts).toEqual([{ name: 'login', count: 1 }]);
+    expect(byName.body.counts).toEqual([{ name: 'login', count: 1, uniqueUsers: 1 }]);
   });
 
   it('dave (globex admin) gets 404 on an acme invoice, and an empty list', async () => {

@@ -34,7 +34,7 @@ describe.each(availableDatabases())('service accounts and least privilege for ma
     expect(ingested.status).toBe(202);
     expect(await platform.auditOf(ingested.requestId)).toMatchObject({ principalType: 'service', clientId: registered.body.clientId, tenant: 'acme', decision: 'allow' });
     const counts = await as('carol', 'GET', `/analytics/events/counts?name=${name}`);
-    expect(counts.body.counts).toEqual([{ name, count: 1 }]);
+    expect(counts.body.counts).toEqual([{ name, count: 1, uniqueUsers: 1 }]);
   });
 
   it('a machine gets only the scopes its tenant granted, whatever its token carries; deactivation stops it at once', async () => {

@@ -3,6 +3,7 @@ import type { FeatureAppManifest } from '@platform/http';
 export const ANALYTICS_PERMISSIONS = {
   eventsWrite: 'analytics:events:write',
   eventsRead: 'analytics:events:read',
+  usageRead: 'analytics:usage:read',
 } as const;
 
 export const ANALYTICS_APP: FeatureAppManifest = {
@@ -12,6 +13,7 @@ export const ANALYTICS_APP: FeatureAppManifest = {
   team: 'data',
   permissions: {
     [ANALYTICS_PERMISSIONS.eventsWrite]: 'Send product events',
-    [ANALYTICS_PERMISSIONS.eventsRead]: "Query the tenant's event counts",
+    [ANALYTICS_PERMISSIONS.eventsRead]: "Query the tenant's event counts and time series",
+    [ANALYTICS_PERMISSIONS.usageRead]: "Read the tenant's API usage per app, route and decision (from the audit trail)",
   },
 };

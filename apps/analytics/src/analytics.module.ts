@@ -2,10 +2,11 @@ import { Module } from '@nestjs/common';
 import { EventsController } from './events/events.controller';
 import { EventsRepository } from './events/events.repository';
 import { EventsService } from './events/events.service';
+import { UsageController } from './usage/usage.controller';
 
-/** analytics: product events and their counts, per tenant. */
+/** analytics: product events (batches, counts, hour/day series) and API usage, per tenant. */
 @Module({
-  controllers: [EventsController],
+  controllers: [EventsController, UsageController],
   providers: [EventsService, EventsRepository],
 })
 export class AnalyticsModule {}

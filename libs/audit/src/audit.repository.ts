@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { and, asc, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { DatabaseService, type Db } from '@platform/database';
 import { canonicalAuditContent, GENESIS_HASH, hashLink } from './audit-chain';
 import { auditRecords, type AuditRow, type NewAuditRow } from './audit.schema';
@@ -100,6 +100,22 @@ export class AuditRepository {
       .where(where.length ? and(...where) : undefined)
       .orderBy(desc(auditRecords.id))
       .limit(query.limit);
+  }
+
+  /**
+   * API usage of one tenant from its access records in [from, to): requests per app, route
+   * template and decision, most used first (at most 500 rows). The usage reports of feature apps
+   * read the trail through this method.
+   */
+  async usage(tenant: string, from: Date, to: Date): Promise<Array<{ app: string | null; route: string | null; decision: string | null; requests: number }>> {
+    const rows = await this.database.db
+      .select({ app: auditRecords.app, route: auditRecords.route, decision: auditRecords.decision, requests: count() })
+      .from(auditRecords)
+      .where(and(eq(auditRecords.tenant, tenant), eq(auditRecords.kind, 'access'), gte(auditRecords.occurredAt, from), lt(auditRecords.occurredAt, to)))
+      .groupBy(auditRecords.app, auditRecords.route, auditRecords.decision)
+      .orderBy(desc(count()), asc(auditRecords.app), asc(auditRecords.route))
+      .limit(500);
+    return rows.map((r) => ({ ...r, requests: Number(r.requests) }));
   }
 
   /** Up to `limit` records with an id above `afterId`, oldest first: the chain walk of `audit:verify`. */

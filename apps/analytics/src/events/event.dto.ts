@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject, IsOptional, Matches, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
 
 /** Most events accepted in one batch (a larger batch is refused whole with 400). */
 export const MAX_EVENTS_PER_BATCH = 1000;
@@ -19,11 +19,22 @@ export class EventInput {
   @Matches(RFC3339, { message: RFC3339_MESSAGE('timestamp') })
   timestamp!: string;
 
-  /** Free-form JSON object. */
+  /** Free-form JSON object, at most {@link MAX_PROPERTIES_BYTES} serialized. */
   @IsOptional()
   @IsObject()
   properties?: Record<string, unknown>;
+
+  /** The end user the event is about (counted by unique users); default: the sender. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  userId?: string;
 }
+
+/** Largest `properties` object of one event, serialized as JSON, in bytes. */
+export const MAX_PROPERTIES_BYTES = 8 * 1024;
+/** How far in the future an event's timestamp may be (clock skew), in milliseconds. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
 
 /** Body of `POST /analytics/events`: written all or nothing. */
 export class IngestEventsInput {
@@ -53,4 +64,37 @@ export class EventCountsQuery {
 export interface EventCount {
   name: string;
   count: number;
+  /** Distinct `userId`s (the sender when an event names none). */
+  uniqueUsers: number;
+}
+
+/** Query of `GET /analytics/events/series`: one event name, a bounded range, hour or day buckets (UTC). */
+export class EventSeriesQuery {
+  @Matches(EVENT_NAME)
+  name!: string;
+
+  @Matches(RFC3339, { message: RFC3339_MESSAGE('from') })
+  from!: string;
+
+  @Matches(RFC3339, { message: RFC3339_MESSAGE('to') })
+  to!: string;
+
+  @IsIn(['hour', 'day'])
+  interval!: 'hour' | 'day';
+}
+
+/** One bucket of a series: its start (UTC), the events in it and their distinct users. */
+export interface EventBucket {
+  start: string;
+  count: number;
+  uniqueUsers: number;
+}
+
+/** Query of `GET /analytics/usage`: `from` inclusive, `to` exclusive. */
+export class UsageQuery {
+  @Matches(RFC3339, { message: RFC3339_MESSAGE('from') })
+  from!: string;
+
+  @Matches(RFC3339, { message: RFC3339_MESSAGE('to') })
+  to!: string;
 }

@@ -9,7 +9,10 @@ export const analyticsEvents = pgTable(
     name: text('name').notNull(),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     properties: jsonb('properties').$type<Record<string, unknown>>().notNull(),
+    /** Who sent it (the principal). */
     subject: text('subject').notNull(),
+    /** The end user the event is about, when the sender says (a machine reporting for users); else the sender. */
+    userId: text('user_id'),
     clientId: text('client_id'),
     receivedAt: timestamp('received_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
