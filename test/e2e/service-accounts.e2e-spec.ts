@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserProvisioner } from '@apps/user-management';
 import { clientCredentialsToken } from '@platform/dev-idp';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
@@ -70,5 +71,33 @@ describe.each(availableDatabases())('service accounts and least privilege for ma
     await platform.running.devIdp?.registerClient({ ...client, tenant: 'acme', scopes: ['analytics:events:write'] });
     const response = await platform.request('POST', '/analytics/events', { token: await machineToken(client, ['analytics:events:write']), body: event('x') });
     expect(response.body).toMatchObject({ status: 403, reason: 'service_account_not_registered' });
+  });
+});
+
+describe('users provisioned just in time, tenants and memberships', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await TestPlatform.start({});
+  });
+  afterAll(() => platform?.close());
+
+  it('a user who only ever called another app is provisioned with the profile from the token, with the tenant', async () => {
+    const carol = await platform.userToken('carol');
+    const alice = await platform.userToken('alice');
+    expect((await platform.request('GET', '/analytics/events/counts', { token: carol })).status).toBe(200);
+    await platform.running.app.get(UserProvisioner).settled();
+    const listed = (await platform.request('GET', '/users', { token: alice })).body.items;
+    expect(listed).toEqual(expect.arrayContaining([expect.objectContaining({ subject: 'carol', name: 'Carol Clark', email: 'carol@acme.test', type: 'user' })]));
+    expect((await platform.request('GET', '/users/tenant', { token: alice })).body).toMatchObject({ key: 'acme', users: expect.any(Number) });
+
+    // The identity provider changes the profile: the next request carries it, and the record follows.
+    const provisioner = platform.running.app.get(UserProvisioner);
+    const carolRow = listed.find((u: { subject: string }) => u.subject === 'carol');
+    provisioner.seen({ subject: 'carol', type: 'user', tenant: 'acme', issuer: platform.issuer, roles: [], boundRoles: [], scopes: [], clientId: null, expiresAt: 0, tokenId: null, claims: { name: 'Carol Carter', email: 'carol@acme.test' } });
+    await provisioner.settled();
+    expect((await platform.request('GET', `/users/${carolRow.id}`, { token: alice })).body).toMatchObject({ name: 'Carol Carter' });
+    expect((await platform.request('GET', '/users/me/memberships', { token: carol })).body).toEqual([expect.objectContaining({ tenant: 'acme' })]);
+    // A platform operator outside any tenant belongs to none.
+    expect((await platform.request('GET', '/users/me/memberships', { token: await platform.userToken('olivia') })).body).toEqual([]);
   });
 });

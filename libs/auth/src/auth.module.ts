@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AccessStateService } from './access/access-state.service';
+import { PrincipalEvents } from './access/principal-events';
 import { IssuerKeyStore } from './issuer-key-store';
 import { JwtBearerStrategy } from './jwt-bearer.strategy';
 import { PlatformAuthGuard } from './platform-auth.guard';
@@ -17,7 +18,7 @@ import { VerifiedTokenCache } from './verified-token-cache';
 @Global()
 @Module({
   imports: [PassportModule, DiscoveryModule],
-  providers: [AccessStateService, RouteInventory, IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
-  exports: [AccessStateService, IssuerKeyStore, PolicyService, RouteInventory],
+  providers: [AccessStateService, PrincipalEvents, RouteInventory, IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
+  exports: [AccessStateService, PrincipalEvents, IssuerKeyStore, PolicyService, RouteInventory],
 })
 export class AuthModule {}

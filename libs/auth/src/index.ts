@@ -15,3 +15,4 @@ export * from './route-inventory';
 export * from './access/access-state.service';
 export * from './access/access.schema';
 export * from './access/machine-client-registrar';
+export * from './access/principal-events';

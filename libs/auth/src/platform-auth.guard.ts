@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { PlatformConfig } from '@platform/config';
 import { ProblemException, requestState, type RequestState } from '@platform/http';
 import { AccessStateService } from './access/access-state.service';
+import { PrincipalEvents } from './access/principal-events';
 import { AuthFailure } from './auth-failure';
 import { parseBearerToken } from './bearer';
 import { BEARER_TOKEN, JWT_BEARER_STRATEGY, reasonForJwtError } from './jwt-bearer.strategy';
@@ -36,6 +37,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     private readonly policy: PolicyService,
     private readonly config: PlatformConfig,
     private readonly access: AccessStateService,
+    private readonly events: PrincipalEvents,
   ) {
     super();
   }
@@ -92,11 +94,13 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     }
     if (route.kind === 'authenticated') {
       this.decide(state, 'allow', 'authenticated');
+      this.events.authenticated(principal);
       return true;
     }
     const decision = this.policy.decide(principal, route.permissions);
     if (decision.allowed) {
       this.decide(state, 'allow', 'permission_granted');
+      this.events.authenticated(principal);
       return true;
     }
     if (decision.basis === 'scopes' && notGranted.length > 0 && this.policy.decide({ ...principal, scopes: [...principal.scopes, ...notGranted] }, route.permissions).allowed) {

@@ -145,7 +145,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       const accountId = (token as { accountId?: string }).accountId;
       if (accountId) {
         const user = DEV_USERS.find((u) => u.username === accountId);
-        return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles } : undefined;
+        // Name and email too, as Keycloak puts them in access tokens: the platform provisions profiles from them.
+        return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles, name: user.name, email: user.email } : undefined;
       }
       // Seeded or registered at run time: the client's own metadata names its tenant.
       const tenant = (ctx.oidc.client as { tenant?: string } | undefined)?.tenant;

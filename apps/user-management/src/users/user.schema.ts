@@ -19,3 +19,12 @@ export const users = pgTable(
 );
 
 export type UserRow = typeof users.$inferSelect;
+
+/** Tenants (organizations) the platform has seen, created just in time with their first user. */
+export const tenants = pgTable('tenants', {
+  /** The tenant key tokens carry (the `tenant` claim, or the preset's equivalent). */
+  key: text('key').primaryKey(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+});
+
+export type TenantRow = typeof tenants.$inferSelect;

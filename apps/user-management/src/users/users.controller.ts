@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
 import { Authenticated, CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { PageQuery, type Page } from '@platform/http';
@@ -8,6 +9,7 @@ import { UsersService } from './users.service';
 
 const UserId = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 
+@ApiTags('user-management')
 @Controller('users')
 export class UsersController {
   constructor(private readonly users: UsersService) {}
@@ -17,6 +19,22 @@ export class UsersController {
   @Authenticated()
   me(@CurrentPrincipal() principal: Principal): Promise<UserDto> {
     return this.users.me(principal);
+  }
+
+  /** Every tenant the caller belongs to. */
+  @Get('me/memberships')
+  @ApiOperation({ summary: "The tenants the caller's identity is a member of" })
+  @Authenticated({ tenant: 'optional' })
+  memberships(@CurrentPrincipal() principal: Principal) {
+    return this.users.memberships(principal);
+  }
+
+  /** The caller's tenant (organization). */
+  @Get('tenant')
+  @ApiOperation({ summary: "The caller's tenant: first seen, number of users" })
+  @RequirePermissions(USER_PERMISSIONS.usersRead)
+  tenant(@CurrentPrincipal() principal: Principal) {
+    return this.users.tenant(principal);
   }
 
   /** Users of the caller's tenant (tenant admins). */

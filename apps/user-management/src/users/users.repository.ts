@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, sql } from 'drizzle-orm';
 import { DatabaseService, olderThan } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
-import { users, type UserRow } from './user.schema';
+import { tenants, users, type TenantRow, type UserRow } from './user.schema';
 
 /** Profile fields taken from token claims. */
 export interface UserProfile {
@@ -50,5 +50,26 @@ export class UsersRepository {
       .where(and(eq(users.tenant, tenant), olderThan(users.createdAt, users.id, cursor)))
       .orderBy(desc(users.createdAt), desc(users.id))
       .limit(limit);
+  }
+
+  /** Creates the tenant on first sight (with its first user). */
+  async ensureTenant(key: string): Promise<void> {
+    await this.database.db.insert(tenants).values({ key }).onConflictDoNothing();
+  }
+
+  /** The tenant and how many users it has. */
+  async tenantWithCounts(key: string): Promise<{ tenant: TenantRow; users: number } | undefined> {
+    const [tenant] = await this.database.db.select().from(tenants).where(eq(tenants.key, key));
+    if (!tenant) return undefined;
+    const [{ users: members }] = await this.database.db.select({ users: count() }).from(users).where(eq(users.tenant, key));
+    return { tenant, users: Number(members) };
+  }
+
+  /**
+   * Every tenant one identity (issuer and subject) is a member of: across tenants by design, for
+   * the caller's own memberships only.
+   */
+  async membershipsOf(issuer: string, subject: string): Promise<UserRow[]> {
+    return this.database.db.select().from(users).where(and(eq(users.issuer, issuer), eq(users.subject, subject))).orderBy(asc(users.tenant));
   }
 }

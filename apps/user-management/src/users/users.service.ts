@@ -3,9 +3,9 @@ import { AccessStateService, PolicyService, type Principal } from '@platform/aut
 import { ConflictError, ForbiddenChangeError, readPage, InvalidRequestError, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { toUserDto, type UserDto } from './user.dto';
 import type { UserRow } from './user.schema';
+import { profileOf, UserProvisioner } from './user-provisioner';
 import { UsersRepository } from './users.repository';
 
-const claimString = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
 
 /**
  * The people and machines of a tenant: just-in-time provisioning from tokens, role bindings and
@@ -18,19 +18,26 @@ export class UsersService {
     private readonly repository: UsersRepository,
     private readonly access: AccessStateService,
     private readonly policy: PolicyService,
+    private readonly provisioner: UserProvisioner,
   ) {}
 
   /** The caller's own record, provisioned just in time from the token's claims. */
   async me(principal: Principal): Promise<UserDto> {
-    const row = await this.repository.upsert({
-      tenant: principal.tenant as string,
-      issuer: principal.issuer,
-      subject: principal.subject,
-      type: principal.type,
-      email: claimString(principal.claims.email),
-      name: claimString(principal.claims.name) ?? claimString(principal.claims.preferred_username),
-    });
-    return this.view(row);
+    return this.view(await this.provisioner.provision(profileOf(principal)));
+  }
+
+  /** Every tenant the caller's identity belongs to (one user record per tenant). */
+  async memberships(principal: Principal): Promise<Array<{ tenant: string; userId: string; lastSeenAt: string }>> {
+    const rows = await this.repository.membershipsOf(principal.issuer, principal.subject);
+    return rows.map((row) => ({ tenant: row.tenant, userId: row.id, lastSeenAt: row.lastSeenAt.toISOString() }));
+  }
+
+  /** The caller's tenant: when it was first seen and how many users it has. */
+  async tenant(principal: Principal): Promise<{ key: string; createdAt: string; users: number }> {
+    await this.provisioner.provision(profileOf(principal));
+    const found = await this.repository.tenantWithCounts(principal.tenant as string);
+    if (!found) throw new ResourceNotFoundError('tenant_not_found', 'Your tenant is not known yet.');
+    return { key: found.tenant.key, createdAt: found.tenant.createdAt.toISOString(), users: found.users };
   }
 
   /** Users of the caller's tenant. */

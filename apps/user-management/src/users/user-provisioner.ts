@@ -1,0 +1,75 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { PrincipalEvents, type Principal } from '@platform/auth';
+import { DatabaseService } from '@platform/database';
+import type { UserRow } from './user.schema';
+import { UsersRepository, type UserProfile } from './users.repository';
+
+/** Principals remembered as provisioned; beyond it the memory starts over (a few extra upserts). */
+const MAX_REMEMBERED = 50_000;
+
+const claimString = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
+
+/** The profile a token gives of its principal (the email and name claims, when present). */
+export function profileOf(principal: Principal): UserProfile {
+  return {
+    tenant: principal.tenant as string,
+    issuer: principal.issuer,
+    subject: principal.subject,
+    type: principal.type,
+    email: claimString(principal.claims.email),
+    name: claimString(principal.claims.name) ?? claimString(principal.claims.preferred_username),
+  };
+}
+
+/**
+ * Provisions users (and their tenant) just in time, from any authorized request to any app: the
+ * first time a principal of a tenant is seen, and again when its profile claims change. On the
+ * request path it costs a Map lookup; the write happens after, off the request (errors logged,
+ * retried at the principal's next request). Shutdown waits for writes in flight.
+ */
+@Injectable()
+export class UserProvisioner implements OnModuleInit {
+  private readonly logger = new Logger(UserProvisioner.name);
+  /** Identity key -> fingerprint of the profile last written. */
+  private readonly provisioned = new Map<string, string>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly events: PrincipalEvents,
+    private readonly repository: UsersRepository,
+    private readonly database: DatabaseService,
+  ) {}
+
+  onModuleInit(): void {
+    this.events.onAuthenticated((principal) => this.seen(principal));
+    this.database.beforeClose(() => this.settled());
+  }
+
+  /** Resolves when every provisioning write started so far has finished (shutdown, tests). */
+  async settled(): Promise<void> {
+    await Promise.all(this.inFlight);
+  }
+
+  /** Notes a principal; schedules its upsert when it is new or its profile changed. */
+  seen(principal: Principal): void {
+    if (principal.tenant === null) return;
+    const profile = profileOf(principal);
+    const key = `${profile.tenant}\u0000${profile.issuer}\u0000${profile.subject}`;
+    const fingerprint = `${profile.type}\u0000${profile.email ?? ''}\u0000${profile.name ?? ''}`;
+    if (this.provisioned.get(key) === fingerprint) return;
+    if (this.provisioned.size >= MAX_REMEMBERED) this.provisioned.clear();
+    this.provisioned.set(key, fingerprint);
+    const write: Promise<void> = this.provision(profile).then(() => undefined, (err: Error) => {
+      this.provisioned.delete(key);
+      this.logger.warn({ err, tenant: profile.tenant }, 'Just-in-time user provisioning failed; retried at the next request');
+    });
+    this.inFlight.add(write);
+    void write.finally(() => this.inFlight.delete(write));
+  }
+
+  /** Writes the tenant and the user now (also used by `GET /users/me`, which must read its own write). */
+  async provision(profile: UserProfile): Promise<UserRow> {
+    await this.repository.ensureTenant(profile.tenant);
+    return this.repository.upsert(profile);
+  }
+}
