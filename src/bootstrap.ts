@@ -13,6 +13,7 @@ import { DEV_MACHINE_CLIENTS, startDevOidcProvider, type DevOidcProvider } from 
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
 import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { AppModule } from './app.module';
+import openApiMetadata from './openapi-metadata';
 import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
 
 /**
@@ -20,7 +21,9 @@ import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
  * operation carries a bearer security requirement and `x-required-permissions`) at
  * `/docs/openapi.json`, and Swagger UI at `/docs`. Both public.
  */
-function publishOpenApi(app: NestFastifyApplication): void {
+async function publishOpenApi(app: NestFastifyApplication): Promise<void> {
+  // DTO schemas and operation descriptions, generated from the sources (npm run openapi:metadata).
+  await SwaggerModule.loadPluginMetadata(openApiMetadata);
   const config = new DocumentBuilder()
     .setTitle('Identity-aware platform')
     .setDescription('Every feature app behind one OpenID Connect authentication, one policy and one audit trail. Errors are RFC 9457 problem+json.')
@@ -132,7 +135,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
     if (devIdp) await seedDevServiceAccounts(app.get(AccessStateService));
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
-    publishOpenApi(app);
+    await publishOpenApi(app);
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;

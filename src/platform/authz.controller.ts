@@ -1,47 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { Transform } from 'class-transformer';
-import { IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { AccessStateService, CurrentPrincipal, isExactPermission, PolicyService, RequirePermissions, type Principal, type PolicyExplanation } from '@platform/auth';
 import { AppRegistry, ForbiddenChangeError, InvalidRequestError } from '@platform/http';
-
-const list = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value);
-
-export class ExplainQuery {
-  @IsString()
-  @Length(1, 320)
-  subject!: string;
-
-  @IsString()
-  @Matches(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, { message: 'permission must be an exact app:resource:action' })
-  permission!: string;
-
-  /** Required for principals outside any tenant; tenant admins may only ask about their own. */
-  @IsOptional()
-  @IsString()
-  @Length(1, 200)
-  tenant?: string;
-
-  @IsOptional()
-  @IsIn(['user', 'service'])
-  type?: 'user' | 'service';
-
-  /** Roles the subject's token carries (comma-separated), when known: the platform keeps no tokens. */
-  @IsOptional()
-  @Transform(list)
-  @IsArray()
-  @IsString({ each: true })
-  roles?: string[];
-
-  /** Scopes of a machine's token (comma-separated). */
-  @IsOptional()
-  @Transform(list)
-  @IsArray()
-  @IsString({ each: true })
-  scopes?: string[];
-}
+import { ExplainQuery } from './explain-query.dto';
 
 /** The answer of `GET /platform/authz/explain`. */
-export interface ExplainResult extends Omit<PolicyExplanation, 'reason'> {
+export type ExplainResult = Omit<PolicyExplanation, 'reason'> & {
   subject: string;
   tenant: string;
   permission: string;
@@ -50,7 +13,7 @@ export interface ExplainResult extends Omit<PolicyExplanation, 'reason'> {
   reason: PolicyExplanation['reason'] | 'principal_deactivated';
   boundRoles: string[];
   tokenRoles: string[];
-}
+};
 
 /** "Who may do what, and why": the central policy's answer for any principal. */
 @Controller('platform/authz')

@@ -79,6 +79,16 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     expect(read['x-required-permissions']).toEqual(['billing:invoices:read']);
     expect(document.body.paths['/health/live'].get.security).toBeUndefined();
     expect(document.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+
+    // Every operation is described, and request bodies and queries have their schemas.
+    const undescribed = Object.entries(document.body.paths as Record<string, Record<string, { summary?: string }>>).flatMap(([path, operations]) =>
+      Object.entries(operations).filter(([, operation]) => !operation.summary).map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(undescribed).toEqual([]);
+    const createInvoice = document.body.paths['/billing/invoices'].post.requestBody.content['application/json'].schema;
+    expect(createInvoice).toEqual({ $ref: '#/components/schemas/CreateInvoiceInput' });
+    expect(document.body.components.schemas.CreateInvoiceInput).toMatchObject({ required: ['customer', 'currency', 'lines'], properties: { currency: { description: expect.stringContaining('ISO 4217') } } });
+    expect(document.body.paths['/platform/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['subject', 'client', 'from', 'to', 'cursor']));
     const ui = await platform.request('GET', '/docs');
     expect(ui.status).toBe(200);
     expect(String(ui.body)).toContain('swagger');

@@ -45,6 +45,7 @@ export class UsersController {
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One user of the tenant, with bound roles and status' })
   @RequirePermissions(USER_PERMISSIONS.usersRead)
   get(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
     return this.users.get(principal, id);
@@ -59,6 +60,7 @@ export class UsersController {
     return this.users.grantRole(principal, id, input.role);
   }
 
+  /** Revokes a bound role (roles the token carries belong to the identity provider). */
   @Delete(':id/roles/:role')
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
   @Audited('users.role.revoked')
@@ -75,6 +77,7 @@ export class UsersController {
     return this.users.deactivate(principal, id);
   }
 
+  /** Lets a deactivated user in again. */
   @Post(':id/reactivate')
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.usersManage)
