@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsRfc3339DateTime } from '@platform/http';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 /** Filters of `GET /platform/audit` and `GET /platform/audit/export`; all optional, combined with AND. */
 export class AuditFilterInput {
@@ -58,12 +59,12 @@ export class AuditFilterInput {
 
   /** Records at or after this instant (RFC 3339, e.g. `2026-11-30T00:00:00Z`). */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsRfc3339DateTime()
   from?: string;
 
   /** Records before this instant (exclusive). */
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsRfc3339DateTime()
   to?: string;
 }
 

@@ -24,6 +24,11 @@ describe.each(availableDatabases())('analytics end to end on %s', (database) => 
     const malformed = await as('bot', 'POST', '/analytics/events', { body: { events: [good, { name: 'x', timestamp: 'yesterday' }] } });
     expect(malformed.body).toMatchObject({ status: 400, errors: [{ path: 'events.1.timestamp' }] });
     expect((await as('bot', 'POST', '/analytics/events', { body: { events: Array.from({ length: 1001 }, () => good) } })).status).toBe(400);
+    // Dates that match the pattern but name no instant: 400, never a 500.
+    for (const timestamp of ['2026-11-30T23:59:60Z', '2026-02-30T10:00:00Z']) {
+      expect((await as('bot', 'POST', '/analytics/events', { body: { events: [{ name, timestamp }] } })).body).toMatchObject({ status: 400, errors: [{ path: 'events.0.timestamp' }] });
+    }
+    expect((await as('carol', 'GET', `/analytics/events/series?name=${name}&from=2026-02-30T00:00:00Z&to=2026-03-02T00:00:00Z&interval=day`)).status).toBe(400);
     expect((await as('carol', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([]);
   });
 

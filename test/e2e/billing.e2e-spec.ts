@@ -115,11 +115,26 @@ describe.each(availableDatabases())('billing end to end on %s', (database) => {
     expect(settled.status).toBe(200);
     expect(settled.body).toMatchObject({ received: true, duplicate: false, outcome: 'applied' });
     expect(await platform.auditOf(settled.requestId)).toMatchObject({ decision: 'allow', reason: 'webhook_signature_valid' });
+    const settledEvent = (await as('alice', 'GET', `/platform/audit?kind=event&event=billing.payment.settled&requestId=${settled.requestId}`)).body.items;
+    expect(settledEvent).toMatchObject([{ tenant: 'acme', resourceId: payment.id, app: 'billing' }]);
     const replayed = await deliver(body);
     expect(replayed.body).toMatchObject({ received: true, duplicate: true });
     expect((await as('bob', 'GET', `/billing/invoices/${invoice.id}/payments`)).body.items).toMatchObject([{ id: payment.id, status: 'settled' }]);
     expect((await as('bob', 'GET', `/billing/invoices/${invoice.id}`)).body.status).toBe('paid');
     expect((await as('bob', 'POST', `/billing/invoices/${invoice.id}/void`)).body).toMatchObject({ status: 409, reason: 'invalid_transition', from: 'paid' });
+  });
+
+  it('two payments settled at the same moment that together cover the total make the invoice paid; an invoice with payments cannot be voided', async () => {
+    const invoice = (await as('bob', 'POST', '/billing/invoices', { body: invoiceBody })).body;
+    await as('bob', 'POST', `/billing/invoices/${invoice.id}/open`);
+    const pay = async (amount: number) => (await as('bob', 'POST', `/billing/invoices/${invoice.id}/payments`, { body: { amount, currency: 'EUR' }, headers: { 'idempotency-key': randomUUID() } })).body;
+    const [first, second] = [await pay(2000), await pay(1750)];
+    expect((await as('bob', 'POST', `/billing/invoices/${invoice.id}/void`)).body).toMatchObject({ status: 409, reason: 'invoice_has_payments' });
+    // A provider's event with fields this API does not use is still processed.
+    const settle = (paymentId: string) => deliver(`{"id":"evt_${randomUUID()}","type":"payment.settled","created":1764500000,"livemode":false,"data":{"paymentId":"${paymentId}","amount":1}}`);
+    const settled = await Promise.all([settle(first.id), settle(second.id)]);
+    expect(settled.map((r) => r.body.outcome)).toEqual(['applied', 'applied']);
+    expect((await as('bob', 'GET', `/billing/invoices/${invoice.id}`)).body.status).toBe('paid');
   });
 
   it('accepts the previous signing secret during a rotation (both listed), with several v1 entries', async () => {

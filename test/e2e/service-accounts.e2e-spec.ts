@@ -66,6 +66,14 @@ describe.each(availableDatabases())('service accounts and least privilege for ma
     expect((await as('alice', 'POST', '/service-accounts', { body: { name: 'm', scopes: [] } })).status).toBe(400);
   });
 
+  it("an admin binding another tenant's client id gains nothing and takes nothing from that tenant", async () => {
+    expect((await as('dave', 'POST', '/service-accounts', { body: { name: 'not mine', scopes: ['analytics:events:read'], clientId: 'ingest-bot' } })).status).toBe(201);
+    const bot = await platform.clientToken('ingest-bot');
+    // ingest-bot's tokens name acme: acme's binding applies, globex's never does.
+    expect((await platform.request('POST', '/analytics/events', { token: bot, body: event('still-acme') })).status).toBe(202);
+    expect((await platform.request('GET', '/analytics/events/counts', { token: bot })).body).toMatchObject({ status: 403, reason: 'insufficient_scope' });
+  });
+
   it('a machine client of a tenant that was never registered is refused', async () => {
     const client = { clientId: `rogue-${randomBytes(3).toString('hex')}`, clientSecret: randomBytes(16).toString('hex') };
     await platform.running.devIdp?.registerClient({ ...client, tenant: 'acme', scopes: ['analytics:events:write'] });

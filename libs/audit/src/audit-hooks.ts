@@ -77,9 +77,11 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
 }
 
 /** The domain-event record of a successful request whose route declares `@Audited()`: its ids and actor, the event and resource. */
-export function eventRowFor(access: NewAuditRow, event: string, resourceId: string | null): NewAuditRow {
+export function eventRowFor(access: NewAuditRow, event: string, resourceId: string | null, tenant?: string): NewAuditRow {
   return {
     ...access,
+    // A request without a tenant (a signed webhook) may name the tenant its event belongs to.
+    tenant: tenant === undefined ? access.tenant : storable(tenant),
     recordId: randomUUID(),
     kind: 'event',
     event,
@@ -122,7 +124,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
         awaitingEvent.set(request, row);
       }
     }
-    if (event) writer.record(eventRowFor(row, event.name, event.resourceId));
+    if (event) writer.record(eventRowFor(row, event.name, event.resourceId, event.tenant));
     metrics.observeRequest({
       app: row.app ?? 'platform',
       route: row.route ?? 'unmatched',

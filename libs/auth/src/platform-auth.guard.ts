@@ -129,33 +129,25 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
 
   /**
    * A machine principal as its tenant registered it: effective scopes are the token's scopes
-   * intersected with those granted to its service account, and the binding names the tenant when
-   * the token does not (Cognito). Unregistered machines of a tenant are refused when
-   * `SERVICE_ACCOUNTS_REQUIRED` (default); machines outside any tenant (platform clients such as
-   * the metrics scraper) keep their token's scopes, which the policy maps as usual.
+   * intersected with those granted to its service account in the token's tenant. Unregistered
+   * machines of a tenant are refused when `SERVICE_ACCOUNTS_REQUIRED` (default); machines outside
+   * any tenant (platform clients such as the metrics scraper) keep their token's scopes, which the
+   * policy maps as usual, and are never subject to a tenant's binding.
    *
-   * @throws ProblemException 403 `service_account_not_registered`, `service_account_tenant_mismatch`, `principal_deactivated`
+   * @throws ProblemException 403 `service_account_not_registered`, `principal_deactivated`
    */
   private machineAccess(state: RequestState, principal: Principal): { principal: Principal; notGranted: string[] } {
-    const account = this.access.serviceAccount(principal.clientId ?? principal.subject);
+    if (principal.tenant === null) return { principal, notGranted: [] };
+    const account = this.access.serviceAccount(principal.tenant, principal.clientId ?? principal.subject);
     if (!account) {
-      if (principal.tenant !== null && this.config.serviceAccountsRequired) {
+      if (this.config.serviceAccountsRequired) {
         state.principal = principal;
         this.decide(state, 'deny', 'service_account_not_registered');
         throw new ProblemException(403, 'service_account_not_registered', 'This machine client is not registered as a service account of its tenant.');
       }
       return { principal, notGranted: [] };
     }
-    if (principal.tenant !== null && principal.tenant !== account.tenant) {
-      state.principal = principal;
-      this.decide(state, 'deny', 'service_account_tenant_mismatch', { boundTenant: account.tenant });
-      throw new ProblemException(403, 'service_account_tenant_mismatch', "The token's tenant is not the tenant this client is registered to.");
-    }
-    const bound: Principal = {
-      ...principal,
-      tenant: account.tenant,
-      scopes: principal.scopes.filter((scope) => account.scopes.has(scope)),
-    };
+    const bound: Principal = { ...principal, scopes: principal.scopes.filter((scope) => account.scopes.has(scope)) };
     if (!account.active) {
       state.principal = bound;
       this.decide(state, 'deny', 'principal_deactivated');

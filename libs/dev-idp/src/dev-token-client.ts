@@ -91,7 +91,9 @@ export async function devUserToken(issuer: string, username: string, audience: s
  */
 export async function devClientToken(issuer: string, clientId: string, audience: string): Promise<string> {
   const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
-  if (!client) throw new Error(`no seeded machine client "${clientId}" (seeded: ${DEV_MACHINE_CLIENTS.map((c) => c.clientId).join(', ')})`);
+  if (!client) {
+    throw new Error(`no seeded machine client "${clientId}" (seeded: ${DEV_MACHINE_CLIENTS.map((c) => c.clientId).join(', ')}); for a registered service account give --secret and --scope`);
+  }
   return clientCredentialsToken(issuer, client, audience);
 }
 

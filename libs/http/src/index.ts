@@ -10,3 +10,4 @@ export * from './pagination';
 export * from './logger';
 export * from './json-body';
 export * from './canonical-json';
+export * from './rfc3339';

@@ -36,7 +36,7 @@ export interface RequestState {
   /** The response replays an earlier one (idempotency key): no domain event happened again. */
   replayed?: boolean;
   /** The `@Audited()` domain event of a handler that succeeded, with its resource id; recorded with the access record. */
-  event?: { name: string; resourceId: string | null };
+  event?: { name: string; resourceId: string | null; tenant?: string };
 }
 
 declare module 'fastify' {

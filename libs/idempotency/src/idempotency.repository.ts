@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
 import { DatabaseService } from '@platform/database';
 import { idempotencyKeys, type IdempotencyKeyRow } from './idempotency.schema';
 
@@ -47,10 +47,9 @@ export class IdempotencyRepository {
     await this.database.db.delete(idempotencyKeys).where(and(this.where(owner, key), eq(idempotencyKeys.status, 'in_progress')));
   }
 
-  /** Removes a key older than its retention, before it is claimed again. */
+  /** Removes the key if it is older than its retention, before it is claimed again (one statement: no race with a fresh claim). */
   async expire(owner: KeyOwner, key: string, createdBefore: Date): Promise<void> {
-    const row = await this.find(owner, key);
-    if (row && row.createdAt < createdBefore) await this.database.db.delete(idempotencyKeys).where(this.where(owner, key));
+    await this.database.db.delete(idempotencyKeys).where(and(this.where(owner, key), lt(idempotencyKeys.createdAt, createdBefore)));
   }
 
   private where(owner: KeyOwner, key: string) {

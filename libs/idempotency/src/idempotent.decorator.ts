@@ -1,4 +1,4 @@
-import { applyDecorators, CallHandler, ExecutionContext, Injectable, NestInterceptor, UseInterceptors } from '@nestjs/common';
+import { applyDecorators, CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor, UseInterceptors } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -42,6 +42,8 @@ export function Idempotent(): MethodDecorator {
 /** Runs a handler at most once per principal and `Idempotency-Key` (see {@link Idempotent}). */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly logger = new Logger(IdempotencyInterceptor.name);
+
   constructor(private readonly repository: IdempotencyRepository) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -79,15 +81,23 @@ export class IdempotencyInterceptor implements NestInterceptor {
       void reply.status(existing.responseStatus ?? 200).header(IDEMPOTENT_REPLAYED_HEADER, 'true');
       return existing.responseBody;
     }
+    let result: unknown;
     try {
-      const result = await lastValueFrom(next.handle(), { defaultValue: undefined });
-      await this.repository.complete(owner, key, reply.statusCode, result);
-      note('created');
-      return result;
+      result = await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (err) {
+      // Nothing happened: the client may retry with the same key.
       await this.repository.release(owner, key).catch(() => undefined);
       throw err;
     }
+    note('created');
+    try {
+      await this.repository.complete(owner, key, reply.statusCode, result);
+    } catch (err) {
+      // The operation happened: the key stays claimed (retries get 409 until it expires), never freed
+      // for a second run. The client still gets this first answer.
+      this.logger.error({ err }, 'Idempotency key could not be completed; it stays claimed until it expires');
+    }
+    return result;
   }
 }
 

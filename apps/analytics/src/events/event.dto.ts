@@ -1,4 +1,5 @@
 import { Type } from 'class-transformer';
+import { IsRfc3339DateTime } from '@platform/http';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
 
 /** Most events accepted in one batch (a larger batch is refused whole with 400). */
@@ -6,9 +7,6 @@ export const MAX_EVENTS_PER_BATCH = 1000;
 
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
 
-/** RFC 3339 date-time with a zone: the only timestamp form accepted (no week dates, no local times). */
-const RFC3339 = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
-const RFC3339_MESSAGE = (field: string) => `${field} must be an RFC 3339 date-time with a zone, e.g. 2026-11-30T12:00:00Z`;
 
 export class EventInput {
   /** Event name: 1-100 of letters, digits, `_ . : -`. */
@@ -16,7 +14,7 @@ export class EventInput {
   name!: string;
 
   /** When it happened: an RFC 3339 date-time with a zone, e.g. `2026-11-30T12:00:00Z`. */
-  @Matches(RFC3339, { message: RFC3339_MESSAGE('timestamp') })
+  @IsRfc3339DateTime()
   timestamp!: string;
 
   /** Free-form JSON object, at most {@link MAX_PROPERTIES_BYTES} serialized. */
@@ -53,11 +51,11 @@ export class EventCountsQuery {
   name?: string;
 
   @IsOptional()
-  @Matches(RFC3339, { message: RFC3339_MESSAGE('from') })
+  @IsRfc3339DateTime()
   from?: string;
 
   @IsOptional()
-  @Matches(RFC3339, { message: RFC3339_MESSAGE('to') })
+  @IsRfc3339DateTime()
   to?: string;
 }
 
@@ -73,10 +71,10 @@ export class EventSeriesQuery {
   @Matches(EVENT_NAME)
   name!: string;
 
-  @Matches(RFC3339, { message: RFC3339_MESSAGE('from') })
+  @IsRfc3339DateTime()
   from!: string;
 
-  @Matches(RFC3339, { message: RFC3339_MESSAGE('to') })
+  @IsRfc3339DateTime()
   to!: string;
 
   @IsIn(['hour', 'day'])
@@ -92,9 +90,9 @@ export interface EventBucket {
 
 /** Query of `GET /analytics/usage`: `from` inclusive, `to` exclusive. */
 export class UsageQuery {
-  @Matches(RFC3339, { message: RFC3339_MESSAGE('from') })
+  @IsRfc3339DateTime()
   from!: string;
 
-  @Matches(RFC3339, { message: RFC3339_MESSAGE('to') })
+  @IsRfc3339DateTime()
   to!: string;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { DatabaseService, olderThan } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
+import { payments } from '../payments/payment.schema';
 import { statesAllowing, type InvoiceStatus } from './invoice-state';
 import { invoiceLines, invoices, type InvoiceLineRow, type InvoiceRow } from './invoice.schema';
 
@@ -63,16 +64,19 @@ export class InvoicesRepository {
   }
 
   /**
-   * Moves an invoice of this tenant to `to`, only from a state the state machine allows, in one
-   * statement (two concurrent transitions cannot both win).
+   * Moves an invoice of this tenant to `to`, only from a state the state machine allows (and, to
+   * `void`, only without pending or settled payments), in one statement (two concurrent
+   * transitions cannot both win).
    *
    * @returns the updated invoice, or undefined when it does not exist here or its state forbids it
    */
   async transition(tenant: string, id: string, to: InvoiceStatus): Promise<InvoiceRow | undefined> {
+    // Money recorded against an invoice (pending or settled) keeps it from being voided.
+    const noPayments = sql`not exists (select 1 from ${payments} where ${payments.invoiceId} = ${invoices.id} and ${payments.status} in ('pending', 'settled'))`;
     const [row] = await this.database.db
       .update(invoices)
       .set({ status: to })
-      .where(and(eq(invoices.tenant, tenant), eq(invoices.id, id), inArray(invoices.status, statesAllowing(to))))
+      .where(and(eq(invoices.tenant, tenant), eq(invoices.id, id), inArray(invoices.status, statesAllowing(to)), to === 'void' ? noPayments : undefined))
       .returning();
     return row;
   }

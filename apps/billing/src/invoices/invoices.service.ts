@@ -45,14 +45,16 @@ export class InvoicesService {
   }
 
   /**
-   * Moves an invoice along its state machine (`open`: draft -> open; `void`: draft or open -> void).
-   * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invalid_transition`
+   * Moves an invoice along its state machine (`open`: draft -> open; `void`: draft or open -> void,
+   * when no payment is pending or settled).
+   * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invalid_transition`, `invoice_has_payments`
    */
   async transition(principal: Principal, id: string, to: Extract<InvoiceStatus, 'open' | 'void'>): Promise<InvoiceDto> {
     const row = await this.repository.transition(principal.tenant as string, id, to);
     if (row) return toInvoiceDto(row);
     const current = await this.get(principal, id);
     assertTransition(current.status as InvoiceStatus, to);
+    if (to === 'void') throw new ConflictError('invoice_has_payments', 'An invoice with pending or settled payments cannot be voided.');
     // Unreachable unless the invoice changed between the two statements: report its state now.
     throw new ConflictError('invalid_transition', `The invoice is ${current.status}.`, { from: current.status, to });
   }

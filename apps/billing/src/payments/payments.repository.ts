@@ -63,8 +63,12 @@ export class PaymentsRepository {
     return this.database.db.transaction(async (tx) => {
       const claimed = await tx.insert(webhookEvents).values({ eventId, type }).onConflictDoNothing().returning({ eventId: webhookEvents.eventId });
       if (claimed.length === 0) return { outcome: 'duplicate' };
+      // Lock order as in record(): the invoice, then its payment. Two settlements of one invoice
+      // are serialized, so the second sees the first and the invoice cannot stay open once covered.
+      const [found] = await tx.select({ invoiceId: payments.invoiceId }).from(payments).where(eq(payments.id, paymentId));
+      if (!found) return { outcome: 'unknown_payment' };
+      await tx.select({ id: invoices.id }).from(invoices).where(eq(invoices.id, found.invoiceId)).for('update');
       const [payment] = await tx.select().from(payments).where(eq(payments.id, paymentId)).for('update');
-      if (!payment) return { outcome: 'unknown_payment' };
       if (payment.status !== 'pending') return { outcome: 'already_final', payment };
       const [updated] = await tx
         .update(payments)

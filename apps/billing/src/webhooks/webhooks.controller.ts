@@ -51,13 +51,15 @@ export class WebhooksController {
     state.decision = 'allow';
     state.reason = 'webhook_signature_valid';
     const event = plainToInstance(PaymentEventInput, body);
-    const problems = typeof body === 'object' && body !== null ? await validate(event, { whitelist: true, forbidNonWhitelisted: true }) : [];
+    const problems = typeof body === 'object' && body !== null ? await validate(event, { whitelist: true }) : [];
     if (typeof body !== 'object' || body === null || problems.length > 0) {
       throw new InvalidRequestError('invalid_event', 'The event is not a payment event this API understands.', { fields: problems.map((p) => p.property) });
     }
     const status = event.type === 'payment.settled' ? 'settled' : 'failed';
     const result = await this.paymentsRepository.applyProviderEvent(event.id, event.type, event.data.paymentId, status);
     state.details = { ...state.details, eventId: event.id, outcome: result.outcome };
+    // The tenant's own audit trail shows its payment settled (or failed), though the caller has no tenant.
+    if (result.outcome === 'applied') state.event = { name: `billing.payment.${status}`, resourceId: result.payment.id, tenant: result.payment.tenant };
     if (result.outcome === 'unknown_payment') this.logger.warn({ eventId: event.id }, 'Webhook event for an unknown payment: acknowledged, ignored');
     return { received: true, duplicate: result.outcome === 'duplicate', outcome: result.outcome };
   }

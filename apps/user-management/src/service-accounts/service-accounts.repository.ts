@@ -9,7 +9,7 @@ import type { CursorPosition } from '@platform/http';
 export class ServiceAccountsRepository {
   constructor(private readonly database: DatabaseService) {}
 
-  /** @returns the account, or undefined when the client id is bound already (to any tenant) */
+  /** @returns the account, or undefined when the client is registered in this tenant already */
   async create(account: { tenant: string; clientId: string; name: string; scopes: string[]; createdBy: string }): Promise<ServiceAccountRow | undefined> {
     const [row] = await this.database.db.insert(serviceAccounts).values(account).onConflictDoNothing().returning();
     return row;

@@ -19,8 +19,9 @@ export class ServiceAccountsService {
   ) {}
 
   /**
-   * Registers a machine client: binds `clientId` (a client of the external identity provider), or
-   * without one creates the client at the development provider and returns its secret once.
+   * Registers a machine client: binds `clientId` (a client of the external identity provider, for
+   * its tokens naming this tenant only), or without one creates the client at the development
+   * provider and returns its secret once.
    *
    * @throws InvalidRequestError `unknown_scope`, `client_id_required`; ForbiddenChangeError
    *   `cannot_grant_scope` (a scope granting a permission the caller does not hold); ConflictError
@@ -36,7 +37,7 @@ export class ServiceAccountsService {
       ({ clientId, clientSecret } = await this.registrar.create(tenant, input.scopes));
     }
     const row = await this.repository.create({ tenant, clientId, name: input.name, scopes: input.scopes, createdBy: principal.subject });
-    if (!row) throw new ConflictError('client_already_registered', 'This client is already registered as a service account.');
+    if (!row) throw new ConflictError('client_already_registered', 'This client is already registered as a service account of your tenant.');
     await this.access.changed();
     return toServiceAccountDto(row, clientSecret);
   }

@@ -1,13 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
 import { Authenticated, CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
-import { PageQuery, type Page } from '@platform/http';
+import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { USER_PERMISSIONS } from '../user-management.manifest';
 import { GrantRoleInput, type UserDto } from './user.dto';
 import { UsersService } from './users.service';
-
-const UserId = () => Param('id', new ParseUUIDPipe({ version: '4' }));
 
 @ApiTags('user-management')
 @Controller('users')
@@ -47,7 +45,7 @@ export class UsersController {
   @Get(':id')
   @ApiOperation({ summary: 'One user of the tenant, with bound roles and status' })
   @RequirePermissions(USER_PERMISSIONS.usersRead)
-  get(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
+  get(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<UserDto> {
     return this.users.get(principal, id);
   }
 
@@ -56,7 +54,7 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
   @Audited('users.role.granted')
-  grant(@CurrentPrincipal() principal: Principal, @UserId() id: string, @Body() input: GrantRoleInput): Promise<UserDto> {
+  grant(@CurrentPrincipal() principal: Principal, @UuidParam() id: string, @Body() input: GrantRoleInput): Promise<UserDto> {
     return this.users.grantRole(principal, id, input.role);
   }
 
@@ -64,7 +62,7 @@ export class UsersController {
   @Delete(':id/roles/:role')
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
   @Audited('users.role.revoked')
-  revoke(@CurrentPrincipal() principal: Principal, @UserId() id: string, @Param('role') role: string): Promise<UserDto> {
+  revoke(@CurrentPrincipal() principal: Principal, @UuidParam() id: string, @Param('role') role: string): Promise<UserDto> {
     return this.users.revokeRole(principal, id, role);
   }
 
@@ -73,7 +71,7 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.usersManage)
   @Audited('users.user.deactivated')
-  deactivate(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
+  deactivate(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<UserDto> {
     return this.users.deactivate(principal, id);
   }
 
@@ -82,7 +80,7 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.usersManage)
   @Audited('users.user.reactivated')
-  reactivate(@CurrentPrincipal() principal: Principal, @UserId() id: string): Promise<UserDto> {
+  reactivate(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<UserDto> {
     return this.users.reactivate(principal, id);
   }
 }

@@ -63,14 +63,14 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     return tenant === null ? this.deactivatedSubjects.has(subject) : this.deactivated.has(keyOf(tenant, subject));
   }
 
-  /** The service-account binding of a machine client, by client id; undefined when it is not registered. */
-  serviceAccount(clientId: string): ServiceAccountGrant | undefined {
-    return this.machines.get(clientId);
+  /** The service-account binding of a machine client in a tenant; undefined when it is not registered there. */
+  serviceAccount(tenant: string, clientId: string): ServiceAccountGrant | undefined {
+    return this.machines.get(keyOf(tenant, clientId));
   }
 
   /**
-   * Registers a machine client for a tenant unless its client id is bound already (development
-   * seeds). @returns false when it was bound already
+   * Registers a machine client for a tenant unless it is registered there already (development
+   * seeds). @returns false when it was registered already
    */
   async seedServiceAccount(account: { tenant: string; clientId: string; name: string; scopes: string[]; createdBy: string }): Promise<boolean> {
     const rows = await this.db().insert(serviceAccounts).values(account).onConflictDoNothing().returning({ id: serviceAccounts.id });
@@ -157,7 +157,7 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     this.bindings = bindings;
     this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
     this.deactivatedSubjects = new Set(deactivatedRows.map((row) => row.subject));
-    this.machines = new Map(machineRows.map((row) => [row.clientId, { tenant: row.tenant, scopes: new Set(row.scopes), active: row.status === 'active' }]));
+    this.machines = new Map(machineRows.map((row) => [keyOf(row.tenant, row.clientId), { tenant: row.tenant, scopes: new Set(row.scopes), active: row.status === 'active' }]));
     for (const listener of this.listeners) listener();
   }
 

@@ -31,15 +31,16 @@ export const deactivatedPrincipals = pgTable(
 /**
  * Machine clients (client-credentials principals) registered to a tenant by its admins, with the
  * OAuth scopes they may use. A service principal's effective scopes are its token's scopes
- * intersected with these (least privilege, whatever the token says); the binding also names the
- * tenant of a client whose tokens carry none. Read by the guard from memory.
+ * intersected with these (least privilege, whatever the token says). A binding applies only to
+ * tokens naming its tenant: an admin binding another tenant's client id gains nothing and takes
+ * nothing from that tenant. Read by the guard from memory.
  */
 export const serviceAccounts = pgTable(
   'service_accounts',
   {
     id: uuid('id').primaryKey().defaultRandom(),
     tenant: text('tenant').notNull(),
-    /** The OAuth client id (`client_id` / `azp` of its tokens); one tenant per client. */
+    /** The OAuth client id (`client_id` / `azp` of its tokens). */
     clientId: text('client_id').notNull(),
     name: text('name').notNull(),
     scopes: text('scopes').array().notNull(),
@@ -47,7 +48,7 @@ export const serviceAccounts = pgTable(
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('service_accounts_client_id_uq').on(t.clientId), index('service_accounts_tenant_created_idx').on(t.tenant, t.createdAt, t.id)],
+  (t) => [uniqueIndex('service_accounts_tenant_client_id_uq').on(t.tenant, t.clientId), index('service_accounts_tenant_created_idx').on(t.tenant, t.createdAt, t.id)],
 );
 
 export type ServiceAccountRow = typeof serviceAccounts.$inferSelect;

@@ -1,1 +1,0 @@
-ALTER TABLE "analytics_events" ADD COLUMN "user_id" text;
