@@ -9,6 +9,7 @@ import { DatabaseModule } from '@platform/database';
 import { AppRegistry, AppRegistryModule, createValidationPipe, ProblemFilter, type FeatureApp } from '@platform/http';
 import { IdempotencyModule } from '@platform/idempotency';
 import { ObservabilityModule } from '@platform/observability';
+import { SecretsModule } from '@platform/secrets';
 import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
 
@@ -24,7 +25,14 @@ const NO_CLIENT_ISSUER: MachineClientRegistrar = {
  */
 @Module({})
 export class AppModule {
-  static forRoot(config: PlatformConfigValues, logger: PinoLoggerInstance, apps: FeatureApp[], known: FeatureApp[] = apps, registrar: MachineClientRegistrar = NO_CLIENT_ISSUER): DynamicModule {
+  static forRoot(
+    config: PlatformConfigValues,
+    logger: PinoLoggerInstance,
+    apps: FeatureApp[],
+    known: FeatureApp[] = apps,
+    registrar: MachineClientRegistrar = NO_CLIENT_ISSUER,
+    env: Record<string, string | undefined> = process.env,
+  ): DynamicModule {
     return {
       module: AppModule,
       // The registrar is the platform's to provide and every feature app's to use.
@@ -36,6 +44,8 @@ export class AppModule {
         // (forRoutes: []): the audit hook writes the one line per request, at a fraction of the cost.
         LoggerModule.forRoot({ useExisting: true, pinoHttp: { logger }, forRoutes: [] }),
         ObservabilityModule,
+        // The secrets of the platform and of every app it serves, read from one place.
+        SecretsModule.forRoot([...(PLATFORM_APP.secrets ?? []), ...apps.flatMap((app) => app.manifest.secrets ?? [])], env),
         DatabaseModule,
         AuditModule,
         AuthModule,

@@ -123,7 +123,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       },
     });
     const registrar = devIdp ? devClientRegistrar(devIdp) : undefined;
-    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar), adapter, {
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar, options.env ?? process.env), adapter, {
       // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
       // failing start rejects here (no stack trace printed, no process.exit inside Nest).
       logger: new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {}),

@@ -18,6 +18,7 @@ export const PLATFORM_APP: FeatureAppManifest = {
   scopes: ['platform:metrics:read'],
   permissions: {
     'platform:metrics:read': 'Scrape the Prometheus metrics at /metrics',
+    'platform:secrets:read': 'List the secrets in use: name, source, version, last rotation, consumers (never a value)',
     'platform:audit:read': 'Read the audit trail of your tenant',
     'platform:audit:read-all': 'Read the audit trail of every tenant, including requests without a valid token',
     'platform:inventory:read': 'List the apps and routes the platform serves, with their permissions',

@@ -1,4 +1,5 @@
 import type { FeatureAppManifest } from '@platform/http';
+import { minLength } from '@platform/secrets';
 
 export const BILLING_PERMISSIONS = {
   invoicesRead: 'billing:invoices:read',
@@ -16,6 +17,16 @@ export const BILLING_APP: FeatureAppManifest = {
   prefix: '/billing',
   scopes: ['billing:invoices:read', 'billing:invoices:write', 'billing:payments:read', 'billing:payments:write'],
   team: 'billing',
+  secrets: [
+    {
+      name: 'billing-webhook-secret',
+      description: "Signs the payment provider's webhook deliveries (HMAC-SHA256)",
+      validate: minLength(16),
+      consumers: ['billing: POST /billing/webhooks/payments signature check'],
+      // Public: development and tests only; production must provide the secret.
+      developmentDefault: 'dev-only-webhook-signing-secret',
+    },
+  ],
   permissions: {
     [BILLING_PERMISSIONS.invoicesRead]: "Read the tenant's invoices",
     [BILLING_PERMISSIONS.invoicesWrite]: 'Create, open and void invoices',

@@ -64,11 +64,15 @@ export interface PlatformConfigValues {
   bodyLimitBytes: number;
   oidc: OidcConfig;
   devIdp: DevIdpConfig;
-  /**
-   * Secrets that sign the payment provider's webhooks: the current one first, then the previous
-   * one while a rotation is under way. Empty: webhooks are refused (503).
-   */
-  webhookSigningSecrets: string[];
+  /** How secrets are found and rotated (the values themselves are never in the configuration). */
+  secrets: {
+    /** Folder holding one file per secret (Kubernetes / Docker secret mounts); undefined: none. */
+    dir?: string;
+    /** How often secret sources are read again, in milliseconds. */
+    pollIntervalMs: number;
+    /** How long a rotated secret's previous value stays accepted where both must overlap, in seconds. */
+    graceSeconds: number;
+  };
   /**
    * True (default): a machine principal of a tenant must be a registered service account, or it
    * is denied (`service_account_not_registered`). False: unregistered machines get their token's
@@ -90,9 +94,6 @@ export interface PlatformConfigValues {
     journalDir: string;
   };
 }
-
-/** The webhook signing secret of development and tests (public: it protects nothing real). */
-export const DEV_WEBHOOK_SECRET = 'dev-only-webhook-signing-secret';
 
 /** Thrown by {@link parsePlatformConfig} with every problem found, one per line. */
 export class ConfigError extends Error {
@@ -171,16 +172,6 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   // Log pipelines parse JSON; pretty lines in production would be lost to them.
   if (logFormat === 'pretty' && envName !== 'development') problems.push('LOG_FORMAT=pretty is for development only (NODE_ENV=development)');
 
-  // Development and tests get a fixed, public secret; production has none unless configured.
-  const webhookSecrets = () => {
-    const current = str('BILLING_WEBHOOK_SECRET') ?? (envName === 'production' ? undefined : DEV_WEBHOOK_SECRET);
-    const previous = str('BILLING_WEBHOOK_SECRET_PREVIOUS');
-    for (const [name, value] of [['BILLING_WEBHOOK_SECRET', current], ['BILLING_WEBHOOK_SECRET_PREVIOUS', previous]] as const) {
-      if (value !== undefined && value.length < 16) problems.push(`${name} must be at least 16 characters`);
-    }
-    return [current, previous].filter((v): v is string => v !== undefined);
-  };
-
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
 
@@ -212,7 +203,11 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       rolesClaim: str('OIDC_ROLES_CLAIM'),
     },
     devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
-    webhookSigningSecrets: webhookSecrets(),
+    secrets: {
+      dir: str('SECRETS_DIR') === undefined ? undefined : path.resolve(cwd, str('SECRETS_DIR') as string),
+      pollIntervalMs: int('SECRETS_POLL_INTERVAL_MS', 500, 50, 60_000),
+      graceSeconds: int('SECRETS_GRACE_SECONDS', 300, 0, 7 * 24 * 3600),
+    },
     serviceAccountsRequired: bool('SERVICE_ACCOUNTS_REQUIRED', true),
     audit: {
       batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),

@@ -1,4 +1,5 @@
 import { DynamicModule, Global, Module, type Type } from '@nestjs/common';
+import type { SecretDefinition } from '@platform/secrets';
 
 /**
  * What a feature app tells the platform about itself. Each app exports one manifest; the root app
@@ -18,6 +19,8 @@ export interface FeatureAppManifest {
   permissions: Record<string, string>;
   /** OAuth scopes a machine client may be granted for this app (mapped to permissions by the policy). */
   scopes: string[];
+  /** Secrets the app uses, read through the secrets service (never from its own configuration). */
+  secrets?: SecretDefinition[];
 }
 
 /** A feature app: its manifest and its Nest module. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRootLogger, scrubLogLine } from './logger';
+import { createRootLogger, registerSecretValue, scrubLogLine } from './logger';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl';
 
@@ -26,5 +26,16 @@ describe('root logger redaction', () => {
   it('leaves lines without a token untouched', () => {
     const line = '{"msg":"request","path":"/billing/invoices"}\n';
     expect(scrubLogLine(line)).toBe(line);
+  });
+});
+
+describe('secret values in log lines', () => {
+  it('cuts every registered secret value out of any line, also in its JSON-escaped form', () => {
+    const lines: string[] = [];
+    const logger = createRootLogger('info', { write: (line: string) => void lines.push(line) });
+    registerSecretValue('p@ss"word-rotated-42');
+    logger.error({ err: { message: 'connection to postgres://app:p@ss"word-rotated-42@db failed' } }, 'database down');
+    expect(lines.join('')).not.toContain('word-rotated-42');
+    expect(lines.join('')).toContain('[Redacted secret]');
   });
 });

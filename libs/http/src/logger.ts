@@ -32,7 +32,24 @@ const JWT_SHAPED = /eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
  * unexpected field is cut out whatever its path. One `includes` per line when there is none.
  */
 export function scrubLogLine(line: string): string {
-  return line.includes('eyJ') ? line.replace(JWT_SHAPED, '[Redacted JWT]') : line;
+  let out = line.includes('eyJ') ? line.replace(JWT_SHAPED, '[Redacted JWT]') : line;
+  for (const value of SECRET_VALUES) if (out.includes(value)) out = out.split(value).join('[Redacted secret]');
+  return out;
+}
+
+/** Values of declared secrets, cut out of every log line wherever they would appear. */
+const SECRET_VALUES = new Set<string>();
+
+/**
+ * Registers a secret's value for redaction from every log line of the process (the secrets
+ * service calls it for each value it loads). Values shorter than 8 characters are not registered:
+ * they would cut ordinary words out of log lines.
+ */
+export function registerSecretValue(value: string): void {
+  if (value.length >= 8) SECRET_VALUES.add(value);
+  // JSON escapes some characters: also redact the form a log line would carry.
+  const json = JSON.stringify(value).slice(1, -1);
+  if (json !== value && json.length >= 8) SECRET_VALUES.add(json);
 }
 
 /**

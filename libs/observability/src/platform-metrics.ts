@@ -101,6 +101,20 @@ export class PlatformMetrics {
     help: 'Audit records dropped because the queue was full and the journal could not be written',
     registers: [this.registry],
   });
+  /** Secret rotations taken into use, by secret name. */
+  readonly secretRotations = new Counter({
+    name: 'platform_secret_rotations_total',
+    help: 'Secret values changed at their source and taken into use, by secret',
+    labelNames: ['secret'],
+    registers: [this.registry],
+  });
+  /** Secret changes refused (the new value failed validation; the current one stays). */
+  readonly secretErrors = new Counter({
+    name: 'platform_secret_errors_total',
+    help: 'Secret changes refused because the new value is invalid, by secret',
+    labelNames: ['secret'],
+    registers: [this.registry],
+  });
   private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
 

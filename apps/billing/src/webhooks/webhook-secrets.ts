@@ -1,17 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { PlatformConfig } from '@platform/config';
+import { SecretsService } from '@platform/secrets';
+
+/** Name of the webhook signing secret (declared in the billing manifest). */
+export const WEBHOOK_SECRET = 'billing-webhook-secret';
 
 /**
- * The webhook signing secrets accepted now (current first, then the previous one during a
- * rotation). The handler asks at every use and keeps nothing; today the values come from the
- * configuration read at start (rotating them needs a restart with BILLING_WEBHOOK_SECRET_PREVIOUS
- * set to the old one), and a live secrets source can replace this provider without touching it.
+ * The webhook signing secrets accepted now: the current one first, then the previous one during a
+ * rotation's grace window (or while `BILLING_WEBHOOK_SECRET_PREVIOUS` is set). Asked at every
+ * use, never kept: a rotated secret takes effect without a restart.
  */
 @Injectable()
 export class WebhookSecrets {
-  constructor(private readonly config: PlatformConfig) {}
+  constructor(private readonly secrets: SecretsService) {}
 
   accepted(): readonly string[] {
-    return this.config.webhookSigningSecrets;
+    return this.secrets.accepted(WEBHOOK_SECRET);
   }
 }

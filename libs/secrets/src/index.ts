@@ -1,0 +1,3 @@
+export * from './secret-definition';
+export * from './secrets.module';
+export * from './secrets.service';

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecretsService, type SecretChange } from '@platform/secrets';
+import { signWebhook } from '../../apps/billing/src/webhooks/webhook-signature';
+import { TestPlatform } from '../support/test-platform';
+
+const V1 = `whsec-v1-${randomUUID()}`;
+const V2 = `whsec-v2-${randomUUID()}`;
+
+describe('secrets: one service, read at use, rotated without a restart', () => {
+  let platform: TestPlatform;
+  let dir: string;
+  const responses: string[] = [];
+  /** Replaces the secret file the way Kubernetes and Docker do: a new file renamed over the old one. */
+  const replaceSecret = (value: string) => {
+    const next = path.join(dir, `.billing-webhook-secret.${randomUUID()}`);
+    writeFileSync(next, `${value}\n`);
+    renameSync(next, path.join(dir, 'billing-webhook-secret'));
+  };
+  const deliver = async (secret: string) => {
+    const body = `{"id":"evt_${randomUUID()}","type":"payment.settled","data":{"paymentId":"${randomUUID()}"}}`;
+    const t = Math.floor(Date.now() / 1000);
+    const response = await platform.request('POST', '/billing/webhooks/payments', { rawBody: body, headers: { 'content-type': 'application/json', 'platform-signature': `t=${t},v1=${signWebhook(secret, t, body)}` } });
+    responses.push(JSON.stringify(response.body));
+    return response;
+  };
+  const nextChange = (expected: SecretChange) =>
+    new Promise<void>((resolve) => {
+      const off = platform.running.app.get(SecretsService).onChange((_name, change) => {
+        if (change !== expected) return;
+        off();
+        resolve();
+      });
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'secrets-'));
+    writeFileSync(path.join(dir, 'billing-webhook-secret'), `${V1}\n`);
+    platform = await TestPlatform.start({ SECRETS_DIR: dir, SECRETS_POLL_INTERVAL_MS: '200', SECRETS_GRACE_SECONDS: '2' });
+  });
+  afterAll(async () => {
+    await platform?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a replaced webhook secret is accepted within 2 s, the old one during the grace window and then refused; no request fails otherwise', async () => {
+    expect((await deliver(V1)).status).toBe(200);
+    // Requests keep flowing, signed with the old secret, while the file is replaced.
+    let flowing = true;
+    const statuses: number[] = [];
+    const flow = (async () => {
+      while (flowing) statuses.push((await deliver(V1)).status);
+    })();
+    const rotated = nextChange('rotated');
+    const replacedAt = Date.now();
+    replaceSecret(V2);
+    await rotated;
+    expect(Date.now() - replacedAt).toBeLessThan(2000);
+    expect((await deliver(V2)).status).toBe(200);
+    expect((await deliver(V1)).status).toBe(200);
+    flowing = false;
+    await flow;
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.every((s) => s === 200)).toBe(true);
+
+    // The grace window ends: the old secret is refused, the new one still accepted.
+    await nextChange('previous_expired');
+    expect((await deliver(V1)).body).toMatchObject({ status: 400, reason: 'invalid_signature' });
+    expect((await deliver(V2)).status).toBe(200);
+    const metrics = (await platform.request('GET', '/metrics', { token: await platform.clientToken('metrics-scraper') })).body as string;
+    expect(metrics).toMatch(/^platform_secret_rotations_total\{secret="billing-webhook-secret"\} 1$/m);
+    expect(platform.logLines().find((l) => l.msg === 'Secret rotated')).toMatchObject({ secretName: 'billing-webhook-secret', version: expect.stringMatching(/^[0-9a-f]{12}$/) });
+  });
+
+  it('an invalid new value is refused and the current one stays in use', async () => {
+    const refused = nextChange('refused');
+    replaceSecret('too-short');
+    await refused;
+    expect(platform.logLines().find((l) => l.msg === 'Secret change refused: the current value stays in use')).toMatchObject({ secretName: 'billing-webhook-secret', problem: 'must be at least 16 characters' });
+    expect((await deliver(V2)).status).toBe(200);
+    replaceSecret(V2);
+  });
+
+  it('GET /platform/secrets names each secret, its source, version and consumers, never a value; no value in any log line or response', async () => {
+    const olivia = await platform.userToken('olivia');
+    const listed = await platform.request('GET', '/platform/secrets', { token: olivia });
+    expect(listed.status).toBe(200);
+    expect(listed.body.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'billing-webhook-secret', source: 'secrets-dir', version: expect.stringMatching(/^[0-9a-f]{12}$/), consumers: [expect.stringContaining('webhooks')] })]),
+    );
+    expect((await platform.request('GET', '/platform/secrets', { token: await platform.userToken('alice') })).status).toBe(403);
+    const everything = [JSON.stringify(listed.body), ...responses, platform.logs.join('')].join('\n');
+    for (const value of [V1, V2]) expect(everything).not.toContain(value);
+  });
+});
+
+describe('secrets at start-up', () => {
+  it('refuses to start without a required secret, or with an invalid one, naming it and never its value', async () => {
+    await expect(
+      TestPlatform.start({ NODE_ENV: 'production', OIDC_ISSUER: 'https://127.0.0.1:9', OIDC_AUDIENCE: 'api', OIDC_HTTP_TIMEOUT_MS: '200', ENABLED_APPS: 'billing' }),
+    ).rejects.toThrow(/billing-webhook-secret: missing/);
+    const error = await TestPlatform.start({ BILLING_WEBHOOK_SECRET: 'tiny-val' }).catch((err: Error) => err);
+    expect(String(error)).toContain('billing-webhook-secret: must be at least 16 characters');
+    expect(String(error)).not.toContain('tiny-val');
+  });
+});
