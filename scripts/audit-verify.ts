@@ -12,7 +12,9 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { AuditChainVerifier, AuditRepository } from '@platform/audit';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
-import { DatabaseService } from '@platform/database';
+import { DATABASE_PASSWORD, DatabaseService } from '@platform/database';
+import { PlatformMetrics } from '@platform/observability';
+import { SecretsService } from '@platform/secrets';
 import { Logger } from '@nestjs/common';
 
 // Only this script's own lines on stdout.
@@ -28,7 +30,9 @@ async function main(): Promise<number> {
   if (!config.databaseUrl && !existsSync(path.join(embedded, 'PG_VERSION'))) {
     throw new Error(`no embedded database at ${embedded} (set DATA_DIR to the platform's, or DATABASE_URL)`);
   }
-  const database = new DatabaseService(config);
+  // The same password source as the platform (the `database-password` secret, when given).
+  const secrets = new SecretsService([DATABASE_PASSWORD], process.env, config, new PlatformMetrics());
+  const database = new DatabaseService(config, secrets.has(DATABASE_PASSWORD.name) ? () => secrets.get(DATABASE_PASSWORD.name) : undefined);
   await database.open().catch((err: Error) => {
     throw /in use by process/.test(err.message) ? new Error(`${err.message.split(':')[0]}: stop the platform first (the embedded database belongs to one process), or run against DATABASE_URL`) : err;
   });
@@ -53,6 +57,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await database.onApplicationShutdown();
+    secrets.onModuleDestroy();
   }
 }
 

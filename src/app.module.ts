@@ -9,7 +9,7 @@ import { DatabaseModule } from '@platform/database';
 import { AppRegistry, AppRegistryModule, createValidationPipe, ProblemFilter, type FeatureApp } from '@platform/http';
 import { IdempotencyModule } from '@platform/idempotency';
 import { ObservabilityModule } from '@platform/observability';
-import { SecretsModule } from '@platform/secrets';
+import { SecretsModule, type SecretDefinition } from '@platform/secrets';
 import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
 
@@ -32,6 +32,7 @@ export class AppModule {
     known: FeatureApp[] = apps,
     registrar: MachineClientRegistrar = NO_CLIENT_ISSUER,
     env: Record<string, string | undefined> = process.env,
+    extraSecrets: SecretDefinition[] = [],
   ): DynamicModule {
     return {
       module: AppModule,
@@ -45,7 +46,7 @@ export class AppModule {
         LoggerModule.forRoot({ useExisting: true, pinoHttp: { logger }, forRoutes: [] }),
         ObservabilityModule,
         // The secrets of the platform and of every app it serves, read from one place.
-        SecretsModule.forRoot([...(PLATFORM_APP.secrets ?? []), ...apps.flatMap((app) => app.manifest.secrets ?? [])], env),
+        SecretsModule.forRoot([...(PLATFORM_APP.secrets ?? []), ...extraSecrets, ...apps.flatMap((app) => app.manifest.secrets ?? [])], env),
         DatabaseModule,
         AuditModule,
         AuthModule,

@@ -12,6 +12,7 @@ import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config
 import { DEV_MACHINE_CLIENTS, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
 import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
+import { pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
 import openApiMetadata from './openapi-metadata';
 import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
@@ -51,6 +52,26 @@ async function seedDevServiceAccounts(access: AccessStateService): Promise<void>
     if (client.tenant === null) continue;
     await access.seedServiceAccount({ tenant: client.tenant, clientId: client.clientId, name: client.clientId, scopes: client.scopes, createdBy: 'development-seed' });
   }
+}
+
+/**
+ * The development provider's signing key, when given as a secret (a PEM file under SECRETS_DIR,
+ * or DEV_IDP_SIGNING_KEY_FILE); without it the provider keeps the key it generated in DATA_DIR.
+ */
+const DEV_IDP_SIGNING_KEY: SecretDefinition = {
+  name: 'dev-idp-signing-key',
+  description: "The development OpenID provider's RS256 signing key",
+  validate: pem('PRIVATE KEY'),
+  consumers: ['development OpenID provider: access token signatures'],
+  optional: true,
+};
+
+/** The development provider signs with the secret's key, and follows its rotations. */
+function followSigningKey(devIdp: DevOidcProvider, secrets: SecretsService): void {
+  if (secrets.has(DEV_IDP_SIGNING_KEY.name)) devIdp.rotateSigningKey(secrets.get(DEV_IDP_SIGNING_KEY.name));
+  secrets.onChange((name, change) => {
+    if (name === DEV_IDP_SIGNING_KEY.name && change === 'rotated') devIdp.rotateSigningKey(secrets.get(name));
+  });
 }
 
 /** Options of {@link startPlatform}. */
@@ -123,7 +144,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       },
     });
     const registrar = devIdp ? devClientRegistrar(devIdp) : undefined;
-    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar, options.env ?? process.env), adapter, {
+    const extraSecrets = devIdp ? [DEV_IDP_SIGNING_KEY] : [];
+    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar, options.env ?? process.env, extraSecrets), adapter, {
       // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
       // failing start rejects here (no stack trace printed, no process.exit inside Nest).
       logger: new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {}),
@@ -133,7 +155,10 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     });
     app.useLogger(app.get(Logger));
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
-    if (devIdp) await seedDevServiceAccounts(app.get(AccessStateService));
+    if (devIdp) {
+      await seedDevServiceAccounts(app.get(AccessStateService));
+      followSigningKey(devIdp, app.get(SecretsService));
+    }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));

@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretsService, type SecretChange } from '@platform/secrets';
 import { signWebhook } from '../../apps/billing/src/webhooks/webhook-signature';
-import { TestPlatform } from '../support/test-platform';
+import { availableDatabases, TestPlatform } from '../support/test-platform';
 
 const V1 = `whsec-v1-${randomUUID()}`;
 const V2 = `whsec-v2-${randomUUID()}`;
@@ -105,5 +105,104 @@ describe('secrets at start-up', () => {
     const error = await TestPlatform.start({ BILLING_WEBHOOK_SECRET: 'tiny-val' }).catch((err: Error) => err);
     expect(String(error)).toContain('billing-webhook-secret: must be at least 16 characters');
     expect(String(error)).not.toContain('tiny-val');
+  });
+});
+
+describe("the development provider's signing key as a rotating secret", () => {
+  let platform: TestPlatform;
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'secrets-idp-'));
+    platform = await TestPlatform.start({ SECRETS_DIR: dir, SECRETS_POLL_INTERVAL_MS: '200' });
+  });
+  afterAll(async () => {
+    await platform?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a new key is published before it signs; new tokens verify through the unknown-kid refetch, old ones until they expire', async () => {
+    const kidOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()) as { kid: string }).kid;
+    const before = await platform.userToken('bob');
+    expect((await platform.request('GET', '/billing/invoices', { token: before })).status).toBe(200);
+
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pemText = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const rotated = new Promise<void>((resolve) => {
+      const off = platform.running.app.get(SecretsService).onChange((name, change) => {
+        if (name === 'dev-idp-signing-key' && change === 'rotated') {
+          off();
+          resolve();
+        }
+      });
+    });
+    writeFileSync(path.join(dir, 'dev-idp-signing-key'), pemText);
+    await rotated;
+
+    const after = await platform.userToken('bob');
+    expect(kidOf(after)).not.toBe(kidOf(before));
+    const jwks = (await (await fetch(`${platform.issuer}/jwks`)).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([kidOf(before), kidOf(after)]));
+    const fresh = await platform.request('GET', '/billing/invoices', { token: after });
+    expect(fresh.status).toBe(200);
+    expect((await platform.request('GET', '/billing/invoices', { token: before })).status).toBe(200);
+    const pemBody = pemText.split('\n')[1];
+    expect(platform.logs.join('')).not.toContain(pemBody);
+    expect(platform.logLines().some((l) => l.msg === 'JWKS loaded' && (l.added as string[] | undefined)?.includes(kidOf(after)))).toBe(true);
+  });
+});
+
+describe.runIf(availableDatabases().includes('postgres'))('the PostgreSQL password as a rotating secret', () => {
+  it('the role password and the secret file change together: the platform keeps serving without a restart', async () => {
+    const admin = process.env.TEST_DATABASE_URL as string;
+    const role = `rot_${randomUUID().slice(0, 8)}`;
+    const { Client } = await import('pg');
+    const run = async (statement: string) => {
+      const client = new Client({ connectionString: admin });
+      await client.connect();
+      await client.query(statement);
+      await client.end();
+    };
+    await run(`CREATE ROLE ${role} LOGIN PASSWORD 'first-password-1'`);
+    await run(`CREATE DATABASE ${role} OWNER ${role}`);
+    const dir = mkdtempSync(path.join(tmpdir(), 'secrets-db-'));
+    writeFileSync(path.join(dir, 'database-password'), 'first-password-1\n');
+    const url = new URL(admin);
+    url.username = role;
+    url.password = '';
+    url.pathname = `/${role}`;
+    const platform = await TestPlatform.start({ SECRETS_DIR: dir, SECRETS_POLL_INTERVAL_MS: '200', DATABASE_URL: url.toString() });
+    try {
+      const bob = await platform.userToken('bob');
+      expect((await platform.request('GET', '/billing/invoices', { token: bob })).status).toBe(200);
+      let flowing = true;
+      const statuses: number[] = [];
+      const flow = (async () => {
+        while (flowing) statuses.push((await platform.request('GET', '/billing/invoices', { token: bob })).status);
+      })();
+      const rotated = new Promise<void>((resolve) => {
+        const off = platform.running.app.get(SecretsService).onChange((name, change) => {
+          if (name === 'database-password' && change === 'rotated') {
+            off();
+            resolve();
+          }
+        });
+      });
+      await run(`ALTER ROLE ${role} PASSWORD 'second-password-2'`);
+      writeFileSync(path.join(dir, 'database-password'), 'second-password-2\n');
+      await rotated;
+      // New connections after the rotation (a burst beyond the idle ones) still work.
+      const burst = await Promise.all(Array.from({ length: 20 }, () => platform.request('GET', '/billing/invoices', { token: bob })));
+      flowing = false;
+      await flow;
+      expect([...statuses, ...burst.map((r) => r.status)].every((s) => s === 200)).toBe(true);
+      expect(platform.logs.join('')).not.toMatch(/first-password-1|second-password-2/);
+      const secrets = (await platform.request('GET', '/platform/secrets', { token: await platform.userToken('olivia') })).body.items;
+      expect(secrets).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'database-password', source: 'secrets-dir', rotatedAt: expect.any(String) })]));
+    } finally {
+      await platform.close();
+      rmSync(dir, { recursive: true, force: true });
+      await run(`DROP DATABASE IF EXISTS ${role} WITH (FORCE)`);
+      await run(`DROP ROLE IF EXISTS ${role}`);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
-import { DatabaseService } from './database.service';
+import { SecretsService } from '@platform/secrets';
+import { DATABASE_PASSWORD, DatabaseService } from './database.service';
 
 /** Provides the opened and migrated {@link DatabaseService} to every module. */
 @Global()
@@ -8,9 +9,11 @@ import { DatabaseService } from './database.service';
   providers: [
     {
       provide: DatabaseService,
-      inject: [PlatformConfig],
-      useFactory: async (config: PlatformConfig) => {
-        const database = new DatabaseService(config);
+      inject: [PlatformConfig, SecretsService],
+      useFactory: async (config: PlatformConfig, secrets: SecretsService) => {
+        // With the `database-password` secret, every new connection asks for the current value.
+        const password = secrets.has(DATABASE_PASSWORD.name) ? () => secrets.get(DATABASE_PASSWORD.name) : undefined;
+        const database = new DatabaseService(config, password);
         await database.open();
         return database;
       },

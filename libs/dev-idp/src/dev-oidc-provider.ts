@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,7 +38,26 @@ export interface DevOidcProvider {
    * kept under `DATA_DIR/dev-idp/clients.json` so it survives restarts of the development setup.
    */
   registerClient(client: DevMachineRegistration): Promise<void>;
+  /**
+   * Starts signing with a new RS256 key (PEM, PKCS#8 or PKCS#1). The JWKS publishes it from this
+   * moment, before any token is signed with it (relying parties refetch on the unknown `kid`),
+   * and keeps publishing the previous key for one access-token lifetime, so tokens signed before
+   * stay valid until they expire. Sessions and grants survive.
+   *
+   * @returns the new key's `kid`
+   * @throws Error when the PEM is not an RSA private key
+   */
+  rotateSigningKey(pem: string): string;
   close(): Promise<void>;
+}
+
+/** A JWK of an RS256 signing key, its `kid` derived from the key (RFC 7638 thumbprint prefix). */
+function signingJwkFromPem(pem: string): Record<string, unknown> {
+  const key = createPrivateKey(pem);
+  if (key.asymmetricKeyType !== 'rsa') throw new Error('the development provider signs with RSA keys (RS256)');
+  const jwk = key.export({ format: 'jwk' });
+  const thumbprint = createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n })).digest('base64url');
+  return { ...jwk, kid: `dev-${thumbprint.slice(0, 12)}`, alg: 'RS256', use: 'sig' };
 }
 
 const registeredClientsFile = (dataDir: string) => path.join(dataDir, 'dev-idp', 'clients.json');
@@ -90,6 +109,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   });
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ttl = options.accessTokenTtlSeconds ?? 3600;
+  /** Signing first, then keys still published for tokens signed before a rotation. */
+  let signingKeys = signingJwks(options.dataDir).keys;
   const resourceScopes = [...new Set([...DEV_RESOURCE_SCOPES, ...(options.resourceScopes ?? [])])];
   // Clients registered by earlier runs (service accounts), back in the provider's store.
   const clientsFile = registeredClientsFile(options.dataDir);
@@ -153,7 +174,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       return tenant ? { tenant } : undefined;
     },
     pkce: { required: () => true },
-    jwks: signingJwks(options.dataDir) as Configuration['jwks'],
+    jwks: { keys: signingKeys } as Configuration['jwks'],
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     ttl: { IdToken: 3600, AccessToken: ttl, ClientCredentials: ttl, Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60 },
     renderError: (ctx, out) => {
@@ -161,8 +182,15 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       ctx.body = out;
     },
   };
-  const provider = new Provider(issuer, configuration);
-  const oidcHandler = provider.callback();
+  // Rebuilt on key rotation; sessions, grants and clients live in the shared store and survive.
+  let provider = new Provider(issuer, configuration);
+  let oidcHandler = provider.callback();
+  const rebuild = (keys: Record<string, unknown>[]) => {
+    signingKeys = keys;
+    provider = new Provider(issuer, { ...configuration, jwks: { keys } as Configuration['jwks'] });
+    oidcHandler = provider.callback();
+  };
+  const retirements = new Set<NodeJS.Timeout>();
 
   const interaction = async (req: IncomingMessage, res: ServerResponse) => {
     const details = await provider.interactionDetails(req, res);
@@ -213,8 +241,22 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       mkdirSync(path.dirname(clientsFile), { recursive: true });
       writeFileSync(clientsFile, JSON.stringify(registered), { mode: 0o600 });
     },
+    rotateSigningKey: (pem) => {
+      const next = signingJwkFromPem(pem);
+      if (next.kid === signingKeys[0].kid) return next.kid as string;
+      const previous = signingKeys[0];
+      rebuild([next, ...signingKeys.filter((k) => k.kid !== next.kid)]);
+      // The previous key stays published one token lifetime, then goes.
+      const retire = setTimeout(() => {
+        retirements.delete(retire);
+        if (signingKeys[0].kid !== previous.kid) rebuild(signingKeys.filter((k) => k.kid !== previous.kid));
+      }, ttl * 1000).unref();
+      retirements.add(retire);
+      return next.kid as string;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const retire of retirements) clearTimeout(retire);
         server.close(() => resolve());
         server.closeAllConnections();
       }),

@@ -16,6 +16,8 @@ export interface SecretDefinition {
   consumers: string[];
   /** A public value for development and tests; production must provide the secret. */
   developmentDefault?: string;
+  /** The consumer has its own fallback when the secret is absent (it may appear later, and is then taken into use). */
+  optional?: boolean;
 }
 
 /** The environment variable of a secret: `billing-webhook-secret` -> `BILLING_WEBHOOK_SECRET`. */

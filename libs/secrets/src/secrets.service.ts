@@ -82,11 +82,25 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
     private readonly metrics: PlatformMetrics,
   ) {}
 
+  private loaded = false;
+
   /** @throws SecretError naming every missing or invalid secret */
   onModuleInit(): void {
+    this.load();
+  }
+
+  /**
+   * Loads every declared secret and starts watching them; runs once, at module init or at the
+   * first read by a provider built earlier (the database connection).
+   * @throws SecretError naming every missing or invalid secret
+   */
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
     const problems: string[] = [];
     for (const definition of this.definitions) {
       const loaded = this.read(definition);
+      if (!loaded && definition.optional) continue;
       if (!loaded) {
         problems.push(`${definition.name}: missing (file ${this.config.secrets.dir ? path.join(this.config.secrets.dir, definition.name) : `<SECRETS_DIR>/${definition.name}`}, ${envNameOf(definition.name)}_FILE or ${envNameOf(definition.name)})`);
         continue;
@@ -122,7 +136,13 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
     for (const expiry of this.expiries) clearTimeout(expiry);
   }
 
-  /** The current value. @throws Error for a secret nobody declared (a programming error) */
+  /** True when the secret has a value (false only for an optional secret that is absent). */
+  has(name: string): boolean {
+    this.load();
+    return this.secrets.has(name);
+  }
+
+  /** The current value. @throws Error for a secret nobody declared, or an absent optional one (a programming error) */
   get(name: string): string {
     return this.state(name).value;
   }
@@ -157,7 +177,12 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
 
   /** Reads every source again and applies what changed (also run by the poll timer). */
   refresh(): void {
-    for (const state of this.secrets.values()) {
+    for (const definition of this.definitions) {
+      const state = this.secrets.get(definition.name);
+      if (!state) {
+        this.appear(definition);
+        continue;
+      }
       const loaded = this.read(state.definition);
       if (!loaded || loaded.value === state.value) continue;
       const problem = state.definition.validate(loaded.value);
@@ -170,6 +195,25 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
       }
       this.rotate(state, loaded, version);
     }
+  }
+
+  /** An optional secret that was absent has a value now: taken into use as a rotation without a previous value. */
+  private appear(definition: SecretDefinition): void {
+    const loaded = this.read(definition);
+    if (!loaded) return;
+    const problem = definition.validate(loaded.value);
+    if (problem) {
+      this.metrics.secretErrors.labels(definition.name).inc();
+      this.logger.error({ secretName: definition.name, problem }, 'Secret change refused: the current value stays in use');
+      this.emit(definition.name, 'refused');
+      return;
+    }
+    registerSecretValue(loaded.value);
+    const version = versionOf(loaded.value);
+    this.secrets.set(definition.name, { ...loaded, definition, version, rotatedAt: new Date() });
+    this.metrics.secretRotations.labels(definition.name).inc();
+    this.logger.log({ secretName: definition.name, version }, 'Secret rotated');
+    this.emit(definition.name, 'rotated');
   }
 
   private rotate(state: SecretState, loaded: Loaded, version: string): void {
@@ -194,6 +238,7 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
   }
 
   private state(name: string): SecretState {
+    this.load();
     const state = this.secrets.get(name);
     if (!state) throw new Error(`secret "${name}" is not declared`);
     return state;
