@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -61,10 +61,18 @@ async function seedDevServiceAccounts(access: AccessStateService): Promise<void>
 const DEV_IDP_SIGNING_KEY: SecretDefinition = {
   name: 'dev-idp-signing-key',
   description: "The development OpenID provider's RS256 signing key",
-  validate: pem('PRIVATE KEY'),
+  validate: (value) => pem('PRIVATE KEY')(value) ?? (isRsaPrivateKey(value) ? undefined : 'must be an RSA private key (the provider signs RS256)'),
   consumers: ['development OpenID provider: access token signatures'],
   optional: true,
 };
+
+function isRsaPrivateKey(pemText: string): boolean {
+  try {
+    return createPrivateKey(pemText).asymmetricKeyType === 'rsa';
+  } catch {
+    return false;
+  }
+}
 
 /** The development provider signs with the secret's key, and follows its rotations. */
 function followSigningKey(devIdp: DevOidcProvider, secrets: SecretsService): void {

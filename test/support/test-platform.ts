@@ -21,17 +21,23 @@ export function testPlatformEnv(dataDir: string): Record<string, string> {
   return { NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DEV_OIDC_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' };
 }
 
+/** Runs one statement as the administrator of the PostgreSQL server of TEST_DATABASE_URL. */
+export async function runAdminSql(statement: string): Promise<void> {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: process.env.TEST_DATABASE_URL as string });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A fresh database on the PostgreSQL server of TEST_DATABASE_URL, and how to drop it. */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = process.env.TEST_DATABASE_URL as string;
   const name = `e2e_${randomBytes(6).toString('hex')}`;
-  const { Client } = await import('pg');
-  const run = async (statement: string) => {
-    const client = new Client({ connectionString: admin });
-    await client.connect();
-    await client.query(statement);
-    await client.end();
-  };
+  const run = runAdminSql;
   await run(`CREATE DATABASE ${name}`);
   const url = new URL(admin);
   url.pathname = `/${name}`;

@@ -11,9 +11,9 @@ import { DATABASE_PASSWORD, DatabaseService } from './database.service';
       provide: DatabaseService,
       inject: [PlatformConfig, SecretsService],
       useFactory: async (config: PlatformConfig, secrets: SecretsService) => {
-        // With the `database-password` secret, every new connection asks for the current value.
-        const password = secrets.has(DATABASE_PASSWORD.name) ? () => secrets.get(DATABASE_PASSWORD.name) : undefined;
-        const database = new DatabaseService(config, password);
+        // Every new connection asks for the `database-password` secret's current value (also one
+        // that appears after start), else uses the password of DATABASE_URL.
+        const database = new DatabaseService(config, () => (secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined));
         await database.open();
         return database;
       },

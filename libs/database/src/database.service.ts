@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { PlatformConfig } from '@platform/config';
+import { postgresOptions } from './connection-options';
 import type { SecretDefinition } from '@platform/secrets';
 
 /** The Drizzle database handle every repository uses; the same API on PGlite and node-postgres. */
@@ -18,7 +19,8 @@ export type Db = PgDatabase<PgQueryResultHKT>;
 export const DATABASE_PASSWORD: SecretDefinition = {
   name: 'database-password',
   description: 'Password of the PostgreSQL role in DATABASE_URL',
-  validate: (value) => (value.length > 0 ? undefined : 'must not be empty'),
+  // At least 8 characters: shorter values could not be redacted from log lines safely.
+  validate: (value) => (value.length >= 8 ? undefined : 'must be at least 8 characters'),
   consumers: ['database: every new PostgreSQL connection (pool and LISTEN)'],
   optional: true,
 };
@@ -90,11 +92,11 @@ export class DatabaseService implements OnApplicationShutdown {
 
   /**
    * @param password the PostgreSQL password, asked for each new connection (a rotated secret is
-   *   used by the next connection); undefined: the password of `DATABASE_URL`, if any
+   *   used by the next connection); when it gives undefined, the password of `DATABASE_URL`
    */
   constructor(
     private readonly config: PlatformConfig,
-    private readonly password?: () => string,
+    private readonly password?: () => string | undefined,
   ) {}
 
   /** Connects and migrates. @throws Error when the database is unreachable or a migration fails */
@@ -171,7 +173,7 @@ export class DatabaseService implements OnApplicationShutdown {
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
     // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
     // Connections are recycled every 10 minutes, so that after a password rotation none lives on the old one for long.
-    const pool = new Pool({ connectionString: url, password: this.password, max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000, maxLifetimeSeconds: 600 });
+    const pool = new Pool({ ...postgresOptions(url, this.password), max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000, maxLifetimeSeconds: 600 });
     pool.on('error', (err) => this.logger.error({ err }, 'PostgreSQL pool error'));
     // A checked-out client (inside a transaction, between two queries) has no pool listener: a
     // connection reset there would be an unhandled 'error' event and end the process. The query in
@@ -211,7 +213,7 @@ class PostgresListener {
 
   constructor(
     private readonly url: string,
-    private readonly password: (() => string) | undefined,
+    private readonly password: (() => string | undefined) | undefined,
     private readonly logger: Logger,
     private readonly onNotification: (channel: string, payload: string) => void,
   ) {}
@@ -234,7 +236,7 @@ class PostgresListener {
     this.connecting ??= (async () => {
       const { Client } = await import('pg');
       // keepAlive: a half-open connection is noticed by TCP, not only by the periodic resync.
-      const client = new Client({ connectionString: this.url, password: this.password, connectionTimeoutMillis: 5000, keepAlive: true });
+      const client = new Client({ ...postgresOptions(this.url, this.password), connectionTimeoutMillis: 5000, keepAlive: true });
       client.on('notification', (message) => this.onNotification(message.channel, message.payload ?? ''));
       client.on('error', (err) => this.logger.warn({ err }, 'LISTEN connection error'));
       await client.connect();

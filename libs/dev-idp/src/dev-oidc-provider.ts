@@ -39,10 +39,10 @@ export interface DevOidcProvider {
    */
   registerClient(client: DevMachineRegistration): Promise<void>;
   /**
-   * Starts signing with a new RS256 key (PEM, PKCS#8 or PKCS#1). The JWKS publishes it from this
-   * moment, before any token is signed with it (relying parties refetch on the unknown `kid`),
-   * and keeps publishing the previous key for one access-token lifetime, so tokens signed before
-   * stay valid until they expire. Sessions and grants survive.
+   * Starts signing with a new RS256 key (an RSA private key in PEM). The JWKS publishes it from
+   * this moment, as tokens signed with it are issued (relying parties find it through their
+   * unknown-`kid` refetch), and keeps publishing the previous key for one access-token lifetime,
+   * so tokens signed before stay valid until they expire. Sessions and grants survive.
    *
    * @returns the new key's `kid`
    * @throws Error when the PEM is not an RSA private key

@@ -42,6 +42,9 @@ interface Loaded {
   source: SecretSource;
 }
 
+/** Source precedence: a refresh never falls back from a source to a later one (a file briefly missing during a swap). */
+const SOURCE_RANK: Record<SecretSource, number> = { 'secrets-dir': 0, file: 1, env: 2, 'development-default': 3 };
+
 interface SecretState extends Loaded {
   definition: SecretDefinition;
   version: string;
@@ -50,6 +53,10 @@ interface SecretState extends Loaded {
   previous?: { value: string; version: string; until: number };
   /** `<ENV>_PREVIOUS`, accepted as long as it is set. */
   configuredPrevious?: string;
+  /** A changed value seen once: taken into use when the next read gives it again (not a half-written file). */
+  candidate?: string;
+  /** Version of the last refused value: refused once, not at every poll. */
+  refusedVersion?: string;
 }
 
 const versionOf = (value: string) => createHash('sha256').update(value).digest('hex').slice(0, 12);
@@ -114,6 +121,11 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
         this.logger.warn({ secretName: definition.name }, 'Secret read from an environment variable in production: mount it as a file (SECRETS_DIR or *_FILE)');
       }
       const configuredPrevious = this.env[`${envNameOf(definition.name)}_PREVIOUS`] || undefined;
+      const previousProblem = configuredPrevious === undefined ? undefined : definition.validate(configuredPrevious);
+      if (previousProblem) {
+        problems.push(`${definition.name}: ${envNameOf(definition.name)}_PREVIOUS ${previousProblem}`);
+        continue;
+      }
       registerSecretValue(loaded.value);
       if (configuredPrevious) registerSecretValue(configuredPrevious);
       this.secrets.set(definition.name, { ...loaded, definition, version: versionOf(loaded.value), rotatedAt: null, configuredPrevious });
@@ -124,6 +136,8 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
       try {
         this.watcher = watch(this.config.secrets.dir, () => this.refresh());
         this.watcher.on('error', () => undefined);
+        // Never what keeps a process alive (a start that failed, a script).
+        this.watcher.unref();
       } catch {
         // Polling alone still sees every change.
       }
@@ -184,10 +198,21 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
         continue;
       }
       const loaded = this.read(state.definition);
-      if (!loaded || loaded.value === state.value) continue;
+      if (!loaded || loaded.value === state.value || SOURCE_RANK[loaded.source] > SOURCE_RANK[state.source] || loaded.source === 'development-default') {
+        state.candidate = undefined;
+        continue;
+      }
+      // Two identical reads in a row: a file caught half-written is never taken into use.
+      if (state.candidate !== loaded.value) {
+        state.candidate = loaded.value;
+        continue;
+      }
+      state.candidate = undefined;
       const problem = state.definition.validate(loaded.value);
       const version = versionOf(loaded.value);
       if (problem) {
+        if (state.refusedVersion === version) continue;
+        state.refusedVersion = version;
         this.metrics.secretErrors.labels(state.definition.name).inc();
         this.logger.error({ secretName: state.definition.name, version, problem }, 'Secret change refused: the current value stays in use');
         this.emit(state.definition.name, 'refused');
@@ -234,7 +259,14 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
   }
 
   private emit(name: string, change: SecretChange): void {
-    for (const listener of this.listeners) listener(name, change);
+    for (const listener of this.listeners) {
+      try {
+        listener(name, change);
+      } catch (err) {
+        // A consumer refusing the new value must not end the process (this runs from a timer).
+        this.logger.error({ err, secretName: name, change }, 'A secret consumer failed to apply a change');
+      }
+    }
   }
 
   private state(name: string): SecretState {
