@@ -207,3 +207,12 @@ describe.runIf(availableDatabases().includes('postgres'))('the PostgreSQL passwo
     }
   });
 });
+
+describe('the leak check every e2e suite runs at its end', () => {
+  it("fails a suite whose platform log holds a secret's value", async () => {
+    const platform = await TestPlatform.start({ BILLING_WEBHOOK_SECRET: 'leak-check-secret-value-1234' });
+    // As if a line had escaped redaction.
+    platform.logs.push('{"msg":"oops","value":"leak-check-secret-value-1234"}\n');
+    await expect(platform.close()).rejects.toThrow('the value of secret "billing-webhook-secret" appears in the platform\'s log');
+  });
+});

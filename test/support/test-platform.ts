@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
+import { SecretsService } from '@platform/secrets';
 import { devClientToken, devUserToken } from '@platform/dev-idp';
 import type { FeatureApp } from '@platform/http';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
@@ -185,8 +186,25 @@ export class TestPlatform {
     return this.logs.flatMap((line) => line.split('\n').filter(Boolean)).map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
+  /**
+   * Stops the platform, then checks its whole log: no value any declared secret had during the
+   * run may appear in it (every e2e suite does this at its end, so the run is grepped for each
+   * secret). @throws Error naming the secret whose value leaked
+   */
   async close(): Promise<void> {
+    const secrets = this.running.app.get(SecretsService);
+    const values = new Map<string, string>();
+    const collect = () => {
+      for (const { name } of secrets.describe()) for (const value of secrets.accepted(name)) values.set(value, name);
+    };
+    collect();
+    const unsubscribe = secrets.onChange(collect);
     await this.running.close();
+    unsubscribe();
     await this.cleanup();
+    const log = this.logs.join('');
+    for (const [value, name] of values) {
+      if (log.includes(value)) throw new Error(`the value of secret "${name}" appears in the platform's log`);
+    }
   }
 }
