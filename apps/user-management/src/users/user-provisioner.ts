@@ -6,6 +6,8 @@ import { UsersRepository, type UserProfile } from './users.repository';
 
 /** Principals remembered as provisioned; beyond it the memory starts over (a few extra upserts). */
 const MAX_REMEMBERED = 50_000;
+/** Provisioning writes run at most this many at a time: a burst of new users never starves requests of connections. */
+const CONCURRENCY = 2;
 
 const claimString = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
 
@@ -25,14 +27,18 @@ export function profileOf(principal: Principal): UserProfile {
  * Provisions users (and their tenant) just in time, from any authorized request to any app: the
  * first time a principal of a tenant is seen, and again when its profile claims change. On the
  * request path it costs a Map lookup; the write happens after, off the request (errors logged,
- * retried at the principal's next request). Shutdown waits for writes in flight.
+ * retried at the principal's next request), at most two at a time so that a burst of new users never
+ * starves requests of database connections. Shutdown waits for the queue.
  */
 @Injectable()
 export class UserProvisioner implements OnModuleInit {
   private readonly logger = new Logger(UserProvisioner.name);
   /** Identity key -> fingerprint of the profile last written. */
   private readonly provisioned = new Map<string, string>();
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Profiles waiting to be written, by identity key (a later profile of the same identity replaces an earlier one). */
+  private readonly queue = new Map<string, UserProfile>();
+  private readonly knownTenants = new Set<string>();
+  private readonly workers = new Set<Promise<void>>();
 
   constructor(
     private readonly events: PrincipalEvents,
@@ -45,9 +51,9 @@ export class UserProvisioner implements OnModuleInit {
     this.database.beforeClose(() => this.settled());
   }
 
-  /** Resolves when every provisioning write started so far has finished (shutdown, tests). */
+  /** Resolves when every provisioning write queued so far has finished (shutdown, tests). */
   async settled(): Promise<void> {
-    await Promise.all(this.inFlight);
+    while (this.workers.size > 0) await Promise.all(this.workers);
   }
 
   /** Notes a principal; schedules its upsert when it is new or its profile changed. */
@@ -59,17 +65,31 @@ export class UserProvisioner implements OnModuleInit {
     if (this.provisioned.get(key) === fingerprint) return;
     if (this.provisioned.size >= MAX_REMEMBERED) this.provisioned.clear();
     this.provisioned.set(key, fingerprint);
-    const write: Promise<void> = this.provision(profile).then(() => undefined, (err: Error) => {
-      this.provisioned.delete(key);
-      this.logger.warn({ err, tenant: profile.tenant }, 'Just-in-time user provisioning failed; retried at the next request');
-    });
-    this.inFlight.add(write);
-    void write.finally(() => this.inFlight.delete(write));
+    this.queue.set(key, profile);
+    if (this.workers.size < CONCURRENCY) {
+      const worker: Promise<void> = this.drain().finally(() => this.workers.delete(worker));
+      this.workers.add(worker);
+    }
+  }
+
+  /** Writes queued profiles one after the other until none is left. */
+  private async drain(): Promise<void> {
+    for (let next = this.queue.entries().next(); !next.done; next = this.queue.entries().next()) {
+      const [key, profile] = next.value;
+      this.queue.delete(key);
+      await this.provision(profile).catch((err: Error) => {
+        this.provisioned.delete(key);
+        this.logger.warn({ err, tenant: profile.tenant }, 'Just-in-time user provisioning failed; retried at the next request');
+      });
+    }
   }
 
   /** Writes the tenant and the user now (also used by `GET /users/me`, which must read its own write). */
   async provision(profile: UserProfile): Promise<UserRow> {
-    await this.repository.ensureTenant(profile.tenant);
+    if (!this.knownTenants.has(profile.tenant)) {
+      await this.repository.ensureTenant(profile.tenant);
+      this.knownTenants.add(profile.tenant);
+    }
     return this.repository.upsert(profile);
   }
 }
