@@ -9,7 +9,27 @@
  * (default $OIDC_AUDIENCE or urn:platform:api). Errors go to stderr with exit code 1.
  */
 import { parseArgs } from 'node:util';
-import { clientCredentialsToken, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
+import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
+import { PlatformMetrics } from '@platform/observability';
+import { SecretsService } from '@platform/secrets';
+import { clientCredentialsToken, devClientSecretName, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
+
+/**
+ * A seeded client's token with its current secret: the platform's `dev-client-<id>-secret` when
+ * one is given (SECRETS_DIR, *_FILE or the variable, as the platform reads it), else the public
+ * development value.
+ */
+async function seededClientToken(issuer: string, clientId: string, audience: string): Promise<string> {
+  const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
+  if (!client) return devClientToken(issuer, clientId, audience);
+  // Read the way the platform reads it (same sources, same order).
+  const name = devClientSecretName(clientId);
+  const config = parsePlatformConfig(process.env) as PlatformConfig;
+  const secrets = new SecretsService([{ name, description: name, validate: () => undefined, consumers: [], developmentDefault: client.clientSecret }], process.env, config, new PlatformMetrics());
+  const secret = secrets.get(name);
+  secrets.onModuleDestroy();
+  return clientCredentialsToken(issuer, { clientId, clientSecret: secret, scopes: client.scopes }, audience);
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -33,7 +53,7 @@ async function main(): Promise<void> {
   if (values.user) token = await devUserToken(issuer, values.user, audience);
   // A registered service account: its own id and secret, and the scopes to ask for.
   else if (values.secret) token = await clientCredentialsToken(issuer, { clientId: values.client as string, clientSecret: values.secret, scopes: values.scope ?? [] }, audience);
-  else token = await devClientToken(issuer, values.client as string, audience);
+  else token = await seededClientToken(issuer, values.client as string, audience);
   process.stdout.write(`${token}\n`);
 }
 

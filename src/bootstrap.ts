@@ -1,4 +1,5 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
+import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,10 +10,10 @@ import type { DestinationStream } from 'pino';
 import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/audit';
 import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
-import { DEV_MACHINE_CLIENTS, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
+import { DEV_MACHINE_CLIENTS, devClientSecretName, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
 import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
-import { pem, SecretsService, type SecretDefinition } from '@platform/secrets';
+import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
 import openApiMetadata from './openapi-metadata';
 import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
@@ -74,11 +75,25 @@ function isRsaPrivateKey(pemText: string): boolean {
   }
 }
 
-/** The development provider signs with the secret's key, and follows its rotations. */
-function followSigningKey(devIdp: DevOidcProvider, secrets: SecretsService): void {
-  if (secrets.has(DEV_IDP_SIGNING_KEY.name)) devIdp.rotateSigningKey(secrets.get(DEV_IDP_SIGNING_KEY.name));
+/** The seeded machine clients' secrets: public development values unless given as secrets. */
+const DEV_CLIENT_SECRETS: SecretDefinition[] = DEV_MACHINE_CLIENTS.map((client) => ({
+  name: devClientSecretName(client.clientId),
+  description: `Client secret of the development provider's seeded machine client ${client.clientId}`,
+  validate: minLength(16),
+  consumers: ['development OpenID provider: client authentication', 'npm run token -- --client'],
+  developmentDefault: client.clientSecret,
+}));
+
+/** The development provider signs with the secret key and authenticates seeded clients with the secret values, following their rotations. */
+async function followDevSecrets(devIdp: DevOidcProvider, secrets: SecretsService): Promise<void> {
+  const apply = async (name: string) => {
+    if (name === DEV_IDP_SIGNING_KEY.name) devIdp.rotateSigningKey(secrets.get(name));
+    const client = DEV_MACHINE_CLIENTS.find((c) => devClientSecretName(c.clientId) === name);
+    if (client) await devIdp.setSeededClientSecret(client.clientId, secrets.get(name));
+  };
+  for (const name of [DEV_IDP_SIGNING_KEY.name, ...DEV_CLIENT_SECRETS.map((s) => s.name)]) if (secrets.has(name)) await apply(name);
   secrets.onChange((name, change) => {
-    if (name === DEV_IDP_SIGNING_KEY.name && change === 'rotated') devIdp.rotateSigningKey(secrets.get(name));
+    if (change === 'rotated') void apply(name).catch((err: Error) => new NestLogger('DevOidcProvider').error({ err, secretName: name }, 'Development provider could not apply a rotated secret'));
   });
 }
 
@@ -152,7 +167,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       },
     });
     const registrar = devIdp ? devClientRegistrar(devIdp) : undefined;
-    const extraSecrets = devIdp ? [DEV_IDP_SIGNING_KEY] : [];
+    const extraSecrets = devIdp ? [DEV_IDP_SIGNING_KEY, ...DEV_CLIENT_SECRETS] : [];
     app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar, options.env ?? process.env, extraSecrets), adapter, {
       // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
       // failing start rejects here (no stack trace printed, no process.exit inside Nest).
@@ -165,7 +180,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
     if (devIdp) {
       await seedDevServiceAccounts(app.get(AccessStateService));
-      followSigningKey(devIdp, app.get(SecretsService));
+      await followDevSecrets(devIdp, app.get(SecretsService));
     }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);

@@ -3,6 +3,7 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientCredentialsToken } from '@platform/dev-idp';
 import { SecretsService, type SecretChange } from '@platform/secrets';
 import { signWebhook } from '../../apps/billing/src/webhooks/webhook-signature';
 import { availableDatabases, runAdminSql, TestPlatform } from '../support/test-platform';
@@ -214,5 +215,37 @@ describe('the leak check every e2e suite runs at its end', () => {
     // As if a line had escaped redaction.
     platform.logs.push('{"msg":"oops","value":"leak-check-secret-value-1234"}\n');
     await expect(platform.close()).rejects.toThrow('the value of secret "billing-webhook-secret" appears in the platform\'s log');
+  });
+});
+
+describe("the development provider's seeded client secrets", () => {
+  it('come from the secrets service and follow its rotations', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'secrets-clients-'));
+    const first = `ingest-bot-first-${randomUUID()}`;
+    const second = `ingest-bot-second-${randomUUID()}`;
+    writeFileSync(path.join(dir, 'dev-client-ingest-bot-secret'), first);
+    const platform = await TestPlatform.start({ SECRETS_DIR: dir, SECRETS_POLL_INTERVAL_MS: '200' });
+    try {
+      const token = (clientSecret: string) => clientCredentialsToken(platform.issuer, { clientId: 'ingest-bot', clientSecret, scopes: ['analytics:events:write'] }, platform.audience);
+      await expect(platform.clientToken('ingest-bot')).rejects.toThrow(/invalid_client/);
+      const withFirst = await token(first);
+      expect((await platform.request('POST', '/analytics/events', { token: withFirst, body: { events: [{ name: 'x', timestamp: '2026-11-30T10:00:00Z' }] } })).status).toBe(202);
+
+      const rotated = new Promise<void>((resolve) => {
+        const off = platform.running.app.get(SecretsService).onChange((name, change) => {
+          if (name === 'dev-client-ingest-bot-secret' && change === 'rotated') {
+            off();
+            resolve();
+          }
+        });
+      });
+      writeFileSync(path.join(dir, 'dev-client-ingest-bot-secret'), second);
+      await rotated;
+      expect(await token(second)).toMatch(/^eyJ/);
+      await expect(token(first)).rejects.toThrow(/invalid_client/);
+    } finally {
+      await platform.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

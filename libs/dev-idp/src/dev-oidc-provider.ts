@@ -48,6 +48,12 @@ export interface DevOidcProvider {
    * @throws Error when the PEM is not an RSA private key
    */
   rotateSigningKey(pem: string): string;
+  /**
+   * Sets a seeded machine client's secret (the `dev-client-<id>-secret` secret): client
+   * authentication uses the new value from the next token request on.
+   * @throws Error for a client that is not seeded
+   */
+  setSeededClientSecret(clientId: string, clientSecret: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,7 +123,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   const registered: DevMachineRegistration[] = existsSync(clientsFile) ? (JSON.parse(readFileSync(clientsFile, 'utf8')) as DevMachineRegistration[]) : [];
   const clientStore = new DevMemoryStore('Client');
   const TEN_YEARS_SECONDS = 10 * 365 * 24 * 3600;
-  for (const client of registered) await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
+  // Seeded machine clients live in the store too, so that their secrets can be rotated.
+  for (const client of [...DEV_MACHINE_CLIENTS, ...registered]) await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
 
   const configuration: Configuration = {
     adapter: DevMemoryStore as unknown as Configuration['adapter'],
@@ -130,7 +137,6 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         response_types: ['code'],
         redirect_uris: [DEV_CLI_CLIENT.redirectUri],
       },
-      ...DEV_MACHINE_CLIENTS.map(machineClientMetadata),
     ],
     extraClientMetadata: { properties: ['tenant'] },
     findAccount: (_ctx, id) => {
@@ -240,6 +246,11 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       registered.push(client);
       mkdirSync(path.dirname(clientsFile), { recursive: true });
       writeFileSync(clientsFile, JSON.stringify(registered), { mode: 0o600 });
+    },
+    setSeededClientSecret: async (clientId, clientSecret) => {
+      const seeded = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
+      if (!seeded) throw new Error(`"${clientId}" is not a seeded machine client`);
+      await clientStore.upsert(clientId, machineClientMetadata({ ...seeded, clientSecret }), TEN_YEARS_SECONDS);
     },
     rotateSigningKey: (pem) => {
       const next = signingJwkFromPem(pem);

@@ -32,6 +32,13 @@ export const DEV_USERS: DevUser[] = [
   { username: 'olivia', tenant: null, roles: ['platform-operator'], name: 'Olivia Owens', email: 'olivia@platform.test' },
 ];
 
+/**
+ * Name of the secret holding a seeded machine client's secret, e.g. `dev-client-ingest-bot-secret`
+ * (a file under SECRETS_DIR, DEV_CLIENT_INGEST_BOT_SECRET_FILE or DEV_CLIENT_INGEST_BOT_SECRET);
+ * without it, the public development value below is used.
+ */
+export const devClientSecretName = (clientId: string) => `dev-client-${clientId}-secret`;
+
 export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
   { clientId: 'ingest-bot', clientSecret: 'dev-only-ingest-bot-secret', tenant: 'acme', scopes: ['analytics:events:write'] },
   // Prometheus scrapes /metrics with client credentials (scrape_config `oauth2`), see docs/observability.md.
