@@ -1,5 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { AccessStateService, CurrentPrincipal, isExactPermission, PolicyService, RequirePermissions, type Principal, type PolicyExplanation } from '@platform/auth';
+import { PlatformConfig } from '@platform/config';
 import { AppRegistry, ForbiddenChangeError, InvalidRequestError } from '@platform/http';
 import { ExplainQuery } from './explain-query.dto';
 
@@ -10,7 +11,9 @@ export type ExplainResult = Omit<PolicyExplanation, 'reason'> & {
   permission: string;
   decision: 'allow' | 'deny';
   /** The same reason an audit record of this decision carries. */
-  reason: PolicyExplanation['reason'] | 'principal_deactivated';
+  reason: PolicyExplanation['reason'] | 'principal_deactivated' | 'service_account_not_registered' | 'scope_not_granted';
+  /** For a machine of the tenant: the scopes its service account is granted (null when it is not registered). */
+  grantedScopes?: string[] | null;
   boundRoles: string[];
   tokenRoles: string[];
 };
@@ -22,6 +25,7 @@ export class AuthzController {
     private readonly policy: PolicyService,
     private readonly access: AccessStateService,
     private readonly registry: AppRegistry,
+    private readonly config: PlatformConfig,
   ) {}
 
   /**
@@ -42,22 +46,32 @@ export class AuthzController {
     }
     const boundRoles = [...this.access.rolesOf(tenant, query.subject)];
     const tokenRoles = query.roles ?? [];
-    const explanation = this.policy.explain(
-      { type: query.type ?? 'user', roles: tokenRoles, scopes: query.scopes ?? [], tenant },
-      query.permission,
-      boundRoles,
-    );
-    const deactivated = this.access.isDeactivated(tenant, query.subject);
+    const type = query.type ?? 'user';
+    // A machine as the guard sees it: its token's scopes within what its service account is
+    // granted (the subject of a client-credentials token is its client id).
+    const account = type === 'service' ? this.access.serviceAccount(tenant, query.subject) : undefined;
+    const tokenScopes = query.scopes ?? (account ? [...account.scopes] : []);
+    const scopes = account ? tokenScopes.filter((scope) => account.scopes.has(scope)) : tokenScopes;
+    const explanation = this.policy.explain({ type, roles: tokenRoles, scopes, tenant }, query.permission, boundRoles);
+    let reason: ExplainResult['reason'] = explanation.reason;
+    let allowed = explanation.allowed;
+    if (type === 'service' && !account && this.config.serviceAccountsRequired) {
+      [allowed, reason] = [false, 'service_account_not_registered'];
+    } else if (account && !allowed && this.policy.explain({ type, roles: [], scopes: tokenScopes, tenant }, query.permission).allowed) {
+      reason = 'scope_not_granted';
+    }
+    if (this.access.isDeactivated(tenant, query.subject) || (account && !account.active)) [allowed, reason] = [false, 'principal_deactivated'];
     return {
       subject: query.subject,
       tenant,
       permission: query.permission,
       ...explanation,
-      decision: explanation.allowed && !deactivated ? 'allow' : 'deny',
-      reason: deactivated ? 'principal_deactivated' : explanation.reason,
-      allowed: explanation.allowed && !deactivated,
+      decision: allowed ? 'allow' : 'deny',
+      reason,
+      allowed,
       boundRoles,
       tokenRoles,
+      ...(type === 'service' && { grantedScopes: account ? [...account.scopes] : null }),
     };
   }
 }

@@ -49,6 +49,11 @@ describe.each(availableDatabases())('service accounts and least privilege for ma
     expect(narrowed.body).toMatchObject({ status: 403, reason: 'scope_not_granted' });
     expect(await platform.auditOf(narrowed.requestId)).toMatchObject({ decision: 'deny', reason: 'scope_not_granted', details: { notGranted: ['analytics:events:read'] } });
     expect((await platform.request('POST', '/analytics/events', { token, body: event('still-allowed') })).status).toBe(202);
+    // The explanation agrees with the guard.
+    const explained = await as('alice', 'GET', `/platform/authz/explain?subject=${account.clientId}&type=service&permission=analytics:events:read&scopes=analytics:events:write,analytics:events:read`);
+    expect(explained.body).toMatchObject({ decision: 'deny', reason: 'scope_not_granted', grantedScopes: ['analytics:events:write'] });
+    const unregistered = await as('alice', 'GET', '/platform/authz/explain?subject=nobody-registered&type=service&permission=analytics:events:write&scopes=analytics:events:write');
+    expect(unregistered.body).toMatchObject({ decision: 'deny', reason: 'service_account_not_registered', grantedScopes: null });
     // A scope nobody granted and nobody may: billing is out of reach.
     expect((await platform.request('GET', '/billing/invoices', { token })).body).toMatchObject({ status: 403, reason: 'insufficient_scope' });
 
