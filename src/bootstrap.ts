@@ -203,7 +203,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
           logger.info('Shutting down: refusing new connections, finishing requests in flight');
           await started.close();
           await devIdp?.close();
-          logger.info({ auditPending: started.get(AuditWriter).pending }, 'Stopped: audit trail flushed, database closed');
+          logger.info('Stopped: audit trail flushed, database closed');
           logger.flush();
         })()),
     };

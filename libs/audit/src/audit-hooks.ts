@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppRegistry, REQUEST_ID_HEADER, requestState } from '@platform/http';
-import { traceContextFrom, type PlatformMetrics } from '@platform/observability';
+import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
 import { auditedEventOf, resourceIdOf } from './audited.decorator';
 import type { NewAuditRow } from './audit.schema';
@@ -95,7 +95,7 @@ export function eventRowFor(access: NewAuditRow, event: string, resourceId: stri
 export type RequestTracker = (request: FastifyRequest, reply: FastifyReply) => void;
 
 /**
- * Registers the Fastify hook that gives every request an id, a trace context, a state and exactly
+ * Registers the Fastify hooks that give every request an id, a trace context, a state and exactly
  * one access record. Not a Nest interceptor: the record is written when the response closes, which
  * happens for every answer (401/403 from the guard, 404 for unknown routes, 400/413 from the body
  * parser, 429, 500) and also when the client goes away before the answer (status 499,
@@ -183,7 +183,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
     const trace = traceContextFrom(request.headers.traceparent, request.headers.tracestate);
     request.platform = { startedAt: process.hrtime.bigint(), trace };
     reply.header(REQUEST_ID_HEADER, request.id);
-    reply.header(TRACERESPONSE_HEADER, `00-${trace.traceId}-${trace.spanId}-${trace.flags}`);
+    reply.header(TRACERESPONSE_HEADER, formatTraceparent(trace));
     track(request, reply);
     done();
   });

@@ -132,11 +132,6 @@ export class AuditWriter implements OnModuleInit {
     return this.mode;
   }
 
-  /** Number of records in the journal, waiting for replay. */
-  get journalled(): number {
-    return this.journal.records;
-  }
-
   /**
    * Writes what is queued now; resolves when it is in the database or, during an outage, in the
    * journal. At most one flush runs and at most one waits behind it, whatever the number of

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createRootLogger, registerSecretValue, scrubLogLine } from './logger';
+import { createRootLogger, registerSecretValue, scrubLogLine, unregisterSecretValue } from './logger';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl';
 
@@ -34,8 +34,14 @@ describe('secret values in log lines', () => {
     const lines: string[] = [];
     const logger = createRootLogger('info', { write: (line: string) => void lines.push(line) });
     registerSecretValue('p@ss"word-rotated-42');
+    registerSecretValue('plain-secret-value-7');
     logger.error({ err: { message: 'connection to postgres://app:p@ss"word-rotated-42@db failed' } }, 'database down');
+    logger.info({ note: 'the value is plain-secret-value-7' }, 'oops');
     expect(lines.join('')).not.toContain('word-rotated-42');
+    expect(lines.join('')).not.toContain('plain-secret-value-7');
     expect(lines.join('')).toContain('[Redacted secret]');
+    // A value no longer in use is forgotten.
+    unregisterSecretValue('plain-secret-value-7');
+    expect(scrubLogLine('plain-secret-value-7')).toBe('plain-secret-value-7');
   });
 });

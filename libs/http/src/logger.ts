@@ -91,3 +91,9 @@ export function createRootLogger(level: string, destination?: DestinationStream,
     target,
   );
 }
+
+/** Forgets a value no longer accepted anywhere (a rotated secret after its grace window): the set stays as small as the secrets in use. */
+export function unregisterSecretValue(value: string): void {
+  SECRET_VALUES.delete(value);
+  SECRET_VALUES.delete(JSON.stringify(value).slice(1, -1));
+}

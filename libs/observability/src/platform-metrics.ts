@@ -21,7 +21,7 @@ export interface RequestObservation {
 /**
  * Every metric the platform exports at `/metrics` (prom-client, Prometheus text format), in one
  * registry per platform instance (tests run several in one process). Request-path methods cache
- * the labelled children by key, so recording a request is two Map lookups and two increments.
+ * the labelled children by key, so recording a request is a few Map lookups and increments.
  */
 @Injectable()
 export class PlatformMetrics {
@@ -117,6 +117,7 @@ export class PlatformMetrics {
   });
   private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
+  private readonly failureChildren = new Map<string, { inc(): void }>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -165,7 +166,14 @@ export class PlatformMetrics {
         this.decisionChildren.set(decisionKey, child);
       }
       child.inc();
-      if (o.decision === 'deny' && o.status === 401) this.tokenFailures.labels(reason).inc();
+      if (o.decision === 'deny' && o.status === 401) {
+        let failure = this.failureChildren.get(reason);
+        if (!failure) {
+          failure = this.tokenFailures.labels(reason);
+          this.failureChildren.set(reason, failure);
+        }
+        failure.inc();
+      }
     }
   }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 import { PlatformConfig } from '@platform/config';
-import { registerSecretValue } from '@platform/http';
+import { registerSecretValue, unregisterSecretValue } from '@platform/http';
 import { PlatformMetrics } from '@platform/observability';
 import { envNameOf, type SecretDefinition } from './secret-definition';
 
@@ -243,19 +243,30 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
 
   private rotate(state: SecretState, loaded: Loaded, version: string): void {
     registerSecretValue(loaded.value);
+    // A previous value still in its grace window is replaced: it is no longer accepted anywhere.
+    if (state.previous) this.forget(state, state.previous.value);
     const graceMs = this.config.secrets.graceSeconds * 1000;
     const previous = { value: state.value, version: state.version, until: Date.now() + graceMs };
     Object.assign(state, { value: loaded.value, source: loaded.source, version, rotatedAt: new Date(), previous: graceMs > 0 ? previous : undefined });
+    if (graceMs === 0) this.forget(state, previous.value);
     this.metrics.secretRotations.labels(state.definition.name).inc();
     this.logger.log({ secretName: state.definition.name, version, previousVersion: previous.version, previousAcceptedSeconds: this.config.secrets.graceSeconds }, 'Secret rotated');
     this.emit(state.definition.name, 'rotated');
     if (graceMs > 0) {
       const expiry = setTimeout(() => {
         this.expiries.delete(expiry);
-        if (state.previous === previous) this.emit(state.definition.name, 'previous_expired');
+        if (state.previous === previous) {
+          this.forget(state, previous.value);
+          this.emit(state.definition.name, 'previous_expired');
+        }
       }, graceMs).unref();
       this.expiries.add(expiry);
     }
+  }
+
+  /** Stops redacting a value no longer accepted (unless it is still the current or the configured previous one). */
+  private forget(state: SecretState, value: string): void {
+    if (value !== state.value && value !== state.configuredPrevious) unregisterSecretValue(value);
   }
 
   private emit(name: string, change: SecretChange): void {

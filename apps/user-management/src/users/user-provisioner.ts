@@ -4,7 +4,7 @@ import { DatabaseService } from '@platform/database';
 import type { UserRow } from './user.schema';
 import { UsersRepository, type UserProfile } from './users.repository';
 
-/** Principals remembered as provisioned; beyond it the memory starts over (a few extra upserts). */
+/** Principals remembered as provisioned; beyond it the longest-known are forgotten. */
 const MAX_REMEMBERED = 50_000;
 /** Provisioning writes run at most this many at a time: a burst of new users never starves requests of connections. */
 const CONCURRENCY = 2;
@@ -59,17 +59,24 @@ export class UserProvisioner implements OnModuleInit {
   /** Notes a principal; schedules its upsert when it is new or its profile changed. */
   seen(principal: Principal): void {
     if (principal.tenant === null) return;
-    const profile = profileOf(principal);
-    const key = `${profile.tenant}\u0000${profile.issuer}\u0000${profile.subject}`;
-    const fingerprint = `${profile.type}\u0000${profile.email ?? ''}\u0000${profile.name ?? ''}`;
+    const key = `${principal.tenant}\u0000${principal.issuer}\u0000${principal.subject}`;
+    const fingerprint = `${principal.type}\u0000${String(principal.claims.email ?? '')}\u0000${String(principal.claims.name ?? principal.claims.preferred_username ?? '')}`;
     if (this.provisioned.get(key) === fingerprint) return;
-    if (this.provisioned.size >= MAX_REMEMBERED) this.provisioned.clear();
+    // Bounded memory: the longest-known identity is forgotten (one extra upsert if it comes back).
+    if (this.provisioned.size >= MAX_REMEMBERED) this.provisioned.delete(this.provisioned.keys().next().value as string);
     this.provisioned.set(key, fingerprint);
-    this.queue.set(key, profile);
-    if (this.workers.size < CONCURRENCY) {
-      const worker: Promise<void> = this.drain().finally(() => this.workers.delete(worker));
-      this.workers.add(worker);
-    }
+    this.queue.set(key, profileOf(principal));
+    this.startWorker();
+  }
+
+  private startWorker(): void {
+    if (this.workers.size >= CONCURRENCY) return;
+    const worker: Promise<void> = this.drain().finally(() => {
+      this.workers.delete(worker);
+      // A profile queued while this worker was finishing is not left behind.
+      if (this.queue.size > 0) this.startWorker();
+    });
+    this.workers.add(worker);
   }
 
   /** Writes queued profiles one after the other until none is left. */
@@ -84,7 +91,7 @@ export class UserProvisioner implements OnModuleInit {
     }
   }
 
-  /** Writes the tenant and the user now (also used by `GET /users/me`, which must read its own write). */
+  /** Writes the tenant and the user now (also used by `GET /users/me` and `/users/tenant`, which must read their own write). */
   async provision(profile: UserProfile): Promise<UserRow> {
     if (!this.knownTenants.has(profile.tenant)) {
       await this.repository.ensureTenant(profile.tenant);

@@ -13,7 +13,6 @@ const keyOf = (tenant: string | null, subject: string) => `${tenant ?? ''}\u0000
 
 /** A registered machine client, as the guard needs it. */
 export interface ServiceAccountGrant {
-  tenant: string;
   /** The scopes the client may use; its tokens' other scopes are ignored. */
   scopes: ReadonlySet<string>;
   active: boolean;
@@ -157,7 +156,7 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     this.bindings = bindings;
     this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
     this.deactivatedSubjects = new Set(deactivatedRows.map((row) => row.subject));
-    this.machines = new Map(machineRows.map((row) => [keyOf(row.tenant, row.clientId), { tenant: row.tenant, scopes: new Set(row.scopes), active: row.status === 'active' }]));
+    this.machines = new Map(machineRows.map((row) => [keyOf(row.tenant, row.clientId), { scopes: new Set(row.scopes), active: row.status === 'active' }]));
     for (const listener of this.listeners) listener();
   }
 
