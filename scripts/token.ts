@@ -2,6 +2,7 @@
  * Prints an access token from the running development OpenID provider, and nothing else on stdout.
  *
  *   npm run --silent token -- --user bob
+ *   npm run --silent token -- --user carol --actor assistant-bot   (an agent acting for carol, RFC 8693)
  *   npm run --silent token -- --client ingest-bot
  *   npm run --silent token -- --client sa-acme-1a2b3c4d --secret S --scope analytics:events:write
  *
@@ -12,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
-import { clientCredentialsToken, devClientSecretName, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
+import { clientCredentialsToken, delegatedToken, devClientSecretName, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
 
 /**
  * A seeded client's token with its current secret: the platform's `dev-client-<id>-secret` when
@@ -22,13 +23,25 @@ import { clientCredentialsToken, devClientSecretName, devClientToken, devUserTok
 async function seededClientToken(issuer: string, clientId: string, audience: string): Promise<string> {
   const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
   if (!client) return devClientToken(issuer, clientId, audience);
-  // Read the way the platform reads it (same sources, same order).
+  return clientCredentialsToken(issuer, { clientId, clientSecret: seededClientSecret(clientId, client.clientSecret), scopes: client.scopes }, audience);
+}
+
+/** A seeded client's current secret, read the way the platform reads it (same sources, same order). */
+function seededClientSecret(clientId: string, developmentDefault: string): string {
   const name = devClientSecretName(clientId);
   const config = parsePlatformConfig(process.env) as PlatformConfig;
-  const secrets = new SecretsService([{ name, description: name, validate: () => undefined, consumers: [], developmentDefault: client.clientSecret }], process.env, config, new PlatformMetrics());
+  const secrets = new SecretsService([{ name, description: name, validate: () => undefined, consumers: [], developmentDefault }], process.env, config, new PlatformMetrics());
   const secret = secrets.get(name);
   secrets.onModuleDestroy();
-  return clientCredentialsToken(issuer, { clientId, clientSecret: secret, scopes: client.scopes }, audience);
+  return secret;
+}
+
+/** A token of `user` exchanged by the seeded agent `actorId` for a delegated one (sub = user, act = agent). */
+async function delegatedUserToken(issuer: string, user: string, actorId: string, audience: string): Promise<string> {
+  const agent = DEV_MACHINE_CLIENTS.find((c) => c.clientId === actorId && c.agent);
+  if (!agent) throw new Error(`no seeded agent "${actorId}" (seeded agents: ${DEV_MACHINE_CLIENTS.filter((c) => c.agent).map((c) => c.clientId).join(', ')})`);
+  const subjectToken = await devUserToken(issuer, user, audience);
+  return delegatedToken(issuer, subjectToken, { clientId: actorId, clientSecret: seededClientSecret(actorId, agent.clientSecret) }, audience);
 }
 
 async function main(): Promise<void> {
@@ -36,6 +49,7 @@ async function main(): Promise<void> {
     options: {
       user: { type: 'string' },
       client: { type: 'string' },
+      actor: { type: 'string' },
       secret: { type: 'string' },
       scope: { type: 'string', multiple: true },
       issuer: { type: 'string' },
@@ -49,8 +63,10 @@ async function main(): Promise<void> {
       `give exactly one of --user (${DEV_USERS.map((u) => u.username).join(', ')}) or --client (${DEV_MACHINE_CLIENTS.map((c) => c.clientId).join(', ')})`,
     );
   }
+  if (values.actor && !values.user) throw new Error('--actor needs --user: the agent acts for that user');
   let token: string;
-  if (values.user) token = await devUserToken(issuer, values.user, audience);
+  if (values.user && values.actor) token = await delegatedUserToken(issuer, values.user, values.actor, audience);
+  else if (values.user) token = await devUserToken(issuer, values.user, audience);
   // A registered service account: its own id and secret, and the scopes to ask for.
   else if (values.secret) token = await clientCredentialsToken(issuer, { clientId: values.client as string, clientSecret: values.secret, scopes: values.scope ?? [] }, audience);
   else token = await seededClientToken(issuer, values.client as string, audience);

@@ -51,7 +51,7 @@ function devClientRegistrar(devIdp: DevOidcProvider): MachineClientRegistrar {
 async function seedDevServiceAccounts(access: AccessStateService): Promise<void> {
   for (const client of DEV_MACHINE_CLIENTS) {
     if (client.tenant === null) continue;
-    await access.seedServiceAccount({ tenant: client.tenant, clientId: client.clientId, name: client.clientId, scopes: client.scopes, createdBy: 'development-seed' });
+    await access.seedServiceAccount({ tenant: client.tenant, clientId: client.clientId, name: client.clientId, scopes: client.grantedScopes ?? client.scopes, createdBy: 'development-seed' });
   }
 }
 

@@ -23,6 +23,12 @@ export class AuditFilterInput {
   @Length(1, 320)
   client?: string;
 
+  /** Records where this subject (an agent's client) acted for someone, anywhere in the delegation chain. */
+  @IsOptional()
+  @IsString()
+  @Length(1, 320)
+  actor?: string;
+
   @IsOptional()
   @IsString()
   @Length(1, 100)

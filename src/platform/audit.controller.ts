@@ -78,6 +78,7 @@ export class AuditController {
       decision: input.decision,
       subject: input.subject,
       clientId: input.client,
+      actor: input.actor,
       app: input.app,
       status: input.status,
       requestId: input.requestId,

@@ -55,7 +55,7 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     });
   });
 
-  it('ingest-bot posts events, and gets 403 insufficient_scope on invoices', async () => {
+  it('ingest-bot posts events, and gets 403 insufficient_scope on subscriptions, scope_not_granted on invoices', async () => {
     const posted = await platform.request('POST', '/analytics/events', {
       token: tokens['ingest-bot'],
       body: { events: [{ name: 'signup', timestamp: '2026-11-30T10:00:00Z', properties: { plan: 'pro' } }, { name: 'signup', timestamp: '2026-11-30T11:00:00Z' }] },
@@ -64,10 +64,12 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     expect(posted.body).toEqual({ accepted: 2 });
     expect(await platform.auditOf(posted.requestId)).toMatchObject({ decision: 'allow', principalType: 'service', clientId: 'ingest-bot', tenant: 'acme' });
 
-    const denied = await platform.request('GET', '/billing/invoices', { token: tokens['ingest-bot'] });
+    const denied = await platform.request('POST', '/billing/invoices', { token: tokens['ingest-bot'], body: {} });
     expect(denied.status).toBe(403);
-    expect(denied.headers.get('www-authenticate')).toBe('Bearer realm="platform", error="insufficient_scope", scope="billing:invoices:read"');
+    expect(denied.headers.get('www-authenticate')).toBe('Bearer realm="platform", error="insufficient_scope", scope="billing:invoices:write"');
     expect(denied.body.reason).toBe('insufficient_scope');
+    // Its token carries billing:invoices:read (the provider allows it), but acme never granted it.
+    expect((await platform.request('GET', '/billing/invoices', { token: tokens['ingest-bot'] })).body.reason).toBe('scope_not_granted');
   });
 
   it('carol reads event counts of her tenant only', async () => {

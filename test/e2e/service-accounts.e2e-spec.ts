@@ -107,7 +107,7 @@ describe('users provisioned just in time, tenants and memberships', () => {
     // The identity provider changes the profile: the next request carries it, and the record follows.
     const provisioner = platform.running.app.get(UserProvisioner);
     const carolRow = listed.find((u: { subject: string }) => u.subject === 'carol');
-    provisioner.seen({ subject: 'carol', type: 'user', tenant: 'acme', issuer: platform.issuer, roles: [], boundRoles: [], scopes: [], clientId: null, expiresAt: 0, tokenId: null, claims: { name: 'Carol Carter', email: 'carol@acme.test' } });
+    provisioner.seen({ subject: 'carol', type: 'user', tenant: 'acme', issuer: platform.issuer, roles: [], boundRoles: [], scopes: [], clientId: null, expiresAt: 0, actors: [], boundKeyThumbprint: null, tokenId: null, claims: { name: 'Carol Carter', email: 'carol@acme.test' } });
     await provisioner.settled();
     expect((await platform.request('GET', `/users/${carolRow.id}`, { token: alice })).body).toMatchObject({ name: 'Carol Carter' });
     expect((await platform.request('GET', '/users/me/memberships', { token: carol })).body).toEqual([expect.objectContaining({ tenant: 'acme' })]);

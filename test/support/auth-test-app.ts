@@ -13,8 +13,9 @@ class ProbeController {
   @Get('whoami')
   @Authenticated({ tenant: 'optional' })
   whoami(@CurrentPrincipal() principal: Principal) {
-    const { claims: _claims, expiresAt: _exp, tokenId: _jti, issuer: _iss, boundRoles: _bound, ...shape } = principal;
-    return shape;
+    const { claims: _claims, expiresAt: _exp, tokenId: _jti, issuer: _iss, boundRoles: _bound, actors, boundKeyThumbprint, ...shape } = principal;
+    // Shown only when the token has them: the provider fixtures describe tokens without delegation or binding.
+    return { ...shape, ...(actors.length > 0 && { actors }), ...(boundKeyThumbprint !== null && { boundKeyThumbprint }) };
   }
 
   @Post('billing/invoices')

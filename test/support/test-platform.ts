@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
 import { SecretsService } from '@platform/secrets';
-import { devClientToken, devUserToken } from '@platform/dev-idp';
+import { delegatedToken, devClientToken, devUserToken, DEV_MACHINE_CLIENTS } from '@platform/dev-idp';
 import type { FeatureApp } from '@platform/http';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { startPlatform, type RunningPlatform } from '../../src/bootstrap';
@@ -134,6 +134,12 @@ export class TestPlatform {
     return devUserToken(this.issuer, username, this.audience);
   }
 
+  /** A token of a seeded agent acting for a seeded user (RFC 8693 token exchange of the user's token). */
+  async delegatedToken(username: string, agentId: string, scopes?: string[]): Promise<string> {
+    const agent = DEV_MACHINE_CLIENTS.find((c) => c.clientId === agentId) as { clientId: string; clientSecret: string };
+    return delegatedToken(this.issuer, await this.userToken(username), agent, this.audience, scopes);
+  }
+
   /** A token for a seeded machine client, through client credentials. */
   clientToken(clientId: string): Promise<string> {
     return devClientToken(this.issuer, clientId, this.audience);
@@ -142,10 +148,10 @@ export class TestPlatform {
   async request(
     method: string,
     pathname: string,
-    options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+    options: { token?: string; scheme?: 'Bearer' | 'DPoP'; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
   ): Promise<TestResponse> {
     const headers: Record<string, string> = { ...options.headers };
-    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    if (options.token !== undefined) headers.authorization = `${options.scheme ?? 'Bearer'} ${options.token}`;
     let body: string | undefined = options.rawBody;
     if (options.body !== undefined) {
       headers['content-type'] ??= 'application/json';

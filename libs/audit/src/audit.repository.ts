@@ -10,6 +10,8 @@ export interface AuditQuery {
   decision?: 'allow' | 'deny';
   subject?: string;
   clientId?: string;
+  /** Records where this subject acted for someone, anywhere in the delegation chain. */
+  actor?: string;
   tenant?: string;
   app?: string;
   status?: number;
@@ -85,6 +87,7 @@ export class AuditRepository {
     if (query.decision) where.push(eq(auditRecords.decision, query.decision));
     if (query.subject) where.push(eq(auditRecords.subject, query.subject));
     if (query.clientId) where.push(eq(auditRecords.clientId, query.clientId));
+    if (query.actor) where.push(sql`${auditRecords.actors} @> ${JSON.stringify([{ subject: query.actor }])}::jsonb`);
     if (query.tenant) where.push(eq(auditRecords.tenant, query.tenant));
     if (query.app) where.push(eq(auditRecords.app, query.app));
     if (query.status) where.push(eq(auditRecords.status, query.status));
@@ -133,14 +136,14 @@ export class AuditRepository {
 async function insertBatch(db: Db, json: string): Promise<void> {
   await db.execute(sql`
     insert into audit_records (record_id, kind, event, resource_id, trace_id, occurred_at, request_id, decision, reason,
-      error_reason, subject, principal_type, client_id, tenant, issuer, app, method, route, path, required_permissions,
+      error_reason, subject, principal_type, client_id, actors, dpop_bound, tenant, issuer, app, method, route, path, required_permissions,
       status, duration_ms, client_ip, details, prev_hash, hash)
     select "recordId", "kind", "event", "resourceId", "traceId", "occurredAt", "requestId", "decision", "reason",
-      "errorReason", "subject", "principalType", "clientId", "tenant", "issuer", "app", "method", "route", "path",
+      "errorReason", "subject", "principalType", "clientId", "actors", "dpopBound", "tenant", "issuer", "app", "method", "route", "path",
       coalesce("requiredPermissions", '{}'), "status", "durationMs", "clientIp", "details", "prevHash", "hash"
     from json_to_recordset(${json}::json) as u("ord" int, "recordId" uuid, "kind" text, "event" text, "resourceId" text,
       "traceId" text, "occurredAt" timestamptz, "requestId" text, "decision" text, "reason" text, "errorReason" text,
-      "subject" text, "principalType" text, "clientId" text, "tenant" text, "issuer" text, "app" text, "method" text,
+      "subject" text, "principalType" text, "clientId" text, "actors" jsonb, "dpopBound" boolean, "tenant" text, "issuer" text, "app" text, "method" text,
       "route" text, "path" text, "requiredPermissions" text[], "status" int, "durationMs" float8, "clientIp" text,
       "details" jsonb, "prevHash" text, "hash" text)
     order by u."ord"`);

@@ -1,5 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+
+/** One actor of a delegation chain as the audit trail stores it (current actor first). */
+export interface AuditActor {
+  subject: string;
+  clientId: string | null;
+}
 
 /**
  * The audit trail, append-only (a trigger refuses UPDATE, DELETE and TRUNCATE) and hash-chained
@@ -31,6 +37,10 @@ export const auditRecords = pgTable(
     subject: text('subject'),
     principalType: text('principal_type', { enum: ['user', 'service'] }),
     clientId: text('client_id'),
+    /** Delegation chain (RFC 8693 `act`): who acted for `subject`, current actor first; null when the subject acted itself. */
+    actors: jsonb('actors').$type<AuditActor[]>(),
+    /** True when the token was DPoP-bound and its proof checked (RFC 9449); null without a principal. */
+    dpopBound: boolean('dpop_bound'),
     tenant: text('tenant'),
     issuer: text('issuer'),
     app: text('app'),
@@ -57,6 +67,8 @@ export const auditRecords = pgTable(
     index('audit_records_request_id_idx').on(t.requestId),
     index('audit_records_trace_id_idx').on(t.traceId),
     index('audit_records_event_id_idx').on(t.event, t.id).where(sql`event is not null`),
+    // "What did this agent do, for whom": containment queries on the chain.
+    index('audit_records_actors_idx').using('gin', sql`${t.actors} jsonb_path_ops`),
   ],
 );
 

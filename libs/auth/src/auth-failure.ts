@@ -26,6 +26,11 @@ export type AuthFailureReason =
   | 'wrong_token_use'
   | 'client_id_mismatch'
   | 'invalid_token'
+  | 'unsupported_token_binding'
+  | 'dpop_proof_required'
+  | 'invalid_dpop_proof'
+  | 'dpop_token_not_bound'
+  | 'dpop_required'
   | 'issuer_unavailable';
 
 /** Client-facing explanation of each reason: actionable, no internals, no token content. */
@@ -53,6 +58,11 @@ const DETAILS: Record<AuthFailureReason, string> = {
   wrong_token_use: 'This is not an access token (an ID or refresh token was sent): send an access token.',
   client_id_mismatch: 'The access token was issued to a client this API does not accept.',
   invalid_token: 'The access token is invalid.',
+  unsupported_token_binding: 'The access token is bound to its client in a way this platform cannot check (only DPoP, cnf.jkt, is supported).',
+  dpop_proof_required: 'The access token is bound to a key (DPoP): send it as "Authorization: DPoP <token>" with a DPoP proof header.',
+  invalid_dpop_proof: 'The DPoP proof is missing, malformed, expired, replayed, or does not match this request, the token or its key.',
+  dpop_token_not_bound: 'The DPoP scheme was used with an access token that is not bound to a key: send it as "Authorization: Bearer <token>".',
+  dpop_required: 'This route requires machine clients to use DPoP-bound access tokens (RFC 9449): request the token with a DPoP proof.',
   issuer_unavailable: "The platform cannot reach the issuer's keys right now: retry shortly.",
 };
 

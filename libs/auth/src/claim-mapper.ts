@@ -1,6 +1,6 @@
 import type { ClaimPresetName } from '@platform/config';
 import { AuthFailure } from './auth-failure';
-import type { Principal } from './principal';
+import type { Actor, Principal } from './principal';
 
 /** How one identity-provider family names things in its access tokens. */
 export interface ClaimPreset {
@@ -53,6 +53,45 @@ export function readScopes(claims: Record<string, unknown>): string[] {
   if (value === undefined || value === null) return [];
   if (typeof value === 'string') return [...new Set(value.split(' ').filter(Boolean))];
   return stringList(value, claim);
+}
+
+/** Nested `act` claims read at most this deep; a deeper chain is refused as malformed, whatever the configured limit. */
+const MAX_ACT_NESTING = 16;
+
+/**
+ * The delegation chain of an RFC 8693 section 4.1 `act` claim, current actor first: each level is
+ * an object with a string `sub` (and optionally `client_id`), the prior actor nested as its `act`.
+ *
+ * @throws AuthFailure `malformed_claims` for any other shape, or nesting beyond 16 levels
+ */
+export function readActors(value: unknown): Actor[] {
+  const actors: Actor[] = [];
+  let level = value;
+  while (level !== undefined && level !== null) {
+    if (typeof level !== 'object' || Array.isArray(level) || actors.length >= MAX_ACT_NESTING) throw new AuthFailure('malformed_claims', { claim: 'act' });
+    const act = level as { sub?: unknown; client_id?: unknown; act?: unknown };
+    if (typeof act.sub !== 'string' || act.sub === '') throw new AuthFailure('malformed_claims', { claim: 'act.sub' });
+    if (act.client_id !== undefined && typeof act.client_id !== 'string') throw new AuthFailure('malformed_claims', { claim: 'act.client_id' });
+    actors.push({ subject: act.sub, clientId: act.client_id ?? null });
+    level = act.act;
+  }
+  return actors;
+}
+
+/**
+ * RFC 7800 / RFC 9449 section 6.1: the `cnf.jkt` thumbprint of a DPoP-bound token, else null.
+ * A `cnf` of another kind only (`x5t#S256`, mutual TLS) is not supported and refused, so that a
+ * sender-constrained token is never accepted as a plain bearer token.
+ *
+ * @throws AuthFailure `malformed_claims` (wrong shape), `unsupported_token_binding`
+ */
+export function readBoundKeyThumbprint(cnf: unknown): string | null {
+  if (cnf === undefined || cnf === null) return null;
+  if (typeof cnf !== 'object' || Array.isArray(cnf)) throw new AuthFailure('malformed_claims', { claim: 'cnf' });
+  const jkt = (cnf as { jkt?: unknown }).jkt;
+  if (jkt === undefined) throw new AuthFailure('unsupported_token_binding', { methods: Object.keys(cnf).slice(0, 5) });
+  if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw new AuthFailure('malformed_claims', { claim: 'cnf.jkt' });
+  return jkt;
 }
 
 function nestedRoles(container: unknown, claim: string): string[] {
@@ -167,6 +206,8 @@ export class ClaimMapper {
       issuer: claims.iss,
       expiresAt: typeof claims.exp === 'number' ? claims.exp : 0,
       tokenId: typeof claims.jti === 'string' ? claims.jti : null,
+      actors: readActors(claims.act),
+      boundKeyThumbprint: readBoundKeyThumbprint(claims.cnf),
       claims,
     };
   }

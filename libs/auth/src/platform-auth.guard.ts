@@ -74,8 +74,17 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       throw new ProblemException(403, 'principal_deactivated', 'This account has been deactivated by an administrator of its tenant.');
     }
     let notGranted: string[] = [];
-    if (principal.type === 'service') {
-      const machine = this.machineAccess(state, principal);
+    const delegated = principal.type === 'user' && principal.actors.length > 0;
+    if (delegated && principal.actors.length > this.config.delegationMaxDepth) {
+      state.principal = principal;
+      this.decide(state, 'deny', 'delegation_too_deep', { depth: principal.actors.length, maxDepth: this.config.delegationMaxDepth });
+      throw new ProblemException(403, 'delegation_too_deep', `This token's delegation chain has ${principal.actors.length} actors; this platform accepts at most ${this.config.delegationMaxDepth}.`);
+    }
+    if (principal.type === 'service' || delegated) {
+      // The client that presents the token (a machine, or the agent acting for a person) is bound
+      // by what its tenant granted its service account.
+      const client = delegated ? (principal.clientId ?? principal.actors[0].clientId ?? principal.actors[0].subject) : (principal.clientId ?? principal.subject);
+      const machine = this.machineAccess(state, principal, client);
       principal = machine.principal;
       notGranted = machine.notGranted;
       request.user = principal;
@@ -103,20 +112,31 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       this.events.authenticated(principal);
       return true;
     }
-    if (decision.basis === 'scopes' && notGranted.length > 0 && this.policy.decide({ ...principal, scopes: [...principal.scopes, ...notGranted] }, route.permissions).allowed) {
+    const actor = delegated ? { actors: principal.actors.map((a) => a.subject) } : {};
+    if (decision.basis === 'delegation' && decision.missingForSubject?.length) {
+      // The person may not do it, whoever acts for them.
+      this.decide(state, 'deny', 'insufficient_permission', { missing: decision.missing, missingForSubject: decision.missingForSubject, ...actor });
+      throw new ProblemException(403, 'insufficient_permission', `The user this token acts for does not hold ${decision.missingForSubject.join(', ')}.`, {}, {
+        missingPermissions: decision.missing,
+      });
+    }
+    const scopeSide = decision.basis === 'scopes' || decision.basis === 'delegation';
+    if (scopeSide && notGranted.length > 0 && this.policy.decide({ ...principal, scopes: [...principal.scopes, ...notGranted] }, route.permissions).allowed) {
       // The token carries the scope, but the tenant never granted it to this client.
-      this.decide(state, 'deny', 'scope_not_granted', { missing: decision.missing, notGranted });
+      this.decide(state, 'deny', 'scope_not_granted', { missing: decision.missing, notGranted, ...actor });
       throw new ProblemException(403, 'scope_not_granted', `This client's service account is not granted the scope it would need (${notGranted.join(', ')}).`, {}, {
         missingPermissions: decision.missing,
       });
     }
-    if (decision.basis === 'scopes') {
+    if (scopeSide) {
       const scopes = [...new Set(decision.missing.flatMap((p) => this.policy.scopesGranting(p)))];
-      this.decide(state, 'deny', 'insufficient_scope', { missing: decision.missing });
+      this.decide(state, 'deny', 'insufficient_scope', { missing: decision.missing, ...actor });
       throw new ProblemException(
         403,
         'insufficient_scope',
-        `The access token lacks a scope this route needs (${decision.missing.join(', ')}).`,
+        delegated
+          ? `The agent acting for this user is not allowed ${decision.missing.join(', ')} (its token lacks the scope).`
+          : `The access token lacks a scope this route needs (${decision.missing.join(', ')}).`,
         { 'www-authenticate': `Bearer realm="${REALM}", error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}` },
         { missingPermissions: decision.missing },
       );
@@ -128,7 +148,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   }
 
   /**
-   * A machine principal as its tenant registered it: effective scopes are the token's scopes
+   * A machine principal (or the agent acting for a person) as its tenant registered it: effective scopes are the token's scopes
    * intersected with those granted to its service account in the token's tenant. Unregistered
    * machines of a tenant are refused when `SERVICE_ACCOUNTS_REQUIRED` (default); machines outside
    * any tenant (platform clients such as the metrics scraper) keep their token's scopes, which the
@@ -136,9 +156,9 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
    *
    * @throws ProblemException 403 `service_account_not_registered`, `principal_deactivated`
    */
-  private machineAccess(state: RequestState, principal: Principal): { principal: Principal; notGranted: string[] } {
+  private machineAccess(state: RequestState, principal: Principal, clientId: string): { principal: Principal; notGranted: string[] } {
     if (principal.tenant === null) return { principal, notGranted: [] };
-    const account = this.access.serviceAccount(principal.tenant, principal.clientId ?? principal.subject);
+    const account = this.access.serviceAccount(principal.tenant, clientId);
     if (!account) {
       if (this.config.serviceAccountsRequired) {
         state.principal = principal;

@@ -79,6 +79,8 @@ export interface PlatformConfigValues {
    * scopes (for trying the platform against an identity provider before registering clients).
    */
   serviceAccountsRequired: boolean;
+  /** Delegation (RFC 8693 `act`): how many actors a chain may have; 0 refuses every delegated token. */
+  delegationMaxDepth: number;
   audit: {
     /** Largest number of records written in one INSERT. */
     batchSize: number;
@@ -209,6 +211,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       graceSeconds: int('SECRETS_GRACE_SECONDS', 300, 0, 7 * 24 * 3600),
     },
     serviceAccountsRequired: bool('SERVICE_ACCOUNTS_REQUIRED', true),
+    delegationMaxDepth: int('DELEGATION_MAX_DEPTH', 1, 0, 10),
     audit: {
       batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),
       flushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', 200, 1, 60000),

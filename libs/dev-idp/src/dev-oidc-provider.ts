@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { DevMemoryStore } from './memory-store';
 import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
+import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant, type Delegation } from './token-exchange';
 
 /** Options of {@link startDevOidcProvider}. */
 export interface DevOidcProviderOptions {
@@ -69,11 +70,12 @@ function signingJwkFromPem(pem: string): Record<string, unknown> {
 const registeredClientsFile = (dataDir: string) => path.join(dataDir, 'dev-idp', 'clients.json');
 
 /** oidc-provider metadata of a client-credentials client. */
-function machineClientMetadata(c: { clientId: string; clientSecret: string; scopes: string[]; tenant: string | null }) {
+function machineClientMetadata(c: { clientId: string; clientSecret: string; scopes: string[]; tenant: string | null; agent?: boolean }) {
   return {
     client_id: c.clientId,
     client_secret: c.clientSecret,
-    grant_types: ['client_credentials'],
+    // Agents may also exchange a user's token for a delegated one (RFC 8693).
+    grant_types: c.agent ? ['client_credentials', TOKEN_EXCHANGE_GRANT] : ['client_credentials'],
     response_types: [],
     redirect_uris: [],
     scope: c.scopes.join(' '),
@@ -122,6 +124,15 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   const clientsFile = registeredClientsFile(options.dataDir);
   const registered: DevMachineRegistration[] = existsSync(clientsFile) ? (JSON.parse(readFileSync(clientsFile, 'utf8')) as DevMachineRegistration[]) : [];
   const clientStore = new DevMemoryStore('Client');
+  /** Delegated tokens being issued by the token-exchange grant: their user and actor chain. */
+  const delegations = new WeakMap<object, Delegation>();
+  const resourceServerInfo = () => ({
+    scope: resourceScopes.join(' '),
+    audience: options.audience,
+    accessTokenTTL: ttl,
+    accessTokenFormat: 'jwt',
+    jwt: { sign: { alg: 'RS256' } },
+  });
   const TEN_YEARS_SECONDS = 10 * 365 * 24 * 3600;
   // Seeded machine clients live in the store too, so that their secrets can be rotated.
   for (const client of [...DEV_MACHINE_CLIENTS, ...registered]) await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
@@ -158,17 +169,25 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {
           if (resource !== options.audience) throw new errors.InvalidTarget();
-          return {
-            scope: resourceScopes.join(' '),
-            audience: options.audience,
-            accessTokenTTL: ttl,
-            accessTokenFormat: 'jwt',
-            jwt: { sign: { alg: 'RS256' } },
-          };
+          return resourceServerInfo() as ReturnType<NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>['getResourceServerInfo'] & object>;
+        },
+      },
+      // RFC 9449: a client that sends a DPoP proof to the token endpoint gets a token bound to its key (cnf.jkt).
+      dPoP: { enabled: true },
+    },
+    formats: {
+      customizers: {
+        // A delegated token is about the user, not the agent that asked for it (RFC 8693 section 4.1).
+        jwt: (_ctx, token, jwt) => {
+          const delegation = delegations.get(token);
+          if (delegation) jwt.payload.sub = delegation.subject;
+          return jwt;
         },
       },
     },
     extraTokenClaims: async (ctx, token) => {
+      const delegation = delegations.get(token);
+      if (delegation) return { ...delegation.claims, act: delegation.act };
       const accountId = (token as { accountId?: string }).accountId;
       if (accountId) {
         const user = DEV_USERS.find((u) => u.username === accountId);
@@ -189,11 +208,25 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     },
   };
   // Rebuilt on key rotation; sessions, grants and clients live in the shared store and survive.
-  let provider = new Provider(issuer, configuration);
+  const publicKeys = () => signingKeys.map(({ kty, n, e, kid, alg, use }) => ({ kty, n, e, kid, alg, use }));
+  const exchange = tokenExchangeGrant({
+    issuer,
+    audience: options.audience,
+    resourceServerInfo,
+    publicKeys,
+    errors: errors as unknown as Parameters<typeof tokenExchangeGrant>[0]['errors'],
+    delegations,
+  });
+  const build = (keys: Record<string, unknown>[]) => {
+    const built = new Provider(issuer, { ...configuration, jwks: { keys } as Configuration['jwks'] });
+    built.registerGrantType(TOKEN_EXCHANGE_GRANT, exchange as never, TOKEN_EXCHANGE_PARAMETERS);
+    return built;
+  };
+  let provider = build(signingKeys);
   let oidcHandler = provider.callback();
   const rebuild = (keys: Record<string, unknown>[]) => {
     signingKeys = keys;
-    provider = new Provider(issuer, { ...configuration, jwks: { keys } as Configuration['jwks'] });
+    provider = build(keys);
     oidcHandler = provider.callback();
   };
   const retirements = new Set<NodeJS.Timeout>();

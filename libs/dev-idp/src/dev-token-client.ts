@@ -1,5 +1,39 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_USERS } from './seed';
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './token-exchange';
+
+/** A client's DPoP key pair (RFC 9449): the private key signs proofs, the public JWK goes in their header. */
+export interface DpopKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  alg: 'ES256';
+}
+
+/** A new ES256 DPoP key pair. */
+export async function generateDpopKey(): Promise<DpopKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256');
+  return { privateKey, publicJwk: await exportJWK(publicKey), alg: 'ES256' };
+}
+
+/**
+ * A DPoP proof JWT (RFC 9449 section 4.2) for one request: header `typ: dpop+jwt` with the public
+ * JWK, claims `jti` (fresh), `htm`, `htu` (without query and fragment), `iat` (now, epoch seconds)
+ * and, when an access token is given, `ath` (its SHA-256, base64url). `overrides` replace claims
+ * (tests use it to forge bad proofs).
+ */
+export async function createDpopProof(key: DpopKey, method: string, url: string, accessToken?: string, overrides: Record<string, unknown> = {}): Promise<string> {
+  const target = new URL(url);
+  const claims: Record<string, unknown> = {
+    jti: randomUUID(),
+    htm: method,
+    htu: `${target.origin}${target.pathname}`,
+    iat: Math.floor(Date.now() / 1000),
+    ...(accessToken !== undefined && { ath: createHash('sha256').update(accessToken).digest('base64url') }),
+    ...overrides,
+  };
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: 'dpop+jwt', jwk: key.publicJwk }).sign(key.privateKey);
+}
 
 interface Discovery {
   authorization_endpoint: string;
@@ -12,7 +46,8 @@ async function discover(issuer: string): Promise<Discovery> {
   return (await response.json()) as Discovery;
 }
 
-async function tokenRequest(endpoint: string, body: Record<string, string>, headers: Record<string, string> = {}): Promise<string> {
+async function tokenRequest(endpoint: string, body: Record<string, string>, headers: Record<string, string> = {}, dpop?: DpopKey): Promise<string> {
+  if (dpop) headers = { ...headers, dpop: await createDpopProof(dpop, 'POST', endpoint) };
   const response = await fetch(endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -104,8 +139,46 @@ export async function devClientToken(issuer: string, clientId: string, audience:
  * @param client its id, secret and the scopes to ask for
  * @throws Error with the provider's error code when the request is refused
  */
-export async function clientCredentialsToken(issuer: string, client: { clientId: string; clientSecret: string; scopes: string[] }, audience: string): Promise<string> {
+export async function clientCredentialsToken(
+  issuer: string,
+  client: { clientId: string; clientSecret: string; scopes: string[] },
+  audience: string,
+  options: { dpop?: DpopKey } = {},
+): Promise<string> {
   const { token_endpoint } = await discover(issuer);
-  const basic = Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64');
-  return tokenRequest(token_endpoint, { grant_type: 'client_credentials', scope: client.scopes.join(' '), resource: audience }, { authorization: `Basic ${basic}` });
+  return tokenRequest(token_endpoint, { grant_type: 'client_credentials', scope: client.scopes.join(' '), resource: audience }, { authorization: basicAuth(client) }, options.dpop);
+}
+
+const basicAuth = (client: { clientId: string; clientSecret: string }) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}`;
+
+/**
+ * A delegated access token (RFC 8693 token exchange): the agent client trades a user's access
+ * token for one whose `sub` is the user and whose `act` names the agent. Exchanging a token that is
+ * already delegated makes a chain (nested `act`).
+ *
+ * @param subjectToken the user's (or an earlier delegated) access token
+ * @param scopes scopes to ask for; default: every scope the agent may request
+ * @throws Error with the provider's error code (`invalid_grant`, `invalid_scope`, `unauthorized_client`)
+ */
+export async function delegatedToken(
+  issuer: string,
+  subjectToken: string,
+  agent: { clientId: string; clientSecret: string },
+  audience: string,
+  scopes?: string[],
+): Promise<string> {
+  const { token_endpoint } = await discover(issuer);
+  return tokenRequest(
+    token_endpoint,
+    {
+      grant_type: TOKEN_EXCHANGE_GRANT,
+      subject_token: subjectToken,
+      subject_token_type: ACCESS_TOKEN_TYPE,
+      requested_token_type: ACCESS_TOKEN_TYPE,
+      resource: audience,
+      ...(scopes && { scope: scopes.join(' ') }),
+    },
+    { authorization: basicAuth(agent) },
+  );
 }

@@ -18,8 +18,18 @@ export interface DevMachineClient {
   clientSecret: string;
   /** Null for platform machines (the metrics scraper), which act outside any tenant. */
   tenant: string | null;
-  /** Scopes the client may request (least privilege, enforced by the provider and the policy). */
+  /** Scopes the identity provider lets the client request (what its tokens may carry). */
   scopes: string[];
+  /**
+   * Scopes its tenant grants the client's service account (the platform's binding); the platform
+   * intersects the token's scopes with these. Defaults to `scopes`.
+   */
+  grantedScopes?: string[];
+  /**
+   * An AI agent: besides client credentials it may use the token-exchange grant (RFC 8693) to act
+   * for users of its own tenant; its delegated tokens carry the user as `sub` and itself in `act`.
+   */
+  agent?: boolean;
 }
 
 export const DEV_TENANTS = ['acme', 'globex'] as const;
@@ -40,7 +50,17 @@ export const DEV_USERS: DevUser[] = [
 export const devClientSecretName = (clientId: string) => `dev-client-${clientId}-secret`;
 
 export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
-  { clientId: 'ingest-bot', clientSecret: 'dev-only-ingest-bot-secret', tenant: 'acme', scopes: ['analytics:events:write'] },
+  // Deliberately allowed one scope too many at the provider (a common misconfiguration): its tokens
+  // carry billing:invoices:read, which acme never granted its service account, so invoices stay closed.
+  {
+    clientId: 'ingest-bot',
+    clientSecret: 'dev-only-ingest-bot-secret',
+    tenant: 'acme',
+    scopes: ['analytics:events:write', 'billing:invoices:read'],
+    grantedScopes: ['analytics:events:write'],
+  },
+  // An AI agent acting for acme users (token exchange): it may read analytics, nothing else.
+  { clientId: 'assistant-bot', clientSecret: 'dev-only-assistant-bot-secret', tenant: 'acme', scopes: ['analytics:events:read', 'analytics:usage:read'], agent: true },
   // Prometheus scrapes /metrics with client credentials (scrape_config `oauth2`), see docs/observability.md.
   { clientId: 'metrics-scraper', clientSecret: 'dev-only-metrics-scraper-secret', tenant: null, scopes: ['platform:metrics:read'] },
 ];
@@ -49,4 +69,4 @@ export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
 export const DEV_CLI_CLIENT = { clientId: 'platform-cli', redirectUri: 'http://127.0.0.1:53682/callback' } as const;
 
 /** Scopes of the platform API as a resource server (RFC 8707); anything else requested is dropped. */
-export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'billing:invoices:read', 'billing:invoices:write', 'platform:metrics:read'];
+export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'analytics:usage:read', 'billing:invoices:read', 'billing:invoices:write', 'platform:metrics:read'];

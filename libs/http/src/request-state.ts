@@ -8,6 +8,10 @@ export interface PrincipalRef {
   clientId: string | null;
   tenant: string | null;
   issuer: string;
+  /** Delegation chain, current actor first (RFC 8693 `act`); empty when the subject acts itself. */
+  actors: readonly { subject: string; clientId: string | null }[];
+  /** `cnf.jkt` of a DPoP-bound token, else null. */
+  boundKeyThumbprint: string | null;
 }
 
 /**

@@ -39,6 +39,8 @@ function principal(overrides: Partial<Principal>): Principal {
     issuer: 'https://idp.example',
     expiresAt: 2_000_000_000,
     tokenId: null,
+    actors: [],
+    boundKeyThumbprint: null,
     claims: {},
     ...overrides,
   };
@@ -54,6 +56,41 @@ function serviceWith(text = POLICY): PolicyService {
 }
 
 describe('PolicyService.decide', () => {
+  describe('delegated principals (an actor for a person): both must grant', () => {
+    const delegated = (roles: string[], scopes: string[]) => principal({ type: 'user', roles, scopes, clientId: 'agent', actors: [{ subject: 'agent', clientId: 'agent' }] });
+
+    it('allows only what the roles and the scopes both grant', () => {
+      expect(serviceWith().decide(delegated(['billing-manager'], ['billing:invoices:read']), ['billing:invoices:read'])).toEqual({
+        allowed: true,
+        missing: [],
+        basis: 'delegation',
+        missingForSubject: [],
+        missingForActor: [],
+      });
+    });
+
+    it("says whose grant is missing: the person's, the actor's, or both", () => {
+      const policy = serviceWith();
+      // The agent's scope would allow writing; the person (billing-reader) may only read.
+      expect(policy.decide(delegated(['billing-reader'], ['billing:invoices:read']), ['billing:invoices:read', 'analytics:events:write'])).toMatchObject({
+        allowed: false,
+        missing: ['analytics:events:write'],
+        missingForSubject: ['analytics:events:write'],
+        missingForActor: ['analytics:events:write'],
+      });
+      expect(policy.decide(delegated(['admin'], ['billing:invoices:read']), ['analytics:events:write'])).toMatchObject({
+        allowed: false,
+        missingForSubject: [],
+        missingForActor: ['analytics:events:write'],
+      });
+      expect(policy.decide(delegated(['analyst'], ['billing:invoices:read']), ['billing:invoices:read'])).toMatchObject({
+        allowed: false,
+        missingForSubject: ['billing:invoices:read'],
+        missingForActor: [],
+      });
+    });
+  });
+
   describe('user principals: permissions come from roles', () => {
     it('allows what a role grants exactly', () => {
       expect(serviceWith().decide(user(['billing-manager']), ['billing:invoices:write'])).toEqual({
@@ -204,7 +241,7 @@ describe('grant memo keys', () => {
   it('keeps role lists that join to the same string apart', () => {
     const service = new PolicyService({} as never);
     service.use(parsePolicy('roles:\n  admin:\n    permissions: [billing:invoices:read]\n', 't'));
-    const user = (roles: string[]) => ({ subject: 's', type: 'user' as const, tenant: 't', roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
+    const user = (roles: string[]) => ({ subject: 's', type: 'user' as const, tenant: 't', roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, actors: [], boundKeyThumbprint: null, tokenId: null, claims: {} });
     expect(service.decide(user(['admin', 'x']), ['billing:invoices:read']).allowed).toBe(true);
     expect(service.decide(user(['admin\u0000x']), ['billing:invoices:read']).allowed).toBe(false);
   });
@@ -223,7 +260,7 @@ describe('role includes and role mappings', () => {
     ].join('\n'),
     'inline',
   );
-  const person = (roles: string[], tenant = 't1') => ({ subject: 's', type: 'user' as const, tenant, roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, tokenId: null, claims: {} });
+  const person = (roles: string[], tenant = 't1') => ({ subject: 's', type: 'user' as const, tenant, roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, actors: [], boundKeyThumbprint: null, tokenId: null, claims: {} });
   const service = new PolicyService({} as never);
   service.use(doc);
 

@@ -31,8 +31,15 @@ export interface PolicyDecision {
   allowed: boolean;
   /** Required permissions the principal lacks (empty when allowed). */
   missing: string[];
-  /** What the grant came from: roles for people, scopes for machines. */
-  basis: 'roles' | 'scopes';
+  /**
+   * What the grant came from: roles for people, scopes for machines, both for a delegation (an
+   * actor acting for a person), where `missingForSubject` and `missingForActor` tell whose it is.
+   */
+  basis: 'roles' | 'scopes' | 'delegation';
+  /** Delegation only: required permissions the person's roles do not grant. */
+  missingForSubject?: string[];
+  /** Delegation only: required permissions the actor's scopes do not grant. */
+  missingForActor?: string[];
 }
 
 const MAX_MEMO = 10_000;
@@ -48,7 +55,10 @@ const MAX_MEMO = 10_000;
  * - a `user` principal's roles are the roles its token carries plus those its role mappings add
  *   (`roleMappings`, per tenant where given), each with the roles it `includes`, transitively;
  * - a `service` principal's permissions come only from its scopes (least privilege: a machine's
- *   roles claim is ignored).
+ *   roles claim is ignored);
+ * - a delegated principal (a person with actors, RFC 8693) holds a permission only when the
+ *   person's roles grant it and the actor's scopes (the token's scopes) grant it too: an agent never
+ *   gets more than either of them may do.
  */
 @Injectable()
 export class PolicyService implements OnModuleInit, OnApplicationShutdown {
@@ -133,13 +143,23 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
 
   /** Decides whether `principal` holds every permission in `required` (exact permissions). */
   decide(principal: Principal, required: readonly string[]): PolicyDecision {
+    if (principal.type === 'user' && principal.actors.length > 0) {
+      const missingForSubject = this.missing(principal, required, 'roles');
+      const missingForActor = this.missing(principal, required, 'scopes');
+      const missing = required.filter((p) => missingForSubject.includes(p) || missingForActor.includes(p));
+      return { allowed: missing.length === 0, missing, basis: 'delegation', missingForSubject, missingForActor };
+    }
     const basis = principal.type === 'service' ? 'scopes' : 'roles';
+    const missing = this.missing(principal, required, basis);
+    return { allowed: missing.length === 0, missing, basis };
+  }
+
+  private missing(principal: Principal, required: readonly string[], basis: 'roles' | 'scopes'): string[] {
     const grants = this.grantsFor(principal, basis);
-    const missing = required.filter((permission) => {
+    return required.filter((permission) => {
       const parts = permission.split(':');
       return !grants.some((pattern) => patternMatches(pattern, parts));
     });
-    return { allowed: missing.length === 0, missing, basis };
   }
 
   /**
