@@ -21,6 +21,7 @@ export default defineConfig({
       '@platform/dev-idp': r('libs/dev-idp/src'),
       '@platform/observability': r('libs/observability/src'),
       '@platform/idempotency': r('libs/idempotency/src'),
+      '@platform/redis': r('libs/redis/src'),
       '@platform/secrets': r('libs/secrets/src'),
       '@apps/billing': r('apps/billing/src'),
       '@apps/analytics': r('apps/analytics/src'),

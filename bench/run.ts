@@ -105,7 +105,7 @@ async function startForked(name: string, file: string, env: Record<string, strin
   return { name, process: child, url: `http://127.0.0.1:${port}`, answeredIds: [] };
 }
 
-async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string): Promise<Target & { dataDir: string }> {
+async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string, redisUrl?: string): Promise<Target & { dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-bench-'));
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
@@ -122,7 +122,12 @@ async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string)
       // The bench's machine clients are not registered service accounts: they keep their token's
       // scopes (the binding lookup they skip is one Map lookup).
       SERVICE_ACCOUNTS_REQUIRED: 'false',
+      // Budgets no scenario reaches: the limiter runs (and is measured) on every request, never refuses.
+      RATE_LIMITS_FILE: path.join(__dirname, 'rate-limits.bench.yaml'),
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }),
+      // Counters in Redis only for the platform@...+redis target.
+      REDIS_URL: redisUrl ?? '',
+      REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -305,14 +310,16 @@ async function main(): Promise<void> {
     ISSUER: issuer.url,
     AUDIENCE,
   });
-  const databases: { label: string; url?: string; drop?: () => Promise<void> }[] = [{ label: 'pglite' }];
+  const databases: { label: string; url?: string; redisUrl?: string; drop?: () => Promise<void> }[] = [{ label: 'pglite' }];
   if (process.env.DATABASE_URL) {
     const created = await createDatabase(process.env.DATABASE_URL);
     databases.push({ label: 'postgres', url: created.url, drop: created.drop });
   }
+  // With REDIS_URL, one more platform counts rate limits (and DPoP proof ids) in Redis: its cost.
+  if (process.env.REDIS_URL) databases.push({ label: `${databases[databases.length - 1].label}+redis`, url: databases[databases.length - 1].url, redisUrl: process.env.REDIS_URL });
   const platforms = [];
   for (const db of databases) {
-    const target = await startPlatform(`platform@${db.label}`, issuer, db.url);
+    const target = await startPlatform(`platform@${db.label}`, issuer, db.url, db.redisUrl);
     const seed = await fetch(`${target.url}/billing/invoices`, {
       method: 'POST',
       headers: { authorization: `Bearer ${oneToken[0]}`, 'content-type': 'application/json' },

@@ -9,6 +9,7 @@ import { DatabaseModule } from '@platform/database';
 import { AppRegistry, AppRegistryModule, createValidationPipe, ProblemFilter, type FeatureApp } from '@platform/http';
 import { IdempotencyModule } from '@platform/idempotency';
 import { ObservabilityModule } from '@platform/observability';
+import { RedisModule } from '@platform/redis';
 import { SecretsModule, type SecretDefinition } from '@platform/secrets';
 import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
@@ -48,6 +49,7 @@ export class AppModule {
         // The secrets of the platform and of every app it serves, read from one place.
         SecretsModule.forRoot([...(PLATFORM_APP.secrets ?? []), ...extraSecrets, ...apps.flatMap((app) => app.manifest.secrets ?? [])], env),
         DatabaseModule,
+        RedisModule,
         AuditModule,
         AuthModule,
         IdempotencyModule,

@@ -151,6 +151,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       // line per request through the root logger.
       logger: false,
       genReqId: requestIdFrom,
+      // Which proxies' X-Forwarded-* headers are believed (client address for anonymous rate
+      // limits, scheme and host for DPoP's htu): none unless TRUST_PROXY names them.
+      trustProxy: config.trustProxy,
       bodyLimit: config.bodyLimitBytes,
       // During a graceful close, requests already on open connections are served (and audited)
       // rather than answered 503 outside the audit hooks; new connections are refused.

@@ -2,6 +2,7 @@ import { AnalyticsModule, ANALYTICS_APP } from '@apps/analytics';
 import { BillingModule, BILLING_APP } from '@apps/billing';
 import { UserManagementModule, USER_MANAGEMENT_APP } from '@apps/user-management';
 import { DATABASE_PASSWORD } from '@platform/database';
+import { REDIS_PASSWORD } from '@platform/redis';
 import type { FeatureApp, FeatureAppManifest } from '@platform/http';
 
 /** Every feature app the platform can serve. Add new apps here; `ENABLED_APPS` picks among them. */
@@ -17,7 +18,7 @@ export const PLATFORM_APP: FeatureAppManifest = {
   prefix: '/platform',
   team: 'platform',
   scopes: ['platform:metrics:read'],
-  secrets: [DATABASE_PASSWORD],
+  secrets: [DATABASE_PASSWORD, REDIS_PASSWORD],
   permissions: {
     'platform:metrics:read': 'Scrape the Prometheus metrics at /metrics',
     'platform:secrets:read': 'List the secrets in use: name, source, version, last rotation, consumers (never a value)',

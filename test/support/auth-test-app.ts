@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Authenticated, AuthModule, CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { parsePlatformConfig, PlatformConfigModule } from '@platform/config';
 import { ObservabilityModule } from '@platform/observability';
+import { RedisModule } from '@platform/redis';
 import { ProblemFilter, requestState } from '@platform/http';
 
 @Controller()
@@ -69,10 +70,11 @@ export class AuthTestApp {
       OIDC_JWKS_REFETCH_INTERVAL_SECONDS: '0',
       // No database here, so no service accounts: machines get their token's scopes.
       SERVICE_ACCOUNTS_REQUIRED: 'false',
+      RATE_LIMITS_FILE: path.resolve(__dirname, '../fixtures/rate-limits.test.yaml'),
       ...env,
     });
     const moduleRef = await Test.createTestingModule({
-      imports: [PlatformConfigModule.forRoot(config), ObservabilityModule, AuthModule],
+      imports: [PlatformConfigModule.forRoot(config), ObservabilityModule, RedisModule, AuthModule],
       controllers: [ProbeController],
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     }).compile();

@@ -25,5 +25,11 @@ export default async function setup(): Promise<() => void> {
       : '\n[e2e] PostgreSQL suites: SKIPPED (TEST_DATABASE_URL is not set); every e2e suite runs on embedded PGlite.\n' +
           '[e2e] Skipped, as they need a PostgreSQL server: the database outage (audit-durability), two instances sharing one database (access-control), the rotating database password (secrets).\n',
   );
+  const redis = process.env.TEST_REDIS_URL;
+  process.stdout.write(
+    redis
+      ? `[e2e] Redis suites: ON (TEST_REDIS_URL=${new URL(redis).host})\n`
+      : '[e2e] Redis suites: SKIPPED (TEST_REDIS_URL is not set): two instances sharing rate limits and DPoP replay checks, and Redis going away (rate-limits).\n',
+  );
   return () => rmSync(template, { recursive: true, force: true });
 }

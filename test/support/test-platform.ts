@@ -19,7 +19,15 @@ export function availableDatabases(): DatabaseKind[] {
 
 /** The environment of a platform under test: free ports on 127.0.0.1, its own data folder, JSON logs. */
 export function testPlatformEnv(dataDir: string): Record<string, string> {
-  return { NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DEV_OIDC_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  return {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DEV_OIDC_PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    RATE_LIMITS_FILE: path.resolve(__dirname, '../fixtures/rate-limits.test.yaml'),
+  };
 }
 
 /** Runs one statement as the administrator of the PostgreSQL server of TEST_DATABASE_URL. */

@@ -135,6 +135,8 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
       durationSeconds: row.durationMs / 1000,
       decision: row.decision ?? null,
       reason: row.reason ?? null,
+      principalType: row.actors ? 'agent' : (row.principalType ?? 'anonymous'),
+      tokenBinding: row.dpopBound ? 'dpop' : row.principalType ? 'bearer' : 'none',
     });
     // An allow-list of fields: headers, bodies and query strings are never logged (pitfall C23).
     logger.info(

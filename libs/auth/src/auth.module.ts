@@ -3,6 +3,8 @@ import { APP_GUARD } from '@nestjs/core';
 import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AccessStateService } from './access/access-state.service';
+import { DpopProofVerifier } from './dpop/dpop-proof-verifier';
+import { RateLimiter } from './limits/rate-limiter';
 import { PrincipalEvents } from './access/principal-events';
 import { IssuerKeyStore } from './issuer-key-store';
 import { JwtBearerStrategy } from './jwt-bearer.strategy';
@@ -18,7 +20,18 @@ import { VerifiedTokenCache } from './verified-token-cache';
 @Global()
 @Module({
   imports: [PassportModule, DiscoveryModule],
-  providers: [AccessStateService, PrincipalEvents, RouteInventory, IssuerKeyStore, VerifiedTokenCache, JwtBearerStrategy, PolicyService, { provide: APP_GUARD, useClass: PlatformAuthGuard }],
-  exports: [AccessStateService, PrincipalEvents, IssuerKeyStore, PolicyService, RouteInventory],
+  providers: [
+    AccessStateService,
+    PrincipalEvents,
+    RouteInventory,
+    IssuerKeyStore,
+    VerifiedTokenCache,
+    JwtBearerStrategy,
+    PolicyService,
+    DpopProofVerifier,
+    RateLimiter,
+    { provide: APP_GUARD, useClass: PlatformAuthGuard },
+  ],
+  exports: [AccessStateService, PrincipalEvents, IssuerKeyStore, PolicyService, RouteInventory, RateLimiter],
 })
 export class AuthModule {}

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { AuthFailure } from './auth-failure';
 import { reasonOf } from './auth-failure.testing';
-import { parseBearerToken } from './bearer';
+import { parseAuthorization, parseBearerToken } from './bearer';
 
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl';
@@ -76,5 +76,20 @@ describe('parseBearerToken', () => {
     } catch (err) {
       expect((err as AuthFailure).status).toBe(401);
     }
+  });
+});
+
+describe('parseAuthorization', () => {
+  it('reads the DPoP scheme (RFC 9449 section 7.1) as well as Bearer, case-insensitively', () => {
+    expect(parseAuthorization('DPoP abc.def.ghi')).toEqual({ scheme: 'DPoP', token: 'abc.def.ghi' });
+    expect(parseAuthorization('dpop   abc.def.ghi ')).toEqual({ scheme: 'DPoP', token: 'abc.def.ghi' });
+    expect(parseAuthorization('bearer abc.def.ghi')).toEqual({ scheme: 'Bearer', token: 'abc.def.ghi' });
+  });
+
+  it('applies the same token rules to both schemes', () => {
+    expect(reasonOf(() => parseAuthorization('DPoP'))).toBe('missing_token');
+    expect(reasonOf(() => parseAuthorization('DPoP a b'))).toBe('malformed_authorization');
+    expect(reasonOf(() => parseAuthorization('DPoPx abc'))).toBe('unsupported_scheme');
+    expect(reasonOf(() => parseBearerToken('DPoP abc'))).toBe('unsupported_scheme');
   });
 });

@@ -1,19 +1,39 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PlatformConfig } from '@platform/config';
-import { ProblemException, requestState, type RequestState } from '@platform/http';
+import { AppRegistry, ProblemException, requestState, type RequestState } from '@platform/http';
+import { PlatformMetrics } from '@platform/observability';
 import { AccessStateService } from './access/access-state.service';
 import { PrincipalEvents } from './access/principal-events';
 import { AuthFailure } from './auth-failure';
-import { parseBearerToken } from './bearer';
+import { parseAuthorization, type PresentedToken } from './bearer';
+import { DPOP_ALGORITHMS, DpopProofVerifier } from './dpop/dpop-proof-verifier';
 import { BEARER_TOKEN, JWT_BEARER_STRATEGY, reasonForJwtError } from './jwt-bearer.strategy';
+import { rateLimitHeaders, RateLimiter } from './limits/rate-limiter';
+import type { BudgetKind } from './limits/rate-limit-policy';
 import { PolicyService } from './policy/policy.service';
 import type { Principal } from './principal';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
 
 const REALM = 'platform';
+
+/** Which budget a principal spends: agents acting for people have their own, shared by everyone they act for. */
+function budgetKindOf(principal: Principal): BudgetKind {
+  if (principal.type === 'service') return 'service';
+  return principal.actors.length > 0 ? 'agent' : 'user';
+}
+
+/** The identity a budget is counted for: the person; the machine's or the agent's client in its tenant. */
+function budgetKeyOf(principal: Principal): string {
+  if (principal.type === 'user' && principal.actors.length === 0) return `user:${principal.issuer}:${principal.subject}`;
+  const client = principal.clientId ?? principal.actors[0]?.subject ?? principal.subject;
+  return `client:${principal.issuer}:${principal.tenant ?? '-'}:${client}`;
+}
+
+/** Refusals about the DPoP proof or binding: their challenge uses the DPoP scheme (RFC 9449 section 7.1). */
+const DPOP_REASONS = new Set(['dpop_proof_required', 'invalid_dpop_proof', 'dpop_token_not_bound', 'dpop_required']);
 
 /** Refusals whose audit record carries the evidence (expected vs presented values). */
 const EVIDENCE_REASONS = new Set(['aud_mismatch', 'iss_mismatch', 'expired', 'not_yet_valid', 'iat_in_future', 'lifetime_exceeded', 'missing_exp']);
@@ -29,6 +49,12 @@ const EVIDENCE_REASONS = new Set(['aud_mismatch', 'iss_mismatch', 'expired', 'no
  * - Principal outside any tenant on a tenant route: 403 `tenant_required`.
  * - Missing permission: 403 `insufficient_permission` (people) or `insufficient_scope` with
  *   `error="insufficient_scope"` and the scopes that would grant it (machines).
+ * - Delegated tokens (RFC 8693 `act`): the chain is limited to `DELEGATION_MAX_DEPTH` actors, the
+ *   agent's client is bound like a machine, and the person's roles and the scopes must both grant.
+ * - DPoP (RFC 9449): a token with `cnf.jkt` needs `Authorization: DPoP` and a valid proof; a route
+ *   or app may require DPoP-bound tokens from machines. Failures: 401 with a `DPoP` challenge.
+ * - Rate limits: every request spends its principal's budget (or its address's, when
+ *   unauthenticated) in the app it calls; over budget: 429 `rate_limited` with `Retry-After`.
  */
 @Injectable()
 export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
@@ -38,35 +64,50 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     private readonly config: PlatformConfig,
     private readonly access: AccessStateService,
     private readonly events: PrincipalEvents,
+    private readonly dpop: DpopProofVerifier,
+    private readonly limits: RateLimiter,
+    private readonly metrics: PlatformMetrics,
+    @Optional() private readonly registry?: AppRegistry,
   ) {
     super();
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { [BEARER_TOKEN]?: string; user?: Principal }>();
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
     const state = requestState(request);
     const route = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [context.getHandler(), context.getClass()]);
     if (route === undefined) {
       this.decide(state, 'deny', 'no_policy');
       throw new ProblemException(403, 'no_policy', 'This route declares no access policy, so it is closed.');
     }
+    const app = this.registry?.appFor(request.routeOptions.url ?? request.url) ?? 'platform';
     if (route.kind === 'public') {
       state.required = [];
       this.decide(state, 'allow', 'public_route');
+      await this.spend(state, reply, app, 'anonymous', `ip:${request.ip}`);
       return true;
     }
     state.required = route.kind === 'permissions' ? route.permissions : [];
 
     let principal: Principal;
+    let presented: PresentedToken | undefined;
     try {
-      request[BEARER_TOKEN] = parseBearerToken(request.headers.authorization);
+      presented = parseAuthorization(request.headers.authorization);
+      request[BEARER_TOKEN] = presented.token;
       await super.canActivate(context);
       principal = request.user as Principal;
+      state.principal = principal;
+      await this.senderConstraint(request, principal, presented, app, route);
     } catch (err) {
-      throw this.unauthorized(state, err, request[BEARER_TOKEN]);
+      const refusal = this.unauthorized(state, err, request[BEARER_TOKEN], presented?.scheme);
+      // A client sending bad tokens spends its address's budget: guessing and key-less floods are bounded too.
+      await this.spend(state, reply, app, 'anonymous', `ip:${request.ip}`);
+      throw refusal;
     } finally {
       delete request[BEARER_TOKEN];
     }
+    await this.spend(state, reply, app, budgetKindOf(principal), budgetKeyOf(principal));
     // Platform-side state, from memory: deactivation beats any token; bindings add roles.
     if (this.access.isDeactivated(principal.tenant, principal.subject)) {
       state.principal = principal;
@@ -183,15 +224,71 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     throw failure ?? new AuthFailure(reasonForJwtError(err ?? info));
   }
 
-  private unauthorized(state: RequestState, err: unknown, token: string | undefined): ProblemException {
+  private unauthorized(state: RequestState, err: unknown, token: string | undefined, scheme: PresentedToken['scheme'] | undefined): ProblemException {
     const failure = err instanceof AuthFailure ? err : new AuthFailure(reasonForJwtError(err));
     this.decide(state, 'deny', failure.reason, { ...failure.details, ...this.evidence(failure.reason, token) });
     if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, { 'retry-after': '5' });
     // RFC 6750 section 3.1: no error code when the request carried no token at all.
     const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';
-    const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : 'invalid_token';
-    const challenge = noToken ? `Bearer realm="${REALM}"` : `Bearer realm="${REALM}", error="${error}", error_description="${failure.message.replace(/"/g, "'")}"`;
+    const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : failure.reason === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';
+    const description = `error="${error}", error_description="${failure.message.replace(/"/g, "'")}"`;
+    // RFC 9449 section 7.1: a request made with DPoP, or refused for DPoP's sake, is answered with a DPoP challenge.
+    const challenge =
+      scheme === 'DPoP' || DPOP_REASONS.has(failure.reason)
+        ? `DPoP algs="${DPOP_ALGORITHMS.join(' ')}"${noToken ? '' : `, ${description}`}`
+        : noToken
+          ? `Bearer realm="${REALM}"`
+          : `Bearer realm="${REALM}", ${description}`;
     return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': challenge });
+  }
+
+  /**
+   * RFC 9449: a DPoP-bound token (`cnf.jkt`) must come with `Authorization: DPoP` and a valid proof
+   * by its key; the DPoP scheme with an unbound token is refused (no silent downgrade); machines
+   * and agents must use DPoP where the route or its app requires it.
+   *
+   * @throws AuthFailure `dpop_proof_required`, `invalid_dpop_proof`, `dpop_token_not_bound`, `dpop_required`
+   */
+  private async senderConstraint(request: FastifyRequest, principal: Principal, presented: PresentedToken, app: string, route: RoutePolicy): Promise<void> {
+    if (principal.boundKeyThumbprint !== null) {
+      if (presented.scheme !== 'DPoP') throw new AuthFailure('dpop_proof_required');
+      const origin = this.config.dpop.publicOrigin ?? `${request.protocol}://${request.host}`;
+      await this.dpop.verify({
+        proof: request.headers.dpop,
+        method: request.method,
+        url: `${origin}${request.url}`,
+        accessToken: presented.token,
+        boundKeyThumbprint: principal.boundKeyThumbprint,
+      });
+      return;
+    }
+    if (presented.scheme === 'DPoP') throw new AuthFailure('dpop_token_not_bound');
+    const machine = principal.type === 'service' || principal.actors.length > 0;
+    const required = (route.kind !== 'public' && route.dpop === 'required-for-machines') || this.config.dpop.requiredForMachinesApps.includes(app);
+    if (machine && required) throw new AuthFailure('dpop_required', { app });
+  }
+
+  /**
+   * Spends one request of a budget; sets the RateLimit headers on the answer.
+   * @throws ProblemException 429 `rate_limited` with `Retry-After` when the budget is spent
+   */
+  private async spend(state: RequestState, reply: FastifyReply, app: string, kind: BudgetKind, key: string): Promise<void> {
+    const decision = await this.limits.consume(app, kind, key);
+    if (decision === undefined) return;
+    const headers = rateLimitHeaders(decision);
+    if (decision.allowed) {
+      reply.headers(headers);
+      return;
+    }
+    const previous = state.decision === 'deny' ? { refusedFirstAs: state.reason } : {};
+    this.decide(state, 'deny', 'rate_limited', { budget: decision.policyName, limit: decision.limit, windowSeconds: decision.windowSeconds, retryAfterSeconds: decision.retryAfterSeconds, shared: decision.shared, ...previous });
+    this.metrics.rateLimited.labels(app, kind).inc();
+    throw new ProblemException(
+      429,
+      'rate_limited',
+      `Too many requests: the ${kind} budget of ${decision.limit} requests per ${decision.windowSeconds} s in ${app} is spent. Retry after ${decision.retryAfterSeconds} s.`,
+      { ...headers, 'retry-after': String(decision.retryAfterSeconds) },
+    );
   }
 
   /**

@@ -13,8 +13,8 @@ import type { Principal } from './principal';
  */
 export type RoutePolicy =
   | { kind: 'public' }
-  | { kind: 'authenticated'; tenant: 'required' | 'optional' }
-  | { kind: 'permissions'; permissions: string[]; tenant: 'required' | 'optional' };
+  | { kind: 'authenticated'; tenant: 'required' | 'optional'; dpop?: 'required-for-machines' }
+  | { kind: 'permissions'; permissions: string[]; tenant: 'required' | 'optional'; dpop?: 'required-for-machines' };
 
 /** Metadata key of {@link RoutePolicy}. Read handler first, then class: the handler's decorator wins. */
 export const ROUTE_POLICY = 'platform:route-policy';
@@ -23,6 +23,12 @@ export const ROUTE_POLICY = 'platform:route-policy';
 export interface RoutePolicyOptions {
   /** `optional` for platform-wide routes used by principals outside any tenant. */
   tenant?: 'required' | 'optional';
+  /**
+   * `required-for-machines`: machine principals and agents acting for people must present a
+   * DPoP-bound token (RFC 9449) here; people may still use bearer tokens. Apps can require it for
+   * all their routes with `DPOP_REQUIRED_FOR_MACHINES`.
+   */
+  dpop?: 'required-for-machines';
 }
 
 /** The route needs no token (health checks, webhooks verified by signature). */
@@ -31,7 +37,7 @@ export const Public = () => SetMetadata(ROUTE_POLICY, { kind: 'public' } satisfi
 /** The route needs any valid access token, and no particular permission. */
 export const Authenticated = (options: RoutePolicyOptions = {}) =>
   applyDecorators(
-    SetMetadata(ROUTE_POLICY, { kind: 'authenticated', tenant: options.tenant ?? 'required' } satisfies RoutePolicy),
+    SetMetadata(ROUTE_POLICY, { kind: 'authenticated', tenant: options.tenant ?? 'required', dpop: options.dpop } satisfies RoutePolicy),
     ApiBearerAuth(),
     ApiUnauthorizedResponse({ description: 'No valid access token (problem+json, WWW-Authenticate: Bearer)' }),
   );
@@ -50,7 +56,7 @@ export function RequirePermissions(...args: Array<string | RoutePolicyOptions>) 
     if (!isExactPermission(permission)) throw new Error(`@RequirePermissions("${permission}"): not an exact app:resource:action permission`);
   }
   return applyDecorators(
-    SetMetadata(ROUTE_POLICY, { kind: 'permissions', permissions, tenant: options.tenant ?? 'required' } satisfies RoutePolicy),
+    SetMetadata(ROUTE_POLICY, { kind: 'permissions', permissions, tenant: options.tenant ?? 'required', dpop: options.dpop } satisfies RoutePolicy),
     // The OpenAPI document states the same requirement, from the same metadata.
     ApiBearerAuth(),
     ApiExtension('x-required-permissions', permissions),

@@ -81,6 +81,35 @@ export interface PlatformConfigValues {
   serviceAccountsRequired: boolean;
   /** Delegation (RFC 8693 `act`): how many actors a chain may have; 0 refuses every delegated token. */
   delegationMaxDepth: number;
+  /** Sender-constrained tokens (RFC 9449 DPoP). */
+  dpop: {
+    /** How old a proof's `iat` may be, in seconds (also how long its `jti` is remembered). */
+    proofMaxAgeSeconds: number;
+    /** Feature apps whose routes refuse machine principals (and agents) without a DPoP-bound token. */
+    requiredForMachinesApps: string[];
+    /**
+     * Public origin of the API (`https://api.example.com`) that proofs' `htu` must name; undefined:
+     * the request's own scheme and host (behind a proxy, only with `TRUST_PROXY`).
+     */
+    publicOrigin?: string;
+  };
+  /**
+   * Fastify's `trustProxy`: which proxies' `X-Forwarded-For`/`-Proto`/`-Host` are believed.
+   * `false` (default): none, the client address is the TCP peer. Otherwise a hop count, or a list
+   * of addresses/CIDRs of the proxies in front.
+   */
+  trustProxy: false | number | string[];
+  /** Shared state between instances (rate-limit counters, DPoP proof ids); undefined: in memory. */
+  redis?: {
+    /** `redis://` or `rediss://` URL; a password in it is used unless the `redis-password` secret is set. */
+    url: string;
+    /** Prefix of every key the platform writes. */
+    keyPrefix: string;
+    /** A command not answered within this many milliseconds counts as failed (the fallback applies). */
+    commandTimeoutMs: number;
+  };
+  /** YAML file of rate-limit budgets (per app and principal type); see config/rate-limits.yaml. */
+  rateLimitsFile: string;
   audit: {
     /** Largest number of records written in one INSERT. */
     batchSize: number;
@@ -174,6 +203,16 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   // Log pipelines parse JSON; pretty lines in production would be lost to them.
   if (logFormat === 'pretty' && envName !== 'development') problems.push('LOG_FORMAT=pretty is for development only (NODE_ENV=development)');
 
+  const redisUrl = str('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) problems.push('REDIS_URL must be a redis:// or rediss:// URL');
+  const trustProxyRaw = str('TRUST_PROXY') ?? 'false';
+  let trustProxy: false | number | string[] = false;
+  if (/^\d+$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw);
+  else if (trustProxyRaw === 'true') problems.push('TRUST_PROXY=true would believe any client\'s X-Forwarded-For: give the hop count or the proxies\' addresses/CIDRs');
+  else if (trustProxyRaw !== 'false') trustProxy = list('TRUST_PROXY', []);
+  const publicOrigin = str('PUBLIC_ORIGIN');
+  if (publicOrigin !== undefined && !/^https?:\/\/[^/\s]+$/.test(publicOrigin)) problems.push('PUBLIC_ORIGIN must be an origin like https://api.example.com (no path)');
+
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
 
@@ -212,6 +251,17 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     },
     serviceAccountsRequired: bool('SERVICE_ACCOUNTS_REQUIRED', true),
     delegationMaxDepth: int('DELEGATION_MAX_DEPTH', 1, 0, 10),
+    dpop: {
+      proofMaxAgeSeconds: int('DPOP_PROOF_MAX_AGE_SECONDS', 60, 5, 600),
+      requiredForMachinesApps: list('DPOP_REQUIRED_FOR_MACHINES', []),
+      publicOrigin: publicOrigin === undefined ? undefined : new URL(publicOrigin).origin,
+    },
+    trustProxy,
+    redis:
+      redisUrl === undefined
+        ? undefined
+        : { url: redisUrl, keyPrefix: str('REDIS_KEY_PREFIX') ?? 'platform:', commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 250, 10, 10_000) },
+    rateLimitsFile: path.resolve(cwd, str('RATE_LIMITS_FILE') ?? 'config/rate-limits.yaml'),
     audit: {
       batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),
       flushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', 200, 1, 60000),

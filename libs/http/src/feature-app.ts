@@ -58,6 +58,11 @@ export class AppRegistry {
     return 'platform';
   }
 
+  /** Names of every app the platform knows (served or not), and `platform`. */
+  knownNames(): string[] {
+    return [...new Set([...this.known.map((app) => app.name), 'platform'])];
+  }
+
   /** Every permission a known app declares, with the app that declares it and its description. */
   permissions(): Map<string, { app: string; description: string }> {
     const all = new Map<string, { app: string; description: string }>();

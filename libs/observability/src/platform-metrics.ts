@@ -15,6 +15,10 @@ export interface RequestObservation {
   durationSeconds: number;
   decision: 'allow' | 'deny' | null;
   reason: string | null;
+  /** `user`, `service`, `agent` (acting for a person) or `anonymous` (no verified token). */
+  principalType: 'user' | 'service' | 'agent' | 'anonymous';
+  /** How the token was presented: `dpop` (bound, proof checked), `bearer`, or `none`. */
+  tokenBinding: 'dpop' | 'bearer' | 'none';
 }
 
 
@@ -43,6 +47,12 @@ export class PlatformMetrics {
     name: 'platform_authz_decisions_total',
     help: 'Authorization decisions, by app, decision (allow/deny) and reason code',
     labelNames: ['app', 'decision', 'reason'],
+    registers: [this.registry],
+  });
+  private readonly principals = new Counter({
+    name: 'platform_requests_by_principal_total',
+    help: 'Requests answered, by app, principal type (user, service, agent, anonymous), token binding (dpop, bearer, none) and decision',
+    labelNames: ['app', 'principal_type', 'token_binding', 'decision'],
     registers: [this.registry],
   });
   private readonly tokenFailures = new Counter({
@@ -115,8 +125,23 @@ export class PlatformMetrics {
     labelNames: ['secret'],
     registers: [this.registry],
   });
+  /** Shared-state operations answered from this instance's memory because Redis was unreachable. */
+  readonly sharedStateFallbacks = new Counter({
+    name: 'platform_shared_state_fallbacks_total',
+    help: "Rate-limit and DPoP replay checks answered from this instance's memory because Redis was unreachable, by operation",
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
+  /** Requests refused with 429, by app and principal type. */
+  readonly rateLimited = new Counter({
+    name: 'platform_rate_limited_total',
+    help: 'Requests refused with 429 because their principal exhausted its budget, by app and principal type',
+    labelNames: ['app', 'principal_type'],
+    registers: [this.registry],
+  });
   private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
+  private readonly principalChildren = new Map<string, { inc(): void }>();
   private readonly failureChildren = new Map<string, { inc(): void }>();
 
   constructor() {
@@ -146,6 +171,22 @@ export class PlatformMetrics {
     });
   }
 
+  /**
+   * Reports whether Redis is reachable (1/0) at each scrape; no series without `REDIS_URL`.
+   * @param read called at scrape time; undefined when Redis is not configured
+   */
+  trackRedis(read: () => number | undefined): void {
+    if (read() === undefined) return;
+    new Gauge({
+      name: 'platform_redis_up',
+      help: 'Whether the Redis shared by the instances answers (1) or not (0)',
+      registers: [this.registry],
+      collect() {
+        this.set(read() ?? 0);
+      },
+    });
+  }
+
   /** Counts one answered request, its latency, its decision and (for a 401) its token failure. */
   observeRequest(o: RequestObservation): void {
     const status = String(o.status);
@@ -157,6 +198,14 @@ export class PlatformMetrics {
     }
     children.count.inc();
     children.latency.observe(o.durationSeconds);
+    const decision = o.decision ?? 'none';
+    const principalKey = `${o.app}\u0000${o.principalType}\u0000${o.tokenBinding}\u0000${decision}`;
+    let principal = this.principalChildren.get(principalKey);
+    if (!principal) {
+      principal = this.principals.labels(o.app, o.principalType, o.tokenBinding, decision);
+      this.principalChildren.set(principalKey, principal);
+    }
+    principal.inc();
     if (o.decision) {
       const reason = o.reason ?? 'unknown';
       const decisionKey = `${o.app}\u0000${o.decision}\u0000${reason}`;

@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { PlatformConfig } from '@platform/config';
+import { AppRegistry } from '@platform/http';
+import { SharedCounters } from '@platform/redis';
+import { budgetFor, parseRateLimitPolicy, type BudgetKind, type RateLimitPolicy } from './rate-limit-policy';
+
+/** The outcome of spending one request from a budget. */
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** Requests per window. */
+  limit: number;
+  /** Requests left in the (sliding) window, never negative. */
+  remaining: number;
+  windowSeconds: number;
+  /** Seconds until the current fixed window ends (the draft's `t` on an allowed request). */
+  resetSeconds: number;
+  /** Refused only: seconds after which one request fits the budget again (`Retry-After`). */
+  retryAfterSeconds: number;
+  /** The quota policy's name in the RateLimit headers: `<app>.<kind>`. */
+  policyName: string;
+  kind: BudgetKind;
+  /** False when counted in this instance's memory only (no Redis, or Redis unreachable). */
+  shared: boolean;
+}
+
+/**
+ * Per-principal rate limits with budgets per app and principal kind (RATE_LIMITS_FILE, read and
+ * validated at start-up). Counts in a sliding window approximated from two fixed windows (the
+ * current count plus the previous one weighted by how much of it still overlaps), in
+ * {@link SharedCounters}: Redis when configured, else memory. Every request counts, refused ones
+ * included, so a client that keeps hammering stays limited.
+ */
+@Injectable()
+export class RateLimiter implements OnModuleInit {
+  private readonly logger = new Logger(RateLimiter.name);
+  private policy!: RateLimitPolicy;
+
+  constructor(
+    private readonly config: PlatformConfig,
+    private readonly counters: SharedCounters,
+    @Optional() private readonly registry?: AppRegistry,
+  ) {}
+
+  /** @throws RateLimitPolicyError for an invalid file, naming every problem (the start fails) */
+  onModuleInit(): void {
+    const known = this.registry?.knownNames() ?? ['platform'];
+    this.policy = parseRateLimitPolicy(readFileSync(this.config.rateLimitsFile, 'utf8'), known);
+    this.logger.log({ file: this.config.rateLimitsFile, windowSeconds: this.policy.windowSeconds, shared: this.config.redis !== undefined }, 'Rate limits loaded');
+  }
+
+  /** Replaces the budgets (tests, and a future reload). */
+  use(policy: RateLimitPolicy): void {
+    this.policy = policy;
+  }
+
+  /**
+   * Spends one request of `principal`'s budget of `kind` in `app`.
+   *
+   * @param principal a stable identity string (hashed before it becomes a key)
+   * @param nowMs current time in epoch milliseconds
+   * @returns the decision, or undefined when that budget is `unlimited`
+   */
+  async consume(app: string, kind: BudgetKind, principal: string, nowMs = Date.now()): Promise<RateLimitDecision | undefined> {
+    const limit = budgetFor(this.policy, app, kind);
+    if (limit === 'unlimited') return undefined;
+    const windowMs = this.policy.windowSeconds * 1000;
+    const key = `${app}:${kind}:${createHash('sha256').update(principal).digest('base64url').slice(0, 22)}`;
+    const { current, previous, shared } = await this.counters.hit(key, windowMs, nowMs);
+    const elapsed = nowMs % windowMs;
+    const estimate = current + (previous * (windowMs - elapsed)) / windowMs;
+    const allowed = estimate <= limit;
+    return {
+      allowed,
+      limit,
+      remaining: Math.max(0, Math.floor(limit - estimate)),
+      windowSeconds: this.policy.windowSeconds,
+      resetSeconds: Math.max(1, Math.ceil((windowMs - elapsed) / 1000)),
+      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(retryAfterMs(limit, current, previous, elapsed, windowMs) / 1000)),
+      policyName: `${app}.${kind}`,
+      kind,
+      shared,
+    };
+  }
+}
+
+/**
+ * Time until one more request fits, if none is sent meanwhile: while this window's own count is
+ * within the limit, until the previous window's weight has decayed enough; otherwise until this
+ * window's count, become the previous one, has decayed enough in the next window.
+ */
+export function retryAfterMs(limit: number, current: number, previous: number, elapsed: number, windowMs: number): number {
+  if (current < limit) {
+    if (previous <= 0) return 0;
+    const t = windowMs - (windowMs * (limit - 1 - current)) / previous;
+    return Math.max(0, Math.min(windowMs, t) - elapsed);
+  }
+  return windowMs - elapsed + Math.max(0, windowMs * (1 - (limit - 1) / current));
+}
+
+/** The draft RateLimit header fields (draft-ietf-httpapi-ratelimit-headers-10) for a decision. */
+export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
+  const name = `"${decision.policyName}"`;
+  return {
+    'ratelimit-policy': `${name};q=${decision.limit};w=${decision.windowSeconds}`,
+    ratelimit: `${name};r=${decision.remaining};t=${decision.allowed ? decision.resetSeconds : decision.retryAfterSeconds}`,
+  };
+}

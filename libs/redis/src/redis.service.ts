@@ -1,0 +1,94 @@
+import { Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
+import Redis from 'ioredis';
+import { PlatformConfig } from '@platform/config';
+import { SecretsService, type SecretDefinition } from '@platform/secrets';
+
+/**
+ * The Redis password as a secret (optional: without it, the password of `REDIS_URL` is used). A
+ * rotated value is used from the next connection on; the open connection stays authenticated.
+ */
+export const REDIS_PASSWORD: SecretDefinition = {
+  name: 'redis-password',
+  description: 'Password of the Redis server in REDIS_URL (AUTH)',
+  // At least 8 characters: shorter values could not be redacted from log lines safely.
+  validate: (value) => (value.length >= 8 ? undefined : 'must be at least 8 characters'),
+  consumers: ['redis: every new connection (rate-limit counters, DPoP proof ids)'],
+  optional: true,
+};
+
+/**
+ * The platform's one Redis connection (ioredis), when `REDIS_URL` is set: shared state between
+ * instances (rate-limit counters, DPoP proof ids). Built to fail fast rather than queue: commands
+ * sent while disconnected fail at once (no offline queue), a command unanswered within
+ * `REDIS_COMMAND_TIMEOUT_MS` fails, and the connection is retried in the background (backoff up
+ * to 2 s). Callers fall back to per-instance memory while {@link available} is false; nothing
+ * on the request path waits for Redis to come back.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  private readonly logger = new Logger(RedisService.name);
+  /** The connection; undefined without `REDIS_URL`. */
+  readonly client?: Redis;
+  private down = false;
+
+  constructor(config: PlatformConfig, @Optional() secrets?: SecretsService) {
+    const redis = config.redis;
+    if (!redis) return;
+    const password = () => (secrets?.has(REDIS_PASSWORD.name) ? secrets.get(REDIS_PASSWORD.name) : undefined);
+    const client = new Redis(redis.url, {
+      ...(password() !== undefined && { password: password() }),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: redis.commandTimeoutMs,
+      connectTimeout: Math.max(1000, redis.commandTimeoutMs * 4),
+      enableAutoPipelining: true,
+      retryStrategy: (attempt) => Math.min(100 * attempt, 2000),
+      lazyConnect: false,
+    });
+    secrets?.onChange((name) => {
+      // ioredis reads options.password at each (re)connection.
+      if (name === REDIS_PASSWORD.name) client.options.password = password();
+    });
+    // Without an 'error' listener ioredis would print every failed reconnection; state changes are logged once each.
+    client.on('error', (err: Error) => this.markDown(err));
+    client.on('ready', () => {
+      if (this.down) this.logger.log({ redis: redactedUrl(redis.url) }, 'Redis is reachable again: shared rate limits and DPoP replay checks resume');
+      this.down = false;
+    });
+    client.on('close', () => this.markDown());
+    this.client = client;
+  }
+
+  /** True when commands can be sent now (connected and ready). */
+  get available(): boolean {
+    return this.client?.status === 'ready';
+  }
+
+  /** Called by users of the connection when a command failed, so that the outage is logged once. */
+  markDown(err?: Error): void {
+    if (this.down || !this.client) return;
+    this.down = true;
+    this.logger.warn(
+      { redis: redactedUrl(this.client.options.host ? `redis://${this.client.options.host}:${this.client.options.port}` : ''), error: err?.message },
+      'Redis is unreachable: rate limits and DPoP replay checks fall back to this instance\'s memory until it is back',
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.client) return;
+    this.client.removeAllListeners('close');
+    await this.client.quit().catch(() => this.client?.disconnect());
+  }
+}
+
+/** A Redis URL without its credentials, for log lines. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString();
+  } catch {
+    return 'redis';
+  }
+}
