@@ -316,7 +316,11 @@ async function main(): Promise<void> {
     databases.push({ label: 'postgres', url: created.url, drop: created.drop });
   }
   // With REDIS_URL, one more platform counts rate limits (and DPoP proof ids) in Redis: its cost.
-  if (process.env.REDIS_URL) databases.push({ label: `${databases[databases.length - 1].label}+redis`, url: databases[databases.length - 1].url, redisUrl: process.env.REDIS_URL });
+  // Its own database, so that each target's audit rows are counted apart.
+  if (process.env.REDIS_URL) {
+    const twin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
+    databases.push({ label: `${twin ? 'postgres' : 'pglite'}+redis`, url: twin?.url, drop: twin?.drop, redisUrl: process.env.REDIS_URL });
+  }
   const platforms = [];
   for (const db of databases) {
     const target = await startPlatform(`platform@${db.label}`, issuer, db.url, db.redisUrl);
@@ -387,7 +391,8 @@ async function main(): Promise<void> {
       cpu_us_per_request: Math.round(median(results.map((r) => r.cpuUsPerRequest))),
     };
   }
-  const primary = databases.length > 1 ? '@postgres' : '';
+  // Ratios are given for PostgreSQL when it ran, else for the embedded database (never the +redis twin).
+  const primary = databases.length > 1 ? `@${databases.some((d) => d.label === 'postgres') ? 'postgres' : databases[0].label}` : '';
   const ratio = (a: string, b: string) => Math.round((scenariosOut[a].rps / scenariosOut[b].rps) * 1000) / 1000;
   const ratios: Record<string, number> = {
     read_vs_bare: ratio(`platform-read${primary}`, 'bare'),

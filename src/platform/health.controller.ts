@@ -6,7 +6,8 @@ import { ProblemException } from '@platform/http';
 
 /** Liveness and readiness probes (public). */
 @Controller('health')
-@Public()
+// Liveness and readiness probes are never rate limited: a 429 would look like a dead instance.
+@Public({ rateLimited: false })
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,

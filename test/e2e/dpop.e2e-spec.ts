@@ -1,6 +1,8 @@
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { request as httpRequest } from 'node:http';
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentialsToken, createDpopProof, DEV_MACHINE_CLIENTS, generateDpopKey, type DpopKey } from '@platform/dev-idp';
+import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';
 
 const INGEST = DEV_MACHINE_CLIENTS.find((c) => c.clientId === 'ingest-bot') as { clientId: string; clientSecret: string };
@@ -43,6 +45,8 @@ describe('sender-constrained tokens (DPoP, RFC 9449)', () => {
     const readerToken = await clientCredentialsToken(platform.issuer, { ...INGEST, scopes: ['analytics:events:write'] }, platform.audience, { dpop: reader });
     const proof = await createDpopProof(reader, 'POST', `${platform.url}/analytics/events`, readerToken);
     expect((await platform.request('POST', '/analytics/events?source=nightly', { token: readerToken, scheme: 'DPoP', headers: { dpop: proof }, body: events })).status).toBe(202);
+    const metrics = await platform.request('GET', '/metrics', { token: await platform.clientToken('metrics-scraper') });
+    expect(metrics.body).toMatch(/platform_requests_by_principal_total\{app="analytics",principal_type="service",token_binding="dpop",decision="allow"\} [1-9]/);
   });
 
   it.each([
@@ -117,3 +121,78 @@ describe('DPoP required for machines (per app, per route)', () => {
     }
   });
 });
+
+describe('DPoP and delegation edge cases (a test issuer, PUBLIC_ORIGIN set)', () => {
+  const AUD = 'urn:dpop-edge';
+  const ORIGIN = 'https://api.example.test';
+  let issuer: TestIssuer;
+  let platform: TestPlatform;
+  let key: DpopKey;
+  let jkt: string;
+
+  beforeAll(async () => {
+    issuer = await TestIssuer.start();
+    issuer.addKey('k1');
+    platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, PUBLIC_ORIGIN: ORIGIN, SERVICE_ACCOUNTS_REQUIRED: 'false', DELEGATION_MAX_DEPTH: '0' });
+    key = await generateDpopKey();
+    jkt = await calculateJwkThumbprint(key.publicJwk, 'sha256');
+  });
+  afterAll(async () => {
+    await platform?.close();
+    await issuer?.close();
+  });
+
+  const machine = (claims: Record<string, unknown> = {}) => issuer.sign({ aud: AUD, sub: 'bot', client_id: 'bot', tenant: 'acme', scope: 'analytics:events:read', cnf: { jkt }, ...claims });
+
+  it('htu must name PUBLIC_ORIGIN, not whatever host the request came to', async () => {
+    const token = machine();
+    const local = await platform.request('GET', '/analytics/events/counts', { token, scheme: 'DPoP', headers: { dpop: await createDpopProof(key, 'GET', `${platform.url}/analytics/events/counts`, token) } });
+    expect(local.status).toBe(401);
+    expect(await platform.auditOf(local.requestId)).toMatchObject({ details: { problem: 'htu_mismatch' } });
+    const proper = await platform.request('GET', '/analytics/events/counts', { token, scheme: 'DPoP', headers: { dpop: await createDpopProof(key, 'GET', `${ORIGIN}/analytics/events/counts`, token) } });
+    expect(proper.status).toBe(200);
+  });
+
+  it('a DPoP request lacking a scope is told so in a DPoP challenge', async () => {
+    const token = machine();
+    const refused = await platform.request('POST', '/analytics/events', { token, scheme: 'DPoP', body: events, headers: { dpop: await createDpopProof(key, 'POST', `${ORIGIN}/analytics/events`, token) } });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('www-authenticate')).toBe('DPoP algs="ES256 ES384 PS256 RS256 EdDSA", error="insufficient_scope", scope="analytics:events:write"');
+  });
+
+  it('two DPoP headers, or two Authorization headers, are refused rather than one of them picked', async () => {
+    const token = machine();
+    const proofA = await createDpopProof(key, 'GET', `${ORIGIN}/analytics/events/counts`, token);
+    const proofB = await createDpopProof(key, 'GET', `${ORIGIN}/analytics/events/counts`, token);
+    const twoProofs = await rawGet(platform.url, '/analytics/events/counts', { authorization: `DPoP ${token}`, dpop: [proofA, proofB] });
+    expect(twoProofs.status).toBe(401);
+    expect(await platform.auditOf(twoProofs.requestId)).toMatchObject({ reason: 'invalid_dpop_proof', details: { problem: 'several_proofs' } });
+    const twoTokens = await rawGet(platform.url, '/analytics/events/counts', { authorization: [`DPoP ${token}`, `Bearer ${issuer.sign({ aud: AUD, sub: 'someone' })}`], dpop: proofA });
+    expect(twoTokens.status).toBe(401);
+    expect(await platform.auditOf(twoTokens.requestId)).toMatchObject({ reason: 'malformed_authorization' });
+  });
+
+  it('DELEGATION_MAX_DEPTH=0 refuses a token with act whatever its type, a machine\u2019s too', async () => {
+    const token = issuer.sign({ aud: AUD, sub: 'bot', client_id: 'bot', gty: 'client-credentials', tenant: 'acme', scope: 'analytics:events:read', act: { sub: 'upstream' } });
+    const refused = await platform.request('GET', '/analytics/events/counts', { token });
+    expect(refused.body).toMatchObject({ status: 403, reason: 'delegation_too_deep' });
+  });
+});
+
+describe('DPOP_REQUIRED_FOR_MACHINES is checked at start-up', () => {
+  it('an unknown app name stops the start instead of silently requiring DPoP nowhere', async () => {
+    await expect(TestPlatform.start({ DPOP_REQUIRED_FOR_MACHINES: 'billng' })).rejects.toThrow(/DPOP_REQUIRED_FOR_MACHINES names unknown apps: billng/);
+  });
+});
+
+/** A GET with repeated headers (fetch would join them into one). */
+function rawGet(base: string, pathname: string, headers: Record<string, string | string[]>): Promise<{ status: number; requestId: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}${pathname}`, { method: 'GET', headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id']) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

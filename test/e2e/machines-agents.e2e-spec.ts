@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { delegatedToken, DEV_MACHINE_CLIENTS } from '@platform/dev-idp';
+import { clientCredentialsToken, createDpopProof, delegatedToken, DEV_MACHINE_CLIENTS, generateDpopKey } from '@platform/dev-idp';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
 const ASSISTANT = DEV_MACHINE_CLIENTS.find((c) => c.clientId === 'assistant-bot') as { clientId: string; clientSecret: string };
@@ -76,6 +76,13 @@ describe.each(availableDatabases())('machines and AI agents as principals on %s'
     const subjects = new Set(trail.body.items.map((r: { subject: string }) => r.subject));
     expect(subjects).toEqual(new Set(['carol', 'alice']));
     expect(trail.body.items.every((r: { actors: { subject: string }[] }) => r.actors[0].subject === 'assistant-bot')).toBe(true);
+
+    const metrics = await platform.request('GET', '/metrics', { token: await platform.clientToken('metrics-scraper') });
+    expect(metrics.body).toMatch(/platform_requests_by_principal_total\{app="analytics",principal_type="agent",token_binding="bearer",decision="allow"\} [1-9]/);
+    expect(metrics.body).toMatch(/platform_requests_by_principal_total\{app="billing",principal_type="agent",token_binding="bearer",decision="deny"\} [1-9]/);
+    // The request log line names the actors too.
+    const line = platform.logLines().find((l) => l.requestId === counts.requestId);
+    expect(line).toMatchObject({ subject: 'carol', clientId: 'assistant-bot', actors: ['assistant-bot'] });
   });
 
   it('the development provider refuses what an agent may not ask for', async () => {
@@ -86,6 +93,23 @@ describe.each(availableDatabases())('machines and AI agents as principals on %s'
     await expect(delegatedToken(platform.issuer, await platform.clientToken('ingest-bot'), ASSISTANT, platform.audience)).rejects.toThrow(/invalid_grant/);
     const ingest = DEV_MACHINE_CLIENTS.find((c) => c.clientId === 'ingest-bot') as { clientId: string; clientSecret: string };
     await expect(delegatedToken(platform.issuer, carol, ingest, platform.audience)).rejects.toThrow(/grant type is not allowed/);
+  });
+
+  it('token exchange and DPoP: a bound token is never exchanged into a bearer one; a proof at the exchange binds the delegated token; it never outlives the user\'s', async () => {
+    const key = await generateDpopKey();
+    const carol = await platform.userToken('carol');
+    const bound = await delegatedToken(platform.issuer, carol, ASSISTANT, platform.audience, undefined, { dpop: key });
+    expect(claims(bound).cnf).toEqual({ jkt: expect.any(String) });
+    expect(claims(bound).exp).toBeLessThanOrEqual(claims(carol).exp as number);
+    const url = `${platform.url}/analytics/events/counts`;
+    const ok = await platform.request('GET', '/analytics/events/counts', { token: bound, scheme: 'DPoP', headers: { dpop: await createDpopProof(key, 'GET', url, bound) } });
+    expect(ok.status).toBe(200);
+    expect(await platform.auditOf(ok.requestId)).toMatchObject({ subject: 'carol', actors: [{ subject: 'assistant-bot' }], dpopBound: true });
+    // Exchanging the bound token (without its key) would strip the binding: refused.
+    await expect(delegatedToken(platform.issuer, bound, ASSISTANT, platform.audience)).rejects.toThrow(/invalid_grant/);
+    const machine = DEV_MACHINE_CLIENTS.find((c) => c.clientId === 'ingest-bot') as { clientId: string; clientSecret: string };
+    const boundMachine = await clientCredentialsToken(platform.issuer, { ...machine, scopes: ['analytics:events:write'] }, platform.audience, { dpop: key });
+    await expect(delegatedToken(platform.issuer, boundMachine, ASSISTANT, platform.audience)).rejects.toThrow(/invalid_grant/);
   });
 
   it('a delegation chain deeper than DELEGATION_MAX_DEPTH is refused; a deactivated agent or user stops at once', async () => {

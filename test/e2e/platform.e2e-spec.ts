@@ -120,7 +120,8 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
   ])('%s %s without a token: 401 with a Bearer challenge, audited', async (method, path) => {
     const response = await platform.request(method, path, method === 'POST' ? { body: {} } : {});
     expect(response.status).toBe(401);
-    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="platform"');
+    // No credential: both schemes are offered (RFC 6750 section 3, RFC 9449 section 7.2).
+    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="platform", DPoP algs="ES256 ES384 PS256 RS256 EdDSA"');
     expect(response.body).toMatchObject({ status: 401, reason: 'missing_token', type: 'urn:platform:problem:missing_token' });
     expect(await platform.auditCount(response.requestId)).toBe(1);
     expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'deny', reason: 'missing_token', subject: null });

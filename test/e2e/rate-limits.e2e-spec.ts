@@ -90,6 +90,14 @@ describe('rate limits per principal (one instance, counters in memory)', () => {
     const limited = await platform.request('GET', '/billing/invoices', { ...spoofed(99) });
     expect(limited.status).toBe(429);
     expect(await platform.auditOf(limited.requestId)).toMatchObject({ reason: 'rate_limited', clientIp: '127.0.0.1', details: { budget: 'billing.anonymous', refusedFirstAs: 'missing_token' } });
+
+    // Public routes count apart from refused tokens: the junk above does not block the payment
+    // provider's webhook from this address (400 for its missing signature, not 429) ...
+    const webhook = await platform.request('POST', '/billing/webhooks/payments', { body: { id: 'evt_x' } });
+    expect(webhook.status).toBe(400);
+    expect(webhook.headers.get('ratelimit')).toMatch(/^"billing\.anonymous";r=3;/);
+    // ... and the orchestrator's probes are never limited.
+    expect(await statuses(10, () => platform.request('GET', '/health/live'))).toEqual(Array(10).fill(200));
   });
 });
 
@@ -193,5 +201,20 @@ describe.runIf(process.env.TEST_REDIS_URL)('two instances sharing Redis', () => 
     expect(await statuses(6, () => counts(b, gus))).toEqual([200, 200, 200, 200, 200, 200]);
     expect((await counts(a, gus)).status).toBe(429);
     expect(logs().filter((msg) => msg.startsWith('Redis is reachable again')).length).toBe(2);
+  });
+
+  it('with Redis hanging (connections open, no answers), requests are still answered, from memory', async () => {
+    const fallbacks = async () => Number(/platform_shared_state_fallbacks_total\{operation="rate_limit"\} (\d+)/.exec((await a.request('GET', '/metrics', { token: issuer.sign({ aud: AUD, sub: 'scraper', client_id: 'scraper', scope: 'platform:metrics:read' }) })).body)?.[1] ?? 0);
+    const before = await fallbacks();
+    proxy.stall();
+    const hal = token('hal');
+    // The first waits for the command timeout; then the connection is renewed and never gets ready: no more waiting.
+    expect(await statuses(7, () => counts(a, hal))).toEqual([200, 200, 200, 200, 200, 200, 429]);
+    expect(await fallbacks()).toBeGreaterThanOrEqual(before + 7);
+    expect(a.running.app.get(RedisService).available).toBe(false);
+    const back = new Promise((resolve) => a.running.app.get(RedisService).client?.once('ready', resolve));
+    proxy.restore();
+    await back;
+    expect((await counts(a, token('ivy'))).status).toBe(200);
   });
 });

@@ -108,7 +108,7 @@ describe('secrets: one service, read at use, rotated without a restart', () => {
 describe('secrets at start-up', () => {
   it('refuses to start without a required secret, or with an invalid one, naming it and never its value', async () => {
     await expect(
-      TestPlatform.start({ NODE_ENV: 'production', OIDC_ISSUER: 'https://127.0.0.1:9', OIDC_AUDIENCE: 'api', OIDC_HTTP_TIMEOUT_MS: '200', ENABLED_APPS: 'billing' }),
+      TestPlatform.start({ NODE_ENV: 'production', OIDC_ISSUER: 'https://127.0.0.1:9', OIDC_AUDIENCE: 'api', PUBLIC_ORIGIN: 'https://api.example.com', OIDC_HTTP_TIMEOUT_MS: '200', ENABLED_APPS: 'billing' }),
     ).rejects.toThrow(/billing-webhook-secret: missing/);
     const error = await TestPlatform.start({ BILLING_WEBHOOK_SECRET: 'tiny-val' }).catch((err: Error) => err);
     expect(String(error)).toContain('billing-webhook-secret: must be at least 16 characters');

@@ -250,7 +250,7 @@ describe('access-token validation', () => {
       const { response, audit } = await attempt(undefined, '/billing/invoices', { authorization: header(valid()) });
       expect(response.status).toBe(status);
       if (reason) expect(audit.reason).toBe(reason);
-      if (reason === 'unsupported_scheme') expect(response.headers.get('www-authenticate')).toBe('Bearer realm="platform"');
+      if (reason === 'unsupported_scheme') expect(response.headers.get('www-authenticate')).toBe('Bearer realm="platform", DPoP algs="ES256 ES384 PS256 RS256 EdDSA"');
     });
 
     it('a changed signature character is invalid_signature', async () => {

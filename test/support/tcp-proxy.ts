@@ -9,7 +9,9 @@ import type { AddressInfo } from 'node:net';
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<[Socket, Socket]>();
   private down = false;
+  private stalled = false;
 
   private constructor(
     private readonly server: Server,
@@ -25,6 +27,12 @@ export class TcpProxy {
         client.resetAndDestroy();
         return;
       }
+      if (proxy.stalled) {
+        // Accepted, and then never answered.
+        proxy.sockets.add(client);
+        client.on('close', () => proxy?.sockets.delete(client));
+        return;
+      }
       const upstream = createConnection(target);
       upstream.on('error', () => undefined);
       for (const socket of [client, upstream]) {
@@ -32,6 +40,9 @@ export class TcpProxy {
         socket.on('close', () => proxy?.sockets.delete(socket));
       }
       client.pipe(upstream).pipe(client);
+      const pair: [Socket, Socket] = [client, upstream];
+      proxy.pairs.add(pair);
+      client.on('close', () => proxy?.pairs.delete(pair));
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -47,9 +58,27 @@ export class TcpProxy {
     this.sockets.clear();
   }
 
-  /** The database is back. */
+  /**
+   * The server hangs: connections stay open, nothing is relayed any more (a peer silently dropping
+   * packets), new connections are accepted and never answered.
+   */
+  stall(): void {
+    this.stalled = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+    }
+  }
+
+  /** The server is back (after `cut()` or `stall()`); stalled connections are reset. */
   restore(): void {
+    if (this.stalled) {
+      for (const socket of this.sockets) socket.resetAndDestroy();
+      this.sockets.clear();
+      this.pairs.clear();
+    }
     this.down = false;
+    this.stalled = false;
   }
 
   async close(): Promise<void> {

@@ -39,7 +39,7 @@ export const auditRecords = pgTable(
     clientId: text('client_id'),
     /** Delegation chain (RFC 8693 `act`): who acted for `subject`, current actor first; null when the subject acted itself. */
     actors: jsonb('actors').$type<AuditActor[]>(),
-    /** True when the token was DPoP-bound and its proof checked (RFC 9449); null without a principal. */
+    /** True when the token was DPoP-bound (`cnf.jkt`, RFC 9449): its proof passed when the decision is allow, failed when `invalid_dpop_proof`; null without a principal. */
     dpopBound: boolean('dpop_bound'),
     tenant: text('tenant'),
     issuer: text('issuer'),

@@ -9,31 +9,27 @@ import { AccessStateService } from './access/access-state.service';
 import { PrincipalEvents } from './access/principal-events';
 import { AuthFailure } from './auth-failure';
 import { parseAuthorization, type PresentedToken } from './bearer';
-import { DPOP_ALGORITHMS, DpopProofVerifier } from './dpop/dpop-proof-verifier';
+import { challenge, noCredentialChallenge } from './challenges';
+import { DpopProofVerifier, type CheckedProof } from './dpop/dpop-proof-verifier';
 import { BEARER_TOKEN, JWT_BEARER_STRATEGY, reasonForJwtError } from './jwt-bearer.strategy';
+import { anonymousBudgetKey } from './limits/client-address';
 import { rateLimitHeaders, RateLimiter } from './limits/rate-limiter';
 import type { BudgetKind } from './limits/rate-limit-policy';
 import { PolicyService } from './policy/policy.service';
 import type { Principal } from './principal';
+import { actingClientOf, budgetKeyOf, budgetKindOf, isDelegated, isMachine } from './principal-kinds';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
-
-const REALM = 'platform';
-
-/** Which budget a principal spends: agents acting for people have their own, shared by everyone they act for. */
-function budgetKindOf(principal: Principal): BudgetKind {
-  if (principal.type === 'service') return 'service';
-  return principal.actors.length > 0 ? 'agent' : 'user';
-}
-
-/** The identity a budget is counted for: the person; the machine's or the agent's client in its tenant. */
-function budgetKeyOf(principal: Principal): string {
-  if (principal.type === 'user' && principal.actors.length === 0) return `user:${principal.issuer}:${principal.subject}`;
-  const client = principal.clientId ?? principal.actors[0]?.subject ?? principal.subject;
-  return `client:${principal.issuer}:${principal.tenant ?? '-'}:${client}`;
-}
 
 /** Refusals about the DPoP proof or binding: their challenge uses the DPoP scheme (RFC 9449 section 7.1). */
 const DPOP_REASONS = new Set(['dpop_proof_required', 'invalid_dpop_proof', 'dpop_token_not_bound', 'dpop_required']);
+
+/** Every value of one request header, as received: Node joins or drops repeated headers, the raw list does not. */
+function headerValues(request: FastifyRequest, name: string): string[] {
+  const raw = request.raw.rawHeaders;
+  const values: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === name.length && raw[i].toLowerCase() === name) values.push(raw[i + 1]);
+  return values;
+}
 
 /** Refusals whose audit record carries the evidence (expected vs presented values). */
 const EVIDENCE_REASONS = new Set(['aud_mismatch', 'iss_mismatch', 'expired', 'not_yet_valid', 'iat_in_future', 'lifetime_exceeded', 'missing_exp']);
@@ -45,7 +41,8 @@ const EVIDENCE_REASONS = new Set(['aud_mismatch', 'iss_mismatch', 'expired', 'no
  *
  * - No policy metadata on the route: 403 `no_policy` (the boot check also refuses such routes).
  * - Public: allowed without reading any token (`public_route`).
- * - Token problems: 401 with `WWW-Authenticate: Bearer ... error="invalid_token"` (RFC 6750 section 3).
+ * - Token problems: 401 with `WWW-Authenticate: Bearer ... error="invalid_token"` (RFC 6750 section 3);
+ *   a request without a credential is offered both Bearer and DPoP.
  * - Principal outside any tenant on a tenant route: 403 `tenant_required`.
  * - Missing permission: 403 `insufficient_permission` (people) or `insufficient_scope` with
  *   `error="insufficient_scope"` and the scopes that would grant it (machines).
@@ -85,47 +82,57 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     if (route.kind === 'public') {
       state.required = [];
       this.decide(state, 'allow', 'public_route');
-      await this.spend(state, reply, app, 'anonymous', `ip:${request.ip}`);
+      if (route.rateLimited !== false) await this.spend(state, reply, app, 'anonymous', anonymousBudgetKey(request.ip, 'public'));
       return true;
     }
     state.required = route.kind === 'permissions' ? route.permissions : [];
 
     let principal: Principal;
     let presented: PresentedToken | undefined;
+    let proof: CheckedProof | undefined;
     try {
-      presented = parseAuthorization(request.headers.authorization);
+      // Node keeps only the first of repeated Authorization headers: refuse them instead, so that a
+      // proxy and the platform can never read different tokens from one request.
+      const authorization = headerValues(request, 'authorization');
+      presented = parseAuthorization(authorization.length > 1 ? authorization : request.headers.authorization);
       request[BEARER_TOKEN] = presented.token;
       await super.canActivate(context);
       principal = request.user as Principal;
       state.principal = principal;
-      await this.senderConstraint(request, principal, presented, app, route);
+      proof = await this.senderConstraint(request, principal, presented, app, route);
     } catch (err) {
       const refusal = this.unauthorized(state, err, request[BEARER_TOKEN], presented?.scheme);
       // A client sending bad tokens spends its address's budget: guessing and key-less floods are bounded too.
-      await this.spend(state, reply, app, 'anonymous', `ip:${request.ip}`);
+      await this.spend(state, reply, app, 'anonymous', anonymousBudgetKey(request.ip, 'refused'));
       throw refusal;
     } finally {
       delete request[BEARER_TOKEN];
     }
     await this.spend(state, reply, app, budgetKindOf(principal), budgetKeyOf(principal));
+    if (proof) {
+      // After the budget: only requests within it can add proof ids to the replay cache.
+      try {
+        await this.dpop.claim(proof);
+      } catch (err) {
+        throw this.unauthorized(state, err, undefined, presented.scheme);
+      }
+    }
     // Platform-side state, from memory: deactivation beats any token; bindings add roles.
     if (this.access.isDeactivated(principal.tenant, principal.subject)) {
-      state.principal = principal;
       this.decide(state, 'deny', 'principal_deactivated');
       throw new ProblemException(403, 'principal_deactivated', 'This account has been deactivated by an administrator of its tenant.');
     }
     let notGranted: string[] = [];
-    const delegated = principal.type === 'user' && principal.actors.length > 0;
+    const delegated = isDelegated(principal);
+    // Any principal with actors, whatever its type: DELEGATION_MAX_DEPTH=0 refuses every `act`.
     if (delegated && principal.actors.length > this.config.delegationMaxDepth) {
-      state.principal = principal;
       this.decide(state, 'deny', 'delegation_too_deep', { depth: principal.actors.length, maxDepth: this.config.delegationMaxDepth });
       throw new ProblemException(403, 'delegation_too_deep', `This token's delegation chain has ${principal.actors.length} actors; this platform accepts at most ${this.config.delegationMaxDepth}.`);
     }
-    if (principal.type === 'service' || delegated) {
+    if (isMachine(principal)) {
       // The client that presents the token (a machine, or the agent acting for a person) is bound
       // by what its tenant granted its service account.
-      const client = delegated ? (principal.clientId ?? principal.actors[0].clientId ?? principal.actors[0].subject) : (principal.clientId ?? principal.subject);
-      const machine = this.machineAccess(state, principal, client);
+      const machine = this.machineAccess(state, principal, actingClientOf(principal));
       principal = machine.principal;
       notGranted = machine.notGranted;
       request.user = principal;
@@ -154,6 +161,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       return true;
     }
     const actor = delegated ? { actors: principal.actors.map((a) => a.subject) } : {};
+    const scopeSide = decision.basis === 'scopes' || decision.basis === 'delegation';
     if (decision.basis === 'delegation' && decision.missingForSubject?.length) {
       // The person may not do it, whoever acts for them.
       this.decide(state, 'deny', 'insufficient_permission', { missing: decision.missing, missingForSubject: decision.missingForSubject, ...actor });
@@ -161,7 +169,6 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
         missingPermissions: decision.missing,
       });
     }
-    const scopeSide = decision.basis === 'scopes' || decision.basis === 'delegation';
     if (scopeSide && notGranted.length > 0 && this.policy.decide({ ...principal, scopes: [...principal.scopes, ...notGranted] }, route.permissions).allowed) {
       // The token carries the scope, but the tenant never granted it to this client.
       this.decide(state, 'deny', 'scope_not_granted', { missing: decision.missing, notGranted, ...actor });
@@ -178,7 +185,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
         delegated
           ? `The agent acting for this user is not allowed ${decision.missing.join(', ')} (its token lacks the scope).`
           : `The access token lacks a scope this route needs (${decision.missing.join(', ')}).`,
-        { 'www-authenticate': `Bearer realm="${REALM}", error="insufficient_scope"${scopes.length ? `, scope="${scopes.join(' ')}"` : ''}` },
+        // RFC 6750 section 3.1 / RFC 9449 section 7.1: in the scheme the token came with.
+        { 'www-authenticate': challenge(presented.scheme, { error: 'insufficient_scope', scope: scopes }) },
         { missingPermissions: decision.missing },
       );
     }
@@ -231,15 +239,12 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     // RFC 6750 section 3.1: no error code when the request carried no token at all.
     const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';
     const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : failure.reason === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';
-    const description = `error="${error}", error_description="${failure.message.replace(/"/g, "'")}"`;
     // RFC 9449 section 7.1: a request made with DPoP, or refused for DPoP's sake, is answered with a DPoP challenge.
-    const challenge =
-      scheme === 'DPoP' || DPOP_REASONS.has(failure.reason)
-        ? `DPoP algs="${DPOP_ALGORITHMS.join(' ')}"${noToken ? '' : `, ${description}`}`
-        : noToken
-          ? `Bearer realm="${REALM}"`
-          : `Bearer realm="${REALM}", ${description}`;
-    return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': challenge });
+    const header =
+      noToken && scheme === undefined
+        ? noCredentialChallenge()
+        : challenge(scheme === 'DPoP' || DPOP_REASONS.has(failure.reason) ? 'DPoP' : 'Bearer', noToken ? {} : { error, description: failure.message });
+    return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': header });
   }
 
   /**
@@ -247,25 +252,26 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
    * by its key; the DPoP scheme with an unbound token is refused (no silent downgrade); machines
    * and agents must use DPoP where the route or its app requires it.
    *
+   * @returns the checked proof of a bound token, whose `jti` is claimed once the budget allows
    * @throws AuthFailure `dpop_proof_required`, `invalid_dpop_proof`, `dpop_token_not_bound`, `dpop_required`
    */
-  private async senderConstraint(request: FastifyRequest, principal: Principal, presented: PresentedToken, app: string, route: RoutePolicy): Promise<void> {
+  private async senderConstraint(request: FastifyRequest, principal: Principal, presented: PresentedToken, app: string, route: RoutePolicy): Promise<CheckedProof | undefined> {
     if (principal.boundKeyThumbprint !== null) {
       if (presented.scheme !== 'DPoP') throw new AuthFailure('dpop_proof_required');
+      // PUBLIC_ORIGIN (required in production): the Host header is the client's to choose.
       const origin = this.config.dpop.publicOrigin ?? `${request.protocol}://${request.host}`;
-      await this.dpop.verify({
-        proof: request.headers.dpop,
+      return this.dpop.check({
+        proofs: headerValues(request, 'dpop'),
         method: request.method,
         url: `${origin}${request.url}`,
         accessToken: presented.token,
         boundKeyThumbprint: principal.boundKeyThumbprint,
       });
-      return;
     }
     if (presented.scheme === 'DPoP') throw new AuthFailure('dpop_token_not_bound');
-    const machine = principal.type === 'service' || principal.actors.length > 0;
     const required = (route.kind !== 'public' && route.dpop === 'required-for-machines') || this.config.dpop.requiredForMachinesApps.includes(app);
-    if (machine && required) throw new AuthFailure('dpop_required', { app });
+    if (required && isMachine(principal)) throw new AuthFailure('dpop_required', { app });
+    return undefined;
   }
 
   /**

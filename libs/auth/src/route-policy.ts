@@ -12,7 +12,7 @@ import type { Principal } from './principal';
  * `tenant: 'required'` (the default) refuses principals whose token names no tenant.
  */
 export type RoutePolicy =
-  | { kind: 'public' }
+  | { kind: 'public'; rateLimited?: boolean }
   | { kind: 'authenticated'; tenant: 'required' | 'optional'; dpop?: 'required-for-machines' }
   | { kind: 'permissions'; permissions: string[]; tenant: 'required' | 'optional'; dpop?: 'required-for-machines' };
 
@@ -31,8 +31,13 @@ export interface RoutePolicyOptions {
   dpop?: 'required-for-machines';
 }
 
-/** The route needs no token (health checks, webhooks verified by signature). */
-export const Public = () => SetMetadata(ROUTE_POLICY, { kind: 'public' } satisfies RoutePolicy);
+/**
+ * The route needs no token (health checks, webhooks verified by signature). Its requests spend the
+ * client address's `anonymous` budget, unless `rateLimited: false` (probes of the orchestrator,
+ * which must never be told 429).
+ */
+export const Public = (options: { rateLimited?: boolean } = {}) =>
+  SetMetadata(ROUTE_POLICY, { kind: 'public', ...(options.rateLimited === false && { rateLimited: false }) } satisfies RoutePolicy);
 
 /** The route needs any valid access token, and no particular permission. */
 export const Authenticated = (options: RoutePolicyOptions = {}) =>

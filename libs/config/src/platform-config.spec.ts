@@ -16,7 +16,7 @@ function configErrorOf(env: Env): ConfigError {
   throw new Error('expected a ConfigError, but the configuration parsed');
 }
 
-const EXTERNAL = { OIDC_ISSUER: 'https://idp.example.com/realms/acme', OIDC_AUDIENCE: 'platform-api' };
+const EXTERNAL = { OIDC_ISSUER: 'https://idp.example.com/realms/acme', OIDC_AUDIENCE: 'platform-api', PUBLIC_ORIGIN: 'https://api.example.com' };
 
 describe('parsePlatformConfig', () => {
   describe('defaults with an empty environment', () => {
@@ -100,8 +100,15 @@ describe('parsePlatformConfig', () => {
 
   describe('NODE_ENV', () => {
     it('rejects production without OIDC_ISSUER', () => {
-      const err = configErrorOf({ NODE_ENV: 'production' });
+      const err = configErrorOf({ NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://api.example.com' });
       expect(err.problems).toEqual([expect.stringContaining('OIDC_ISSUER is required when NODE_ENV=production')]);
+    });
+
+    it('rejects production without PUBLIC_ORIGIN, and a PUBLIC_ORIGIN with a path', () => {
+      const { PUBLIC_ORIGIN: _origin, ...withoutOrigin } = EXTERNAL;
+      expect(configErrorOf({ NODE_ENV: 'production', ...withoutOrigin }).problems).toEqual([expect.stringContaining('PUBLIC_ORIGIN is required when NODE_ENV=production')]);
+      expect(configErrorOf({ ...EXTERNAL, PUBLIC_ORIGIN: 'https://api.example.com/v1' }).problems).toEqual([expect.stringContaining('PUBLIC_ORIGIN must be an origin')]);
+      expect(parsePlatformConfig({ ...EXTERNAL, PUBLIC_ORIGIN: 'HTTPS://API.example.com:443' }, CWD).dpop.publicOrigin).toBe('https://api.example.com');
     });
 
     it('accepts production with an external issuer', () => {
@@ -180,7 +187,7 @@ describe('parsePlatformConfig', () => {
   });
 
   it('reports every problem at once', () => {
-    const err = configErrorOf({ NODE_ENV: 'production', PORT: 'x', OIDC_ALGORITHMS: 'none' });
+    const err = configErrorOf({ NODE_ENV: 'production', PORT: 'x', OIDC_ALGORITHMS: 'none', PUBLIC_ORIGIN: 'https://api.example.com' });
     expect(err.problems).toHaveLength(3);
     expect(err.problems.join('\n')).toMatch(/OIDC_ISSUER/);
     expect(err.problems.join('\n')).toMatch(/PORT/);

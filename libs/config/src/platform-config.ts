@@ -210,8 +210,20 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   if (/^\d+$/.test(trustProxyRaw)) trustProxy = Number(trustProxyRaw);
   else if (trustProxyRaw === 'true') problems.push('TRUST_PROXY=true would believe any client\'s X-Forwarded-For: give the hop count or the proxies\' addresses/CIDRs');
   else if (trustProxyRaw !== 'false') trustProxy = list('TRUST_PROXY', []);
-  const publicOrigin = str('PUBLIC_ORIGIN');
-  if (publicOrigin !== undefined && !/^https?:\/\/[^/\s]+$/.test(publicOrigin)) problems.push('PUBLIC_ORIGIN must be an origin like https://api.example.com (no path)');
+  let publicOrigin = str('PUBLIC_ORIGIN');
+  if (publicOrigin !== undefined) {
+    try {
+      if (!/^https?:\/\/[^/\s]+$/i.test(publicOrigin)) throw new Error('not an origin');
+      publicOrigin = new URL(publicOrigin).origin;
+    } catch {
+      problems.push('PUBLIC_ORIGIN must be an origin like https://api.example.com (no path)');
+      publicOrigin = undefined;
+    }
+  } else if (envName === 'production') {
+    // DPoP proofs name the URL they are for (htu): checked against the Host header instead, a
+    // client could make a proof meant for another server that accepts the same token pass here.
+    problems.push('PUBLIC_ORIGIN is required when NODE_ENV=production (the https:// origin clients address, e.g. https://api.example.com)');
+  }
 
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
@@ -254,7 +266,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     dpop: {
       proofMaxAgeSeconds: int('DPOP_PROOF_MAX_AGE_SECONDS', 60, 5, 600),
       requiredForMachinesApps: list('DPOP_REQUIRED_FOR_MACHINES', []),
-      publicOrigin: publicOrigin === undefined ? undefined : new URL(publicOrigin).origin,
+      publicOrigin,
     },
     trustProxy,
     redis:

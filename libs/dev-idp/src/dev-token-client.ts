@@ -159,6 +159,7 @@ const basicAuth = (client: { clientId: string; clientSecret: string }) =>
  *
  * @param subjectToken the user's (or an earlier delegated) access token
  * @param scopes scopes to ask for; default: every scope the agent may request
+ * @param options.dpop a key to bind the new token to (RFC 9449)
  * @throws Error with the provider's error code (`invalid_grant`, `invalid_scope`, `unauthorized_client`)
  */
 export async function delegatedToken(
@@ -167,6 +168,7 @@ export async function delegatedToken(
   agent: { clientId: string; clientSecret: string },
   audience: string,
   scopes?: string[],
+  options: { dpop?: DpopKey } = {},
 ): Promise<string> {
   const { token_endpoint } = await discover(issuer);
   return tokenRequest(
@@ -180,5 +182,6 @@ export async function delegatedToken(
       ...(scopes && { scope: scopes.join(' ') }),
     },
     { authorization: basicAuth(agent) },
+    options.dpop,
   );
 }

@@ -27,12 +27,20 @@ interface ProviderLike {
   ClientCredentials: new (fields: Record<string, unknown>) => {
     resourceServer?: unknown;
     scope?: string;
+    expiresIn?: number;
     expiration: number;
     tokenType: string;
+    setThumbprint(kind: 'jkt', thumbprint: string): void;
     save(): Promise<string>;
   };
   ResourceServer: new (identifier: string, info: Record<string, unknown>) => unknown;
+  ReplayDetection: { unique(namespace: string, id: string, expiresAt: number): Promise<boolean> };
 }
+
+/** oidc-provider's own DPoP proof check at its token endpoint (the one its client-credentials grant uses). */
+type DpopValidate = (ctx: KoaContextWithOIDC) => Promise<{ thumbprint: string; jti: string } | undefined>;
+let dpopModule: Promise<{ default: DpopValidate; DPOP_OK_WINDOW: number }> | undefined;
+const loadDpop = () => (dpopModule ??= import('oidc-provider/lib/helpers/validate_dpop.js' as string) as Promise<{ default: DpopValidate; DPOP_OK_WINDOW: number }>);
 
 type OidcErrorClass = new (description?: string, detail?: string) => Error;
 
@@ -68,7 +76,12 @@ export const TOKEN_EXCHANGE_PARAMETERS = ['subject_token', 'subject_token_type',
  * - an `actor_token`, when given, must be the agent's own access token;
  * - scopes: those requested (default: all the agent may request), each within the agent's allowed
  *   scopes (else `invalid_scope`). The user's roles are carried as they are; the platform grants
- *   the intersection of what both may do.
+ *   the intersection of what both may do;
+ * - a sender-constrained subject or actor token (`cnf`) is refused: exchanging it would strip the
+ *   binding from a token whose key the agent may not hold;
+ * - with a DPoP proof at the token endpoint, the new token is bound to the proof's key (RFC 9449),
+ *   as the provider's client-credentials grant does;
+ * - the new token never outlives the subject token.
  *
  * @returns the Koa handler to pass to `provider.registerGrantType`
  */
@@ -101,6 +114,7 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
     if (resource !== options.audience) throw new InvalidTarget(`tokens are issued for ${options.audience} only`);
 
     const subject = await verify(params.subject_token, 'subject_token');
+    if (subject.cnf !== undefined) throw new InvalidGrant('a sender-constrained subject_token cannot be exchanged');
     const prior = subject.act as ActClaim | undefined;
     if (typeof subject.sub !== 'string' || (prior === undefined && subject.sub === subject.client_id)) {
       throw new InvalidGrant("subject_token must be a user's access token, not a machine's own");
@@ -111,6 +125,7 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
     if (params.actor_token !== undefined) {
       if (params.actor_token_type !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
       const actor = await verify(params.actor_token, 'actor_token');
+      if (actor.cnf !== undefined) throw new InvalidGrant('a sender-constrained actor_token cannot be used here');
       if (actor.sub !== client.clientId) throw new InvalidGrant('actor_token must be the authenticated client\'s own token');
     }
 
@@ -123,8 +138,16 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
     const scope = requested.filter((s) => resourceScopes.has(s)).join(' ') || undefined;
 
     const carried = Object.fromEntries(CARRIED_CLAIMS.filter((c) => subject[c] !== undefined).map((c) => [c, subject[c]]));
+    const { default: validateDpop, DPOP_OK_WINDOW } = await loadDpop();
+    const proof = await validateDpop(ctx);
     const token = new provider.ClientCredentials({ client, scope });
     token.resourceServer = new provider.ResourceServer(options.audience, info);
+    const now = Math.floor(Date.now() / 1000);
+    token.expiresIn = Math.max(1, Math.min(Number(info.accessTokenTTL ?? 3600), (subject.exp as number) - now));
+    if (proof) {
+      if (!(await provider.ReplayDetection.unique(client.clientId, proof.jti, now + DPOP_OK_WINDOW))) throw new InvalidGrant('DPoP proof JWT Replay detected');
+      token.setThumbprint('jkt', proof.thumbprint);
+    }
     options.delegations.set(token, {
       subject: subject.sub,
       claims: carried,

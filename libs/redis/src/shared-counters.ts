@@ -15,8 +15,15 @@ export interface WindowCounts {
 export const MEMORY_KEYS_LIMIT = 100_000;
 
 /**
+ * How stale this instance's view of a shared counter may get before a request syncs it, in
+ * milliseconds; and the share of a budget (1/100) an instance may count locally in between.
+ */
+export const SYNC_INTERVAL_MS = 250;
+const LOCAL_SHARE = 100;
+
+/**
  * One round trip: add to this window's counter (expiring after two windows), read the previous
- * window's. KEYS: current, previous; ARGV: cost, window length in milliseconds.
+ * window's. KEYS: current, previous; ARGV: amount, window length in milliseconds.
  */
 const HIT_SCRIPT = `
 local current = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -31,21 +38,41 @@ interface MemoryWindow {
   previous: number;
 }
 
-type HitCommand = (current: string, previous: string, cost: number, windowMs: number) => Promise<[number, number]>;
+/** This instance's view of a shared counter: what Redis said at the last sync, plus what was counted here since. */
+interface SharedWindow {
+  window: number;
+  /** The current window's count in Redis at the last sync (ours included). */
+  synced: number;
+  previous: number;
+  /** Counted here, not yet added in Redis. */
+  pending: number;
+  /** When Redis last answered for this key (epoch ms). */
+  syncedAt: number;
+  inFlight: boolean;
+}
+
+type HitCommand = (current: string, previous: string, amount: number, windowMs: number) => Promise<[number, number]>;
 
 /**
  * Counters shared by every platform instance: in Redis when `REDIS_URL` is set, else in this
  * process's memory. Used for rate-limit windows and for "seen once" keys (DPoP proof `jti`s).
  *
+ * Rate-limit counts are batched so that a request rarely waits for Redis: an instance counts a
+ * key locally while its view is younger than {@link SYNC_INTERVAL_MS} and what it counted since
+ * is at most 1% of the budget, then adds that to Redis in one command and reads the total back.
+ * Budgets under 100 requests are synced on every request (exact). Overall, instances can exceed a
+ * budget by at most about 1% each, plus what they all admit within one sync interval.
+ *
  * Redis unreachable (not connected, a command failing or slower than `REDIS_COMMAND_TIMEOUT_MS`):
  * the operation is answered from this instance's memory at once, counted in
  * `platform_shared_state_fallbacks_total`, and the outage is logged once. Nothing throws, so no
  * request fails because of Redis; the cost is that limits and replay checks are per instance
- * until Redis is back (documented in docs/machines-and-agents.md).
+ * until Redis is back (docs/machines-and-agents.md).
  */
 @Injectable()
 export class SharedCounters {
   private readonly windows = new Map<string, MemoryWindow>();
+  private readonly views = new Map<string, SharedWindow>();
   private readonly seen = new Map<string, number>();
   private readonly prefix: string;
   private readonly hitCommand?: HitCommand;
@@ -59,62 +86,98 @@ export class SharedCounters {
     const client = redis.client;
     if (client) {
       client.defineCommand('platformWindowHit', { numberOfKeys: 2, lua: HIT_SCRIPT });
-      const command = (client as unknown as { platformWindowHit: HitCommand }).platformWindowHit.bind(client);
-      this.hitCommand = command;
+      this.hitCommand = (client as unknown as { platformWindowHit: HitCommand }).platformWindowHit.bind(client);
     }
     metrics.trackRedis(() => (redis.client ? (redis.available ? 1 : 0) : undefined));
   }
 
   /**
-   * Adds `cost` to `key`'s counter of the fixed window holding `nowMs` and returns it with the
+   * Adds one to `key`'s counter of the fixed window holding `nowMs` and returns it with the
    * previous window's count.
    *
    * @param windowMs window length in milliseconds
    * @param nowMs current time in epoch milliseconds (instances are assumed NTP-synchronised)
+   * @param limit the budget the count is compared with: how much may be counted locally between syncs
    */
-  async hit(key: string, windowMs: number, nowMs: number, cost = 1): Promise<WindowCounts> {
+  async hit(key: string, windowMs: number, nowMs: number, limit: number): Promise<WindowCounts> {
     const window = Math.floor(nowMs / windowMs);
     if (this.hitCommand && this.redis.available) {
-      // A hash tag keeps both windows of a key in one Redis Cluster slot.
-      const base = `${this.prefix}rl:{${key}}:${windowMs}:`;
-      try {
-        const [current, previous] = await this.hitCommand(`${base}${window}`, `${base}${window - 1}`, cost, windowMs);
-        return { current: Number(current), previous: Number(previous), shared: true };
-      } catch (err) {
-        this.fallback('rate_limit', err as Error);
-      }
+      const counts = await this.sharedHit(this.hitCommand, key, window, windowMs, nowMs, limit);
+      if (counts) return counts;
     } else if (this.hitCommand) {
       this.fallback('rate_limit');
     }
-    return { ...this.memoryHit(`${key}\u0000${windowMs}`, window, cost), shared: false };
+    return { ...this.memoryHit(`${key}\u0000${windowMs}`, window), shared: false };
   }
 
   /**
    * True the first time `key` is presented within `ttlMs` milliseconds, false for a repeat (SET NX
-   * in Redis). `shared` is false when only this instance's memory was asked.
+   * in Redis, always one round trip: a replay must be caught on whichever instance it reaches).
+   * `shared` is false when only this instance's memory was asked.
    */
   async firstUse(key: string, ttlMs: number, nowMs: number): Promise<{ first: boolean; shared: boolean }> {
+    const local = this.memoryFirstUse(key, ttlMs, nowMs);
     if (this.redis.client && this.redis.available) {
       try {
         const set = await this.redis.client.set(`${this.prefix}once:${key}`, '1', 'PX', ttlMs, 'NX');
-        // Remembered locally too, so that a replay during a later outage is still caught here.
-        this.memoryFirstUse(key, ttlMs, nowMs);
-        return { first: set === 'OK', shared: true };
+        this.redis.commandSucceeded();
+        return { first: set === 'OK' && local, shared: true };
       } catch (err) {
         this.fallback('once', err as Error);
       }
     } else if (this.redis.client) {
       this.fallback('once');
     }
-    return { first: this.memoryFirstUse(key, ttlMs, nowMs), shared: false };
+    return { first: local, shared: false };
+  }
+
+  /** The batched shared count, or undefined when Redis failed (the caller falls back to memory). */
+  private async sharedHit(command: HitCommand, key: string, window: number, windowMs: number, nowMs: number, limit: number): Promise<WindowCounts | undefined> {
+    // A hash tag keeps both windows of a key in one Redis Cluster slot.
+    const base = `${this.prefix}rl:{${key}}:${windowMs}:`;
+    const id = `${key}\u0000${windowMs}`;
+    let view = this.views.get(id);
+    if (view === undefined || view.window !== window) {
+      if (view !== undefined && view.pending > 0) {
+        // What was counted here in the window that just ended still belongs to it.
+        command(`${base}${view.window}`, `${base}${view.window - 1}`, view.pending, windowMs).catch(() => undefined);
+      }
+      const previous = view?.window === window - 1 ? view.synced + view.pending : 0;
+      if (view === undefined && this.views.size >= MEMORY_KEYS_LIMIT) this.views.delete(this.views.keys().next().value as string);
+      view = { window, synced: 0, previous, pending: 0, syncedAt: Number.NEGATIVE_INFINITY, inFlight: false };
+      this.views.set(id, view);
+    }
+    view.pending += 1;
+    const withinShare = view.pending <= Math.floor(limit / LOCAL_SHARE);
+    if (withinShare && (view.inFlight || nowMs - view.syncedAt < SYNC_INTERVAL_MS)) {
+      return { current: view.synced + view.pending, previous: view.previous, shared: true };
+    }
+    const amount = view.pending;
+    view.pending = 0;
+    view.inFlight = true;
+    try {
+      const [current, previous] = await command(`${base}${window}`, `${base}${window - 1}`, amount, windowMs);
+      this.redis.commandSucceeded();
+      if (view.window === window) {
+        view.synced = Math.max(view.synced, Number(current));
+        view.previous = Number(previous);
+        view.syncedAt = nowMs;
+      }
+      return { current: Number(current) + (view.window === window ? view.pending : 0), previous: Number(previous), shared: true };
+    } catch (err) {
+      this.fallback('rate_limit', err as Error);
+      return undefined;
+    } finally {
+      view.inFlight = false;
+    }
   }
 
   private fallback(operation: string, err?: Error): void {
-    this.redis.markDown(err);
+    if (err) this.redis.commandFailed(err);
     this.metrics.sharedStateFallbacks.labels(operation).inc();
   }
 
-  private memoryHit(key: string, window: number, cost: number): { current: number; previous: number } {
+  private memoryHit(key: string, window: number): { current: number; previous: number } {
     let entry = this.windows.get(key);
     if (entry === undefined) {
       if (this.windows.size >= MEMORY_KEYS_LIMIT) this.windows.delete(this.windows.keys().next().value as string);
@@ -125,18 +188,22 @@ export class SharedCounters {
       entry.current = 0;
       entry.window = window;
     }
-    entry.current += cost;
+    entry.current += 1;
     return { current: entry.current, previous: entry.previous };
   }
 
+  /**
+   * Every key lives the same `ttlMs` per caller, so insertion order is expiry order: expired keys
+   * are dropped from the front, and at the bound the oldest (closest to expiry) goes first.
+   */
   private memoryFirstUse(key: string, ttlMs: number, nowMs: number): boolean {
+    for (const [k, expiry] of this.seen) {
+      if (expiry > nowMs) break;
+      this.seen.delete(k);
+    }
     const until = this.seen.get(key);
     if (until !== undefined && until > nowMs) return false;
-    if (this.seen.size >= MEMORY_KEYS_LIMIT) {
-      // Forget expired keys first; if none, the oldest.
-      for (const [k, expiry] of this.seen) if (expiry <= nowMs) this.seen.delete(k);
-      if (this.seen.size >= MEMORY_KEYS_LIMIT) this.seen.delete(this.seen.keys().next().value as string);
-    }
+    if (this.seen.size >= MEMORY_KEYS_LIMIT) this.seen.delete(this.seen.keys().next().value as string);
     this.seen.set(key, nowMs + ttlMs);
     return true;
   }

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
 import { PlatformConfig } from '@platform/config';
+import { AppRegistry } from '@platform/http';
 import { SharedCounters } from '@platform/redis';
 import { AuthFailure } from '../auth-failure';
 
 /** What a proof must match: the request it came with and the token it accompanies. */
 export interface DpopRequest {
-  /** The proof JWT: the one `DPoP` header's value. */
-  proof: string | string[] | undefined;
+  /** Every `DPoP` header value of the request, as received (exactly one is accepted). */
+  proofs: string[];
   /** HTTP method, upper case. */
   method: string;
   /** The request's absolute URL as the client addressed it (query and fragment are ignored). */
@@ -21,6 +22,14 @@ export interface DpopRequest {
 
 /** Proof algorithms accepted (RFC 9449 section 4.2: asymmetric only; `none` and HS* never). */
 export const DPOP_ALGORITHMS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'];
+
+/** A proof that passed every check but the replay check, which {@link DpopProofVerifier.claim} makes. */
+export interface CheckedProof {
+  /** Key of its `jti` in the replay cache (per bound key). */
+  replayKey: string;
+  /** How long the `jti` must be remembered, in milliseconds. */
+  ttlMs: number;
+}
 
 /** Largest proof accepted, in characters: a proof is a small JWS with one public key. */
 const MAX_PROOF_LENGTH = 8192;
@@ -37,22 +46,29 @@ const MAX_PROOF_LENGTH = 8192;
  * Nonces (`DPoP-Nonce`, section 8) are not used: the `iat` window and the shared `jti` cache bound
  * replays instead.
  *
- * @throws AuthFailure `invalid_dpop_proof` with `details.problem` naming the failed check
+ * In two steps, so that the guard can charge the principal's rate limit between them and a flood
+ * of valid proofs cannot fill the replay cache beyond what the budget allows: {@link check}, then
+ * {@link claim}.
  */
 @Injectable()
-export class DpopProofVerifier {
+export class DpopProofVerifier implements OnModuleInit {
   constructor(
     private readonly config: PlatformConfig,
     private readonly counters: SharedCounters,
+    @Optional() private readonly registry?: AppRegistry,
   ) {}
 
-  async verify(request: DpopRequest): Promise<void> {
+  /**
+   * Every check but the replay check.
+   * @throws AuthFailure `invalid_dpop_proof` with `details.problem` naming the failed check
+   */
+  async check(request: DpopRequest): Promise<CheckedProof> {
     const fail = (problem: string): never => {
       throw new AuthFailure('invalid_dpop_proof', { problem });
     };
-    if (request.proof === undefined) fail('missing');
-    if (Array.isArray(request.proof)) fail('several_proofs');
-    const proof = request.proof as string;
+    if (request.proofs.length === 0) fail('missing');
+    if (request.proofs.length > 1) fail('several_proofs');
+    const proof = request.proofs[0];
     if (proof.length > MAX_PROOF_LENGTH) fail('too_large');
 
     let payload: Record<string, unknown>;
@@ -77,8 +93,28 @@ export class DpopProofVerifier {
     if (ath !== createHash('sha256').update(request.accessToken).digest('base64url')) fail('ath_mismatch');
     if ((await calculateJwkThumbprint(jwk, 'sha256')) !== request.boundKeyThumbprint) fail('key_mismatch');
     // Remembered for the whole window in which the proof could pass the iat check again.
-    const { first } = await this.counters.firstUse(`dpop:${request.boundKeyThumbprint}:${jti as string}`, (maxAge + tolerance) * 1000, now);
-    if (!first) fail('replayed');
+    return { replayKey: `dpop:${request.boundKeyThumbprint}:${jti as string}`, ttlMs: (maxAge + tolerance) * 1000 };
+  }
+
+  /**
+   * Records the proof's `jti` (across instances when Redis is configured).
+   * @throws AuthFailure `invalid_dpop_proof` with `problem: replayed` when it was seen before
+   */
+  async claim(proof: CheckedProof): Promise<void> {
+    const { first } = await this.counters.firstUse(proof.replayKey, proof.ttlMs, Date.now());
+    if (!first) throw new AuthFailure('invalid_dpop_proof', { problem: 'replayed' });
+  }
+
+  /**
+   * Start-up check: `DPOP_REQUIRED_FOR_MACHINES` names only apps the platform knows (a typo would
+   * silently require DPoP nowhere).
+   * @throws Error naming the unknown apps
+   */
+  onModuleInit(): void {
+    if (!this.registry) return;
+    const known = this.registry.knownNames();
+    const unknown = this.config.dpop.requiredForMachinesApps.filter((app) => !known.includes(app));
+    if (unknown.length) throw new Error(`DPOP_REQUIRED_FOR_MACHINES names unknown apps: ${unknown.join(', ')} (known: ${known.join(', ')})`);
   }
 }
 
@@ -99,9 +135,10 @@ function joseProblem(err: unknown): string {
 }
 
 /**
- * RFC 9449 section 4.3 point 9 / RFC 3986 section 6.2.2-6.2.3: scheme and host lower-cased,
- * default port dropped, dot segments resolved, percent-encoding normalised by the URL parser;
- * query and fragment ignored. Unparsable input never matches.
+ * RFC 9449 section 4.3 point 9 / RFC 3986 section 6.2.2-6.2.3, as far as the WHATWG URL parser
+ * goes: scheme and host lower-cased, default port dropped, dot segments resolved; query and
+ * fragment ignored. Percent-encodings are compared as written (`%7E` and `~` differ), which can
+ * only refuse a proof, never accept a wrong one. Unparsable input never matches.
  */
 export function normalizedTarget(url: string): string | undefined {
   try {

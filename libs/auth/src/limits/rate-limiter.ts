@@ -67,7 +67,7 @@ export class RateLimiter implements OnModuleInit {
     if (limit === 'unlimited') return undefined;
     const windowMs = this.policy.windowSeconds * 1000;
     const key = `${app}:${kind}:${createHash('sha256').update(principal).digest('base64url').slice(0, 22)}`;
-    const { current, previous, shared } = await this.counters.hit(key, windowMs, nowMs);
+    const { current, previous, shared } = await this.counters.hit(key, windowMs, nowMs, limit);
     const elapsed = nowMs % windowMs;
     const estimate = current + (previous * (windowMs - elapsed)) / windowMs;
     const allowed = estimate <= limit;
