@@ -194,10 +194,32 @@ export class DatabaseService implements OnApplicationShutdown {
     this.subscribe = (channel) => listener.listen(channel);
     this.closeConnection = async () => {
       await listener.close();
-      await pool.end();
+      await endPool(pool, POOL_END_TIMEOUT_MS, this.logger);
     };
     this.logger.log({ host: new URL(url).host }, 'PostgreSQL database ready');
   }
+}
+
+/** Longest wait for checked-out connections at shutdown, in milliseconds (every write is bounded far below it). */
+const POOL_END_TIMEOUT_MS = 10_000;
+
+/**
+ * `pool.end()`, bounded: it waits for every checked-out connection, and one whose socket hangs
+ * (a network peer that vanished mid-transaction) would hold the shutdown forever. After
+ * `timeoutMs` the remaining connections' sockets are destroyed (pg-pool exposes no public way),
+ * and the shutdown goes on; nothing is lost, since every write is bounded and journalled on failure.
+ */
+export async function endPool(pool: import('pg').Pool, timeoutMs: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
+  const ended = pool.end().then(() => false);
+  const late = await Promise.race([ended, timedOut]);
+  clearTimeout(timer);
+  if (!late) return;
+  const clients = (pool as unknown as { _clients?: Array<{ connection?: { stream?: { destroy(): void } } }> })._clients ?? [];
+  logger.warn({ busy: pool.totalCount - pool.idleCount, timeoutMs }, 'PostgreSQL connections still busy at shutdown: closing them');
+  for (const client of clients) client.connection?.stream?.destroy();
+  await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
 }
 
 /**
