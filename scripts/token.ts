@@ -3,6 +3,7 @@
  *
  *   npm run --silent token -- --user bob
  *   npm run --silent token -- --user carol --actor assistant-bot   (an agent acting for carol, RFC 8693)
+ *   npm run --silent token -- --user carol --actor assistant-bot --scope analytics:events:read
  *   npm run --silent token -- --client ingest-bot
  *   npm run --silent token -- --client sa-acme-1a2b3c4d --secret S --scope analytics:events:write
  *
@@ -37,11 +38,11 @@ function seededClientSecret(clientId: string, developmentDefault: string): strin
 }
 
 /** A token of `user` exchanged by the seeded agent `actorId` for a delegated one (sub = user, act = agent). */
-async function delegatedUserToken(issuer: string, user: string, actorId: string, audience: string): Promise<string> {
+async function delegatedUserToken(issuer: string, user: string, actorId: string, audience: string, scopes?: string[]): Promise<string> {
   const agent = DEV_MACHINE_CLIENTS.find((c) => c.clientId === actorId && c.agent);
   if (!agent) throw new Error(`no seeded agent "${actorId}" (seeded agents: ${DEV_MACHINE_CLIENTS.filter((c) => c.agent).map((c) => c.clientId).join(', ')})`);
   const subjectToken = await devUserToken(issuer, user, audience);
-  return delegatedToken(issuer, subjectToken, { clientId: actorId, clientSecret: seededClientSecret(actorId, agent.clientSecret) }, audience);
+  return delegatedToken(issuer, subjectToken, { clientId: actorId, clientSecret: seededClientSecret(actorId, agent.clientSecret) }, audience, scopes);
 }
 
 async function main(): Promise<void> {
@@ -65,7 +66,8 @@ async function main(): Promise<void> {
   }
   if (values.actor && !values.user) throw new Error('--actor needs --user: the agent acts for that user');
   let token: string;
-  if (values.user && values.actor) token = await delegatedUserToken(issuer, values.user, values.actor, audience);
+  if (values.scope && !values.secret && !values.actor) throw new Error('--scope goes with --actor (the scopes the agent asks for) or with --client and --secret');
+  if (values.user && values.actor) token = await delegatedUserToken(issuer, values.user, values.actor, audience, values.scope);
   else if (values.user) token = await devUserToken(issuer, values.user, audience);
   // A registered service account: its own id and secret, and the scopes to ask for.
   else if (values.secret) token = await clientCredentialsToken(issuer, { clientId: values.client as string, clientSecret: values.secret, scopes: values.scope ?? [] }, audience);

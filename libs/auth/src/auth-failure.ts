@@ -35,8 +35,8 @@ export type AuthFailureReason =
 
 /** Client-facing explanation of each reason: actionable, no internals, no token content. */
 const DETAILS: Record<AuthFailureReason, string> = {
-  missing_token: 'This route needs an access token: send it as "Authorization: Bearer <token>".',
-  unsupported_scheme: 'Only the Bearer authorization scheme is accepted: send "Authorization: Bearer <token>".',
+  missing_token: 'This route needs an access token: send it as "Authorization: Bearer <token>" (or "DPoP <token>" with a DPoP proof for a bound token).',
+  unsupported_scheme: 'Only the Bearer and DPoP authorization schemes are accepted: send "Authorization: Bearer <token>".',
   malformed_authorization: 'The Authorization header must be exactly "Bearer <token>", with nothing after the token.',
   malformed_token: 'The access token is not a well-formed signed JWT.',
   alg_not_allowed: 'The access token is signed with an algorithm this platform does not accept.',

@@ -89,8 +89,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
 
     let principal: Principal;
     let presented: PresentedToken | undefined;
-    let proof: CheckedProof | undefined;
     try {
+      let proof: CheckedProof | undefined;
       // Node keeps only the first of repeated Authorization headers: refuse them instead, so that a
       // proxy and the platform can never read different tokens from one request.
       const authorization = headerValues(request, 'authorization');
@@ -100,6 +100,9 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       principal = request.user as Principal;
       state.principal = principal;
       proof = await this.senderConstraint(request, principal, presented, app, route);
+      // Before the principal's budget: a replayed proof (someone else holding a captured token and
+      // proof) must spend the sender address's budget, never its victim's.
+      if (proof) await this.dpop.claim(proof);
     } catch (err) {
       const refusal = this.unauthorized(state, err, request[BEARER_TOKEN], presented?.scheme);
       // A client sending bad tokens spends its address's budget: guessing and key-less floods are bounded too.
@@ -109,14 +112,6 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       delete request[BEARER_TOKEN];
     }
     await this.spend(state, reply, app, budgetKindOf(principal), budgetKeyOf(principal));
-    if (proof) {
-      // After the budget: only requests within it can add proof ids to the replay cache.
-      try {
-        await this.dpop.claim(proof);
-      } catch (err) {
-        throw this.unauthorized(state, err, undefined, presented.scheme);
-      }
-    }
     // Platform-side state, from memory: deactivation beats any token; bindings add roles.
     if (this.access.isDeactivated(principal.tenant, principal.subject)) {
       this.decide(state, 'deny', 'principal_deactivated');
@@ -127,7 +122,14 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     // Any principal with actors, whatever its type: DELEGATION_MAX_DEPTH=0 refuses every `act`.
     if (delegated && principal.actors.length > this.config.delegationMaxDepth) {
       this.decide(state, 'deny', 'delegation_too_deep', { depth: principal.actors.length, maxDepth: this.config.delegationMaxDepth });
-      throw new ProblemException(403, 'delegation_too_deep', `This token's delegation chain has ${principal.actors.length} actors; this platform accepts at most ${this.config.delegationMaxDepth}.`);
+      const max = this.config.delegationMaxDepth;
+      throw new ProblemException(
+        403,
+        'delegation_too_deep',
+        max === 0
+          ? 'This platform accepts no delegated tokens (tokens naming an actor, act).'
+          : `This token's delegation chain names ${principal.actors.length} actors; this platform accepts at most ${max}.`,
+      );
     }
     if (isMachine(principal)) {
       // The client that presents the token (a machine, or the agent acting for a person) is bound

@@ -200,14 +200,18 @@ export class DatabaseService implements OnApplicationShutdown {
   }
 }
 
-/** Longest wait for checked-out connections at shutdown, in milliseconds (every write is bounded far below it). */
+/**
+ * Longest wait for checked-out connections at shutdown, in milliseconds. By then HTTP is closed
+ * and the audit queue drained; an audit batch cut short here is already in the journal (a write
+ * slower than AUDIT_WRITE_TIMEOUT_MS is journalled) and its replay skips what did commit.
+ */
 const POOL_END_TIMEOUT_MS = 10_000;
 
 /**
  * `pool.end()`, bounded: it waits for every checked-out connection, and one whose socket hangs
  * (a network peer that vanished mid-transaction) would hold the shutdown forever. After
- * `timeoutMs` the remaining connections' sockets are destroyed (pg-pool exposes no public way),
- * and the shutdown goes on; nothing is lost, since every write is bounded and journalled on failure.
+ * `timeoutMs` the remaining connections' sockets are destroyed (pg-pool exposes no public way:
+ * its `_clients` list, pg-pool 3.x; should it go, this says so and the shutdown goes on anyway).
  */
 export async function endPool(pool: import('pg').Pool, timeoutMs: number, logger: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -216,9 +220,9 @@ export async function endPool(pool: import('pg').Pool, timeoutMs: number, logger
   const late = await Promise.race([ended, timedOut]);
   clearTimeout(timer);
   if (!late) return;
-  const clients = (pool as unknown as { _clients?: Array<{ connection?: { stream?: { destroy(): void } } }> })._clients ?? [];
-  logger.warn({ busy: pool.totalCount - pool.idleCount, timeoutMs }, 'PostgreSQL connections still busy at shutdown: closing them');
-  for (const client of clients) client.connection?.stream?.destroy();
+  const clients = (pool as unknown as { _clients?: Array<{ connection?: { stream?: { destroy(): void } } }> })._clients;
+  logger.warn({ busy: pool.totalCount - pool.idleCount, timeoutMs, canClose: Array.isArray(clients) }, 'PostgreSQL connections still busy at shutdown: closing them');
+  for (const client of clients ?? []) client.connection?.stream?.destroy();
   await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
 }
 
@@ -246,11 +250,17 @@ class PostgresListener {
     await this.client?.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
   }
 
+  /** Ends the LISTEN connection; one whose peer hangs is closed after 2 s (`end()` would wait for TCP to give up). */
   async close(): Promise<void> {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
     await this.connecting?.catch(() => undefined);
-    await this.client?.end().catch(() => undefined);
+    const client = this.client;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([client.end().then(() => false, () => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 2000)))]);
+    clearTimeout(timer);
+    if (late) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
 
   private connect(): Promise<void> {

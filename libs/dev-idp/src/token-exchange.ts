@@ -40,7 +40,11 @@ interface ProviderLike {
 /** oidc-provider's own DPoP proof check at its token endpoint (the one its client-credentials grant uses). */
 type DpopValidate = (ctx: KoaContextWithOIDC) => Promise<{ thumbprint: string; jti: string } | undefined>;
 let dpopModule: Promise<{ default: DpopValidate; DPOP_OK_WINDOW: number }> | undefined;
-const loadDpop = () => (dpopModule ??= import('oidc-provider/lib/helpers/validate_dpop.js' as string) as Promise<{ default: DpopValidate; DPOP_OK_WINDOW: number }>);
+const loadDpop = () =>
+  (dpopModule ??= (import('oidc-provider/lib/helpers/validate_dpop.js' as string) as Promise<{ default: DpopValidate; DPOP_OK_WINDOW: number }>).catch((err: unknown) => {
+    dpopModule = undefined;
+    throw err;
+  }));
 
 type OidcErrorClass = new (description?: string, detail?: string) => Error;
 
@@ -103,7 +107,7 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
 
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     const params = ctx.oidc.params as Record<string, string | undefined>;
-    const client = ctx.oidc.client as unknown as { clientId: string; scope?: string; tenant?: string };
+    const client = ctx.oidc.client as unknown as { clientId: string; scope?: string; tenant?: string; dpopBoundAccessTokens?: boolean };
     const provider = ctx.oidc.provider as unknown as ProviderLike;
     if (!params.subject_token) throw new InvalidRequest('subject_token is required');
     if (params.subject_token_type !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
@@ -147,6 +151,8 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
     if (proof) {
       if (!(await provider.ReplayDetection.unique(client.clientId, proof.jti, now + DPOP_OK_WINDOW))) throw new InvalidGrant('DPoP proof JWT Replay detected');
       token.setThumbprint('jkt', proof.thumbprint);
+    } else if (client.dpopBoundAccessTokens) {
+      throw new InvalidGrant('DPoP proof JWT not provided');
     }
     options.delegations.set(token, {
       subject: subject.sub,

@@ -68,6 +68,11 @@ export class RedisService implements OnApplicationShutdown {
     this.client = client;
   }
 
+  /** True when the connection is ready, whatever the breaker says (for checks that must not be skipped). */
+  get connected(): boolean {
+    return this.client?.status === 'ready';
+  }
+
   /** True when commands can be sent now: connected, ready, and no command failed just before. */
   get available(): boolean {
     return this.client?.status === 'ready' && Date.now() >= this.skipUntil;

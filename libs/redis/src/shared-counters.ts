@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { RedisService } from './redis.service';
@@ -48,7 +48,8 @@ interface SharedWindow {
   pending: number;
   /** When Redis last answered for this key (epoch ms). */
   syncedAt: number;
-  inFlight: boolean;
+  /** Syncs of this key waiting for Redis. */
+  inFlight: number;
 }
 
 type HitCommand = (current: string, previous: string, amount: number, windowMs: number) => Promise<[number, number]>;
@@ -70,12 +71,13 @@ type HitCommand = (current: string, previous: string, amount: number, windowMs: 
  * until Redis is back (docs/machines-and-agents.md).
  */
 @Injectable()
-export class SharedCounters {
+export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
   private readonly windows = new Map<string, MemoryWindow>();
   private readonly views = new Map<string, SharedWindow>();
   private readonly seen = new Map<string, number>();
   private readonly prefix: string;
   private readonly hitCommand?: HitCommand;
+  private flusher?: NodeJS.Timeout;
 
   constructor(
     config: PlatformConfig,
@@ -117,7 +119,8 @@ export class SharedCounters {
    */
   async firstUse(key: string, ttlMs: number, nowMs: number): Promise<{ first: boolean; shared: boolean }> {
     const local = this.memoryFirstUse(key, ttlMs, nowMs);
-    if (this.redis.client && this.redis.available) {
+    // Whenever connected, breaker or not: a replay must be caught on whichever instance it reaches.
+    if (this.redis.client && this.redis.connected) {
       try {
         const set = await this.redis.client.set(`${this.prefix}once:${key}`, '1', 'PX', ttlMs, 'NX');
         this.redis.commandSucceeded();
@@ -140,21 +143,27 @@ export class SharedCounters {
     if (view === undefined || view.window !== window) {
       if (view !== undefined && view.pending > 0) {
         // What was counted here in the window that just ended still belongs to it.
-        command(`${base}${view.window}`, `${base}${view.window - 1}`, view.pending, windowMs).catch(() => undefined);
+        command(`${base}${view.window}`, `${base}${view.window - 1}`, view.pending, windowMs).catch((err: Error) => this.fallback('rate_limit_flush', err));
       }
       const previous = view?.window === window - 1 ? view.synced + view.pending : 0;
-      if (view === undefined && this.views.size >= MEMORY_KEYS_LIMIT) this.views.delete(this.views.keys().next().value as string);
-      view = { window, synced: 0, previous, pending: 0, syncedAt: Number.NEGATIVE_INFINITY, inFlight: false };
-      this.views.set(id, view);
+      view = { window, synced: 0, previous, pending: 0, syncedAt: Number.NEGATIVE_INFINITY, inFlight: 0 };
+    }
+    // Least recently used last: the bound below forgets keys nobody sends any more.
+    this.views.delete(id);
+    this.views.set(id, view);
+    if (this.views.size > MEMORY_KEYS_LIMIT) {
+      const [oldestId, oldest] = this.views.entries().next().value as [string, SharedWindow];
+      this.views.delete(oldestId);
+      this.flushView(command, oldestId, oldest, Number(oldestId.slice(oldestId.lastIndexOf('\u0000') + 1)));
     }
     view.pending += 1;
     const withinShare = view.pending <= Math.floor(limit / LOCAL_SHARE);
-    if (withinShare && (view.inFlight || nowMs - view.syncedAt < SYNC_INTERVAL_MS)) {
+    if (withinShare && (view.inFlight > 0 || nowMs - view.syncedAt < SYNC_INTERVAL_MS)) {
       return { current: view.synced + view.pending, previous: view.previous, shared: true };
     }
     const amount = view.pending;
     view.pending = 0;
-    view.inFlight = true;
+    view.inFlight += 1;
     try {
       const [current, previous] = await command(`${base}${window}`, `${base}${window - 1}`, amount, windowMs);
       this.redis.commandSucceeded();
@@ -168,8 +177,38 @@ export class SharedCounters {
       this.fallback('rate_limit', err as Error);
       return undefined;
     } finally {
-      view.inFlight = false;
+      view.inFlight -= 1;
     }
+  }
+
+  /** Adds what was counted locally for a view to Redis, without waiting (a key gone quiet, or forgotten). */
+  private flushView(command: HitCommand, id: string, view: SharedWindow, windowMs: number): void {
+    if (view.pending <= 0) return;
+    const base = `${this.prefix}rl:{${id.slice(0, id.lastIndexOf('\u0000'))}}:${windowMs}:`;
+    const amount = view.pending;
+    view.pending = 0;
+    command(`${base}${view.window}`, `${base}${view.window - 1}`, amount, windowMs).catch((err: Error) => this.fallback('rate_limit_flush', err));
+  }
+
+  /**
+   * Every second, counts left local by keys that went quiet reach Redis, so other instances see
+   * them. Started by the module; stopped at shutdown.
+   */
+  onModuleInit(): void {
+    const command = this.hitCommand;
+    if (!command) return;
+    this.flusher = setInterval(() => {
+      if (!this.redis.available) return;
+      const now = Date.now();
+      for (const [id, view] of this.views) {
+        if (view.pending > 0 && view.inFlight === 0 && now - view.syncedAt >= SYNC_INTERVAL_MS) this.flushView(command, id, view, Number(id.slice(id.lastIndexOf('\u0000') + 1)));
+      }
+    }, 1000);
+    this.flusher.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.flusher) clearInterval(this.flusher);
   }
 
   private fallback(operation: string, err?: Error): void {

@@ -46,9 +46,8 @@ const MAX_PROOF_LENGTH = 8192;
  * Nonces (`DPoP-Nonce`, section 8) are not used: the `iat` window and the shared `jti` cache bound
  * replays instead.
  *
- * In two steps, so that the guard can charge the principal's rate limit between them and a flood
- * of valid proofs cannot fill the replay cache beyond what the budget allows: {@link check}, then
- * {@link claim}.
+ * In two steps, {@link check} then {@link claim}, both before the principal's rate limit is
+ * charged, so that a replayed proof spends the sender address's budget and never its victim's.
  */
 @Injectable()
 export class DpopProofVerifier implements OnModuleInit {
