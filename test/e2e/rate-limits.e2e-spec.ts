@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimiter } from '@platform/auth';
 import { RedisService } from '@platform/redis';
 import { calculateJwkThumbprint } from 'jose';
 import { createDpopProof, generateDpopKey } from '@platform/dev-idp';
@@ -98,6 +99,35 @@ describe('rate limits per principal (one instance, counters in memory)', () => {
     expect(webhook.headers.get('ratelimit')).toMatch(/^"billing\.anonymous";r=3;/);
     // ... and the orchestrator's probes are never limited.
     expect(await statuses(10, () => platform.request('GET', '/health/live'))).toEqual(Array(10).fill(200));
+  });
+});
+
+describe('changing the budgets', () => {
+  it('an edited rate-limit file applies without a restart; an invalid edit is refused and the budgets stay', async () => {
+    const file = limitsFile('windowSeconds: 60\ndefaults: { user: 2, service: 2, agent: 2, anonymous: 100 }\n');
+    const platform = await TestPlatform.start({ RATE_LIMITS_FILE: file });
+    try {
+      const carol = await platform.userToken('carol');
+      const reload = () => new Promise<boolean>((resolve) => {
+        const off = platform.running.app.get(RateLimiter).onReload((applied) => {
+          off();
+          resolve(applied);
+        });
+      });
+      expect(await statuses(3, () => platform.request('GET', '/analytics/events/counts', { token: carol }))).toEqual([200, 200, 429]);
+      let reloaded = reload();
+      writeFileSync(file, 'windowSeconds: 60\ndefaults: { user: 10, service: 2, agent: 2, anonymous: 100 }\n');
+      expect(await reloaded).toBe(true);
+      const after = await platform.request('GET', '/analytics/events/counts', { token: carol });
+      expect(after.status).toBe(200);
+      expect(after.headers.get('ratelimit-policy')).toBe('"analytics.user";q=10;w=60');
+      reloaded = reload();
+      writeFileSync(file, 'windowSeconds: 60\ndefaults: { user: nope }\n');
+      expect(await reloaded).toBe(false);
+      expect((await platform.request('GET', '/analytics/events/counts', { token: carol })).headers.get('ratelimit-policy')).toBe('"analytics.user";q=10;w=60');
+    } finally {
+      await platform.close();
+    }
   });
 });
 

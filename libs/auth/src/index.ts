@@ -16,3 +16,7 @@ export * from './access/access-state.service';
 export * from './access/access.schema';
 export * from './access/machine-client-registrar';
 export * from './access/principal-events';
+export * from './principal-kinds';
+export { RateLimiter, type RateLimitDecision } from './limits/rate-limiter';
+export { BUDGET_KINDS, type BudgetKind, type RateLimitPolicy } from './limits/rate-limit-policy';
+export { DpopProofVerifier } from './dpop/dpop-proof-verifier';

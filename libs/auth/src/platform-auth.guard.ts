@@ -90,7 +90,6 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     let principal: Principal;
     let presented: PresentedToken | undefined;
     try {
-      let proof: CheckedProof | undefined;
       // Node keeps only the first of repeated Authorization headers: refuse them instead, so that a
       // proxy and the platform can never read different tokens from one request.
       const authorization = headerValues(request, 'authorization');
@@ -99,7 +98,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       await super.canActivate(context);
       principal = request.user as Principal;
       state.principal = principal;
-      proof = await this.senderConstraint(request, principal, presented, app, route);
+      const proof = await this.senderConstraint(request, principal, presented, app, route);
       // Before the principal's budget: a replayed proof (someone else holding a captured token and
       // proof) must spend the sender address's budget, never its victim's.
       if (proof) await this.dpop.claim(proof);
@@ -120,15 +119,15 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     let notGranted: string[] = [];
     const delegated = isDelegated(principal);
     // Any principal with actors, whatever its type: DELEGATION_MAX_DEPTH=0 refuses every `act`.
-    if (delegated && principal.actors.length > this.config.delegationMaxDepth) {
-      this.decide(state, 'deny', 'delegation_too_deep', { depth: principal.actors.length, maxDepth: this.config.delegationMaxDepth });
-      const max = this.config.delegationMaxDepth;
+    const maxDepth = this.config.delegationMaxDepth;
+    if (delegated && principal.actors.length > maxDepth) {
+      this.decide(state, 'deny', 'delegation_too_deep', { depth: principal.actors.length, maxDepth });
       throw new ProblemException(
         403,
         'delegation_too_deep',
-        max === 0
+        maxDepth === 0
           ? 'This platform accepts no delegated tokens (tokens naming an actor, act).'
-          : `This token's delegation chain names ${principal.actors.length} actors; this platform accepts at most ${max}.`,
+          : `This token's delegation chain names ${principal.actors.length} actors; this platform accepts at most ${maxDepth}.`,
       );
     }
     if (isMachine(principal)) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { Injectable, Logger, OnModuleInit, Optional } from '@nestjs/common';
+import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { AppRegistry } from '@platform/http';
 import { SharedCounters } from '@platform/redis';
@@ -27,15 +27,18 @@ export interface RateLimitDecision {
 
 /**
  * Per-principal rate limits with budgets per app and principal kind (RATE_LIMITS_FILE, read and
- * validated at start-up). Counts in a sliding window approximated from two fixed windows (the
+ * validated at start-up, and again whenever it changes: an invalid change is refused and logged,
+ * the budgets in force stay). Counts in a sliding window approximated from two fixed windows (the
  * current count plus the previous one weighted by how much of it still overlaps), in
  * {@link SharedCounters}: Redis when configured, else memory. Every request counts, refused ones
  * included, so a client that keeps hammering stays limited.
  */
 @Injectable()
-export class RateLimiter implements OnModuleInit {
+export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RateLimiter.name);
   private policy!: RateLimitPolicy;
+  private readonly listeners = new Set<(applied: boolean) => void>();
+  private settle?: NodeJS.Timeout;
 
   constructor(
     private readonly config: PlatformConfig,
@@ -45,12 +48,45 @@ export class RateLimiter implements OnModuleInit {
 
   /** @throws RateLimitPolicyError for an invalid file, naming every problem (the start fails) */
   onModuleInit(): void {
-    const known = this.registry?.knownNames() ?? ['platform'];
-    this.policy = parseRateLimitPolicy(readFileSync(this.config.rateLimitsFile, 'utf8'), known);
+    this.policy = this.readFile();
     this.logger.log({ file: this.config.rateLimitsFile, windowSeconds: this.policy.windowSeconds, shared: this.config.redis !== undefined }, 'Rate limits loaded');
+    // Polled, and read once the file has been still for one more poll (editors and mounts replace files).
+    watchFile(this.config.rateLimitsFile, { interval: 500, persistent: false }, this.onFileChange);
   }
 
-  /** Replaces the budgets (tests, and a future reload). */
+  onApplicationShutdown(): void {
+    unwatchFile(this.config.rateLimitsFile, this.onFileChange);
+    if (this.settle) clearTimeout(this.settle);
+  }
+
+  /** Calls `listener` after every reload attempt (true: applied). Returns the unsubscribe function. */
+  onReload(listener: (applied: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private readonly onFileChange = (current: Stats, previous: Stats): void => {
+    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
+    if (this.settle) clearTimeout(this.settle);
+    this.settle = setTimeout(() => {
+      this.settle = undefined;
+      let applied = true;
+      try {
+        this.policy = this.readFile();
+        this.logger.log({ file: this.config.rateLimitsFile }, 'Rate limits reloaded');
+      } catch (err) {
+        applied = false;
+        this.logger.error({ file: this.config.rateLimitsFile, problems: (err as { problems?: string[] }).problems ?? [(err as Error).message] }, 'Rate-limit change refused; the budgets in force stay');
+      }
+      for (const listener of this.listeners) listener(applied);
+    }, 600).unref();
+  };
+
+  private readFile(): RateLimitPolicy {
+    return parseRateLimitPolicy(readFileSync(this.config.rateLimitsFile, 'utf8'), this.registry?.knownNames() ?? ['platform']);
+  }
+
+  /** Replaces the budgets (tests). */
   use(policy: RateLimitPolicy): void {
     this.policy = policy;
   }
