@@ -11,9 +11,12 @@ export type ExplainResult = Omit<PolicyExplanation, 'reason'> & {
   permission: string;
   decision: 'allow' | 'deny';
   /** The same reason an audit record of this decision carries. */
-  reason: PolicyExplanation['reason'] | 'principal_deactivated' | 'service_account_not_registered' | 'scope_not_granted';
-  /** For a machine of the tenant: the scopes its service account is granted (null when it is not registered). */
+  reason: PolicyExplanation['reason'] | 'principal_deactivated' | 'service_account_not_registered' | 'scope_not_granted' | 'delegation_too_deep';
+  /** For a machine of the tenant, or the agent acting for the subject: the scopes its service account is granted (null when it is not registered). */
   grantedScopes?: string[] | null;
+  /** With `actor`: the agent acting for the subject, and which of its scopes grant the permission. */
+  actor?: string;
+  actorGrantedBy?: PolicyExplanation['grantedBy'];
   boundRoles: string[];
   tokenRoles: string[];
 };
@@ -46,20 +49,26 @@ export class AuthzController {
     }
     const boundRoles = [...this.access.rolesOf(tenant, query.subject)];
     const tokenRoles = query.roles ?? [];
-    const type = query.type ?? 'user';
-    // A machine as the guard sees it: its token's scopes within what its service account is
-    // granted (the subject of a client-credentials token is its client id).
-    const account = type === 'service' ? this.access.serviceAccount(tenant, query.subject) : undefined;
+    const type = query.actor ? 'user' : (query.type ?? 'user');
+    // A machine (or the agent acting for the subject) as the guard sees it: its token's scopes
+    // within what its service account is granted (a client-credentials subject is its client id).
+    const client = query.actor ?? (type === 'service' ? query.subject : undefined);
+    const account = client === undefined ? undefined : this.access.serviceAccount(tenant, client);
     const tokenScopes = query.scopes ?? (account ? [...account.scopes] : []);
     const scopes = account ? tokenScopes.filter((scope) => account.scopes.has(scope)) : tokenScopes;
     const explanation = this.policy.explain({ type, roles: tokenRoles, scopes, tenant }, query.permission, boundRoles);
+    // Delegation: the person's roles (above) and the agent's scopes must both grant.
+    const actorSide = query.actor ? this.policy.explain({ type: 'service', roles: [], scopes, tenant }, query.permission) : undefined;
     let reason: ExplainResult['reason'] = explanation.reason;
-    let allowed = explanation.allowed;
-    if (type === 'service' && !account && this.config.serviceAccountsRequired) {
+    let allowed = explanation.allowed && (actorSide?.allowed ?? true);
+    const scopeSide = type === 'service' || (actorSide !== undefined && explanation.allowed);
+    if (client !== undefined && !account && this.config.serviceAccountsRequired) {
       [allowed, reason] = [false, 'service_account_not_registered'];
-    } else if (account && !allowed && this.policy.explain({ type, roles: [], scopes: tokenScopes, tenant }, query.permission).allowed) {
-      reason = 'scope_not_granted';
+    } else if (scopeSide && !allowed) {
+      const withAllTokenScopes = this.policy.explain({ type: 'service', roles: [], scopes: tokenScopes, tenant }, query.permission).allowed;
+      reason = account && withAllTokenScopes ? 'scope_not_granted' : 'insufficient_scope';
     }
+    if (query.actor && this.config.delegationMaxDepth < 1) [allowed, reason] = [false, 'delegation_too_deep'];
     if (this.access.isDeactivated(tenant, query.subject) || (account && !account.active)) [allowed, reason] = [false, 'principal_deactivated'];
     return {
       subject: query.subject,
@@ -71,7 +80,8 @@ export class AuthzController {
       allowed,
       boundRoles,
       tokenRoles,
-      ...(type === 'service' && { grantedScopes: account ? [...account.scopes] : null }),
+      ...(client !== undefined && { grantedScopes: account ? [...account.scopes] : null }),
+      ...(query.actor && { actor: query.actor, actorGrantedBy: actorSide?.grantedBy ?? [] }),
     };
   }
 }

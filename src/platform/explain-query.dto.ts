@@ -23,6 +23,15 @@ export class ExplainQuery {
   @IsIn(['user', 'service'])
   type?: 'user' | 'service';
 
+  /**
+   * The agent's client id when an agent acts for the (user) subject (RFC 8693 delegation): the
+   * answer is what both may do, as the guard decides it.
+   */
+  @IsOptional()
+  @IsString()
+  @Length(1, 320)
+  actor?: string;
+
   /** Roles the subject's token carries (comma-separated), when known: the platform keeps no tokens. */
   @IsOptional()
   @Transform(list)

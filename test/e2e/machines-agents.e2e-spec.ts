@@ -80,6 +80,12 @@ describe.each(availableDatabases())('machines and AI agents as principals on %s'
     const metrics = await platform.request('GET', '/metrics', { token: await platform.clientToken('metrics-scraper') });
     expect(metrics.body).toMatch(/platform_requests_by_principal_total\{app="analytics",principal_type="agent",token_binding="bearer",decision="allow"\} [1-9]/);
     expect(metrics.body).toMatch(/platform_requests_by_principal_total\{app="billing",principal_type="agent",token_binding="bearer",decision="deny"\} [1-9]/);
+    // The explanation agrees with the guard, for an agent too.
+    const explain = async (subject: string, roles: string, permission: string) =>
+      (await platform.request('GET', `/platform/authz/explain?subject=${subject}&roles=${roles}&actor=assistant-bot&permission=${permission}`, { token: await platform.userToken('alice') })).body;
+    expect(await explain('carol', 'analyst', 'analytics:events:read')).toMatchObject({ decision: 'allow', actor: 'assistant-bot', actorGrantedBy: [{ scope: 'analytics:events:read' }] });
+    expect(await explain('carol', 'analyst', 'billing:invoices:read')).toMatchObject({ decision: 'deny', reason: 'insufficient_permission' });
+    expect(await explain('alice', 'admin', 'analytics:events:write')).toMatchObject({ decision: 'deny', reason: 'insufficient_scope', grantedScopes: ['analytics:events:read', 'analytics:usage:read'] });
     // The request log line names the actors too.
     const line = platform.logLines().find((l) => l.requestId === counts.requestId);
     expect(line).toMatchObject({ subject: 'carol', clientId: 'assistant-bot', actors: ['assistant-bot'] });
