@@ -1,5 +1,6 @@
 import { request as httpRequest } from 'node:http';
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentialsToken, createDpopProof, DEV_MACHINE_CLIENTS, generateDpopKey, type DpopKey } from '@platform/dev-idp';
 import { TestIssuer } from '../support/test-issuer';
@@ -61,8 +62,9 @@ describe('sender-constrained tokens (DPoP, RFC 9449)', () => {
     ['a proof from the future', () => createDpopProof(key, 'POST', `${platform.url}/analytics/events`, token, { iat: Math.floor(Date.now() / 1000) + 300 }), 'iat_in_future'],
     ['a proof that is not a JWT', async () => 'not-a-proof', 'malformed'],
     ['a proof whose jwk header is a private key', async () => {
-      const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-      return createDpopProof({ privateKey, publicJwk: await exportJWK(privateKey), alg: 'ES256' }, 'POST', `${platform.url}/analytics/events`, token);
+      const key = await generateDpopKey();
+      const privateJwk = (key.privateKey as KeyObject).export({ format: 'jwk' }) as JWK;
+      return createDpopProof({ ...key, publicJwk: privateJwk }, 'POST', `${platform.url}/analytics/events`, token);
     }, 'malformed'],
     ['a proof signed with a symmetric key', () => new SignJWT({ jti: 'x'.repeat(16), htm: 'POST', htu: `${platform.url}/analytics/events`, iat: Math.floor(Date.now() / 1000) })
       .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt' }).sign(new TextEncoder().encode('k'.repeat(32))), 'alg_not_allowed'],

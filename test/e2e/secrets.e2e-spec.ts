@@ -133,8 +133,7 @@ describe("the development provider's signing key as a rotating secret", () => {
     const before = await platform.userToken('bob');
     expect((await platform.request('GET', '/billing/invoices', { token: before })).status).toBe(200);
 
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pemText = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const { privateKey: pemText } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
     const rotated = new Promise<void>((resolve) => {
       const off = platform.running.app.get(SecretsService).onChange((name, change) => {
         if (name === 'dev-idp-signing-key' && change === 'rotated') {

@@ -1,4 +1,4 @@
-import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { constants, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -46,12 +46,17 @@ export class TestIssuer {
 
   /** Creates a key; published in the JWKS unless `publish: false`. */
   addKey(kid: string | undefined, type: 'rsa' | 'rsa1024' | 'ec' | 'ed25519' = 'rsa', options: { publish?: boolean; jwk?: Record<string, unknown> } = {}): TestKey {
-    const pair =
+    // As PEM, then parsed: exporting a JWK from a KeyObject that key generation returned can
+    // deadlock Node 20 (the generation job's destructor, run by GC, takes the key's lock).
+    const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
+    const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
+    const pem: { privateKey: string; publicKey: string } =
       type === 'ec'
-        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding, publicKeyEncoding })
         : type === 'ed25519'
-          ? generateKeyPairSync('ed25519')
-          : generateKeyPairSync('rsa', { modulusLength: type === 'rsa1024' ? 1024 : 2048 });
+          ? generateKeyPairSync('ed25519', { privateKeyEncoding, publicKeyEncoding })
+          : generateKeyPairSync('rsa', { modulusLength: type === 'rsa1024' ? 1024 : 2048, privateKeyEncoding, publicKeyEncoding });
+    const pair = { privateKey: createPrivateKey(pem.privateKey), publicKey: createPublicKey(pem.publicKey) };
     const alg = type === 'ec' ? 'ES256' : type === 'ed25519' ? 'EdDSA' : 'RS256';
     const publicJwk = { ...pair.publicKey.export({ format: 'jwk' }), ...(kid !== undefined && { kid }), use: 'sig', ...options.jwk };
     const key: TestKey = { kid, privateKey: pair.privateKey, publicJwk, alg };

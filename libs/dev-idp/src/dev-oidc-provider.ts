@@ -87,8 +87,10 @@ function machineClientMetadata(c: { clientId: string; clientSecret: string; scop
 function signingJwks(dataDir: string): { keys: Record<string, unknown>[] } {
   const file = path.join(dataDir, 'dev-idp', 'signing-jwks.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { keys: Record<string, unknown>[] };
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwks = { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: `dev-${randomUUID().slice(0, 8)}`, alg: 'RS256', use: 'sig' }] };
+  // Generated as PEM and parsed again: exporting a JWK straight from a KeyObject that key
+  // generation returned can deadlock Node 20 when the generation job is garbage-collected meanwhile.
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const jwks = { keys: [{ ...createPrivateKey(privateKey).export({ format: 'jwk' }), kid: `dev-${randomUUID().slice(0, 8)}`, alg: 'RS256', use: 'sig' }] };
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(jwks), { mode: 0o600 });
   return jwks;

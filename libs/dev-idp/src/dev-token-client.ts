@@ -1,19 +1,21 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { SignJWT, type CryptoKey, type JWK } from 'jose';
 import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_USERS } from './seed';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './token-exchange';
 
 /** A client's DPoP key pair (RFC 9449): the private key signs proofs, the public JWK goes in their header. */
 export interface DpopKey {
-  privateKey: CryptoKey;
+  privateKey: CryptoKey | KeyObject;
   publicJwk: JWK;
   alg: 'ES256';
 }
 
 /** A new ES256 DPoP key pair. */
 export async function generateDpopKey(): Promise<DpopKey> {
-  const { privateKey, publicKey } = await generateKeyPair('ES256');
-  return { privateKey, publicJwk: await exportJWK(publicKey), alg: 'ES256' };
+  // As PEM, then parsed: a JWK exported from a freshly generated key object can deadlock Node 20.
+  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  return { privateKey: createPrivateKey(pem.privateKey), publicJwk: createPublicKey(pem.publicKey).export({ format: 'jwk' }) as JWK, alg: 'ES256' };
 }
 
 /**
