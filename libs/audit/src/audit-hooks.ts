@@ -65,7 +65,7 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
     dpopBound: principal ? principal.boundKeyThumbprint !== null : null,
     tenant: storableOrNull(principal?.tenant),
     issuer: storableOrNull(principal?.issuer),
-    app: router.appFor(route ?? path),
+    app: state.app ?? router.appFor(route ?? path),
     method: request.method,
     route,
     path,

@@ -24,5 +24,7 @@ export function challenge(scheme: PresentedToken['scheme'], params: ChallengePar
  * route would take a DPoP-bound token (RFC 9449 section 7.2: both schemes may be offered).
  */
 export function noCredentialChallenge(): string {
-  return `${challenge('Bearer')}, ${challenge('DPoP')}`;
+  return NO_CREDENTIAL_CHALLENGE;
 }
+
+const NO_CREDENTIAL_CHALLENGE = `${challenge('Bearer')}, ${challenge('DPoP')}`;

@@ -79,6 +79,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       throw new ProblemException(403, 'no_policy', 'This route declares no access policy, so it is closed.');
     }
     const app = this.registry?.appFor(request.routeOptions.url ?? request.url) ?? 'platform';
+    // Found once per request: the audit hook reads it from here.
+    state.app = app;
     if (route.kind === 'public') {
       state.required = [];
       this.decide(state, 'allow', 'public_route');
