@@ -69,7 +69,7 @@ export class AuthzController {
       reason = account && withAllTokenScopes ? 'scope_not_granted' : 'insufficient_scope';
     }
     if (query.actor && this.config.delegationMaxDepth < 1) [allowed, reason] = [false, 'delegation_too_deep'];
-    if (this.access.isDeactivated(tenant, query.subject) || (account && !account.active)) [allowed, reason] = [false, 'principal_deactivated'];
+    if (this.access.isDeactivated(tenant, query.subject) || (query.actor !== undefined && this.access.isDeactivated(tenant, query.actor)) || (account && !account.active)) [allowed, reason] = [false, 'principal_deactivated'];
     return {
       subject: query.subject,
       tenant,

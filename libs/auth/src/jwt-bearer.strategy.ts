@@ -121,8 +121,14 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
       throw new AuthFailure('iat_in_future', { iat: claims.iat, now });
     }
     const exp = claims.exp as number;
-    if (maxTokenLifetimeSeconds > 0 && exp - (typeof claims.iat === 'number' ? claims.iat : now) > maxTokenLifetimeSeconds) {
-      throw new AuthFailure('lifetime_exceeded', { maxSeconds: maxTokenLifetimeSeconds });
+    if (maxTokenLifetimeSeconds > 0) {
+      // Both the lifetime the issuer declared and what is left of it now: a token with an old iat
+      // or none cannot be valid for longer than the cap from now on (the tolerance covers clock skew).
+      const lifetime = exp - (typeof claims.iat === 'number' ? claims.iat : now);
+      const remaining = exp - now;
+      if (lifetime > maxTokenLifetimeSeconds || remaining > maxTokenLifetimeSeconds + clockToleranceSeconds) {
+        throw new AuthFailure('lifetime_exceeded', { maxSeconds: maxTokenLifetimeSeconds, lifetimeSeconds: Math.max(lifetime, remaining) });
+      }
     }
     const principal = this.mapper.map(claims);
     const token = req[BEARER_TOKEN];

@@ -6,6 +6,7 @@ import { PlatformConfig } from '@platform/config';
 import { AppRegistry, ProblemException, requestState, type RequestState } from '@platform/http';
 import { PlatformMetrics } from '@platform/observability';
 import { AccessStateService } from './access/access-state.service';
+import { deactivatedRoleOf } from './access/deactivation';
 import { PrincipalEvents } from './access/principal-events';
 import { AuthFailure } from './auth-failure';
 import { parseAuthorization, type PresentedToken } from './bearer';
@@ -113,10 +114,18 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       delete request[BEARER_TOKEN];
     }
     await this.spend(state, reply, app, budgetKindOf(principal), budgetKeyOf(principal));
-    // Platform-side state, from memory: deactivation beats any token; bindings add roles.
-    if (this.access.isDeactivated(principal.tenant, principal.subject)) {
-      this.decide(state, 'deny', 'principal_deactivated');
-      throw new ProblemException(403, 'principal_deactivated', 'This account has been deactivated by an administrator of its tenant.');
+    // Platform-side state, from memory: deactivation beats any token, in every role it names
+    // (subject, each actor of a delegation chain, the presenting client); bindings add roles.
+    const deactivated = deactivatedRoleOf(this.access, principal);
+    if (deactivated) {
+      this.decide(state, 'deny', 'principal_deactivated', deactivated.role === 'subject' ? undefined : { deactivatedRole: deactivated.role, deactivated: deactivated.identity });
+      throw new ProblemException(
+        403,
+        'principal_deactivated',
+        deactivated.role === 'subject'
+          ? 'This account has been deactivated by an administrator of its tenant.'
+          : `The ${deactivated.role === 'actor' ? 'agent acting in this token' : 'client presenting this token'} has been deactivated by an administrator of its tenant.`,
+      );
     }
     let notGranted: string[] = [];
     const delegated = isDelegated(principal);

@@ -8,6 +8,9 @@ export type ClaimPresetName = (typeof CLAIM_PRESETS)[number];
 export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 const ALLOWED_ALGORITHMS = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
 
+/** Longest access-token lifetime accepted by default, in seconds (24 h; OWASP ASVS 5.0 V9.2.1, RFC 9068 section 4). */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
+
 /** Settings of the access-token issuer the platform trusts. */
 export interface OidcConfig {
   /** Issuer identifier, compared exactly with `iss`. Undefined means "start the development provider". */
@@ -21,7 +24,10 @@ export interface OidcConfig {
   algorithms: string[];
   /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
   clockToleranceSeconds: number;
-  /** Maximum `exp - iat` accepted, in seconds; 0 disables the check. */
+  /**
+   * Longest token lifetime accepted, in seconds: `exp - iat` (or `exp - now` without `iat`) and
+   * `exp - now` above it are refused (`lifetime_exceeded`). Default 24 h; 0 disables the check.
+   */
   maxTokenLifetimeSeconds: number;
   /** How long a fetched JWKS is trusted before it is fetched again, in seconds. */
   jwksCacheSeconds: number;
@@ -110,6 +116,12 @@ export interface PlatformConfigValues {
   };
   /** YAML file of rate-limit budgets (per app and principal type); see config/rate-limits.yaml. */
   rateLimitsFile: string;
+  /**
+   * How many platform instances share the budgets (`RATE_LIMIT_INSTANCES`, default 1). While an
+   * instance counts alone (no Redis, or Redis unreachable) it enforces budget ÷ this number, so
+   * that all instances together stay near the budget.
+   */
+  rateLimitInstances: number;
   audit: {
     /** Largest number of records written in one INSERT. */
     batchSize: number;
@@ -246,7 +258,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       preset,
       algorithms,
       clockToleranceSeconds: int('OIDC_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
-      maxTokenLifetimeSeconds: int('OIDC_MAX_TOKEN_LIFETIME_SECONDS', 0),
+      maxTokenLifetimeSeconds: int('OIDC_MAX_TOKEN_LIFETIME_SECONDS', DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, 0, 366 * 24 * 3600),
       jwksCacheSeconds: int('OIDC_JWKS_CACHE_SECONDS', 600, 0),
       jwksRefetchIntervalSeconds: int('OIDC_JWKS_REFETCH_INTERVAL_SECONDS', 30, 0),
       httpTimeoutMs: int('OIDC_HTTP_TIMEOUT_MS', 5000, 100),
@@ -274,6 +286,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
         ? undefined
         : { url: redisUrl, keyPrefix: str('REDIS_KEY_PREFIX') ?? 'platform:', commandTimeoutMs: int('REDIS_COMMAND_TIMEOUT_MS', 250, 10, 10_000) },
     rateLimitsFile: path.resolve(cwd, str('RATE_LIMITS_FILE') ?? 'config/rate-limits.yaml'),
+    rateLimitInstances: int('RATE_LIMIT_INSTANCES', 1, 1, 1000),
     audit: {
       batchSize: int('AUDIT_BATCH_SIZE', 500, 1, 10000),
       flushIntervalMs: int('AUDIT_FLUSH_INTERVAL_MS', 200, 1, 60000),

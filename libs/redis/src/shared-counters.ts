@@ -68,7 +68,9 @@ type HitCommand = (current: string, previous: string, amount: number, windowMs: 
  * the operation is answered from this instance's memory at once, counted in
  * `platform_shared_state_fallbacks_total`, and the outage is logged once. Nothing throws, so no
  * request fails because of Redis; the cost is that limits and replay checks are per instance
- * until Redis is back (docs/machines-and-agents.md).
+ * until Redis is back (docs/machines-and-agents.md). A rate-limit key counted locally starts from
+ * this instance's share (÷ `RATE_LIMIT_INSTANCES`) of its last shared count, and the rate limiter
+ * compares local counts with the same share of the budget.
  */
 @Injectable()
 export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
@@ -76,6 +78,8 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
   private readonly views = new Map<string, SharedWindow>();
   private readonly seen = new Map<string, number>();
   private readonly prefix: string;
+  /** RATE_LIMIT_INSTANCES: how many instances a budget is split between while counts are local. */
+  private readonly instances: number;
   private readonly hitCommand?: HitCommand;
   private flusher?: NodeJS.Timeout;
 
@@ -85,6 +89,7 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
     private readonly metrics: PlatformMetrics,
   ) {
     this.prefix = config.redis?.keyPrefix ?? '';
+    this.instances = config.rateLimitInstances ?? 1;
     const client = redis.client;
     if (client) {
       client.defineCommand('platformWindowHit', { numberOfKeys: 2, lua: HIT_SCRIPT });
@@ -109,7 +114,8 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
     } else if (this.hitCommand) {
       this.fallback('rate_limit');
     }
-    return { ...this.memoryHit(`${key}\u0000${windowMs}`, window), shared: false };
+    const id = `${key}\u0000${windowMs}`;
+    return { ...this.memoryHit(id, window, this.views.get(id)), shared: false };
   }
 
   /**
@@ -216,19 +222,36 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
     this.metrics.sharedStateFallbacks.labels(operation).inc();
   }
 
-  private memoryHit(key: string, window: number): { current: number; previous: number } {
+  /**
+   * Counts one in this instance's memory. A key this instance last saw shared (Redis just became
+   * unreachable) starts from its share of the last shared counts, so that what every instance
+   * spent before the outage is not spent again (see {@link seedOf}).
+   */
+  private memoryHit(key: string, window: number, view?: SharedWindow): { current: number; previous: number } {
     let entry = this.windows.get(key);
     if (entry === undefined) {
       if (this.windows.size >= MEMORY_KEYS_LIMIT) this.windows.delete(this.windows.keys().next().value as string);
-      entry = { window, current: 0, previous: 0 };
+      entry = { window, ...this.seedOf(window, view) };
       this.windows.set(key, entry);
     } else if (entry.window !== window) {
-      entry.previous = entry.window === window - 1 ? entry.current : 0;
-      entry.current = 0;
+      const seed = this.seedOf(window, view);
+      entry.previous = Math.max(seed.previous, entry.window === window - 1 ? entry.current : 0);
+      entry.current = seed.current;
       entry.window = window;
     }
     entry.current += 1;
     return { current: entry.current, previous: entry.previous };
+  }
+
+  /**
+   * This instance's share (÷ `RATE_LIMIT_INSTANCES`, rounded up) of the counts it last saw in Redis
+   * for `window` and the one before; zero without a shared view of those windows.
+   */
+  private seedOf(window: number, view: SharedWindow | undefined): { current: number; previous: number } {
+    const share = (count: number) => Math.ceil(count / this.instances);
+    if (view?.window === window) return { current: share(view.synced + view.pending), previous: share(view.previous) };
+    if (view?.window === window - 1) return { current: 0, previous: share(view.synced + view.pending) };
+    return { current: 0, previous: 0 };
   }
 
   /**

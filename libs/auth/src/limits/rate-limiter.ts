@@ -96,14 +96,18 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
    *
    * @param principal a stable identity string (hashed before it becomes a key)
    * @param nowMs current time in epoch milliseconds
-   * @returns the decision, or undefined when that budget is `unlimited`
+   * @returns the decision, or undefined when that budget is `unlimited`; counted in this
+   *   instance's memory only (`shared: false`), its `limit` is this instance's share of the budget ({@link localShareOf})
    */
   async consume(app: string, kind: BudgetKind, principal: string, nowMs = Date.now()): Promise<RateLimitDecision | undefined> {
-    const limit = budgetFor(this.policy, app, kind);
-    if (limit === 'unlimited') return undefined;
+    const budget = budgetFor(this.policy, app, kind);
+    if (budget === 'unlimited') return undefined;
     const windowMs = this.policy.windowSeconds * 1000;
     const key = `${app}:${kind}:${createHash('sha256').update(principal).digest('base64url').slice(0, 22)}`;
-    const { current, previous, shared } = await this.counters.hit(key, windowMs, nowMs, limit);
+    const { current, previous, shared } = await this.counters.hit(key, windowMs, nowMs, budget);
+    // Counted alone (no Redis, or Redis unreachable): this instance's share of the budget, so that
+    // RATE_LIMIT_INSTANCES instances together admit about the budget, never that many times it.
+    const limit = shared ? budget : localShareOf(budget, this.config.rateLimitInstances ?? 1);
     const elapsed = nowMs % windowMs;
     const estimate = current + (previous * (windowMs - elapsed)) / windowMs;
     const allowed = estimate <= limit;
@@ -119,6 +123,15 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
       shared,
     };
   }
+}
+
+/**
+ * What one of `instances` instances may admit of `budget` while it counts alone: the budget ÷
+ * instances, rounded down, at least 1 (so the instances together admit at most
+ * max(budget, instances) per window).
+ */
+export function localShareOf(budget: number, instances: number): number {
+  return Math.max(1, Math.floor(budget / instances));
 }
 
 /**
