@@ -1,4 +1,5 @@
 import { Type } from 'class-transformer';
+import { AUDIT_OUTCOMES, type AuditOutcome } from '@platform/audit';
 import { IsRfc3339DateTime } from '@platform/http';
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
@@ -11,6 +12,11 @@ export class AuditFilterInput {
   @IsOptional()
   @IsIn(['allow', 'deny'])
   decision?: 'allow' | 'deny';
+
+  /** What the request finally got, apart from the decision (`refused`: allowed, then refused by the handler). */
+  @IsOptional()
+  @IsIn(AUDIT_OUTCOMES)
+  outcome?: AuditOutcome;
 
   @IsOptional()
   @IsString()

@@ -76,6 +76,7 @@ export class AuditController {
     return {
       kind: input.kind,
       decision: input.decision,
+      outcome: input.outcome,
       subject: input.subject,
       clientId: input.client,
       actor: input.actor,

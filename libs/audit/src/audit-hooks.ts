@@ -5,7 +5,7 @@ import { AppRegistry, REQUEST_ID_HEADER, requestState } from '@platform/http';
 import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
 import { auditedEventOf, resourceIdOf } from './audited.decorator';
-import type { NewAuditRow } from './audit.schema';
+import { outcomeOf, type NewAuditRow } from './audit.schema';
 
 const MAX_PATH = 512;
 /** Response header naming the trace and this platform's span (W3C Trace Context Level 2 `traceresponse`). */
@@ -58,6 +58,7 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
     decision: state.decision ?? null,
     reason: state.reason ?? (reply.statusCode === 404 ? 'route_not_found' : reply.statusCode >= 400 ? 'rejected_before_authorization' : 'served_outside_guard'),
     errorReason: state.errorReason ?? null,
+    outcome: outcomeOf(state.decision, reply.statusCode),
     subject: storableOrNull(principal?.subject),
     principalType: principal?.type ?? null,
     clientId: storableOrNull(principal?.clientId),
@@ -112,6 +113,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
     if (!reply.raw.writableFinished) {
       row.status = 499;
       row.errorReason = 'client_closed_request';
+      row.outcome = 'abandoned';
     }
     writer.record(row);
     const state = request.platform;
@@ -152,6 +154,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
         decision: row.decision,
         reason: row.reason,
         errorReason: row.errorReason ?? undefined,
+        outcome: row.outcome,
         subject: row.subject ?? undefined,
         principalType: row.principalType ?? undefined,
         clientId: row.clientId ?? undefined,

@@ -2,12 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { and, asc, count, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { DatabaseService, type Db } from '@platform/database';
 import { canonicalAuditContent, GENESIS_HASH, hashLink } from './audit-chain';
-import { auditRecords, type AuditRow, type NewAuditRow } from './audit.schema';
+import { auditRecords, type AuditOutcome, type AuditRow, type NewAuditRow } from './audit.schema';
 
 /** Filters of an audit query; every field optional. `before` is an id cursor (exclusive). */
 export interface AuditQuery {
   kind?: 'access' | 'event';
   decision?: 'allow' | 'deny';
+  outcome?: AuditOutcome;
   subject?: string;
   clientId?: string;
   /** Records where this subject acted for someone, anywhere in the delegation chain. */
@@ -85,6 +86,7 @@ export class AuditRepository {
     const where: SQL[] = [];
     if (query.kind) where.push(eq(auditRecords.kind, query.kind));
     if (query.decision) where.push(eq(auditRecords.decision, query.decision));
+    if (query.outcome) where.push(eq(auditRecords.outcome, query.outcome));
     if (query.subject) where.push(eq(auditRecords.subject, query.subject));
     if (query.clientId) where.push(eq(auditRecords.clientId, query.clientId));
     if (query.actor) where.push(sql`${auditRecords.actors} @> ${JSON.stringify([{ subject: query.actor }])}::jsonb`);
@@ -136,13 +138,13 @@ export class AuditRepository {
 async function insertBatch(db: Db, json: string): Promise<void> {
   await db.execute(sql`
     insert into audit_records (record_id, kind, event, resource_id, trace_id, occurred_at, request_id, decision, reason,
-      error_reason, subject, principal_type, client_id, actors, dpop_bound, tenant, issuer, app, method, route, path, required_permissions,
+      error_reason, outcome, subject, principal_type, client_id, actors, dpop_bound, tenant, issuer, app, method, route, path, required_permissions,
       status, duration_ms, client_ip, details, prev_hash, hash)
     select "recordId", "kind", "event", "resourceId", "traceId", "occurredAt", "requestId", "decision", "reason",
-      "errorReason", "subject", "principalType", "clientId", "actors", "dpopBound", "tenant", "issuer", "app", "method", "route", "path",
+      "errorReason", "outcome", "subject", "principalType", "clientId", "actors", "dpopBound", "tenant", "issuer", "app", "method", "route", "path",
       coalesce("requiredPermissions", '{}'), "status", "durationMs", "clientIp", "details", "prevHash", "hash"
     from json_to_recordset(${json}::json) as u("ord" int, "recordId" uuid, "kind" text, "event" text, "resourceId" text,
-      "traceId" text, "occurredAt" timestamptz, "requestId" text, "decision" text, "reason" text, "errorReason" text,
+      "traceId" text, "occurredAt" timestamptz, "requestId" text, "decision" text, "reason" text, "errorReason" text, "outcome" text,
       "subject" text, "principalType" text, "clientId" text, "actors" jsonb, "dpopBound" boolean, "tenant" text, "issuer" text, "app" text, "method" text,
       "route" text, "path" text, "requiredPermissions" text[], "status" int, "durationMs" float8, "clientIp" text,
       "details" jsonb, "prevHash" text, "hash" text)

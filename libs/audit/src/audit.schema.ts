@@ -1,6 +1,28 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
+/**
+ * What a request finally got, apart from the authorization decision (OWASP ASVS 5.0 V16.3.2):
+ * - `success`: answered below 400;
+ * - `denied`: refused by the authorization decision (`decision` deny: 401, 403, 429);
+ * - `refused`: allowed by the decision, then refused by the handler with a 4xx (`errorReason` says why),
+ *   e.g. decision `allow`, status 403, `cannot_deactivate_self`;
+ * - `rejected`: answered 4xx before any decision (unknown route, unreadable body);
+ * - `failed`: a 5xx (the platform or a dependency failed);
+ * - `abandoned`: the client went away before the answer (status 499).
+ */
+export const AUDIT_OUTCOMES = ['success', 'denied', 'refused', 'rejected', 'failed', 'abandoned'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** The outcome of an answered request from its decision and status (499: the client left). */
+export function outcomeOf(decision: 'allow' | 'deny' | null | undefined, status: number): AuditOutcome {
+  if (status === 499) return 'abandoned';
+  if (status >= 500) return 'failed';
+  if (decision === 'deny') return 'denied';
+  if (status < 400) return 'success';
+  return decision === 'allow' ? 'refused' : 'rejected';
+}
+
 /** One actor of a delegation chain as the audit trail stores it (current actor first). */
 export interface AuditActor {
   subject: string;
@@ -31,9 +53,12 @@ export const auditRecords = pgTable(
     traceId: text('trace_id'),
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     requestId: text('request_id').notNull(),
+    /** The authorization decision (the guard's); kept apart from `outcome`, what the request finally got. */
     decision: text('decision', { enum: ['allow', 'deny'] }),
     reason: text('reason'),
     errorReason: text('error_reason'),
+    /** The final outcome of the request, see {@link AUDIT_OUTCOMES}; null only on rows older than the column. */
+    outcome: text('outcome', { enum: AUDIT_OUTCOMES }),
     subject: text('subject'),
     principalType: text('principal_type', { enum: ['user', 'service'] }),
     clientId: text('client_id'),
