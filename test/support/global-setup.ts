@@ -29,7 +29,7 @@ export default async function setup(): Promise<() => void> {
   process.stdout.write(
     redis
       ? `[e2e] Redis suites: ON (TEST_REDIS_URL=${new URL(redis).host})\n`
-      : '[e2e] Redis suites: SKIPPED (TEST_REDIS_URL is not set): two instances sharing rate limits and DPoP replay checks, Redis going away or hanging (rate-limits), batched counters on two connections (libs/redis).\n',
+      : '[e2e] Redis suites: SKIPPED (TEST_REDIS_URL is not set): two instances sharing rate limits and DPoP replay checks, Redis going away or hanging (rate-limits), budgets split between instances while Redis is cut or hangs under load (fault-authz), batched counters on two connections (libs/redis).\n',
   );
   return () => rmSync(template, { recursive: true, force: true });
 }
