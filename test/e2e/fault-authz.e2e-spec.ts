@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,7 +131,42 @@ describe('token lifetime cap (default 24 h, OIDC_MAX_TOKEN_LIFETIME_SECONDS)', (
     }
   });
 
-  it('a configured cap applies instead, and 0 turns the check off', async () => {
+  it('key material comes from the configured issuer only: jku, x5u and an embedded jwk are never followed (ASVS 9.1.3)', async () => {
+    const attacker = await TestIssuer.start();
+    try {
+      // The attacker's key under the trusted kid, and again under its own kid, announced by every header that could name a key.
+      attacker.addKey('k1');
+      attacker.addKey('evil');
+      const headers = (kid: string) => ({ kid, jku: `${attacker.issuer}/jwks`, x5u: `${attacker.issuer}/cert.pem`, jwk: attacker.key(kid).publicJwk });
+      const claims = { iss: issuer.issuer, aud: AUD, sub: 'mallory', tenant: 'acme', roles: ['admin'], exp: now() + 300 };
+      const sameKid = await counts(attacker.sign(claims, { kid: 'k1', header: headers('k1') }));
+      expect(sameKid.body).toMatchObject({ status: 401, reason: 'invalid_signature' });
+      const ownKid = await counts(attacker.sign(claims, { kid: 'evil', header: headers('evil') }));
+      expect(ownKid.body).toMatchObject({ status: 401, reason: 'unknown_kid' });
+      expect(attacker.jwksFetches).toBe(0);
+    } finally {
+      await attacker.close();
+    }
+  });
+
+  it('the TRACE method is not served (ASVS 13.4.4): no echo of the request, a problem+json 404', async () => {
+    // fetch refuses to send TRACE (a forbidden method), so plain node:http does.
+    const trace = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const req = httpRequest(`${platform.url}/health/live`, { method: 'TRACE', headers: { 'x-secret-probe': 'echo-me' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(trace.status).toBe(404);
+    expect(trace.type).toContain('application/problem+json');
+    expect(trace.body).not.toContain('echo-me');
+  });
+
+  it('a configured cap applies instead of the default', async () => {
     const short = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, OIDC_MAX_TOKEN_LIFETIME_SECONDS: '3600' });
     try {
       expect((await short.request('GET', '/analytics/events/counts', { token: token({ exp: now() + 3600 }) })).status).toBe(200);
@@ -138,6 +174,9 @@ describe('token lifetime cap (default 24 h, OIDC_MAX_TOKEN_LIFETIME_SECONDS)', (
     } finally {
       await short.close();
     }
+  });
+
+  it('OIDC_MAX_TOKEN_LIFETIME_SECONDS=0 turns the cap off', async () => {
     const off = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, OIDC_MAX_TOKEN_LIFETIME_SECONDS: '0' });
     try {
       expect((await off.request('GET', '/analytics/events/counts', { token: token({ exp: now() + 30 * 86_400 }) })).status).toBe(200);
