@@ -321,6 +321,30 @@ describe.runIf(process.env.TEST_REDIS_URL)('rate limits with Redis cut or hangin
     }
   });
 
+  it('two outages in one window: the second starts from the share of what was spent shared in between, not from the first outage’s count', async () => {
+    const bearer = token('cut-twice');
+    const outage = async (perInstance: number) => {
+      proxy.cut();
+      try {
+        return [...(await statuses(perInstance, () => counts(a, bearer))), ...(await statuses(perInstance, () => counts(b, bearer)))];
+      } finally {
+        const back = ready();
+        proxy.restore();
+        await back;
+      }
+    };
+    expect(await outage(1)).toEqual([200, 200]);
+    // Shared again: A last sees 5, B 6 (the first outage's two stay local, Redis never hears of them).
+    expect(await statuses(6, (() => {
+      let i = 0;
+      return () => counts(i++ % 2 === 0 ? a : b, bearer);
+    })())).toEqual([200, 200, 200, 200, 200, 200]);
+    const second = await outage(4);
+    // Each starts from 3 of its 5 (ceil(5/2), ceil(6/2)), not from the 1 it counted in the first outage: 2 + 2 more.
+    expect(second).toEqual([200, 200, 429, 429, 200, 200, 429, 429]);
+    report('two Redis outages in one window', 2 + 6 + allowed(second), [...second]);
+  });
+
   it('cut under concurrent load on both instances: no 5xx, and the total admitted stays within the budget plus the requests in flight at the cut', async () => {
     const WORKERS = 4;
     const bearer = token('cut-load');

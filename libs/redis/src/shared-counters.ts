@@ -238,6 +238,11 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
       entry.previous = Math.max(seed.previous, entry.window === window - 1 ? entry.current : 0);
       entry.current = seed.current;
       entry.window = window;
+    } else if (view !== undefined) {
+      // A second outage in one window: what was shared in between counts too.
+      const seed = this.seedOf(window, view);
+      entry.current = Math.max(entry.current, seed.current);
+      entry.previous = Math.max(entry.previous, seed.previous);
     }
     entry.current += 1;
     return { current: entry.current, previous: entry.previous };
