@@ -28,8 +28,9 @@ describe.runIf(existsSync(CHROMIUM_PATH))('the operator console in a real browse
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
+    // Only the console's own origin counts (the development provider's sign-in page has no favicon).
     page.on('console', (message) => {
-      if (message.type() === 'error') pageErrors.push(message.text());
+      if (message.type() === 'error' && message.location().url.startsWith(platform.url)) pageErrors.push(`${message.text()} at ${message.location().url}`);
     });
     page.on('pageerror', (err) => pageErrors.push(err.message));
     return { context, page };
