@@ -110,6 +110,7 @@ describe.runIf(existsSync(CHROMIUM_PATH))('the operator console in a real browse
     await shot(alice, 'refusals');
     await carolRow.getByRole('button', { name: 'Explain' }).click();
     await eventually(() => alice.getByTestId('verdict').textContent()).toBe('carol in acme: DENY billing:invoices:read (insufficient_permission)');
+    await eventually(() => alice.getByTestId('roles-granting').textContent()).toBe(' Roles that grant billing:invoices:read: admin, billing-manager.');
     await shot(alice, 'explain');
   });
 
@@ -121,7 +122,12 @@ describe.runIf(existsSync(CHROMIUM_PATH))('the operator console in a real browse
     await carol.locator('button[data-action="grant"]').click();
     await eventually(() => alice.getByTestId('change-done').textContent()).toBe('Granted billing-manager to carol: done (audited).');
     expect(await alice.locator('[data-testid="users"] tr[data-subject="carol"] .chip').textContent()).toContain('billing-manager');
-    await alice.locator('[data-testid="service-accounts"] tr[data-client="ingest-bot"]').waitFor();
+    // Narrow a machine: the agent keeps only analytics:events:read.
+    const agent = alice.locator('[data-testid="service-accounts"] tr[data-client="assistant-bot"]');
+    await agent.getByLabel('Scopes of assistant-bot').fill('analytics:events:read');
+    await agent.getByRole('button', { name: 'Set scopes' }).click();
+    await eventually(() => alice.getByTestId('change-done').textContent()).toBe('Set the scopes of assistant-bot: done (audited).');
+    await eventually(() => alice.getByLabel('Scopes of assistant-bot').inputValue()).toBe('analytics:events:read');
     await shot(alice, 'people');
 
     await alice.goto(`${platform.url}/console#/audit?subject=carol`);

@@ -8,6 +8,16 @@ const FIELDS = [
   ['actor', 'Acting agent client id (delegation)', false],
 ];
 
+/** Roles of the policy whose grants cover `permission`, read from the access map (the same permission as Explain). */
+async function rolesGranting(permission) {
+  const map = await api('/platform/access-map');
+  const roles = new Set();
+  for (const route of map.routes) {
+    for (const [role, cell] of Object.entries(route.roles)) if (cell.grants.some((g) => g.permission === permission)) roles.add(role);
+  }
+  return [...roles].sort();
+}
+
 /** Why would subject X be allowed or refused permission P: the policy's answer and the deciding rule. */
 export function render(container, { params, navigate }) {
   const result = h('div', { 'data-testid': 'explain-result' });
@@ -21,6 +31,7 @@ export function render(container, { params, navigate }) {
   mount(container, h('h1', {}, 'Explain'), h('form', { class: 'stack', onsubmit: submit }, inputs, h('label', {}, 'Principal type ', type), h('button', { type: 'submit', class: 'primary' }, 'Explain')), result);
   if (!params.get('subject') || !params.get('permission')) return;
 
+  const fixes = h('span', { 'data-testid': 'roles-granting' });
   const ask = { subject: params.get('subject'), permission: params.get('permission'), roles: params.get('roles'), actor: params.get('actor'), type: params.get('type') };
   api(`/platform/authz/explain${query(ask)}`)
     .then((x) => {
@@ -37,9 +48,10 @@ export function render(container, { params, navigate }) {
         h('p', {}, `Bound in the platform: ${x.boundRoles.join(', ') || 'none'}. From the token: ${x.tokenRoles.join(', ') || 'none given'}.`),
         x.actor ? h('p', {}, `Agent ${x.actor}: ${x.actorGrantedBy.length ? x.actorGrantedBy.map((g) => `scope ${g.scope}`).join(', ') : 'no scope of its grants it'}.`) : null,
         x.decision === 'deny' && x.reason === 'insufficient_permission'
-          ? h('p', {}, 'To fix: grant a role that holds it in ', h('a', { href: `#/people?subject=${encodeURIComponent(x.subject)}` }, 'People and machines'), ', or change the policy.')
+          ? h('p', {}, 'To fix: grant a role that holds it in ', h('a', { href: `#/people?subject=${encodeURIComponent(x.subject)}` }, 'People and machines'), ', or change the policy.', fixes)
           : null,
       );
+      if (x.decision === 'deny' && x.reason === 'insufficient_permission') void rolesGranting(x.permission).then((roles) => mount(fixes, ` Roles that grant ${x.permission}: ${roles.join(', ') || 'none'}.`));
     })
     .catch((err) => mount(result, errorBox(err)));
 }
