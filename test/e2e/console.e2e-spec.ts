@@ -11,7 +11,10 @@ const SHOTS = path.resolve(__dirname, '../../test-results/console');
 /** Chromium as root, headless, with nothing reaching out to the network (the machine's network is closed). */
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-describe.runIf(existsSync(CHROMIUM_PATH))('the operator console in a real browser (Chromium)', () => {
+/** Generous bounds: CI runs every suite at once on two cores. They bound a wait, they time nothing. */
+const WAIT_MS = 30_000;
+
+describe.runIf(existsSync(CHROMIUM_PATH))('the operator console in a real browser (Chromium)', { timeout: 4 * WAIT_MS }, () => {
   let platform: TestPlatform;
   let browser: Browser;
   let alice: Page;
@@ -19,15 +22,15 @@ describe.runIf(existsSync(CHROMIUM_PATH))('the operator console in a real browse
   const pageErrors: string[] = [];
   const tokens: Record<string, string> = {};
 
-  /** Waits for what the page shows (the page updates after its API answers): up to 10 s, then fails. */
-  const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000 });
+  /** Waits for what the page shows (the page updates after its API answers): up to WAIT_MS, then fails. */
+  const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: WAIT_MS });
   const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 
   /** A fresh browser profile (no cookies, no storage) watching for CSP violations and errors. */
   async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
-    page.setDefaultTimeout(10_000);
+    page.setDefaultTimeout(WAIT_MS);
     // Only the console's own origin counts (the development provider's sign-in page has no favicon).
     page.on('console', (message) => {
       if (message.type() === 'error' && message.location().url.startsWith(platform.url)) pageErrors.push(`${message.text()} at ${message.location().url}`);
@@ -55,7 +58,7 @@ describe.runIf(existsSync(CHROMIUM_PATH))('the operator console in a real browse
     for (let i = 0; i < 3; i++) expect((await platform.request('GET', '/billing/invoices', { token: tokens.carol })).status).toBe(403);
     expect((await platform.request('GET', '/billing/invoices', { token: await platform.clientToken('ingest-bot') })).status).toBe(403);
     alice = (await newPage()).page;
-  });
+  }, 4 * WAIT_MS);
   afterAll(async () => {
     await browser?.close();
     await platform?.close();
