@@ -11,6 +11,8 @@ import { IdempotencyModule } from '@platform/idempotency';
 import { ObservabilityModule } from '@platform/observability';
 import { RedisModule } from '@platform/redis';
 import { SecretsModule, type SecretDefinition } from '@platform/secrets';
+import { CONSOLE_APP } from './console/console-app';
+import { ConsoleModule } from './console/console.module';
 import { PLATFORM_APP } from './feature-apps';
 import { PlatformModule } from './platform/platform.module';
 
@@ -54,8 +56,9 @@ export class AppModule {
         AuthModule,
         IdempotencyModule,
         PlatformModule,
+        ConsoleModule,
         AppRegistryModule.forRoot(
-          new AppRegistry([...apps.map((app) => app.manifest), PLATFORM_APP], [...known.map((app) => app.manifest), PLATFORM_APP]),
+          new AppRegistry([...apps.map((app) => app.manifest), PLATFORM_APP, CONSOLE_APP], [...known.map((app) => app.manifest), PLATFORM_APP, CONSOLE_APP]),
         ),
         ...apps.map((app) => app.module),
       ],

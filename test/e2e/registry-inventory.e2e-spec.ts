@@ -55,7 +55,7 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     expect(billing).toMatchObject({ prefix: '/billing', team: 'billing', scopes: BILLING_APP.scopes });
     expect(Object.keys(billing.permissions)).toEqual(Object.keys(BILLING_APP.permissions));
     expect(billing.permissions).toMatchObject({ 'billing:invoices:read': "Read the tenant's invoices" });
-    expect(response.body.items.map((a: { name: string }) => a.name)).toEqual(['user-management', 'billing', 'analytics', 'platform']);
+    expect(response.body.items.map((a: { name: string }) => a.name)).toEqual(['user-management', 'billing', 'analytics', 'platform', 'console']);
   });
 
   it('olivia (no tenant) reads the audit trail of every tenant; alice only hers', async () => {

@@ -1,6 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+
+/** Debian's Chromium, which the browser suite drives with playwright-core (its own browser download cannot work here). */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 /** Environment variable naming this run's migrated PGlite template (copied by each e2e suite: initdb takes seconds). */
 export const PGLITE_TEMPLATE_ENV = 'PLATFORM_TEST_PGLITE_TEMPLATE';
@@ -30,6 +33,11 @@ export default async function setup(): Promise<() => void> {
     redis
       ? `[e2e] Redis suites: ON (TEST_REDIS_URL=${new URL(redis).host})\n`
       : '[e2e] Redis suites: SKIPPED (TEST_REDIS_URL is not set): two instances sharing rate limits and DPoP replay checks, Redis going away or hanging (rate-limits), budgets split between instances while Redis is cut or hangs under load (fault-authz), batched counters on two connections (libs/redis).\n',
+  );
+  process.stdout.write(
+    existsSync(CHROMIUM_PATH)
+      ? `[e2e] Browser suite (console): ON (${CHROMIUM_PATH})\n`
+      : `[e2e] Browser suite (console): SKIPPED (no ${CHROMIUM_PATH}; install Debian's chromium, as .ci/run does).\n`,
   );
   return () => rmSync(template, { recursive: true, force: true });
 }

@@ -69,6 +69,12 @@ export interface PlatformConfigValues {
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
   oidc: OidcConfig;
+  /**
+   * OAuth client id of the operator console at `/console` (a public client: authorization code
+   * + PKCE, no secret), registered at the identity provider with the redirect URI
+   * `<origin>/console`. Default `platform-console`, the development provider's.
+   */
+  consoleClientId: string;
   devIdp: DevIdpConfig;
   /** How secrets are found and rotated (the values themselves are never in the configuration). */
   secrets: {
@@ -267,6 +273,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       tenantClaim: str('OIDC_TENANT_CLAIM'),
       rolesClaim: str('OIDC_ROLES_CLAIM'),
     },
+    consoleClientId: str('CONSOLE_CLIENT_ID') ?? 'platform-console',
     devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
     secrets: {
       dir: str('SECRETS_DIR') === undefined ? undefined : path.resolve(cwd, str('SECRETS_DIR') as string),

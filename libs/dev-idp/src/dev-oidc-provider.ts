@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { DevMemoryStore } from './memory-store';
-import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
+import { DEV_CLI_CLIENT, DEV_CONSOLE_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant, type Delegation } from './token-exchange';
 
 /** Options of {@link startDevOidcProvider}. */
@@ -96,6 +96,15 @@ function signingJwks(dataDir: string): { keys: Record<string, unknown>[] } {
   return jwks;
 }
 
+/** True for http(s)://127.0.0.1, localhost or [::1] on any port. */
+function isLoopbackOrigin(origin: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(origin).hostname);
+  } catch {
+    return false;
+  }
+}
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -150,7 +159,18 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         response_types: ['code'],
         redirect_uris: [DEV_CLI_CLIENT.redirectUri],
       },
+      {
+        client_id: DEV_CONSOLE_CLIENT.clientId,
+        token_endpoint_auth_method: 'none',
+        application_type: 'native',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        redirect_uris: [...DEV_CONSOLE_CLIENT.redirectUris],
+      },
     ],
+    // The console redeems its code from the browser (a cross-origin fetch): allowed for the
+    // console client from loopback origins only, the origins the development platform runs on.
+    clientBasedCORS: (_ctx, origin, client) => client.clientId === DEV_CONSOLE_CLIENT.clientId && isLoopbackOrigin(origin),
     extraClientMetadata: { properties: ['tenant'] },
     findAccount: (_ctx, id) => {
       const user = DEV_USERS.find((u) => u.username === id);

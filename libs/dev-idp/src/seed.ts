@@ -68,5 +68,12 @@ export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
 /** Public client (PKCE, no secret) that `npm run token -- --user NAME` and the e2e suite log in with. */
 export const DEV_CLI_CLIENT = { clientId: 'platform-cli', redirectUri: 'http://127.0.0.1:53682/callback' } as const;
 
+/**
+ * Public client (PKCE, no secret) of the operator console at `/console`: a browser app on the
+ * platform's own origin. Registered as a loopback client (RFC 8252 section 7.3), so the provider
+ * accepts its redirect on any port of 127.0.0.1 or localhost, as the platform's port varies.
+ */
+export const DEV_CONSOLE_CLIENT = { clientId: 'platform-console', redirectUris: ['http://127.0.0.1/console', 'http://localhost/console'] } as const;
+
 /** Scopes of the platform API as a resource server (RFC 8707); anything else requested is dropped. */
 export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'analytics:usage:read', 'billing:invoices:read', 'billing:invoices:write', 'platform:metrics:read'];
