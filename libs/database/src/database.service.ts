@@ -88,6 +88,7 @@ export class DatabaseService implements OnApplicationShutdown {
   private readonly drains: Array<() => Promise<void>> = [];
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private subscribe: (channel: string) => Promise<void> = async () => undefined;
+  private closing?: Promise<void>;
   db!: Db;
   driver!: 'pglite' | 'postgres';
 
@@ -150,11 +151,15 @@ export class DatabaseService implements OnApplicationShutdown {
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    for (const drain of this.drains) {
-      await drain().catch((err: Error) => this.logger.error({ err }, 'Drain before database close failed'));
-    }
-    await this.closeConnection();
+  /** Runs the drains, then closes the connection; once, whoever calls it how often. */
+  onApplicationShutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const drain of this.drains) {
+        await drain().catch((err: Error) => this.logger.error({ err }, 'Drain before database close failed'));
+      }
+      await this.closeConnection();
+    })();
+    return this.closing;
   }
 
   private async openPglite(dataDir: string): Promise<void> {
