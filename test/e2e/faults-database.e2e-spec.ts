@@ -1,11 +1,30 @@
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditRepository, AuditWriter, type AuditRow } from '@platform/audit';
 import { DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
 import { TcpProxy } from '../support/tcp-proxy';
-import { createTestDatabase, TestPlatform, type TestResponse } from '../support/test-platform';
+import { availableDatabases, createTestDatabase, TestPlatform, type TestResponse } from '../support/test-platform';
 
 const invoiceBody = { customer: 'Fault Tolerant Ltd', currency: 'EUR', lines: [{ description: 'Seats', quantity: 2, unitAmount: 1000 }] };
+
+/**
+ * Longest wait for one step (the load meeting a fault, readiness seeing it, recovery), in
+ * milliseconds: not a speed requirement (recovery takes well under a second here), only so that a
+ * platform that never recovers fails naming the step instead of hitting the test's timeout.
+ */
+const RECOVERY_BOUND_MS = 30_000;
+
+/** Rejects with what was awaited when `work` takes longer than RECOVERY_BOUND_MS. */
+async function bounded<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting for ${what} after ${RECOVERY_BOUND_MS} ms`)), RECOVERY_BOUND_MS)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** One answer of the write load. */
 interface Answer {
@@ -65,7 +84,52 @@ describe('database faults on PGlite', () => {
     } finally {
       await platform.close();
     }
-  });
+  }, 60_000);
+});
+
+describe.each(availableDatabases())('graceful shutdown (the SIGTERM path) under write load on %s', (database) => {
+  it('every answer before and during the close is 201 and has its access record, every 201 its row; no 5xx', async () => {
+    const platform = await TestPlatform.start({}, database);
+    // The database the platform used, read after it closed (PGlite: its folder; PostgreSQL: its URL).
+    const target = { dataDir: platform.running.config.dataDir, databaseUrl: platform.running.config.databaseUrl };
+    const answers: Answer[] = [];
+    let closing = false;
+    let created = 0;
+    let reachedLoad: () => void;
+    const loaded = new Promise<void>((resolve) => (reachedLoad = resolve));
+    try {
+      const token = await platform.userToken('bob');
+      const writer = async () => {
+        for (;;) {
+          let response: TestResponse;
+          try {
+            response = await platform.request('POST', '/billing/invoices', { token, body: invoiceBody });
+          } catch (err) {
+            // After the close began, the server refuses new requests: that is how a writer learns it.
+            if (closing) return;
+            throw err;
+          }
+          answers.push({ requestId: response.requestId, status: response.status, reason: response.body?.reason, retryAfter: response.headers.get('retry-after'), invoiceId: response.body?.id });
+          if (response.status === 201 && ++created === 40) reachedLoad();
+        }
+      };
+      const writers = Array.from({ length: 8 }, writer);
+      await loaded;
+      closing = true;
+      // What main.ts does on SIGTERM (the signal itself, against the built process, is in audit-durability).
+      await platform.running.close();
+      await Promise.all(writers);
+
+      const { access, invoices } = await storedAfterClose(target, answers.filter((a) => a.status === 201).map((a) => a.invoiceId as string));
+      expect(answers.filter((a) => a.status !== 201)).toEqual([]);
+      expect(answers.filter((a) => access.get(a.requestId) !== 1)).toEqual([]);
+      expect(answers.filter((a) => !invoices.has(a.invoiceId as string))).toEqual([]);
+      expect(platform.logLines().some((l) => l.msg === 'PostgreSQL connections still busy at shutdown: closing them' || l.msg === 'Unhandled error')).toBe(false);
+      process.stdout.write(`\n[faults-database] graceful close on ${database}: ${JSON.stringify({ answered: answers.length, audited: answers.filter((a) => access.get(a.requestId) === 1).length, stored: invoices.size })}\n`);
+    } finally {
+      await platform.close();
+    }
+  }, 120_000);
 });
 
 describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cuts and hangs under write load', () => {
@@ -90,8 +154,12 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
     const recoveries: Array<{ fault: 'cut' | 'hang'; recoveryMs: number; unavailable: number }> = [];
     let running = true;
     const waiters: Array<[(a: Answer) => boolean, number, () => void]> = [];
-    /** Resolves once `n` more answers matching `match` have come. */
-    const more = (n: number, match: (a: Answer) => boolean = () => true) => new Promise<void>((resolve) => waiters.push([match, n, resolve]));
+    /**
+     * Resolves once `n` more answers matching `match` have come. Bounded (RECOVERY_BOUND_MS), so that a platform
+     * that never recovers fails with the step it was stuck at, not with the test's timeout.
+     */
+    const more = (n: number, what: string, match: (a: Answer) => boolean = () => true) =>
+      bounded(new Promise<void>((resolve) => waiters.push([match, n, resolve])), `${n} more answers ${what}`);
     const answered = (a: Answer) => {
       answers.push(a);
       for (const waiter of [...waiters]) {
@@ -125,29 +193,36 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
         }
       };
       const writers = Array.from({ length: 8 }, writer);
-      const ready = async () => (await platform.request('GET', '/health/ready')).status;
+      /** Asks readiness until it answers `status`, within RECOVERY_BOUND_MS. */
+      const readiness = async (status: number, label: string) => {
+        const deadline = performance.now() + RECOVERY_BOUND_MS;
+        while ((await platform.request('GET', '/health/ready')).status !== status) {
+          if (performance.now() > deadline) throw new Error(`readiness did not answer ${status} within ${RECOVERY_BOUND_MS} ms (${label})`);
+        }
+      };
 
-      await more(40, (a) => a.status === 201);
+      await more(40, 'created before the first fault', (a) => a.status === 201);
       for (let round = 0; round < 6; round++) {
         const fault = round % 2 === 0 ? 'cut' : 'hang';
         const before = answers.length;
         if (fault === 'cut') {
           proxy.cut();
           // Down for real: the writers meet it (8 refusals), and so does readiness.
-          await more(8, (a) => a.status === 503);
+          await more(8, `refused during fault ${round + 1}`, (a) => a.status === 503);
         } else {
           proxy.stall();
         }
         // A hang is seen by readiness only: its ping is bounded (2 s), the writers wait on their sockets.
-        while ((await ready()) !== 503);
+        await readiness(503, `fault ${round + 1}, ${fault}`);
         proxy.restore();
         const restoredAt = performance.now();
         // Recovered: readiness answers 200 and a write is created again.
-        const written = more(1, (a) => a.status === 201);
-        while ((await ready()) !== 200);
+        const written = more(1, `created after fault ${round + 1}`, (a) => a.status === 201);
+        written.catch(() => undefined); // awaited below; readiness may fail first
+        await readiness(200, `recovery after fault ${round + 1}, ${fault}`);
         await written;
         recoveries.push({ fault, recoveryMs: Math.round(performance.now() - restoredAt), unavailable: answers.slice(before).filter((a) => a.status === 503).length });
-        await more(16, (a) => a.status === 201);
+        await more(16, `created after recovery ${round + 1}`, (a) => a.status === 201);
       }
       running = false;
       await Promise.all(writers);
@@ -197,13 +272,39 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
 
 /** The ids among `ids` that have a row in billing_invoices, read straight from the database (not through the relay). */
 async function invoiceIds(url: string, ids: string[]): Promise<string[]> {
-  const { Client } = await import('pg');
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ id: string }>('select id::text as id from billing_invoices where id = any($1::uuid[])', [ids]);
-    return rows.map((r) => r.id);
-  } finally {
-    await client.end();
+  return [...(await storedAfterClose({ dataDir: '', databaseUrl: url }, ids)).invoices];
+}
+
+/**
+ * Access records per request id, and which of `invoiceIds` have a row, read straight from the
+ * database a platform used (PostgreSQL by URL, else the PGlite folder under `dataDir`, once closed).
+ */
+async function storedAfterClose(target: { dataDir: string; databaseUrl?: string }, invoiceIds: string[]): Promise<{ access: Map<string, number>; invoices: Set<string> }> {
+  const accessQuery = "select request_id from audit_records where kind = 'access'";
+  const invoiceQuery = 'select id::text as id from billing_invoices where id = any($1::uuid[])';
+  let accessRows: Array<{ request_id: string }>;
+  let invoiceRows: Array<{ id: string }>;
+  if (target.databaseUrl) {
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: target.databaseUrl });
+    await client.connect();
+    try {
+      accessRows = (await client.query<{ request_id: string }>(accessQuery)).rows;
+      invoiceRows = (await client.query<{ id: string }>(invoiceQuery, [invoiceIds])).rows;
+    } finally {
+      await client.end();
+    }
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = await PGlite.create(path.join(target.dataDir, 'pglite'));
+    try {
+      accessRows = (await db.query<{ request_id: string }>(accessQuery)).rows;
+      invoiceRows = (await db.query<{ id: string }>(invoiceQuery, [invoiceIds])).rows;
+    } finally {
+      await db.close();
+    }
   }
+  const access = new Map<string, number>();
+  for (const { request_id: id } of accessRows) access.set(id, (access.get(id) ?? 0) + 1);
+  return { access, invoices: new Set(invoiceRows.map((r) => r.id)) };
 }
