@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditRepository, AuditWriter, type AuditRow } from '@platform/audit';
@@ -33,6 +34,8 @@ interface Answer {
   reason?: string;
   retryAfter: string | null;
   invoiceId?: string;
+  /** The `Connection` response header. */
+  connection?: string | null;
 }
 
 /** Every record of the audit table, oldest first, through the platform's repository. */
@@ -109,23 +112,34 @@ describe.each(availableDatabases())('graceful shutdown (the SIGTERM path) under 
             if (closing) return;
             throw err;
           }
-          answers.push({ requestId: response.requestId, status: response.status, reason: response.body?.reason, retryAfter: response.headers.get('retry-after'), invoiceId: response.body?.id });
+          answers.push({ requestId: response.requestId, status: response.status, reason: response.body?.reason, retryAfter: response.headers.get('retry-after'), invoiceId: response.body?.id, connection: response.headers.get('connection') });
           if (response.status === 201 && ++created === 40) reachedLoad();
         }
       };
       const writers = Array.from({ length: 8 }, writer);
       await loaded;
+      // One more write, held in flight across the start of the close: its body is half sent.
+      const held = heldRequest(platform, token);
+      await held.arrived;
       closing = true;
       // What main.ts does on SIGTERM (the signal itself, against the built process, is in audit-durability).
-      await platform.running.close();
+      const closeStarted = performance.now();
+      const closed = platform.running.close();
+      const heldAnswer = await held.finish();
+      await closed;
+      const closeMs = Math.round(performance.now() - closeStarted);
       await Promise.all(writers);
+      answers.push(heldAnswer);
 
       const { access, invoices } = await storedAfterClose(target, answers.filter((a) => a.status === 201).map((a) => a.invoiceId as string));
       expect(answers.filter((a) => a.status !== 201)).toEqual([]);
       expect(answers.filter((a) => access.get(a.requestId) !== 1)).toEqual([]);
       expect(answers.filter((a) => !invoices.has(a.invoiceId as string))).toEqual([]);
+      // A request in flight when the close began is answered with `Connection: close`: its
+      // keep-alive connection does not hold the close until the keep-alive timeout (72 s).
+      expect(heldAnswer).toMatchObject({ status: 201, connection: 'close' });
       expect(platform.logLines().some((l) => l.msg === 'PostgreSQL connections still busy at shutdown: closing them' || l.msg === 'Unhandled error')).toBe(false);
-      process.stdout.write(`\n[faults-database] graceful close on ${database}: ${JSON.stringify({ answered: answers.length, audited: answers.filter((a) => access.get(a.requestId) === 1).length, stored: invoices.size })}\n`);
+      process.stdout.write(`\n[faults-database] graceful close on ${database}: ${JSON.stringify({ closeMs, answered: answers.length, closedConnections: answers.filter((a) => a.connection === 'close').length, audited: answers.filter((a) => access.get(a.requestId) === 1).length, stored: invoices.size })}\n`);
     } finally {
       await platform.close();
     }
@@ -307,4 +321,50 @@ async function storedAfterClose(target: { dataDir: string; databaseUrl?: string 
   const access = new Map<string, number>();
   for (const { request_id: id } of accessRows) access.set(id, (access.get(id) ?? 0) + 1);
   return { access, invoices: new Set(invoiceRows.map((r) => r.id)) };
+}
+
+/**
+ * A POST /billing/invoices on a keep-alive connection whose body is half sent: `arrived` resolves
+ * when the platform has its headers (the request is in flight), `finish` sends the rest and
+ * resolves with the answer.
+ */
+function heldRequest(platform: TestPlatform, token: string): { arrived: Promise<void>; finish: () => Promise<Answer> } {
+  const body = Buffer.from(JSON.stringify(invoiceBody));
+  const marker = `held-${process.hrtime.bigint()}`;
+  const server = platform.running.app.getHttpServer() as Server;
+  const arrived = new Promise<void>((resolve) => {
+    const onRequest = (request: IncomingMessage) => {
+      if (request.headers['x-test-held'] !== marker) return;
+      server.off('request', onRequest);
+      resolve();
+    };
+    server.on('request', onRequest);
+  });
+  const agent = new Agent({ keepAlive: true });
+  let answer: (a: Answer) => void;
+  let fail: (err: Error) => void;
+  const answered = new Promise<Answer>((resolve, reject) => ((answer = resolve), (fail = reject)));
+  const request = httpRequest(`${platform.url}/billing/invoices`, {
+    method: 'POST',
+    agent,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(body.length), 'x-test-held': marker },
+  });
+  request.on('error', (err) => fail(err));
+  request.on('response', (response) => {
+    let text = '';
+    response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    response.on('end', () => {
+      agent.destroy();
+      const parsed = JSON.parse(text) as { id?: string; reason?: string };
+      answer({ requestId: String(response.headers['x-request-id']), status: response.statusCode ?? 0, reason: parsed.reason, retryAfter: null, invoiceId: parsed.id, connection: response.headers.connection ?? null });
+    });
+  });
+  request.write(body.subarray(0, 10));
+  return {
+    arrived,
+    finish: () => {
+      request.end(body.subarray(10));
+      return answered;
+    },
+  };
 }
