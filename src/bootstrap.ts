@@ -15,6 +15,7 @@ import { PlatformMetrics, traceContextFrom } from '@platform/observability';
 import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
+import { closeConnectionsOnShutdown } from './platform/close-connections-on-shutdown';
 import openApiMetadata from './openapi-metadata';
 import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
 
@@ -188,6 +189,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
+    const beginClosingConnections = closeConnectionsOnShutdown(app.getHttpAdapter().getInstance());
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -204,6 +206,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       close: () =>
         (closing ??= (async () => {
           logger.info('Shutting down: refusing new connections, finishing requests in flight');
+          beginClosingConnections();
           await started.close();
           await devIdp?.close();
           logger.info('Stopped: audit trail flushed, database closed');

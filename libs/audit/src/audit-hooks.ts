@@ -139,6 +139,7 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
       reason: row.reason ?? null,
       principalType: row.actors ? 'agent' : (row.principalType ?? 'anonymous'),
       tokenBinding: row.dpopBound ? 'dpop' : row.principalType ? 'bearer' : 'none',
+      errorReason: row.errorReason ?? null,
     });
     // An allow-list of fields: headers, bodies and query strings are never logged (pitfall C23).
     logger.info(

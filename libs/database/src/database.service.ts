@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { PlatformConfig } from '@platform/config';
 import { postgresOptions } from './connection-options';
+import { installPoolTransactions } from './pool-transaction';
 import type { SecretDefinition } from '@platform/secrets';
 
 /** The Drizzle database handle every repository uses; the same API on PGlite and node-postgres. */
@@ -87,6 +88,7 @@ export class DatabaseService implements OnApplicationShutdown {
   private readonly drains: Array<() => Promise<void>> = [];
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private subscribe: (channel: string) => Promise<void> = async () => undefined;
+  private closing?: Promise<void>;
   db!: Db;
   driver!: 'pglite' | 'postgres';
 
@@ -134,16 +136,30 @@ export class DatabaseService implements OnApplicationShutdown {
     for (const handler of this.listeners.get(channel) ?? []) handler(payload);
   }
 
-  /** One round trip (`select 1`), for the readiness check. */
-  async ping(): Promise<void> {
-    await this.db.execute(sql`select 1`);
+  /**
+   * One round trip (`select 1`), for the readiness check, bounded: a hung database fails it in
+   * `timeoutMs` (milliseconds) instead of holding the probe for the pool's connect timeout.
+   * @throws Error when the database does not answer, or not within `timeoutMs`
+   */
+  async ping(timeoutMs = 2000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`database ping took longer than ${timeoutMs} ms`)), timeoutMs)));
+    try {
+      await Promise.race([this.db.execute(sql`select 1`), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    for (const drain of this.drains) {
-      await drain().catch((err: Error) => this.logger.error({ err }, 'Drain before database close failed'));
-    }
-    await this.closeConnection();
+  /** Runs the drains, then closes the connection; once, whoever calls it how often. */
+  onApplicationShutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const drain of this.drains) {
+        await drain().catch((err: Error) => this.logger.error({ err }, 'Drain before database close failed'));
+      }
+      await this.closeConnection();
+    })();
+    return this.closing;
   }
 
   private async openPglite(dataDir: string): Promise<void> {
@@ -173,7 +189,8 @@ export class DatabaseService implements OnApplicationShutdown {
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
     // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
     // Connections are recycled every 10 minutes, so that after a password rotation none lives on the old one for long.
-    const pool = new Pool({ ...postgresOptions(url, this.password), max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000, maxLifetimeSeconds: 600 });
+    // keepAlive: a connection whose peer vanished (no reset) is noticed by TCP, not only by query_timeout.
+    const pool = new Pool({ ...postgresOptions(url, this.password), max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000, maxLifetimeSeconds: 600, keepAlive: true });
     pool.on('error', (err) => this.logger.error({ err }, 'PostgreSQL pool error'));
     // A checked-out client (inside a transaction, between two queries) has no pool listener: a
     // connection reset there would be an unhandled 'error' event and end the process. The query in
@@ -188,7 +205,10 @@ export class DatabaseService implements OnApplicationShutdown {
       await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
       client.release();
     }
-    this.db = drizzle(pool) as unknown as Db;
+    const db = drizzle(pool);
+    // drizzle's own transaction leaks the client of a failed BEGIN and reuses one whose ROLLBACK failed.
+    installPoolTransactions(db, pool);
+    this.db = db as unknown as Db;
     this.driver = 'postgres';
     const listener = new PostgresListener(url, this.password, this.logger, (channel, payload) => this.dispatch(channel, payload));
     this.subscribe = (channel) => listener.listen(channel);

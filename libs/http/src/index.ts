@@ -11,3 +11,4 @@ export * from './logger';
 export * from './json-body';
 export * from './canonical-json';
 export * from './rfc3339';
+export * from './database-unavailable';

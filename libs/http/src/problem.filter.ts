@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './database-unavailable';
 import { PlatformError } from './platform-error';
 import { PROBLEM_CONTENT_TYPE, problemType, titleFor, type Problem } from './problem';
 import { ProblemException } from './problem.exception';
@@ -32,7 +33,10 @@ export class ProblemFilter implements ExceptionFilter {
     const state = requestState(request);
     state.errorReason = problem.reason;
     problem.requestId = String(request.id);
-    if (problem.status >= 500 && problem.status !== 503) {
+    if (problem.reason === 'database_unavailable') {
+      const err = exception instanceof Error ? exception : new Error(String(exception));
+      this.logger.warn({ err, requestId: request.id }, 'Database unavailable');
+    } else if (problem.status >= 500 && problem.status !== 503) {
       const err = exception instanceof Error ? exception : new Error(String(exception));
       // The serializer keeps the error's type and message only: no stack trace in logs.
       this.logger.error({ err, requestId: request.id }, 'Unhandled error');
@@ -84,6 +88,12 @@ export class ProblemFilter implements ExceptionFilter {
     if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
       const reason = defaultReason(fastifyStatus);
       return { problem: { type: problemType(reason), title: titleFor(fastifyStatus), status: fastifyStatus, reason }, headers: {} };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        problem: { type: problemType('database_unavailable'), title: titleFor(503), status: 503, detail: 'The database is unavailable; retry later.', reason: 'database_unavailable' },
+        headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+      };
     }
     return {
       problem: { type: problemType('internal_error'), title: titleFor(500), status: 500, detail: 'The platform failed to answer this request; it has been logged.', reason: 'internal_error' },

@@ -19,6 +19,8 @@ export interface RequestObservation {
   principalType: 'user' | 'service' | 'agent' | 'anonymous';
   /** How the token was presented: `dpop` (bound, proof checked), `bearer`, or `none`. */
   tokenBinding: 'dpop' | 'bearer' | 'none';
+  /** The problem's reason code of an error answer (`database_unavailable`, ...), if any. */
+  errorReason?: string | null;
 }
 
 
@@ -139,6 +141,12 @@ export class PlatformMetrics {
     labelNames: ['app', 'principal_type'],
     registers: [this.registry],
   });
+  private readonly databaseUnavailable = new Counter({
+    name: 'platform_database_unavailable_total',
+    help: 'Requests answered 503 database_unavailable (the database was unreachable, hung or shutting down), by app',
+    labelNames: ['app'],
+    registers: [this.registry],
+  });
   private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
   private readonly principalChildren = new Map<string, { inc(): void }>();
@@ -198,6 +206,7 @@ export class PlatformMetrics {
     }
     children.count.inc();
     children.latency.observe(o.durationSeconds);
+    if (o.errorReason === 'database_unavailable') this.databaseUnavailable.labels(o.app).inc();
     const decision = o.decision ?? 'none';
     const principalKey = `${o.app}\u0000${o.principalType}\u0000${o.tokenBinding}\u0000${decision}`;
     let principal = this.principalChildren.get(principalKey);
