@@ -187,7 +187,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);
-    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
+    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics), { durability: config.audit.durability });
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
