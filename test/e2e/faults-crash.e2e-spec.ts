@@ -56,7 +56,6 @@ describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write l
       DEV_OIDC_PORT: String(await freePort()),
       // A retry of a key whose process died runs again after this (the lease).
       IDEMPOTENCY_LEASE_MS: '2000',
-      LOG_LEVEL: 'warn',
     };
     buildPlatformIfStale();
   }, 180_000);

@@ -40,7 +40,7 @@ export interface ChildPlatform {
   issuer: string;
   /** Resolves with the exit code, or the signal's name, when the process ends. */
   exited: Promise<number | string | null>;
-  /** Every line it wrote to stdout and stderr so far. */
+  /** The end of what it wrote to stdout and stderr so far. */
   output: () => string;
 }
 
@@ -52,14 +52,18 @@ export interface ChildPlatform {
 export function startBuiltPlatform(env: NodeJS.ProcessEnv): Promise<ChildPlatform> {
   const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let buffered = '';
+  let listening = false;
   const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
   return new Promise((resolve, reject) => {
+    // Needs LOG_LEVEL info or lower: the "Platform listening" line says where it listens.
     const onData = (chunk: Buffer) => {
       buffered += chunk.toString();
+      if (listening) return;
       for (const line of buffered.split('\n')) {
         if (!line.includes('"Platform listening"')) continue;
+        listening = true;
         const entry = JSON.parse(line) as { url: string; issuer: string };
-        resolve({ child, url: entry.url, issuer: entry.issuer, exited, output: () => buffered });
+        resolve({ child, url: entry.url, issuer: entry.issuer, exited, output: () => buffered.slice(-20_000) });
       }
     };
     child.stdout.on('data', onData);
