@@ -54,10 +54,12 @@ export class AuditRepository {
     const outboxLimit = options.outbox ?? 0;
     if (rows.length === 0 && outboxLimit === 0) return { inserted: 0, moved: [] };
     return this.database.db.transaction(async (tx) => {
-      // The server gives up too (a client-side timeout alone would leave the lock held).
+      // The server gives up too (a client-side timeout alone would leave the lock held). One round
+      // trip: the target list is evaluated in order, so the lock wait already obeys lock_timeout
+      // (statement_timeout applies from the next statement on). The response of every request
+      // waits for this transaction (durable before response): each round trip counts.
       const limit = `${options.timeoutMs}ms`;
-      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true)`);
-      await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
       // One round trip: the ids already stored (only records that may have been written before,
       // i.e. replayed from the journal, are looked up), the hash the chain continues from, and the
       // outbox rows taken (deleted here, inserted below: moved exactly once, or not at all).
