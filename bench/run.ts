@@ -107,7 +107,7 @@ async function startForked(name: string, file: string, env: Record<string, strin
   return { name, process: child, url: `http://127.0.0.1:${port}`, answeredIds: [] };
 }
 
-async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string, redisUrl?: string): Promise<Target & { dataDir: string }> {
+async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string, redisUrl?: string, extraEnv: Record<string, string> = {}): Promise<Target & { dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-bench-'));
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
@@ -130,6 +130,7 @@ async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string,
       // Counters in Redis only for the platform@...+redis target.
       REDIS_URL: redisUrl ?? '',
       REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
+      ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -312,7 +313,7 @@ async function main(): Promise<void> {
     ISSUER: issuer.url,
     AUDIENCE,
   });
-  const databases: { label: string; url?: string; redisUrl?: string; drop?: () => Promise<void> }[] = [{ label: 'pglite' }];
+  const databases: { label: string; url?: string; redisUrl?: string; drop?: () => Promise<void>; env?: Record<string, string> }[] = [{ label: 'pglite' }];
   if (process.env.DATABASE_URL) {
     const created = await createDatabase(process.env.DATABASE_URL);
     databases.push({ label: 'postgres', url: created.url, drop: created.drop });
@@ -323,9 +324,15 @@ async function main(): Promise<void> {
     const twin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
     databases.push({ label: `${twin ? 'postgres' : 'pglite'}+redis`, url: twin?.url, drop: twin?.drop, redisUrl: process.env.REDIS_URL });
   }
+  // The cost of durable-before-response (the default): the same platform with AUDIT_DURABILITY=async
+  // (records written after the response), on the main database, its own copy.
+  {
+    const asyncTwin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
+    databases.push({ label: `${asyncTwin ? 'postgres' : 'pglite'}-async`, url: asyncTwin?.url, drop: asyncTwin?.drop, env: { AUDIT_DURABILITY: 'async' } });
+  }
   const platforms = [];
   for (const db of databases) {
-    const target = await startPlatform(`platform@${db.label}`, issuer, db.url, db.redisUrl);
+    const target = await startPlatform(`platform@${db.label}`, issuer, db.url, db.redisUrl, db.env);
     const seed = await fetch(`${target.url}/billing/invoices`, {
       method: 'POST',
       headers: { authorization: `Bearer ${oneToken[0]}`, 'content-type': 'application/json' },
@@ -345,6 +352,13 @@ async function main(): Promise<void> {
   ];
   for (const { db, target, invoiceId } of platforms) {
     const suffix = databases.length > 1 ? `@${db.label}` : '';
+    if (db.env?.AUDIT_DURABILITY === 'async') {
+      scenarios.push(
+        { name: `platform-read${suffix}`, target, method: 'GET', path: `/billing/invoices/${invoiceId}`, tokens: oneToken },
+        { name: `platform-write${suffix}`, target, method: 'POST', path: '/analytics/events', body: eventBody, tokens: oneToken },
+      );
+      continue;
+    }
     scenarios.push(
       { name: `platform-public${suffix}`, target, method: 'GET', path: '/health/live' },
       { name: `platform-read${suffix}`, target, method: 'GET', path: `/billing/invoices/${invoiceId}`, tokens: oneToken },

@@ -188,7 +188,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);
-    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
+    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics), { durability: config.audit.durability });
     const beginClosingConnections = closeConnectionsOnShutdown(app.getHttpAdapter().getInstance());
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;

@@ -26,7 +26,7 @@ export default async function setup(): Promise<() => void> {
     pg
       ? `\n[e2e] PostgreSQL suites: ON (TEST_DATABASE_URL=${new URL(pg).host}); embedded PGlite suites: ON\n`
       : '\n[e2e] PostgreSQL suites: SKIPPED (TEST_DATABASE_URL is not set); every e2e suite runs on embedded PGlite.\n' +
-          '[e2e] Skipped, as they need a PostgreSQL server: the database outage (audit-durability), two instances sharing one database (access-control), the rotating database password (secrets), a hung connection at shutdown (database-shutdown), transactions on connections cut or hung (database-transactions), database cuts and hangs under write load (faults-database).\n',
+          '[e2e] Skipped, as they need a PostgreSQL server: the database outage (audit-durability), two instances sharing one database (access-control), the rotating database password (secrets), a hung connection at shutdown (database-shutdown), transactions on connections cut or hung (database-transactions), database cuts and hangs under write load (faults-database), kill -9 under write load and restart (faults-crash).\n',
   );
   const redis = process.env.TEST_REDIS_URL;
   process.stdout.write(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AppRegistry, REQUEST_ID_HEADER, requestState } from '@platform/http';
+import { AppRegistry, REQUEST_ID_HEADER, requestState, runInRequestContext } from '@platform/http';
 import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
 import { auditedEventOf, resourceIdOf } from './audited.decorator';
@@ -105,22 +105,47 @@ export type RequestTracker = (request: FastifyRequest, reply: FastifyReply) => v
  * `client_closed_request`), none of which an interceptor sees; and it costs far less per request.
  * The record is also the request's one structured log line and its metrics sample.
  *
+ * With `durability: 'before-response'` (`AUDIT_DURABILITY`, the default) the record is made in
+ * `onSend` instead, once the status is final, and the response waits until it is durable (in the
+ * database or fsynced in the journal; {@link AuditWriter.recordDurably}): a crash after the answer
+ * loses no record. The close listener stays for answers that never reach `onSend` (the client left
+ * first: 499). With `async` the record is queued at close and written within
+ * `AUDIT_FLUSH_INTERVAL_MS`, so a crash may lose the records of that window.
+ *
  * @returns the tracker, for requests Fastify answers before any hook runs (malformed URLs)
  */
-export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter, logger: Logger, router: AppRegistry, metrics: PlatformMetrics): RequestTracker {
-  const finish = (request: FastifyRequest, reply: FastifyReply) => {
+export function registerAuditHooks(
+  fastify: FastifyInstance,
+  writer: AuditWriter,
+  logger: Logger,
+  router: AppRegistry,
+  metrics: PlatformMetrics,
+  options: { durability: 'before-response' | 'async' } = { durability: 'before-response' },
+): RequestTracker {
+  // Requests whose access record is made: once per request, whichever of onSend and close comes first.
+  const recorded = new WeakSet<FastifyRequest>();
+  /**
+   * Makes the request's access record (and its domain event when the response hooks write it).
+   * `beforeResponse`: called from onSend, the response is not sent yet; resolves once the records
+   * are durable. Otherwise (close): the response is over or the client left (499); queued only.
+   */
+  const finish = (request: FastifyRequest, reply: FastifyReply, beforeResponse = false): Promise<unknown> | undefined => {
+    if (recorded.has(request)) return undefined;
+    recorded.add(request);
     const row = auditRowFor(request, reply, router);
-    if (!reply.raw.writableFinished) {
+    if (!beforeResponse && !reply.raw.writableFinished) {
       row.status = 499;
       row.errorReason = 'client_closed_request';
       row.outcome = 'abandoned';
     }
-    writer.record(row);
+    const durable: Array<Promise<void>> = [];
+    if (beforeResponse) durable.push(writer.recordDurably(row));
+    else writer.record(row);
     const state = request.platform;
-    let event = state?.event;
-    if (!event && reply.statusCode < 400 && !state?.replayed) {
+    let event = state?.eventInTransaction ? undefined : state?.event;
+    if (!event && reply.statusCode < 400 && !state?.replayed && !state?.eventInTransaction) {
       const declared = auditedEventOf(request);
-      if (declared && reply.raw.writableFinished) {
+      if (declared && (beforeResponse || reply.raw.writableFinished)) {
         // The handler answered without a body (no preSerialization): the id comes from the route.
         event = { name: declared.name, resourceId: resourceIdOf(declared, undefined, paramsOf(request)) };
       } else if (declared) {
@@ -128,7 +153,11 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
         awaitingEvent.set(request, row);
       }
     }
-    if (event) writer.record(eventRowFor(row, event.name, event.resourceId, event.tenant));
+    if (event) {
+      const eventRow = eventRowFor(row, event.name, event.resourceId, event.tenant);
+      if (beforeResponse) durable.push(writer.recordDurably(eventRow));
+      else writer.record(eventRow);
+    }
     metrics.observeRequest({
       app: row.app ?? 'platform',
       route: row.route ?? 'unmatched',
@@ -168,15 +197,16 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
       },
       'request',
     );
+    return durable.length === 0 ? undefined : durable.length === 1 ? durable[0] : Promise.all(durable);
   };
   const track: RequestTracker = (request, reply) => {
-    reply.raw.once('close', () => finish(request, reply));
+    reply.raw.once('close', () => void finish(request, reply));
   };
   // Access records of requests whose client left before their handler (declaring an event) finished.
   const awaitingEvent = new WeakMap<FastifyRequest, NewAuditRow>();
   // A handler declaring a domain event succeeded: its result is here, before serialization.
   fastify.addHook('preSerialization', (request, reply, payload, done) => {
-    const declared = reply.statusCode < 400 && !request.platform?.replayed ? auditedEventOf(request) : undefined;
+    const declared = reply.statusCode < 400 && !request.platform?.replayed && !request.platform?.eventInTransaction ? auditedEventOf(request) : undefined;
     if (declared) {
       const event = { name: declared.name, resourceId: resourceIdOf(declared, payload, paramsOf(request)) };
       const access = awaitingEvent.get(request);
@@ -197,5 +227,15 @@ export function registerAuditHooks(fastify: FastifyInstance, writer: AuditWriter
     track(request, reply);
     done();
   });
+  // The handler's services find the request they serve (AuditOutbox, idempotency in a transaction).
+  fastify.addHook('preHandler', (request, reply, done) => runInRequestContext(request, reply, done));
+  if (options.durability === 'before-response') {
+    // Durable before the response leaves: the access record is committed or fsynced (group commit,
+    // shared with every request answered meanwhile) before the first byte is written.
+    fastify.addHook('onSend', async (request, reply, payload) => {
+      await finish(request, reply, true);
+      return payload;
+    });
+  }
   return track;
 }

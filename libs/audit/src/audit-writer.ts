@@ -67,6 +67,10 @@ export class AuditWriter implements OnModuleInit {
   private closed = false;
   private droppedTotal = 0;
   private readonly listeners = new Set<(row: NewAuditRow) => void>();
+  /** Records whose request waits until they are durable (`recordDurably`), with the resolver to call then. */
+  private readonly waiting = new Map<NewAuditRow, () => void>();
+  /** Committed domain events may wait in `audit_outbox` (true at start: a crash may have left some). */
+  private outboxPending = true;
   private readonly targetListeners = new Set<(target: 'database' | 'journal') => void>();
 
   constructor(
@@ -86,11 +90,15 @@ export class AuditWriter implements OnModuleInit {
     if (this.journal.pending) {
       this.mode = 'journal';
       this.logger.warn({ journal: this.journal.file, records: this.journal.records }, 'Audit journal left by an earlier run: replaying it');
-      void this.flush();
     }
+    // Replays the journal, and moves domain events an earlier run committed but did not chain.
+    void this.flush();
   }
 
-  /** Calls `listener` with every record as it is queued (tests, tooling); returns the unsubscribe function. */
+  /**
+   * Calls `listener` with every record as it is queued, and with every domain event of
+   * `audit_outbox` as it is moved into the chain (tests, tooling); returns the unsubscribe function.
+   */
   subscribe(listener: (row: NewAuditRow) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -107,18 +115,54 @@ export class AuditWriter implements OnModuleInit {
     if (this.listeners.size > 0) for (const listener of this.listeners) listener(row);
     if (this.closed) {
       this.lateRecord(row);
+      this.settle([row]);
       return;
     }
     this.queue.push(row);
     if (this.queue.length > this.config.audit.queueLimit) {
       // Reachable only while a flush is stuck on the journal's disk: memory stays bounded.
-      this.queue.shift();
+      this.settle([this.queue.shift() as NewAuditRow]);
       this.dropped(1, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal does not take records');
     }
     if (this.queue.length >= this.config.audit.batchSize) {
       if (!this.running) void this.flush();
     } else {
       this.timer ??= setTimeout(() => void this.flush(), this.config.audit.flushIntervalMs).unref();
+    }
+  }
+
+  /**
+   * Queues one record and resolves once it is durable: committed to the database or fsynced in
+   * the journal (or, should neither take it, dropped and counted). Group commit: every record
+   * queued while a write runs goes into the next one, so concurrent callers share one transaction
+   * or one fsync. Never rejects.
+   */
+  recordDurably(row: NewAuditRow): Promise<void> {
+    const done = new Promise<void>((resolve) => this.waiting.set(row, resolve));
+    this.record(row);
+    if (this.waiting.has(row)) void this.flush();
+    return done;
+  }
+
+  /**
+   * A domain event was written to `audit_outbox` in a transaction that may commit: the next flush
+   * (at the latest `AUDIT_FLUSH_INTERVAL_MS` from now) moves it into the chain.
+   */
+  outboxWritten(): void {
+    this.outboxPending = true;
+    if (this.closed || this.closing) return;
+    this.timer ??= setTimeout(() => void this.flush(), this.config.audit.flushIntervalMs).unref();
+  }
+
+  /** Resolves the waiters of records that are now durable, or dropped. */
+  private settle(rows: NewAuditRow[]): void {
+    if (this.waiting.size === 0) return;
+    for (const row of rows) {
+      const resolve = this.waiting.get(row);
+      if (resolve) {
+        this.waiting.delete(row);
+        resolve();
+      }
     }
   }
 
@@ -166,7 +210,11 @@ export class AuditWriter implements OnModuleInit {
   async drain(): Promise<void> {
     this.closing = true;
     for (let attempt = 0; attempt < 3 && (this.running || this.queue.length > 0); attempt++) await this.flush();
-    if (this.queue.length > 0) this.dropped(this.queue.splice(0).length, 'neither the database nor the journal took them before shutdown');
+    if (this.queue.length > 0) {
+      const lost = this.queue.splice(0);
+      this.settle(lost);
+      this.dropped(lost.length, 'neither the database nor the journal took them before shutdown');
+    }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.journal.pending) {
@@ -183,7 +231,7 @@ export class AuditWriter implements OnModuleInit {
 
   private schedule(): void {
     if (this.closing || this.timer) return;
-    if (this.queue.length > 0) {
+    if (this.queue.length > 0 || (this.outboxPending && this.mode === 'database')) {
       this.timer = setTimeout(() => void this.flush(), this.config.audit.flushIntervalMs).unref();
     } else if (this.mode === 'journal') {
       this.timer = setTimeout(() => void this.flush(), Math.max(0, this.nextReplayAt - Date.now())).unref();
@@ -196,7 +244,7 @@ export class AuditWriter implements OnModuleInit {
       if (!this.closing && !this.abandoned && Date.now() >= this.nextReplayAt) await this.replay();
       if (this.mode === 'journal') return;
     }
-    while (this.queue.length > 0) {
+    while (this.queue.length > 0 || this.outboxPending) {
       if (this.queue.length > this.config.audit.queueLimit / 2) {
         this.logger.warn({ queued: this.queue.length }, 'Audit writes are falling behind: queued records go to the local journal and are replayed');
         this.toJournal(0);
@@ -204,9 +252,14 @@ export class AuditWriter implements OnModuleInit {
         return;
       }
       const batch = this.queue.splice(0, this.config.audit.batchSize);
+      // Cleared before the write: an event committed while it runs sets it again.
+      this.outboxPending = false;
       try {
-        await this.append(batch, 'queue');
+        await this.append(batch, 'queue', this.config.audit.batchSize);
+        this.settle(batch);
       } catch (err) {
+        // The outbox rows were not moved (same transaction): they wait for the database.
+        this.outboxPending = true;
         this.metrics.auditWriteFailures.inc();
         this.logger.error({ err, records: batch.length + this.queue.length }, 'Audit write failed: records go to the local journal until the database is back');
         this.toJournal(this.config.audit.replayIntervalMs);
@@ -228,14 +281,21 @@ export class AuditWriter implements OnModuleInit {
    * @returns the number of records inserted
    * @throws when the database is unreachable or too slow (the caller journals the rows)
    */
-  private async append(rows: NewAuditRow[], source: 'queue' | 'journal'): Promise<number> {
-    if (rows.length === 0) return 0;
+  private async append(rows: NewAuditRow[], source: 'queue' | 'journal', outbox = 0): Promise<number> {
+    if (rows.length === 0 && outbox === 0) return 0;
     try {
       // Queued records were never written; journalled ones may have been (a late commit, a replay cut short).
-      const inserted = await this.withTimeout(this.repository.appendChained(rows, { timeoutMs: this.config.audit.writeTimeoutMs, mayBeStored: source === 'journal' }));
+      const { inserted, moved } = await this.withTimeout(
+        this.repository.appendChained(rows, { timeoutMs: this.config.audit.writeTimeoutMs, mayBeStored: source === 'journal', outbox }),
+      );
+      const fromOutbox = moved.length;
+      // A full take: more events may wait.
+      if (outbox > 0 && fromOutbox >= outbox) this.outboxPending = true;
+      // Outbox records were never queued here: listeners see them as they enter the chain.
+      if (this.listeners.size > 0) for (const row of moved) for (const listener of this.listeners) listener(row);
       this.metrics.auditBatches.labels(source).inc();
       this.metrics.auditRecords.inc(inserted);
-      return inserted;
+      return inserted - fromOutbox;
     } catch (err) {
       const sqlstate = sqlstateOf(err);
       if (!sqlstate || !DATA_ERROR_CLASSES.has(sqlstate.slice(0, 2))) throw err;
@@ -256,11 +316,16 @@ export class AuditWriter implements OnModuleInit {
     try {
       await this.journal.append(rows);
       this.metrics.auditJournalSpills.inc(rows.length);
+      this.settle(rows);
     } catch (err) {
       this.logger.error({ err, records: rows.length }, 'Audit journal write failed: records stay in memory');
       this.queue = rows.concat(this.queue);
       const excess = this.queue.length - this.config.audit.queueLimit;
-      if (excess > 0) this.dropped(this.queue.splice(0, excess).length, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal cannot be written');
+      if (excess > 0) {
+        const lost = this.queue.splice(0, excess);
+        this.settle(lost);
+        this.dropped(lost.length, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal cannot be written');
+      }
     }
   }
 
@@ -285,6 +350,7 @@ export class AuditWriter implements OnModuleInit {
       const replayed = this.journal.records;
       await this.journal.clear();
       this.replayOffset = 0;
+      this.outboxPending = true;
       this.setTarget('database');
       this.logger.log({ records: replayed }, 'Audit journal replayed into the database');
     } catch (err) {

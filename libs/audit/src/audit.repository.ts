@@ -44,29 +44,43 @@ export class AuditRepository {
    * `options.timeoutMs` (milliseconds, enforced by the server as lock and statement timeouts):
    * takes the chain lock (so instances append one batch at a time), skips records whose
    * `recordId` is already stored when `options.mayBeStored` (journal replay: a journal replayed
-   * twice, or a batch whose commit was late or unacknowledged), links each record to
-   * the previous hash, and inserts them in one statement (see `insertBatch`).
+   * twice, or a batch whose commit was late or unacknowledged), moves up to `options.outbox`
+   * committed domain events out of `audit_outbox` (oldest first, ahead of `rows`), links each
+   * record to the previous hash, and inserts them in one statement (see `insertBatch`).
    *
-   * @returns the number of records inserted (duplicates excluded)
-   * @throws the driver's error when the database is unreachable; nothing is written then
+   * @returns the number of records inserted (duplicates excluded) and the outbox records among them
+   * @throws the driver's error when the database is unreachable; nothing is written (or moved) then
    */
-  async appendChained(rows: NewAuditRow[], options: { timeoutMs: number; mayBeStored: boolean }): Promise<number> {
-    if (rows.length === 0) return 0;
+  async appendChained(rows: NewAuditRow[], options: { timeoutMs: number; mayBeStored: boolean; outbox?: number }): Promise<{ inserted: number; moved: NewAuditRow[] }> {
+    const outboxLimit = options.outbox ?? 0;
+    if (rows.length === 0 && outboxLimit === 0) return { inserted: 0, moved: [] };
     return this.database.db.transaction(async (tx) => {
-      // The server gives up too (a client-side timeout alone would leave the lock held).
+      // The server gives up too (a client-side timeout alone would leave the lock held). One round
+      // trip: the target list is evaluated in order, so the lock wait already obeys lock_timeout
+      // (statement_timeout applies from the next statement on). The response of every request
+      // waits for this transaction (durable before response): each round trip counts.
       const limit = `${options.timeoutMs}ms`;
-      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true)`);
-      await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
       // One round trip: the ids already stored (only records that may have been written before,
-      // i.e. replayed from the journal, are looked up), and the hash the chain continues from.
+      // i.e. replayed from the journal, are looked up), the hash the chain continues from, and the
+      // outbox rows taken (deleted here, inserted below: moved exactly once, or not at all).
       const ids = options.mayBeStored ? rows.map((r) => r.recordId) : [];
       const known = (await tx.execute(sql`
-        select record_id::text as value, 'stored' as what from audit_records where record_id = any(${sql.param(ids)}::uuid[])
+        with taken as (
+          delete from audit_outbox where id in (select id from audit_outbox order by id limit ${outboxLimit} for update skip locked)
+          returning id, record)
+        select record_id::text as value, 'stored' as what, null::jsonb as record, 0::bigint as ord from audit_records where record_id = any(${sql.param(ids)}::uuid[])
         union all
-        (select hash, 'last' from audit_records where hash is not null order by id desc limit 1)`)) as unknown as { rows: Array<{ value: string; what: string }> };
+        (select hash, 'last', null::jsonb, 0::bigint from audit_records where hash is not null order by id desc limit 1)
+        union all
+        select null, 'outbox', record, id from taken`)) as unknown as { rows: Array<{ value: string; what: string; record: unknown; ord: string | number }> };
       const seen = new Set(known.rows.filter((r) => r.what === 'stored').map((r) => r.value));
-      const fresh = rows.filter((r) => !seen.has(r.recordId) && seen.add(r.recordId));
-      if (fresh.length === 0) return 0;
+      const moved = known.rows
+        .filter((r) => r.what === 'outbox')
+        .sort((a, b) => Number(a.ord) - Number(b.ord))
+        .map((r) => reviveOutboxRecord(r.record));
+      const fresh = moved.concat(rows.filter((r) => !seen.has(r.recordId) && seen.add(r.recordId)));
+      if (fresh.length === 0) return { inserted: 0, moved: [] };
       let previous = known.rows.find((r) => r.what === 'last')?.value ?? GENESIS_HASH;
       // Each record's canonical content is built once: hashed, then sent as the row itself.
       const objects: string[] = [];
@@ -77,7 +91,7 @@ export class AuditRepository {
         previous = hash;
       }
       await insertBatch(tx as unknown as Db, `[${objects.join(',')}]`);
-      return fresh.length;
+      return { inserted: fresh.length, moved };
     });
   }
 
@@ -127,6 +141,12 @@ export class AuditRepository {
   async ascendingPage(afterId: number, limit: number): Promise<AuditRow[]> {
     return this.database.db.select().from(auditRecords).where(gt(auditRecords.id, afterId)).orderBy(asc(auditRecords.id)).limit(limit);
   }
+}
+
+/** An outbox record as stored (jsonb: dates as ISO strings, which hash and insert as the Date did). */
+function reviveOutboxRecord(value: unknown): NewAuditRow {
+  const record = (typeof value === 'string' ? JSON.parse(value) : value) as NewAuditRow & { occurredAt: string | Date };
+  return { ...record, occurredAt: new Date(record.occurredAt) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 
@@ -19,6 +20,8 @@ export interface AuditedOptions {
 /** A route's declared domain event, as stored in its Fastify route config. */
 export interface AuditedEvent extends AuditedOptions {
   name: string;
+  /** The decorated handler, to read its `@HttpCode()` when the event is written inside its transaction. */
+  handler?: object;
 }
 
 /**
@@ -36,7 +39,16 @@ export interface AuditedEvent extends AuditedOptions {
  */
 export function Audited(name: string, options: AuditedOptions = {}): MethodDecorator {
   if (!EVENT_NAME.test(name)) throw new Error(`@Audited("${name}"): event names are dotted lowercase, starting with the app (billing.invoice.created)`);
-  return RouteConfig({ [AUDITED_EVENT_CONFIG]: { name, ...options } satisfies AuditedEvent });
+  return (target, key, descriptor) => {
+    const handler = descriptor.value as object | undefined;
+    RouteConfig({ [AUDITED_EVENT_CONFIG]: { name, ...options, handler } satisfies AuditedEvent })(target, key, descriptor);
+  };
+}
+
+/** The status a successful call of the route answers: its `@HttpCode()`, else Nest's default (201 for POST, 200 otherwise). */
+export function successStatusOf(event: AuditedEvent, method: string): number {
+  const declared = event.handler ? (Reflect.getMetadata(HTTP_CODE_METADATA, event.handler) as number | undefined) : undefined;
+  return declared ?? (method === 'POST' ? 201 : 200);
 }
 
 /** The domain event a request's route declares, if any. */

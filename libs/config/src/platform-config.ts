@@ -141,7 +141,18 @@ export interface PlatformConfigValues {
     replayIntervalMs: number;
     /** Folder of the local journal (`audit-journal.ndjson`); one process per folder. */
     journalDir: string;
+    /**
+     * `before-response` (default): a response is sent once its access record is durable (database
+     * or fsynced journal; group commit). `async`: records are written after the response (a crash
+     * loses up to `flushIntervalMs` of them).
+     */
+    durability: 'before-response' | 'async';
   };
+  /**
+   * How long an `Idempotency-Key` claim holds, in milliseconds: a retry after it (the process
+   * running the request crashed) runs the request again. About the longest a request may take.
+   */
+  idempotencyLeaseMs: number;
 }
 
 /** Thrown by {@link parsePlatformConfig} with every problem found, one per line. */
@@ -181,6 +192,13 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     if (raw === undefined) return fallback;
     if (raw === 'true' || raw === 'false') return raw === 'true';
     problems.push(`${name} must be true or false`);
+    return fallback;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name} must be one of ${allowed.join(', ')}`);
     return fallback;
   };
   const list = (name: string, fallback: string[]) => {
@@ -301,7 +319,9 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       writeTimeoutMs: int('AUDIT_WRITE_TIMEOUT_MS', 5000, 100, 120_000),
       replayIntervalMs: int('AUDIT_REPLAY_INTERVAL_MS', 1000, 50, 600_000),
       journalDir: path.resolve(cwd, str('AUDIT_JOURNAL_DIR') ?? path.join(str('DATA_DIR') ?? 'data', 'audit-journal')),
+      durability: oneOf('AUDIT_DURABILITY', ['before-response', 'async'] as const, 'before-response'),
     },
+    idempotencyLeaseMs: int('IDEMPOTENCY_LEASE_MS', 30_000, 1000, 24 * 3600 * 1000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

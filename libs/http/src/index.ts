@@ -4,6 +4,7 @@ export * from './problem.filter';
 export * from './platform-error';
 export * from './request-id';
 export * from './request-state';
+export * from './request-context';
 export * from './validation';
 export * from './feature-app';
 export * from './pagination';

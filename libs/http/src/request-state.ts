@@ -41,6 +41,14 @@ export interface RequestState {
   replayed?: boolean;
   /** The `@Audited()` domain event of a handler that succeeded, with its resource id; recorded with the access record. */
   event?: { name: string; resourceId: string | null; tenant?: string };
+  /** The domain event was written in the handler's own transaction (audit outbox): the response hooks write none. */
+  eventInTransaction?: boolean;
+  /**
+   * The `Idempotency-Key` this request holds a lease on (`token` fences it: only the holder may
+   * complete or release the key), the status a success answers, and `completed` once its result
+   * was stored in the handler's transaction.
+   */
+  idempotencyLease?: { tenant: string; subject: string; key: string; token: string; status: number; completed?: boolean };
 }
 
 declare module 'fastify' {

@@ -18,6 +18,12 @@ export const idempotencyKeys = pgTable(
     responseStatus: integer('response_status'),
     responseBody: jsonb('response_body'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
+    /** Process (instance id) running the request of an `in_progress` key. */
+    leaseOwner: text('lease_owner'),
+    /** Fencing token of the claim: completion and release apply only while it is still the key's. */
+    leaseToken: text('lease_token'),
+    /** Until when the claim holds; after it, a retry takes the key over and runs again. */
+    leaseExpiresAt: timestamp('lease_expires_at', { withTimezone: true, mode: 'date', precision: 3 }),
   },
   (t) => [primaryKey({ columns: [t.tenant, t.subject, t.key] })],
 );

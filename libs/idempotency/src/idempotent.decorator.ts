@@ -1,4 +1,5 @@
 import { applyDecorators, CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor, UseInterceptors } from '@nestjs/common';
+import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { ApiHeader } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -25,8 +26,14 @@ const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
  *   response again, with `Idempotent-Replayed: true`, and nothing runs;
  * - the same key with another request is 422 `idempotency_key_reused`;
  * - the same key while the first request still runs is 409 `idempotency_request_in_progress`
- *   (concurrent duplicates: exactly one runs);
+ *   with `Retry-After` (concurrent duplicates: exactly one runs);
+ * - the first request's claim is a lease of `IDEMPOTENCY_LEASE_MS` held by this process: if the
+ *   process dies before the request completes, a retry after the lease runs the request again;
  * - a request that fails frees its key, so the client can retry it.
+ *
+ * A handler that must never run twice (a payment) stores its response in the transaction of its
+ * change with `IdempotencyRepository.completeInTransaction(tx, response)`: the key is completed if
+ * and only if the change committed, and a run whose lease was taken over cannot commit.
  *
  * Keys are scoped per tenant and subject (another principal's identical key is independent) and
  * kept 24 hours. Missing or malformed keys are 400. The outcome (`created`, `replayed`,
@@ -65,7 +72,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const note = (outcome: string) => (state.details = { ...state.details, idempotency: outcome });
 
     await this.repository.expire(owner, key, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS));
-    if (!(await this.repository.claim(owner, key, requestHash))) {
+    let token = await this.repository.claim(owner, key, requestHash);
+    let outcome = 'created';
+    if (!token) {
       const existing = await this.repository.find(owner, key);
       if (!existing) throw new ConflictError('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly.');
       if (existing.requestHash !== requestHash) {
@@ -73,29 +82,45 @@ export class IdempotencyInterceptor implements NestInterceptor {
         throw new UnprocessableRequestError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request.');
       }
       if (existing.status === 'in_progress') {
-        note('in_progress');
-        throw new ConflictError('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly.');
+        // The holder's lease ran out (it crashed, or gave up): this retry runs the request again.
+        token = await this.repository.takeOver(owner, key, requestHash);
+        if (!token) {
+          note('in_progress');
+          const leftMs = existing.leaseExpiresAt ? existing.leaseExpiresAt.getTime() - Date.now() : 1000;
+          void reply.header('retry-after', String(Math.min(Math.max(1, Math.ceil(leftMs / 1000)), 3600)));
+          throw new ConflictError('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly.');
+        }
+        outcome = 'retried_after_lease_expiry';
+      } else {
+        note('replayed');
+        state.replayed = true;
+        void reply.status(existing.responseStatus ?? 200).header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+        return existing.responseBody;
       }
-      note('replayed');
-      state.replayed = true;
-      void reply.status(existing.responseStatus ?? 200).header(IDEMPOTENT_REPLAYED_HEADER, 'true');
-      return existing.responseBody;
     }
+    const successStatus = (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ?? (request.method === 'POST' ? 201 : 200);
+    const lease: NonNullable<typeof state.idempotencyLease> = { ...owner, key, token, status: successStatus };
+    state.idempotencyLease = lease;
     let result: unknown;
     try {
       result = await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (err) {
-      // Nothing happened: the client may retry with the same key.
-      await this.repository.release(owner, key).catch(() => undefined);
+      // Nothing was committed (a handler completing the key in its transaction rolled it back too):
+      // the client may retry with the same key.
+      await this.repository.release(owner, key, token).catch(() => undefined);
       throw err;
     }
-    note('created');
+    note(outcome);
+    // Handlers that store their result in their own transaction (completeInTransaction) are done.
+    if (lease.completed) return result;
     try {
-      await this.repository.complete(owner, key, reply.statusCode, result);
+      if (!(await this.repository.complete(owner, key, token, successStatus, result))) {
+        this.logger.error({ key }, 'Idempotency key was taken over by a retry after its lease expired; the operation may have run twice (complete it in the transaction of the change)');
+      }
     } catch (err) {
-      // The operation happened: the key stays claimed (retries get 409 until it expires), never freed
-      // for a second run. The client still gets this first answer.
-      this.logger.error({ err }, 'Idempotency key could not be completed; it stays claimed until it expires');
+      // The operation happened: the key stays claimed until its lease expires; then a retry runs
+      // again. Handlers that must never run twice complete the key in their own transaction.
+      this.logger.error({ err }, 'Idempotency key could not be completed');
     }
     return result;
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
-import { DatabaseService, olderThan } from '@platform/database';
+import { DatabaseService, olderThan, type Db } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
 import { payments } from '../payments/payment.schema';
 import { statesAllowing, type InvoiceStatus } from './invoice-state';
@@ -31,8 +31,8 @@ export class InvoicesRepository {
       .prepare('billing_find_invoice_with_lines');
   }
 
-  /** Inserts the invoice and its lines in one transaction: all or nothing. */
-  async create(invoice: NewInvoice): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] }> {
+  /** Inserts the invoice and its lines in one transaction, with what `inTransaction` writes (its domain event): all or nothing. */
+  async create(invoice: NewInvoice, inTransaction: (tx: Db, invoice: InvoiceRow) => Promise<void> = async () => undefined): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] }> {
     return this.database.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(invoices)
@@ -42,6 +42,7 @@ export class InvoicesRepository {
         .insert(invoiceLines)
         .values(invoice.lines.map((line, position) => ({ ...line, position, invoiceId: row.id })))
         .returning();
+      await inTransaction(tx, row);
       return { invoice: row, lines };
     });
   }
@@ -68,16 +69,21 @@ export class InvoicesRepository {
    * `void`, only without pending or settled payments), in one statement (two concurrent
    * transitions cannot both win).
    *
+   * `inTransaction` (the domain event) runs in the same transaction when the transition happened.
+   *
    * @returns the updated invoice, or undefined when it does not exist here or its state forbids it
    */
-  async transition(tenant: string, id: string, to: InvoiceStatus): Promise<InvoiceRow | undefined> {
+  async transition(tenant: string, id: string, to: InvoiceStatus, inTransaction: (tx: Db, invoice: InvoiceRow) => Promise<void> = async () => undefined): Promise<InvoiceRow | undefined> {
     // Money recorded against an invoice (pending or settled) keeps it from being voided.
     const noPayments = sql`not exists (select 1 from ${payments} where ${payments.invoiceId} = ${invoices.id} and ${payments.status} in ('pending', 'settled'))`;
-    const [row] = await this.database.db
-      .update(invoices)
-      .set({ status: to })
-      .where(and(eq(invoices.tenant, tenant), eq(invoices.id, id), inArray(invoices.status, statesAllowing(to)), to === 'void' ? noPayments : undefined))
-      .returning();
-    return row;
+    return this.database.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(invoices)
+        .set({ status: to })
+        .where(and(eq(invoices.tenant, tenant), eq(invoices.id, id), inArray(invoices.status, statesAllowing(to)), to === 'void' ? noPayments : undefined))
+        .returning();
+      if (row) await inTransaction(tx, row);
+      return row;
+    });
   }
 }

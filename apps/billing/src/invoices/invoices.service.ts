@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditOutbox } from '@platform/audit';
 import type { Principal } from '@platform/auth';
 import { ConflictError, InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { MAX_AMOUNT_MINOR, toInvoiceDto, type CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
@@ -8,7 +9,11 @@ import { InvoicesRepository } from './invoices.repository';
 /** Invoices of the caller's tenant. Totals are computed here, in integer minor units. */
 @Injectable()
 export class InvoicesService {
-  constructor(private readonly repository: InvoicesRepository) {}
+  /** Domain events (`@Audited()` on the routes) are written in the transaction of the change. */
+  constructor(
+    private readonly repository: InvoicesRepository,
+    private readonly outbox: AuditOutbox,
+  ) {}
 
   /** @throws InvalidRequestError `amount_too_large` when a line or the total exceeds {@link MAX_AMOUNT_MINOR} */
   async create(principal: Principal, input: CreateInvoiceInput): Promise<InvoiceDto> {
@@ -29,7 +34,7 @@ export class InvoicesService {
       totalMinor,
       createdBy: principal.subject,
       lines,
-    });
+    }, (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }));
     return toInvoiceDto(created.invoice, created.lines);
   }
 
@@ -50,7 +55,7 @@ export class InvoicesService {
    * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invalid_transition`, `invoice_has_payments`
    */
   async transition(principal: Principal, id: string, to: Extract<InvoiceStatus, 'open' | 'void'>): Promise<InvoiceDto> {
-    const row = await this.repository.transition(principal.tenant as string, id, to);
+    const row = await this.repository.transition(principal.tenant as string, id, to, (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }));
     if (row) return toInvoiceDto(row);
     const current = await this.get(principal, id);
     assertTransition(current.status as InvoiceStatus, to);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import { DatabaseService, olderThan } from '@platform/database';
+import { DatabaseService, olderThan, type Db } from '@platform/database';
 import type { CursorPosition } from '@platform/http';
 import { invoices, type InvoiceRow } from '../invoices/invoice.schema';
 import { payments, webhookEvents, type PaymentRow } from './payment.schema';
@@ -21,6 +21,8 @@ export class PaymentsRepository {
    * Records a pending payment against an invoice of this tenant, in one transaction that locks the
    * invoice (concurrent payments of one invoice are serialized). `check` sees the invoice and the
    * amount already committed to it (pending and settled payments, minor units) and throws to refuse.
+   * `inTransaction` runs in the same transaction after the insert (the domain event, the
+   * idempotency key's result): it commits with the payment or not at all.
    *
    * @returns the payment, or undefined when the invoice does not exist in this tenant
    */
@@ -29,6 +31,7 @@ export class PaymentsRepository {
     invoiceId: string,
     payment: { amountMinor: number; currency: string; createdBy: string },
     check: (invoice: InvoiceRow, committedMinor: number) => void,
+    inTransaction: (tx: Db, payment: PaymentRow) => Promise<void> = async () => undefined,
   ): Promise<PaymentRow | undefined> {
     return this.database.db.transaction(async (tx) => {
       const [invoice] = await tx.select().from(invoices).where(and(eq(invoices.tenant, tenant), eq(invoices.id, invoiceId))).for('update');
@@ -39,6 +42,7 @@ export class PaymentsRepository {
         .where(and(eq(payments.invoiceId, invoiceId), inArray(payments.status, ['pending', 'settled'])));
       check(invoice, Number(committed));
       const [row] = await tx.insert(payments).values({ tenant, invoiceId, ...payment }).returning();
+      await inTransaction(tx, row);
       return row;
     });
   }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { AuditOutbox } from '@platform/audit';
 import type { Principal } from '@platform/auth';
+import { IdempotencyRepository } from '@platform/idempotency';
 import { ConflictError, readPage, ResourceNotFoundError, UnprocessableRequestError, type Page, type PageQuery } from '@platform/http';
 import { InvoicesService } from '../invoices/invoices.service';
 import { toPaymentDto, type PaymentDto, type RecordPaymentInput } from './payment.dto';
@@ -11,10 +13,15 @@ export class PaymentsService {
   constructor(
     private readonly repository: PaymentsRepository,
     private readonly invoices: InvoicesService,
+    private readonly outbox: AuditOutbox,
+    private readonly idempotency: IdempotencyRepository,
   ) {}
 
   /**
-   * Records a pending payment (settled later by the provider's webhook).
+   * Records a pending payment (settled later by the provider's webhook). Its domain event
+   * (`billing.payment.recorded`) and its `Idempotency-Key`'s response are written in the
+   * payment's transaction: after a crash, a retry replays the committed payment or, if none
+   * committed, records it; never twice.
    * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invoice_not_open`;
    *   UnprocessableRequestError 422 `currency_mismatch`, `amount_exceeds_balance`
    */
@@ -28,6 +35,10 @@ export class PaymentsService {
         if (input.currency !== invoice.currency) throw new UnprocessableRequestError('currency_mismatch', `The invoice is in ${invoice.currency}.`);
         const balance = invoice.totalMinor - committedMinor;
         if (input.amount > balance) throw new UnprocessableRequestError('amount_exceeds_balance', `At most ${balance} minor units are still unpaid.`, { balance });
+      },
+      async (tx, payment) => {
+        await this.outbox.record(tx, { resourceId: payment.id });
+        await this.idempotency.completeInTransaction(tx, toPaymentDto(payment));
       },
     );
     if (!row) throw new ResourceNotFoundError('invoice_not_found', 'No invoice with this id exists in your tenant.');

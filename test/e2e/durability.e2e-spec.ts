@@ -1,0 +1,179 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuditChainVerifier, AuditRepository, AuditWriter, eventRowFor, type AuditRow, type NewAuditRow } from '@platform/audit';
+import { DatabaseService } from '@platform/database';
+import { canonicalJson } from '@platform/http';
+import { IdempotencyRepository } from '@platform/idempotency';
+import { availableDatabases, TestPlatform } from '../support/test-platform';
+
+/** Rows of one request, read from the table (not from the writer's queue). */
+async function storedOf(platform: TestPlatform, requestId: string): Promise<Array<{ kind: string; event: string | null; status: number; resource_id: string | null }>> {
+  const database = platform.running.app.get(DatabaseService);
+  const result = (await database.db.execute(sql`select kind, event, status, resource_id from audit_records where request_id = ${requestId} order by id`)) as unknown as {
+    rows: Array<{ kind: string; event: string | null; status: number; resource_id: string | null }>;
+  };
+  return result.rows;
+}
+
+async function count(platform: TestPlatform, query: ReturnType<typeof sql>): Promise<number> {
+  const result = (await platform.running.app.get(DatabaseService).db.execute(query)) as unknown as { rows: Array<{ n: number | string }> };
+  return Number(result.rows[0].n);
+}
+
+async function chainHolds(platform: TestPlatform): Promise<void> {
+  const repository = platform.running.app.get(AuditRepository);
+  const rows: AuditRow[] = [];
+  for (let page = await repository.ascendingPage(0, 1000); page.length > 0; page = await repository.ascendingPage(rows[rows.length - 1].id, 1000)) rows.push(...page);
+  expect(new AuditChainVerifier().check(rows)).toBeUndefined();
+}
+
+describe.each(availableDatabases())('durable records and crash-safe idempotency on %s', (database) => {
+  let platform: TestPlatform;
+  let bob: string;
+  let invoiceId: string;
+  beforeAll(async () => {
+    // Records would wait a minute in memory if the response did not wait for them.
+    platform = await TestPlatform.start({ AUDIT_FLUSH_INTERVAL_MS: '60000', IDEMPOTENCY_LEASE_MS: '1000' }, database);
+    bob = await platform.userToken('bob');
+    const invoice = await platform.request('POST', '/billing/invoices', {
+      token: bob,
+      body: { customer: 'Durable', currency: 'EUR', lines: [{ description: 'x', quantity: 1, unitAmount: 100_000 }] },
+    });
+    invoiceId = invoice.body.id;
+    await platform.request('POST', `/billing/invoices/${invoiceId}/open`, { token: bob });
+  });
+  afterAll(async () => {
+    await platform?.close();
+  });
+
+  it('a response is sent only once its access record is in the table (AUDIT_DURABILITY=before-response)', async () => {
+    const read = await platform.request('GET', `/billing/invoices/${invoiceId}`, { token: bob });
+    expect(read.status).toBe(200);
+    expect(await storedOf(platform, read.requestId)).toMatchObject([{ kind: 'access', status: 200 }]);
+    const denied = await platform.request('GET', '/billing/invoices');
+    expect(denied.status).toBe(401);
+    expect(await storedOf(platform, denied.requestId)).toMatchObject([{ kind: 'access', status: 401 }]);
+  });
+
+  it('the domain event commits with the change (audit_outbox) and is in the chain when the 201 arrives, with its status', async () => {
+    const created = await platform.request('POST', '/billing/invoices', {
+      token: bob,
+      body: { customer: 'Outbox', currency: 'EUR', lines: [{ description: 'x', quantity: 1, unitAmount: 5 }] },
+    });
+    expect(created.status).toBe(201);
+    const rows = await storedOf(platform, created.requestId);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'event', event: 'billing.invoice.created', status: 201, resource_id: created.body.id }),
+        expect.objectContaining({ kind: 'access', status: 201 }),
+      ]),
+    );
+    expect(rows).toHaveLength(2);
+    expect(await count(platform, sql`select count(*) as n from audit_outbox`)).toBe(0);
+    // A refused change writes no event.
+    const refused = await platform.request('POST', `/billing/invoices/${created.body.id}/void`, { token: bob });
+    expect(refused.status).toBe(200);
+    const again = await platform.request('POST', `/billing/invoices/${created.body.id}/void`, { token: bob });
+    expect(again.status).toBe(409);
+    expect((await storedOf(platform, again.requestId)).map((r) => r.kind)).toEqual(['access']);
+    await chainHolds(platform);
+  });
+
+  it('events a crashed process committed but never chained are moved into the chain, once, in order', async () => {
+    const database = platform.running.app.get(DatabaseService);
+    const base: NewAuditRow = {
+      recordId: randomUUID(),
+      kind: 'access',
+      traceId: null,
+      occurredAt: new Date(),
+      requestId: `crashed-${randomUUID()}`,
+      decision: 'allow',
+      reason: 'permission_granted',
+      errorReason: null,
+      subject: 'bob',
+      principalType: 'user',
+      clientId: null,
+      tenant: 'acme',
+      issuer: platform.issuer,
+      app: 'billing',
+      method: 'POST',
+      route: '/billing/invoices',
+      path: '/billing/invoices',
+      requiredPermissions: ['billing:invoices:write'],
+      status: 201,
+      durationMs: 1.5,
+      clientIp: '127.0.0.1',
+      details: null,
+    };
+    const first = eventRowFor(base, 'billing.invoice.created', 'left-1');
+    const second = eventRowFor(base, 'billing.invoice.created', 'left-2');
+    await database.db.execute(sql`insert into audit_outbox (record) values (${JSON.stringify(first)}::jsonb), (${JSON.stringify(second)}::jsonb)`);
+    platform.running.app.get(AuditWriter).outboxWritten();
+    await platform.flushAudit();
+    expect((await storedOf(platform, base.requestId)).map((r) => r.resource_id)).toEqual(['left-1', 'left-2']);
+    expect(await count(platform, sql`select count(*) as n from audit_outbox`)).toBe(0);
+    await platform.flushAudit();
+    expect(await storedOf(platform, base.requestId)).toHaveLength(2);
+    await chainHolds(platform);
+  });
+
+  it('an Idempotency-Key left in progress by a dead process is 409 with Retry-After during its lease, then runs once', async () => {
+    const key = `lease-${randomUUID()}`;
+    const body = { amount: 100, currency: 'EUR' };
+    const path = `/billing/invoices/${invoiceId}/payments`;
+    const repository = platform.running.app.get(IdempotencyRepository);
+    // As the interceptor computes it: method, path and canonical body.
+    const requestHash = createHash('sha256').update(`POST ${path}\n${canonicalJson(body)}`).digest('hex');
+    // The claim a process made just before it was killed: its lease still holds.
+    const stale = await repository.claim({ tenant: 'acme', subject: 'bob' }, key, requestHash);
+    expect(stale).toBeDefined();
+    const during = await platform.request('POST', path, { token: bob, body, headers: { 'idempotency-key': key } });
+    expect(during.status).toBe(409);
+    expect(during.body.reason).toBe('idempotency_request_in_progress');
+    expect(Number(during.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+    // Its lease runs out (set in the past rather than waited for).
+    const database = platform.running.app.get(DatabaseService);
+    await database.db.execute(sql`update idempotency_keys set lease_expires_at = now() - interval '1 second' where key = ${key}`);
+    const retried = await platform.request('POST', path, { token: bob, body, headers: { 'idempotency-key': key } });
+    expect(retried.status).toBe(201);
+    expect((await platform.auditOf(retried.requestId)).details).toMatchObject({ idempotency: 'retried_after_lease_expiry' });
+    // The dead process's token can no longer complete the key (it was fenced off).
+    expect(await repository.complete({ tenant: 'acme', subject: 'bob' }, key, stale as string, 201, { id: 'ghost' })).toBe(false);
+    const replay = await platform.request('POST', path, { token: bob, body, headers: { 'idempotency-key': key } });
+    expect(replay.status).toBe(201);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body).toEqual(retried.body);
+    // The key's result was stored with the payment: one payment, one event.
+    expect(await count(platform, sql`select count(*) as n from billing_payments where id = ${retried.body.id}`)).toBe(1);
+    expect(await count(platform, sql`select count(*) as n from idempotency_keys where key = ${key} and status = 'completed' and response_body->>'id' = ${retried.body.id}`)).toBe(1);
+    expect((await storedOf(platform, retried.requestId)).filter((r) => r.kind === 'event')).toMatchObject([{ event: 'billing.payment.recorded', resource_id: retried.body.id, status: 201 }]);
+  });
+
+  it('a lease taken over while its request still runs cannot commit: that run rolls back, no second payment', async () => {
+    const key = `fenced-${randomUUID()}`;
+    const owner = { tenant: 'acme', subject: 'bob' };
+    const repository = platform.running.app.get(IdempotencyRepository);
+    const database = platform.running.app.get(DatabaseService);
+    const first = (await repository.claim(owner, key, 'h')) as string;
+    // Still held: no take-over.
+    expect(await repository.takeOver(owner, key, 'h')).toBeUndefined();
+    await database.db.execute(sql`update idempotency_keys set lease_expires_at = now() - interval '1 second' where key = ${key}`);
+    // Another request body under the same key never takes it over.
+    expect(await repository.takeOver(owner, key, 'other')).toBeUndefined();
+    const second = await repository.takeOver(owner, key, 'h');
+    expect(second).toBeDefined();
+    // The first run reaches its commit: fenced off, inside a transaction that then rolls back.
+    let committed = false;
+    await database.db
+      .transaction(async (tx) => {
+        if (!(await repository.complete(owner, key, first, 201, { id: 'first' }, tx))) throw new Error('lease lost');
+        committed = true;
+      })
+      .catch(() => undefined);
+    expect(committed).toBe(false);
+    expect(await repository.complete(owner, key, second as string, 201, { id: 'second' })).toBe(true);
+    expect((await repository.find(owner, key))?.responseBody).toEqual({ id: 'second' });
+  });
+});
