@@ -17,6 +17,8 @@ import { minLength, pem, SecretsService, type SecretDefinition } from '@platform
 import { AppModule } from './app.module';
 import openApiMetadata from './openapi-metadata';
 import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
+import { explainPortInUse } from './start/port-in-use';
+import { logStartSummary, quietStartupLogger, startSummary } from './start/start-log';
 
 /**
  * Serves the OpenAPI document (built from the same decorators the guard reads: each protected
@@ -137,7 +139,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   let devIdp: DevOidcProvider | undefined;
   if (!config.oidc.issuer) {
     const resourceScopes = [PLATFORM_APP, ...FEATURE_APPS.map((a) => a.manifest), ...(options.apps ?? []).map((a) => a.manifest)].flatMap((m) => m.scopes);
-    devIdp = await startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes });
+    devIdp = await explainPortInUse('DEV_OIDC_PORT', '127.0.0.1', config.devIdp.port, () =>
+      startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes }),
+    );
     config = { ...config, oidc: { ...config.oidc, issuer: devIdp.issuer } };
     logger.warn({ issuer: devIdp.issuer, audience: config.oidc.audiences[0] }, 'Development OpenID provider started (never use it in production)');
   }
@@ -174,12 +178,13 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar, options.env ?? process.env, extraSecrets), adapter, {
       // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
       // failing start rejects here (no stack trace printed, no process.exit inside Nest).
-      logger: new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {}),
+      // Module and route-mapping lines at debug: the start log at info stays short.
+      logger: quietStartupLogger(new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {})),
       abortOnError: false,
       // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
       bodyParser: false,
     });
-    app.useLogger(app.get(Logger));
+    app.useLogger(quietStartupLogger(app.get(Logger)));
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
     if (devIdp) {
       await seedDevServiceAccounts(app.get(AccessStateService));
@@ -188,11 +193,12 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
-    await app.listen(config.port, config.host);
+    await explainPortInUse('PORT', config.host, config.port, () => (app as NestFastifyApplication).listen(config.port, config.host));
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${address.port}`;
     logger.info({ url, issuer: config.oidc.issuer, database: config.databaseUrl ? 'postgres' : 'pglite' }, 'Platform listening');
+    logStartSummary(logger, startSummary(url, config, devIdp !== undefined));
     let closing: Promise<void> | undefined;
     const started = app;
     return {

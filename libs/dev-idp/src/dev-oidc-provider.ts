@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { DevMemoryStore } from './memory-store';
+import { DEV_PROVIDER_ID, DEV_PROVIDER_METADATA } from './provider-identity';
 import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant, type Delegation } from './token-exchange';
 
@@ -151,6 +152,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         redirect_uris: [DEV_CLI_CLIENT.redirectUri],
       },
     ],
+    // Names itself, so that the token command refuses any other provider (provider-identity.ts).
+    discovery: { [DEV_PROVIDER_METADATA]: DEV_PROVIDER_ID },
     extraClientMetadata: { properties: ['tenant'] },
     findAccount: (_ctx, id) => {
       const user = DEV_USERS.find((u) => u.username === id);
