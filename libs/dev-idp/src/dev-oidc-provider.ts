@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { DevMemoryStore } from './memory-store';
+import { findDevUser } from './profile-users';
 import { DEV_PROVIDER_ID, DEV_PROVIDER_METADATA } from './provider-identity';
 import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant, type Delegation } from './token-exchange';
@@ -156,7 +157,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     discovery: { [DEV_PROVIDER_METADATA]: DEV_PROVIDER_ID },
     extraClientMetadata: { properties: ['tenant'] },
     findAccount: (_ctx, id) => {
-      const user = DEV_USERS.find((u) => u.username === id);
+      const user = findDevUser(id);
       if (!user) return undefined;
       return {
         accountId: user.username,
@@ -195,7 +196,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       if (delegation) return { ...delegation.claims, act: delegation.act };
       const accountId = (token as { accountId?: string }).accountId;
       if (accountId) {
-        const user = DEV_USERS.find((u) => u.username === accountId);
+        const user = findDevUser(accountId);
         // Name and email too, as Keycloak puts them in access tokens: the platform provisions profiles from them.
         return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles, name: user.name, email: user.email } : undefined;
       }
@@ -241,7 +242,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     const { uid, prompt, params } = details;
     if (prompt.name === 'login') {
       const chosen = new URL(req.url ?? '/', issuer).searchParams.get('user') ?? (params.login_hint as string | undefined);
-      const user = DEV_USERS.find((u) => u.username === chosen);
+      const user = chosen === undefined ? undefined : findDevUser(chosen);
       if (!user) {
         const links = DEV_USERS.map(
           (u) => `<li><a href="/interaction/${escapeHtml(uid)}?user=${escapeHtml(u.username)}">${escapeHtml(u.username)}</a> (${escapeHtml(u.tenant ?? 'no tenant')}: ${escapeHtml(u.roles.join(', '))})</li>`,

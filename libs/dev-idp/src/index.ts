@@ -3,3 +3,4 @@ export * from './dev-token-client';
 export * from './seed';
 export { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, type ActClaim } from './token-exchange';
 export * from './provider-identity';
+export * from './profile-users';
