@@ -51,7 +51,8 @@ export async function httpRequest(
   const response = await fetch(`${baseUrl}${pathname}`, { method, headers, body });
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
-  return { status: response.status, headers: response.headers, body: type.includes('json') && text ? JSON.parse(text) : text, requestId: response.headers.get('x-request-id') ?? '' };
+  return { status: response.status, headers: response.headers, // NDJSON (the audit export) stays text.
+    body: /application\/(problem\+)?json/.test(type) && text ? JSON.parse(text) : text, requestId: response.headers.get('x-request-id') ?? '' };
 }
 
 const newTenant = () => `e2e-${randomBytes(4).toString('hex')}`;
