@@ -17,6 +17,7 @@ import { minLength, pem, SecretsService, type SecretDefinition } from '@platform
 import { AppModule } from './app.module';
 import openApiMetadata from './openapi-metadata';
 import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
+import { devSignInUiOptions, withDevSignIn } from './start/openapi-sign-in';
 import { explainPortInUse } from './start/port-in-use';
 import { logStartSummary, quietStartupLogger, startSummary } from './start/start-log';
 
@@ -25,7 +26,7 @@ import { logStartSummary, quietStartupLogger, startSummary } from './start/start
  * operation carries a bearer security requirement and `x-required-permissions`) at
  * `/docs/openapi.json`, and Swagger UI at `/docs`. Both public.
  */
-async function publishOpenApi(app: NestFastifyApplication): Promise<void> {
+async function publishOpenApi(app: NestFastifyApplication, signIn: { devIssuer?: string; issuer?: string; audience: string }): Promise<void> {
   // DTO schemas and operation descriptions, generated from the sources (npm run openapi:metadata).
   await SwaggerModule.loadPluginMetadata(openApiMetadata);
   const config = new DocumentBuilder()
@@ -34,7 +35,11 @@ async function publishOpenApi(app: NestFastifyApplication): Promise<void> {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  SwaggerModule.setup('docs', app, () => withDevSignIn(SwaggerModule.createDocument(app, config), signIn.devIssuer, signIn.issuer), {
+    jsonDocumentUrl: 'docs/openapi.json',
+    yamlDocumentUrl: 'docs/openapi.yaml',
+    ...(signIn.devIssuer && { swaggerOptions: devSignInUiOptions(signIn.audience) }),
+  });
 }
 
 /** Service accounts are created at the development provider at once (client id and a secret shown once). */
@@ -191,7 +196,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       await followDevSecrets(devIdp, app.get(SecretsService));
     }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
-    await publishOpenApi(app);
+    await publishOpenApi(app, { devIssuer: devIdp?.issuer, issuer: config.oidc.issuer, audience: config.oidc.audiences[0] });
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
     await explainPortInUse('PORT', config.host, config.port, () => (app as NestFastifyApplication).listen(config.port, config.host));
     const address = app.getHttpServer().address() as AddressInfo;

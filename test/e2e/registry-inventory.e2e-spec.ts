@@ -78,7 +78,8 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     const document = await platform.request('GET', '/docs/openapi.json');
     expect(document.status).toBe(200);
     const read = document.body.paths['/billing/invoices/{id}'].get;
-    expect(read.security).toEqual([{ bearer: [] }]);
+    // A bearer token, or signing in through the development provider from the page (docs-sign-in).
+    expect(read.security).toEqual([{ bearer: [] }, { 'development-provider': ['openid'] }]);
     expect(read['x-required-permissions']).toEqual(['billing:invoices:read']);
     expect(document.body.paths['/health/live'].get.security).toBeUndefined();
     expect(document.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });

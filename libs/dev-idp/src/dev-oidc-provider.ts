@@ -100,6 +100,16 @@ function signingJwks(dataDir: string): { keys: Record<string, unknown>[] } {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** An `http:` origin on 127.0.0.1, [::1] or localhost, any port. */
+function isLoopbackHttpOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts the development OpenID provider (panva's oidc-provider) on 127.0.0.1: the seeded users
  * log in through a real authorization-code + PKCE flow (the interaction accepts `login_hint` or a
@@ -150,9 +160,13 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         application_type: 'native',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [DEV_CLI_CLIENT.redirectUri],
+        // The token command's callback, and the OpenAPI page's (Swagger UI signs in with this
+        // client too); a native client's loopback redirect matches on any port (RFC 8252 7.3).
+        redirect_uris: [DEV_CLI_CLIENT.redirectUri, ...DEV_CLI_CLIENT.docsRedirectUris],
       },
     ],
+    // The OpenAPI page exchanges its code from the browser: CORS for this client, from loopback pages only.
+    clientBasedCORS: (_ctx, origin, client) => client.clientId === DEV_CLI_CLIENT.clientId && isLoopbackHttpOrigin(origin),
     // Names itself, so that the token command refuses any other provider (provider-identity.ts).
     discovery: { [DEV_PROVIDER_METADATA]: DEV_PROVIDER_ID },
     extraClientMetadata: { properties: ['tenant'] },

@@ -66,7 +66,12 @@ export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
 ];
 
 /** Public client (PKCE, no secret) that `npm run token -- --user NAME` and the e2e suite log in with. */
-export const DEV_CLI_CLIENT = { clientId: 'platform-cli', redirectUri: 'http://127.0.0.1:53682/callback' } as const;
+export const DEV_CLI_CLIENT = {
+  clientId: 'platform-cli',
+  redirectUri: 'http://127.0.0.1:53682/callback',
+  /** Swagger UI's callback on the platform's own origin (loopback: any port). */
+  docsRedirectUris: ['http://127.0.0.1/docs/oauth2-redirect.html', 'http://localhost/docs/oauth2-redirect.html'],
+} as const;
 
 /** Scopes of the platform API as a resource server (RFC 8707); anything else requested is dropped. */
 export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'analytics:usage:read', 'billing:invoices:read', 'billing:invoices:write', 'platform:metrics:read'];
