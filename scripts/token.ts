@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
-import { clientCredentialsToken, delegatedToken, devClientSecretName, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
+import { assertPlatformDevProvider, clientCredentialsToken, delegatedToken, devClientSecretName, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
 
 /**
  * A seeded client's token with its current secret: the platform's `dev-client-<id>-secret` when
@@ -65,6 +65,8 @@ async function main(): Promise<void> {
     );
   }
   if (values.actor && !values.user) throw new Error('--actor needs --user: the agent acts for that user');
+  // Seeded users and client secrets go only to this platform's own development provider.
+  await assertPlatformDevProvider(issuer);
   let token: string;
   if (values.scope && !values.secret && !values.actor) throw new Error('--scope goes with --actor (the scopes the agent asks for) or with --client and --secret');
   if (values.user && values.actor) token = await delegatedUserToken(issuer, values.user, values.actor, audience, values.scope);

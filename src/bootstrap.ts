@@ -18,13 +18,16 @@ import { AppModule } from './app.module';
 import { closeConnectionsOnShutdown } from './platform/close-connections-on-shutdown';
 import openApiMetadata from './openapi-metadata';
 import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
+import { devSignInUiOptions, withDevSignIn } from './start/openapi-sign-in';
+import { explainPortInUse } from './start/port-in-use';
+import { logStartSummary, quietStartupLogger, startSummary } from './start/start-log';
 
 /**
  * Serves the OpenAPI document (built from the same decorators the guard reads: each protected
  * operation carries a bearer security requirement and `x-required-permissions`) at
  * `/docs/openapi.json`, and Swagger UI at `/docs`. Both public.
  */
-async function publishOpenApi(app: NestFastifyApplication): Promise<void> {
+async function publishOpenApi(app: NestFastifyApplication, signIn: { devIssuer?: string; issuer?: string; audience: string }): Promise<void> {
   // DTO schemas and operation descriptions, generated from the sources (npm run openapi:metadata).
   await SwaggerModule.loadPluginMetadata(openApiMetadata);
   const config = new DocumentBuilder()
@@ -33,7 +36,11 @@ async function publishOpenApi(app: NestFastifyApplication): Promise<void> {
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'docs/openapi.json', yamlDocumentUrl: 'docs/openapi.yaml' });
+  SwaggerModule.setup('docs', app, () => withDevSignIn(SwaggerModule.createDocument(app, config), signIn.devIssuer, signIn.issuer), {
+    jsonDocumentUrl: 'docs/openapi.json',
+    yamlDocumentUrl: 'docs/openapi.yaml',
+    ...(signIn.devIssuer && { swaggerOptions: devSignInUiOptions(signIn.audience) }),
+  });
 }
 
 /** Service accounts are created at the development provider at once (client id and a secret shown once). */
@@ -138,7 +145,9 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   let devIdp: DevOidcProvider | undefined;
   if (!config.oidc.issuer) {
     const resourceScopes = [PLATFORM_APP, ...FEATURE_APPS.map((a) => a.manifest), ...(options.apps ?? []).map((a) => a.manifest)].flatMap((m) => m.scopes);
-    devIdp = await startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes });
+    devIdp = await explainPortInUse('DEV_OIDC_PORT', '127.0.0.1', config.devIdp.port, () =>
+      startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes }),
+    );
     config = { ...config, oidc: { ...config.oidc, issuer: devIdp.issuer } };
     logger.warn({ issuer: devIdp.issuer, audience: config.oidc.audiences[0] }, 'Development OpenID provider started (never use it in production)');
   }
@@ -175,26 +184,28 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar, options.env ?? process.env, extraSecrets), adapter, {
       // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
       // failing start rejects here (no stack trace printed, no process.exit inside Nest).
-      logger: new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {}),
+      // Module and route-mapping lines at debug: the start log at info stays short.
+      logger: quietStartupLogger(new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {})),
       abortOnError: false,
       // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
       bodyParser: false,
     });
-    app.useLogger(app.get(Logger));
+    app.useLogger(quietStartupLogger(app.get(Logger)));
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
     if (devIdp) {
       await seedDevServiceAccounts(app.get(AccessStateService));
       await followDevSecrets(devIdp, app.get(SecretsService));
     }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
-    await publishOpenApi(app);
+    await publishOpenApi(app, { devIssuer: devIdp?.issuer, issuer: config.oidc.issuer, audience: config.oidc.audiences[0] });
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics), { durability: config.audit.durability });
     const beginClosingConnections = closeConnectionsOnShutdown(app.getHttpAdapter().getInstance());
-    await app.listen(config.port, config.host);
+    await explainPortInUse('PORT', config.host, config.port, () => (app as NestFastifyApplication).listen(config.port, config.host));
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${address.port}`;
     logger.info({ url, issuer: config.oidc.issuer, database: config.databaseUrl ? 'postgres' : 'pglite' }, 'Platform listening');
+    logStartSummary(logger, startSummary(url, config, devIdp !== undefined));
     let closing: Promise<void> | undefined;
     const started = app;
     return {

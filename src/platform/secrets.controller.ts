@@ -10,9 +10,12 @@ export class SecretsController {
   constructor(private readonly secrets: SecretsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Every secret: name, source, version (a hash prefix), last rotation, previous version still accepted, consumers; never a value' })
+  @ApiOperation({
+    summary: 'Every secret in use: name, source, version (a hash prefix), last rotation, previous version still accepted, consumers; never a value. `absent`: the optional secrets not configured',
+  })
   @RequirePermissions('platform:secrets:read', { tenant: 'optional' })
-  list(): { items: SecretDescription[] } {
-    return { items: this.secrets.describe() };
+  list(): { items: SecretDescription[]; absent: { name: string; description: string; consumers: string[] }[] } {
+    // Absent optional secrets are listed too, so that a missing one is visible rather than silently left out.
+    return { items: this.secrets.describe(), absent: this.secrets.describeAbsent() };
   }
 }

@@ -5,6 +5,7 @@ import { Controller, Get, Module } from '@nestjs/common';
 import { BILLING_APP } from '@apps/billing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequirePermissions } from '@platform/auth';
+import { FEATURE_APPS } from '../../src/feature-apps';
 import { TestPlatform } from '../support/test-platform';
 
 /** A route that requires a permission its manifest does not declare. */
@@ -55,7 +56,9 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     expect(billing).toMatchObject({ prefix: '/billing', team: 'billing', scopes: BILLING_APP.scopes });
     expect(Object.keys(billing.permissions)).toEqual(Object.keys(BILLING_APP.permissions));
     expect(billing.permissions).toMatchObject({ 'billing:invoices:read': "Read the tenant's invoices" });
-    expect(response.body.items.map((a: { name: string }) => a.name)).toEqual(['user-management', 'billing', 'analytics', 'platform', 'console']);
+    // Every feature app (generated ones included), in registration order, then the platform.
+    expect(response.body.items.map((a: { name: string }) => a.name)).toEqual([...FEATURE_APPS.map((a) => a.manifest.name), 'platform', 'console']);
+    expect(response.body.items.map((a: { name: string }) => a.name).slice(0, 3)).toEqual(['user-management', 'billing', 'analytics']);
   });
 
   it('olivia (no tenant) reads the audit trail of every tenant; alice only hers', async () => {
@@ -75,7 +78,8 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     const document = await platform.request('GET', '/docs/openapi.json');
     expect(document.status).toBe(200);
     const read = document.body.paths['/billing/invoices/{id}'].get;
-    expect(read.security).toEqual([{ bearer: [] }]);
+    // A bearer token, or signing in through the development provider from the page (docs-sign-in).
+    expect(read.security).toEqual([{ bearer: [] }, { 'development-provider': ['openid'] }]);
     expect(read['x-required-permissions']).toEqual(['billing:invoices:read']);
     expect(document.body.paths['/health/live'].get.security).toBeUndefined();
     expect(document.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });

@@ -99,6 +99,9 @@ describe('secrets: one service, read at use, rotated without a restart', () => {
     expect(listed.body.items).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'billing-webhook-secret', source: 'secrets-dir', version: expect.stringMatching(/^[0-9a-f]{12}$/), consumers: [expect.stringContaining('webhooks')] })]),
     );
+    // Optional secrets that are not configured are named as absent, not left out silently.
+    expect(listed.body.absent).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'redis-password', consumers: expect.any(Array) })]));
+    expect(listed.body.items.map((s: { name: string }) => s.name)).not.toContain('redis-password');
     expect((await platform.request('GET', '/platform/secrets', { token: await platform.userToken('alice') })).status).toBe(403);
     const everything = [JSON.stringify(listed.body), ...responses, platform.logs.join('')].join('\n');
     for (const value of [V1, V2]) expect(everything).not.toContain(value);

@@ -13,6 +13,14 @@ export const PGLITE_TEMPLATE_ENV = 'PLATFORM_TEST_PGLITE_TEMPLATE';
  * suites use. Returns the teardown that removes the template.
  */
 export default async function setup(): Promise<() => void> {
+  const remote = process.env.PLATFORM_URL;
+  if (remote) {
+    process.stdout.write(
+      `\n[e2e] PLATFORM_URL=${remote}: the remote-capable suites (test/e2e/remote: main flows of every app, access conformance) run against it, in tenants of their own.\n` +
+        '[e2e] Skipped, as they need the platform\'s process (its logs, restarts, injected faults, database and Redis): every other suite and the unit tests. Run them with npm test.\n',
+    );
+    return () => undefined;
+  }
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');

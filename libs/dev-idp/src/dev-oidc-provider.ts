@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { DevMemoryStore } from './memory-store';
+import { findDevUser } from './profile-users';
+import { DEV_PROVIDER_ID, DEV_PROVIDER_METADATA } from './provider-identity';
 import { DEV_CLI_CLIENT, DEV_CONSOLE_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant, type Delegation } from './token-exchange';
 
@@ -107,6 +109,16 @@ function isLoopbackOrigin(origin: string): boolean {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** An `http:` origin on 127.0.0.1, [::1] or localhost, any port. */
+function isLoopbackHttpOrigin(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Starts the development OpenID provider (panva's oidc-provider) on 127.0.0.1: the seeded users
  * log in through a real authorization-code + PKCE flow (the interaction accepts `login_hint` or a
@@ -157,7 +169,9 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         application_type: 'native',
         grant_types: ['authorization_code'],
         response_types: ['code'],
-        redirect_uris: [DEV_CLI_CLIENT.redirectUri],
+        // The token command's callback, and the OpenAPI page's (Swagger UI signs in with this
+        // client too); a native client's loopback redirect matches on any port (RFC 8252 7.3).
+        redirect_uris: [DEV_CLI_CLIENT.redirectUri, ...DEV_CLI_CLIENT.docsRedirectUris],
       },
       {
         client_id: DEV_CONSOLE_CLIENT.clientId,
@@ -168,12 +182,16 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         redirect_uris: [...DEV_CONSOLE_CLIENT.redirectUris],
       },
     ],
-    // The console redeems its code from the browser (a cross-origin fetch): allowed for the
-    // console client from loopback origins only, the origins the development platform runs on.
-    clientBasedCORS: (_ctx, origin, client) => client.clientId === DEV_CONSOLE_CLIENT.clientId && isLoopbackOrigin(origin),
+    // Browser clients redeem their code with a cross-origin fetch: the console and the OpenAPI page
+    // (which signs in with the token command's client), from loopback origins only.
+    clientBasedCORS: (_ctx, origin, client) =>
+      (client.clientId === DEV_CONSOLE_CLIENT.clientId && isLoopbackOrigin(origin)) ||
+      (client.clientId === DEV_CLI_CLIENT.clientId && isLoopbackHttpOrigin(origin)),
+    // Names itself, so that the token command refuses any other provider (provider-identity.ts).
+    discovery: { [DEV_PROVIDER_METADATA]: DEV_PROVIDER_ID },
     extraClientMetadata: { properties: ['tenant'] },
     findAccount: (_ctx, id) => {
-      const user = DEV_USERS.find((u) => u.username === id);
+      const user = findDevUser(id);
       if (!user) return undefined;
       return {
         accountId: user.username,
@@ -212,7 +230,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       if (delegation) return { ...delegation.claims, act: delegation.act };
       const accountId = (token as { accountId?: string }).accountId;
       if (accountId) {
-        const user = DEV_USERS.find((u) => u.username === accountId);
+        const user = findDevUser(accountId);
         // Name and email too, as Keycloak puts them in access tokens: the platform provisions profiles from them.
         return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles, name: user.name, email: user.email } : undefined;
       }
@@ -258,7 +276,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     const { uid, prompt, params } = details;
     if (prompt.name === 'login') {
       const chosen = new URL(req.url ?? '/', issuer).searchParams.get('user') ?? (params.login_hint as string | undefined);
-      const user = DEV_USERS.find((u) => u.username === chosen);
+      const user = chosen === undefined ? undefined : findDevUser(chosen);
       if (!user) {
         const links = DEV_USERS.map(
           (u) => `<li><a href="/interaction/${escapeHtml(uid)}?user=${escapeHtml(u.username)}">${escapeHtml(u.username)}</a> (${escapeHtml(u.tenant ?? 'no tenant')}: ${escapeHtml(u.roles.join(', '))})</li>`,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, type CryptoKey, type JWK } from 'jose';
+import { findDevUser } from './profile-users';
 import { DEV_CLI_CLIENT, DEV_MACHINE_CLIENTS, DEV_USERS } from './seed';
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './token-exchange';
 
@@ -69,8 +70,8 @@ async function tokenRequest(endpoint: string, body: Record<string, string>, head
  * @throws Error when the provider is unreachable or the user is not seeded
  */
 export async function devUserToken(issuer: string, username: string, audience: string): Promise<string> {
-  if (!DEV_USERS.some((u) => u.username === username)) {
-    throw new Error(`no seeded user "${username}" (seeded: ${DEV_USERS.map((u) => u.username).join(', ')})`);
+  if (!findDevUser(username)) {
+    throw new Error(`no seeded user "${username}" (seeded: ${DEV_USERS.map((u) => u.username).join(', ')}; or a test profile, profile:<tenant>:<roles>)`);
   }
   const { authorization_endpoint, token_endpoint } = await discover(issuer);
   const verifier = randomBytes(32).toString('base64url');

@@ -66,7 +66,12 @@ export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
 ];
 
 /** Public client (PKCE, no secret) that `npm run token -- --user NAME` and the e2e suite log in with. */
-export const DEV_CLI_CLIENT = { clientId: 'platform-cli', redirectUri: 'http://127.0.0.1:53682/callback' } as const;
+export const DEV_CLI_CLIENT = {
+  clientId: 'platform-cli',
+  redirectUri: 'http://127.0.0.1:53682/callback',
+  /** Swagger UI's callback on the platform's own origin (loopback: any port). */
+  docsRedirectUris: ['http://127.0.0.1/docs/oauth2-redirect.html', 'http://localhost/docs/oauth2-redirect.html'],
+} as const;
 
 /**
  * Public client (PKCE, no secret) of the operator console at `/console`: a browser app on the

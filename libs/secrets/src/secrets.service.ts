@@ -183,6 +183,16 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
     }));
   }
 
+  /**
+   * The optional secrets that are not configured (no value from any source): what takes their
+   * place is in each description (e.g. the password in `REDIS_URL`).
+   */
+  describeAbsent(): { name: string; description: string; consumers: string[] }[] {
+    return this.definitions
+      .filter((definition) => !this.secrets.has(definition.name))
+      .map((definition) => ({ name: definition.name, description: definition.description, consumers: definition.consumers }));
+  }
+
   /** Calls `listener` with a secret's name and what changed (rotation, end of grace, refused value); returns the unsubscribe function. */
   onChange(listener: (name: string, change: SecretChange) => void): () => void {
     this.listeners.add(listener);
