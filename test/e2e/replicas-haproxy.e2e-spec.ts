@@ -144,7 +144,7 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     for (const name of NAMES) instances[name] = await PlatformProcess.start(env(name));
     proxy = await HaProxy.start(HAPROXY as string, await freePort(), ports);
     for (const name of NAMES) await proxy.until(name, (s) => s.status === 'UP');
-  }, 120_000);
+  }, 180_000);
 
   afterAll(async () => {
     await proxy?.close();
@@ -233,7 +233,7 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     expect(notOnce).toEqual([]);
     const verify = await runAuditVerify({ dataDir: scratch, databaseUrl: database.url });
     expect(verify.code).toBe(0);
-  }, 90_000);
+  }, 240_000);
 
   it('a replica killed with -9 under load: only requests in flight on it can fail, every request the others answered is audited once, the chain stays intact; the killed one is replaced', async () => {
     const tokens = Array.from({ length: CLIENTS }, (_, n) => token(`crash-${n}`, ['analyst']));
@@ -270,5 +270,5 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     // records are made durable before the response is sent (issue 13); the figure is printed above.
     const verify = await runAuditVerify({ dataDir: scratch, databaseUrl: database.url });
     expect(verify.code).toBe(0);
-  }, 90_000);
+  }, 240_000);
 });
