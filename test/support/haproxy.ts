@@ -25,6 +25,8 @@ export function haproxyBinary(): string | undefined {
  * Each response names the instance that answered in `X-Served-By`.
  */
 export class HaProxy {
+  /** The access log line of each request, by its X-Request-Id (to explain a failed request). */
+  readonly logs = new Map<string, string>();
   private constructor(
     private readonly child: ChildProcess,
     private readonly dir: string,
@@ -40,8 +42,11 @@ export class HaProxy {
       'global',
       `  stats socket ${socket} mode 600 level admin`,
       '  maxconn 2000',
+      '  log stderr format raw local0 info',
       'defaults',
       '  mode http',
+      '  log global',
+      '  option httplog',
       '  timeout connect 1s',
       '  timeout client 30s',
       '  timeout server 30s',
@@ -54,6 +59,8 @@ export class HaProxy {
       '  retry-on conn-failure empty-response',
       'frontend api',
       `  bind 127.0.0.1:${port}`,
+      // The log line of each request names its X-Request-Id and how it ended (termination state).
+      '  capture request header x-request-id len 80',
       '  default_backend platform',
       'backend platform',
       '  balance roundrobin',
@@ -67,8 +74,16 @@ export class HaProxy {
     writeFileSync(path.join(dir, 'haproxy.cfg'), config);
     const child = spawn(binary, ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const proxy = new HaProxy(child, dir, `http://127.0.0.1:${port}`, socket);
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      const lines = stderr.split('\n');
+      stderr = lines.pop() ?? '';
+      for (const line of lines) {
+        const id = /\{([^}|]*)\}/.exec(line)?.[1];
+        if (id) proxy.logs.set(id, line);
+      }
+    });
     // Up once the runtime API answers.
     for (let i = 0; ; i++) {
       try {
