@@ -1,3 +1,5 @@
+// First: the tracing instrumentations must patch modules before they are loaded.
+import { shutdownTracing } from './tracing';
 import 'reflect-metadata';
 import { ConfigError } from '@platform/config';
 import { startPlatform } from './bootstrap';
@@ -10,6 +12,7 @@ async function main(): Promise<void> {
     stopping = true;
     platform
       .close()
+      .then(() => shutdownTracing())
       .then(() => process.exit(0))
       .catch((err: Error) => {
         process.stderr.write(`shutdown after ${signal} failed: ${err.message}\n`);

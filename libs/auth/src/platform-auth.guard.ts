@@ -20,6 +20,9 @@ import { PolicyService } from './policy/policy.service';
 import type { Principal } from './principal';
 import { actingClientOf, budgetKeyOf, budgetKindOf, isDelegated, isMachine } from './principal-kinds';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
+import { trace } from '@opentelemetry/api';
+
+const GUARD_TRACER = trace.getTracer('@platform/auth');
 
 /** Refusals about the DPoP proof or binding: their challenge uses the DPoP scheme (RFC 9449 section 7.1). */
 const DPOP_REASONS = new Set(['dpop_proof_required', 'invalid_dpop_proof', 'dpop_token_not_bound', 'dpop_required']);
@@ -331,6 +334,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   }
 
   private decide(state: RequestState, decision: 'allow' | 'deny', reason: string, details?: Record<string, unknown>): void {
+    // A span of the request's trace when OpenTelemetry tracing is on (a no-op otherwise).
+    GUARD_TRACER.startSpan('authz.decision', { attributes: { 'platform.decision': decision, 'platform.reason': reason } }).end();
     state.decision = decision;
     state.reason = reason;
     if (details && Object.keys(details).length) state.details = details;

@@ -1,4 +1,5 @@
 import { randomFillSync } from 'node:crypto';
+import { trace } from '@opentelemetry/api';
 
 /** The W3C Trace Context header carrying a request's trace (https://www.w3.org/TR/trace-context/ section 3.2). */
 export const TRACEPARENT_HEADER = 'traceparent';
@@ -41,8 +42,15 @@ const ZERO_SPAN = '0'.repeat(16);
  * The trace context of an incoming request: continues the caller's trace when `traceparent` is
  * valid (section 3.2.2: version `ff`, all-zero ids, uppercase hex or extra fields on version 00
  * make it invalid), else starts a new trace. Either way a new span id is generated for this hop.
+ * When OpenTelemetry tracing is on (src/tracing.ts), the request's server span already did this:
+ * its trace and span ids are used, so that the audit record names the exported trace.
  */
 export function traceContextFrom(traceparent: string | string[] | undefined, tracestate?: string | string[]): TraceContext {
+  const active = trace.getActiveSpan()?.spanContext();
+  if (active && trace.isSpanContextValid(active)) {
+    const state = typeof tracestate === 'string' && tracestate.length <= 512 ? tracestate : undefined;
+    return { traceId: active.traceId, spanId: active.spanId, flags: active.traceFlags.toString(16).padStart(2, '0'), traceState: state };
+  }
   const spanId = randomHex(8);
   const header = typeof traceparent === 'string' ? traceparent.trim() : undefined;
   const match = header === undefined ? null : TRACEPARENT.exec(header);
