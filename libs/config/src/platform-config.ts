@@ -37,6 +37,12 @@ export interface OidcConfig {
   tenantClaim?: string;
   /** Overrides the preset's roles claim name. */
   rolesClaim?: string;
+  /**
+   * Only tokens typed `at+jwt` (RFC 9068 section 2.1) are access tokens: set where the provider
+   * types its access tokens (the development provider, glewlwyd, Okta...), so a `JWT`-typed ID
+   * token can never pass. Default: true for the development provider, false for an external one.
+   */
+  requireAccessTokenType: boolean;
 }
 
 /** Settings of the built-in development OpenID provider. */
@@ -254,6 +260,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       claimNamespace: str('OIDC_CLAIM_NAMESPACE') ?? '',
       tenantClaim: str('OIDC_TENANT_CLAIM'),
       rolesClaim: str('OIDC_ROLES_CLAIM'),
+      requireAccessTokenType: bool('OIDC_REQUIRE_AT_JWT', issuer === undefined),
     },
     devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
     secrets: {
