@@ -75,8 +75,15 @@ export class AuthFailure extends Error {
     readonly reason: AuthFailureReason,
     readonly details: Record<string, unknown> = {},
   ) {
-    super(DETAILS[reason]);
+    // The claim's name (from configuration or the preset, never the token's value) tells the
+    // operator which provider setting to fix.
+    super(reason === 'malformed_claims' && typeof details.claim === 'string' ? `The access token's claim "${details.claim}" has the wrong type or shape.` : DETAILS[reason]);
     this.name = 'AuthFailure';
+  }
+
+  /** Members added to the problem+json body: the malformed claim's name. */
+  get problemExtensions(): Record<string, unknown> {
+    return this.reason === 'malformed_claims' && typeof this.details.claim === 'string' ? { claim: this.details.claim } : {};
   }
 
   get status(): number {

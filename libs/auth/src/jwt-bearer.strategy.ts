@@ -88,6 +88,8 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
       claimNamespace: oidc.claimNamespace,
       tenantClaim: oidc.tenantClaim,
       rolesClaim: oidc.rolesClaim,
+      groupsClaim: oidc.groupsClaim,
+      claimDelimiter: oidc.claimDelimiter,
     });
   }
 

@@ -9,6 +9,7 @@ import { AccessStateService } from './access/access-state.service';
 import { PrincipalEvents } from './access/principal-events';
 import { AuthFailure } from './auth-failure';
 import { parseAuthorization, type PresentedToken } from './bearer';
+import { GROUPS_OVERAGE_DETAIL } from './claim-values';
 import { challenge, noCredentialChallenge } from './challenges';
 import { DpopProofVerifier, type CheckedProof } from './dpop/dpop-proof-verifier';
 import { BEARER_TOKEN, JWT_BEARER_STRATEGY, reasonForJwtError } from './jwt-bearer.strategy';
@@ -193,6 +194,11 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
         { missingPermissions: decision.missing },
       );
     }
+    if (principal.groupsOverage) {
+      // The person's groups were left out of the token: their group-derived roles are unknown, not absent.
+      this.decide(state, 'deny', 'groups_overage', { missing: decision.missing, groupsOverage: true });
+      throw new ProblemException(403, 'groups_overage', GROUPS_OVERAGE_DETAIL, {}, { missingPermissions: decision.missing });
+    }
     this.decide(state, 'deny', 'insufficient_permission', { missing: decision.missing });
     throw new ProblemException(403, 'insufficient_permission', `Your roles do not grant ${decision.missing.join(', ')}.`, {}, {
       missingPermissions: decision.missing,
@@ -247,7 +253,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       noToken && scheme === undefined
         ? noCredentialChallenge()
         : challenge(scheme === 'DPoP' || DPOP_REASONS.has(failure.reason) ? 'DPoP' : 'Bearer', noToken ? {} : { error, description: failure.message });
-    return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': header });
+    return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': header }, failure.problemExtensions);
   }
 
   /**

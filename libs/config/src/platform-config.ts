@@ -35,8 +35,12 @@ export interface OidcConfig {
   claimNamespace: string;
   /** Overrides the preset's tenant claim name. */
   tenantClaim?: string;
-  /** Overrides the preset's roles claim name. */
+  /** Overrides the preset's roles claim: a claim name, or a dotted path (`realm_access.roles`) when no claim has that name. */
   rolesClaim?: string;
+  /** Claim (name or dotted path) of the person's groups, added to the roles for `roleMappings`. */
+  groupsClaim?: string;
+  /** Delimiter of multi-valued claims sent as one joined string (`,` or ` `); unset: a string is one value. */
+  claimDelimiter?: ',' | ' ';
   /**
    * Only tokens typed `at+jwt` (RFC 9068 section 2.1) are access tokens: set where the provider
    * types its access tokens (the development provider, glewlwyd, Okta...), so a `JWT`-typed ID
@@ -260,6 +264,8 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       claimNamespace: str('OIDC_CLAIM_NAMESPACE') ?? '',
       tenantClaim: str('OIDC_TENANT_CLAIM'),
       rolesClaim: str('OIDC_ROLES_CLAIM'),
+      groupsClaim: str('OIDC_GROUPS_CLAIM'),
+      claimDelimiter: claimDelimiter(str('OIDC_CLAIM_DELIMITER'), problems),
       requireAccessTokenType: bool('OIDC_REQUIRE_AT_JWT', issuer === undefined),
     },
     devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
@@ -292,4 +298,13 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `OIDC_CLAIM_DELIMITER`: `comma` or `space` (names, since an environment value of one space is easily lost). */
+function claimDelimiter(raw: string | undefined, problems: string[]): ',' | ' ' | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'comma') return ',';
+  if (raw === 'space') return ' ';
+  problems.push('OIDC_CLAIM_DELIMITER must be comma or space');
+  return undefined;
 }
