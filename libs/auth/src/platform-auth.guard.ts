@@ -244,7 +244,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   private unauthorized(state: RequestState, err: unknown, token: string | undefined, scheme: PresentedToken['scheme'] | undefined): ProblemException {
     const failure = err instanceof AuthFailure ? err : new AuthFailure(reasonForJwtError(err));
     this.decide(state, 'deny', failure.reason, { ...failure.details, ...this.evidence(failure.reason, token) });
-    if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, { 'retry-after': '5' });
+    if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, failure.retryHeaders);
     // RFC 6750 section 3.1: no error code when the request carried no token at all.
     const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';
     const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : failure.reason === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';
