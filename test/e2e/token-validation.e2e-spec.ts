@@ -279,7 +279,8 @@ describe('access-token validation', () => {
       const { response, audit } = await attempt(undefined, '/billing/invoices', { authorization: header(valid()) });
       expect(response.status).toBe(status);
       if (reason) expect(audit.reason).toBe(reason);
-      if (reason === 'unsupported_scheme') expect(response.headers.get('www-authenticate')).toBe('Bearer realm="platform", DPoP algs="ES256 ES384 PS256 RS256 EdDSA"');
+      const rm = `resource_metadata="${platform.url}/.well-known/oauth-protected-resource"`;
+      if (reason === 'unsupported_scheme') expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="platform", ${rm}, DPoP algs="ES256 ES384 PS256 RS256 EdDSA", ${rm}`);
     });
 
     it('a changed signature character is invalid_signature', async () => {

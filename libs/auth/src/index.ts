@@ -20,4 +20,4 @@ export * from './access/principal-events';
 export * from './principal-kinds';
 export { RateLimiter, type RateLimitDecision } from './limits/rate-limiter';
 export { BUDGET_KINDS, type BudgetKind, type RateLimitPolicy } from './limits/rate-limit-policy';
-export { DpopProofVerifier } from './dpop/dpop-proof-verifier';
+export { DPOP_ALGORITHMS, DpopProofVerifier } from './dpop/dpop-proof-verifier';
