@@ -141,7 +141,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       notGranted = machine.notGranted;
       request.user = principal;
     }
-    const bound = principal.tenant === null ? [] : this.access.rolesOf(principal.tenant, principal.subject);
+    // Outside any tenant only platform-wide bindings (platform roles, made by the bootstrap or `npm run grant`) exist.
+    const bound = this.access.rolesOf(principal.tenant, principal.subject);
     if (bound.length > 0) {
       // Kept apart from the token's roles: role mappings apply to what the identity provider says only.
       principal = { ...principal, boundRoles: bound };

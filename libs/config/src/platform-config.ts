@@ -89,6 +89,11 @@ export interface PlatformConfigValues {
    * scopes (for trying the platform against an identity provider before registering clients).
    */
   serviceAccountsRequired: boolean;
+  /**
+   * Role bindings applied at start without SQL: `inline` from `PLATFORM_BOOTSTRAP` (YAML or JSON),
+   * else the file `BOOTSTRAP_FILE` (default `config/bootstrap.yaml`; optional unless set explicitly).
+   */
+  bootstrap: { inline?: string; file: string; fileRequired: boolean };
   /** Delegation (RFC 8693 `act`): how many actors a chain may have; 0 refuses every delegated token. */
   delegationMaxDepth: number;
   /** Sender-constrained tokens (RFC 9449 DPoP). */
@@ -275,6 +280,11 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       graceSeconds: int('SECRETS_GRACE_SECONDS', 300, 0, 7 * 24 * 3600),
     },
     serviceAccountsRequired: bool('SERVICE_ACCOUNTS_REQUIRED', true),
+    bootstrap: {
+      inline: str('PLATFORM_BOOTSTRAP'),
+      file: path.resolve(cwd, str('BOOTSTRAP_FILE') ?? 'config/bootstrap.yaml'),
+      fileRequired: str('BOOTSTRAP_FILE') !== undefined,
+    },
     delegationMaxDepth: int('DELEGATION_MAX_DEPTH', 1, 0, 10),
     dpop: {
       proofMaxAgeSeconds: int('DPOP_PROOF_MAX_AGE_SECONDS', 60, 5, 600),
