@@ -22,7 +22,7 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** The database answers and the issuer's JWKS is loaded: 503 with each check otherwise. */
+  /** The database answers and the issuer's JWKS is loaded and fits the configuration: 503 with each check (and a misconfiguration's cause) otherwise. */
   @Get('ready')
   @HealthCheck()
   async ready(): Promise<HealthCheckResult> {
@@ -37,7 +37,10 @@ export class HealthController {
         },
         async () => {
           const check = this.indicators.check('issuer');
-          if (!this.keys.isReady()) await this.keys.reload().catch(() => undefined);
+          if (!this.keys.isReady() || this.keys.misconfigured()) await this.keys.reload().catch(() => undefined);
+          // A misconfiguration is named (expected and found), so an operator sees it is not an outage.
+          const misconfigured = this.keys.misconfigured();
+          if (misconfigured) return check.down({ message: misconfigured.message, ...misconfigured.toJSON() });
           return this.keys.isReady() ? check.up() : check.down({ message: 'JWKS not loaded' });
         },
       ]);

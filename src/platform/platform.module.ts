@@ -5,11 +5,14 @@ import { AuthzController } from './authz.controller';
 import { HealthController } from './health.controller';
 import { InventoryController } from './inventory.controller';
 import { MetricsController } from './metrics.controller';
+import { ProtectedResourceController, ResourceMetadataChallenges } from './protected-resource.controller';
+import { RoleBootstrap } from './role-bootstrap';
 import { SecretsController } from './secrets.controller';
 
-/** The platform's own endpoints: health probes, the audit trail, inventory, explain, metrics, secrets. */
+/** The platform's own endpoints: health probes, the audit trail, inventory, explain, metrics, secrets, RFC 9728 protected resource metadata. */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController, AuditController, InventoryController, AuthzController, MetricsController, SecretsController],
+  controllers: [HealthController, AuditController, InventoryController, AuthzController, MetricsController, SecretsController, ProtectedResourceController],
+  providers: [ResourceMetadataChallenges, RoleBootstrap],
 })
 export class PlatformModule {}

@@ -220,5 +220,37 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
     expect(broken.code).toBe(1);
     expect(broken.stdout).toContain(`audit chain BROKEN at record id=${edited} `);
     expect(broken.stdout).toContain('content changed');
+
+    // Removing a record and patching its successor's prev_hash to bridge the gap must not pass:
+    // the successor's hash covers its prev_hash. Earlier in the chain than the edit above, so it is named first.
+    const bridgeSql = [
+      'ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_update_delete',
+      'DELETE FROM audit_records WHERE id = (SELECT id FROM audit_records ORDER BY id OFFSET 1 LIMIT 1) RETURNING prev_hash',
+      'UPDATE audit_records SET prev_hash = $1 WHERE id = (SELECT id FROM audit_records ORDER BY id OFFSET 1 LIMIT 1) RETURNING id',
+      'ALTER TABLE audit_records ENABLE TRIGGER audit_records_no_update_delete',
+    ];
+    let successor: number;
+    if (database === 'postgres') {
+      const { Client } = await import('pg');
+      const client = new Client({ connectionString: target.databaseUrl });
+      await client.connect();
+      await client.query(bridgeSql[0]);
+      const removed = await client.query<{ prev_hash: string }>(bridgeSql[1]);
+      successor = Number((await client.query<{ id: number }>(bridgeSql[2], [removed.rows[0].prev_hash])).rows[0].id);
+      await client.query(bridgeSql[3]);
+      await client.end();
+    } else {
+      const { PGlite } = await import('@electric-sql/pglite');
+      const db = await PGlite.create(`${target.dataDir}/pglite`);
+      await db.query(bridgeSql[0]);
+      const removed = await db.query<{ prev_hash: string }>(bridgeSql[1]);
+      successor = Number((await db.query<{ id: number }>(bridgeSql[2], [removed.rows[0].prev_hash])).rows[0].id);
+      await db.query(bridgeSql[3]);
+      await db.close();
+    }
+    expect(successor).toBeLessThan(edited);
+    const bridged = await runAuditVerify(target);
+    expect(bridged.code).toBe(1);
+    expect(bridged.stdout).toContain(`audit chain BROKEN at record id=${successor} `);
   }, 60_000);
 });

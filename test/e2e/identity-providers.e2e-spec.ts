@@ -147,14 +147,17 @@ describe('C18: Keycloak realm_access vs resource_access', () => {
     expect((await app!.call('GET', '/billing/settings', resign(claims()))).status).toBe(200);
   });
 
-  it('absent role claims are 403, a string where a list belongs is 401 malformed_claims (never per-character roles)', async () => {
+  it('absent role claims are 403; a string where a list belongs is that one role (never per-character roles); a number is 401 malformed_claims naming the claim', async () => {
     await startFor('keycloak', { aud: 'billing-api' });
     const bare = { ...claims(), realm_access: undefined, resource_access: undefined };
     expect((await app!.call('POST', '/billing/invoices', resign(bare))).status).toBe(403);
-    const stringRoles = { ...claims(), resource_access: { 'billing-api': { roles: 'invoice:write' } } };
-    const response = await app!.call('POST', '/billing/invoices', resign(stringRoles));
+    const stringRoles = { ...claims(), realm_access: undefined, resource_access: { 'billing-api': { roles: 'invoice:write' } } };
+    expect((await app!.call('GET', '/whoami', resign(stringRoles))).body.roles).toEqual(['invoice:write']);
+    expect((await app!.call('POST', '/billing/invoices', resign(stringRoles))).status).toBe(201);
+    const numberRoles = { ...claims(), resource_access: { 'billing-api': { roles: 7 } } };
+    const response = await app!.call('POST', '/billing/invoices', resign(numberRoles));
     expect(response.status).toBe(401);
-    expect(response.body.reason).toBe('malformed_claims');
+    expect(response.body).toMatchObject({ reason: 'malformed_claims', claim: 'resource_access.billing-api.roles' });
   });
 });
 

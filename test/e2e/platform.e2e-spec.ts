@@ -121,7 +121,9 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     const response = await platform.request(method, path, method === 'POST' ? { body: {} } : {});
     expect(response.status).toBe(401);
     // No credential: both schemes are offered (RFC 6750 section 3, RFC 9449 section 7.2).
-    expect(response.headers.get('www-authenticate')).toBe('Bearer realm="platform", DPoP algs="ES256 ES384 PS256 RS256 EdDSA"');
+    // RFC 9728 section 5.1: each challenge names the protected resource metadata.
+    const rm = `resource_metadata="${platform.url}/.well-known/oauth-protected-resource"`;
+    expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="platform", ${rm}, DPoP algs="ES256 ES384 PS256 RS256 EdDSA", ${rm}`);
     expect(response.body).toMatchObject({ status: 401, reason: 'missing_token', type: 'urn:platform:problem:missing_token' });
     expect(await platform.auditCount(response.requestId)).toBe(1);
     expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'deny', reason: 'missing_token', subject: null });

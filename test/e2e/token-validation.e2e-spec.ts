@@ -58,6 +58,35 @@ describe('access-token validation', () => {
     expect((await attempt(`${h}.${p}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`)).reason).toBe('invalid_signature');
   });
 
+  describe('the issuer is compared exactly, never by prefix or case (a mutation run found this untested)', () => {
+    const variants: [string, () => string][] = [
+      ['plus a trailing slash', () => `${issuer.issuer}/`],
+      ['plus .evil.example', () => `${issuer.issuer}.evil.example`],
+      ['on another port', () => issuer.issuer.replace(/:(\d+)$/, (_m, port: string) => `:${Number(port) + 1}`)],
+      ['in upper case', () => issuer.issuer.toUpperCase()],
+      ['a prefix of it', () => issuer.issuer.slice(0, -1)],
+    ];
+    it.each(variants)('iss %s -> 401 iss_mismatch on the jsonwebtoken path (RS256, ES256)', async (_name, iss) => {
+      if (!issuer.keys.has('k-es')) issuer.addKey('k-es', 'ec');
+      expect(iss()).not.toBe(issuer.issuer);
+      for (const kid of ['k1', 'k-es']) {
+        const { response, audit } = await attempt(valid({ iss: iss() }, { kid }));
+        expect(response.status).toBe(401);
+        expect(response.body.reason).toBe('iss_mismatch');
+        expect(audit).toMatchObject({ decision: 'deny', reason: 'iss_mismatch' });
+      }
+    });
+    it.each(variants)('iss %s -> 401 iss_mismatch on the jose path (EdDSA)', async (_name, iss) => {
+      if (!issuer.keys.has('k-ed')) issuer.addKey('k-ed', 'ed25519');
+      const { response } = await attempt(valid({ iss: iss() }, { kid: 'k-ed' }));
+      expect(response.status).toBe(401);
+      expect(response.body.reason).toBe('iss_mismatch');
+    });
+    it('the exact issuer passes on both paths (the refusals above are about iss alone)', async () => {
+      for (const kid of ['k1', 'k-es', 'k-ed']) expect((await attempt(valid({}, { kid }))).response.status).toBe(200);
+    });
+  });
+
   it('ID tokens and other explicitly typed tokens are never access tokens', async () => {
     expect((await attempt(valid({}, { header: { typ: 'id+jwt' } }))).reason).toBe('wrong_token_use');
     expect((await attempt(valid({}, { header: { typ: 'JWT' } }))).response.status).toBe(200);
@@ -250,7 +279,8 @@ describe('access-token validation', () => {
       const { response, audit } = await attempt(undefined, '/billing/invoices', { authorization: header(valid()) });
       expect(response.status).toBe(status);
       if (reason) expect(audit.reason).toBe(reason);
-      if (reason === 'unsupported_scheme') expect(response.headers.get('www-authenticate')).toBe('Bearer realm="platform", DPoP algs="ES256 ES384 PS256 RS256 EdDSA"');
+      const rm = `resource_metadata="${platform.url}/.well-known/oauth-protected-resource"`;
+      if (reason === 'unsupported_scheme') expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="platform", ${rm}, DPoP algs="ES256 ES384 PS256 RS256 EdDSA", ${rm}`);
     });
 
     it('a changed signature character is invalid_signature', async () => {

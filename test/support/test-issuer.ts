@@ -23,6 +23,8 @@ export class TestIssuer {
   published: Record<string, unknown>[] = [];
   jwksFetches = 0;
   issuer = '';
+  /** The `issuer` its discovery document names, when it should differ from `issuer` (misconfiguration tests). */
+  discoveryIssuer?: string;
   private server?: Server;
 
   static async start(): Promise<TestIssuer> {
@@ -30,7 +32,7 @@ export class TestIssuer {
     issuer.server = createServer((req, res) => {
       if (req.url === '/.well-known/openid-configuration') {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ issuer: issuer.issuer, jwks_uri: `${issuer.issuer}/jwks` }));
+        res.end(JSON.stringify({ issuer: issuer.discoveryIssuer ?? issuer.issuer, jwks_uri: `${issuer.issuer}/jwks` }));
       } else if (req.url === '/jwks') {
         issuer.jwksFetches++;
         res.writeHead(200, { 'content-type': 'application/json' });

@@ -55,6 +55,13 @@ describe('audit hash chain', () => {
     expect(new AuditChainVerifier().check(rows.map((r) => (r.id === 4 ? { ...r, hash: null } : r)))).toMatchObject({ id: 4, problem: 'hash_missing' });
   });
 
+  it("a removed record whose successor's prev_hash is patched to bridge the gap still breaks the chain (the hash covers prev_hash)", () => {
+    const rows = stored([1, 2, 3, 4].map(record));
+    const bridged = rows.filter((r) => r.id !== 2).map((r) => (r.id === 3 ? { ...r, prevHash: rows[0].hash } : r));
+    expect(new AuditChainVerifier().check(bridged)).toMatchObject({ id: 3, problem: 'content_changed' });
+    expect(chainHash('a'.repeat(64), record(1))).not.toBe(chainHash(GENESIS_HASH, record(1)));
+  });
+
   it('skips rows older than the chain (written before the migration that added it)', () => {
     const legacy = { ...stored([record(0)])[0], id: 1, prevHash: null, hash: null };
     const rows = stored([1, 2].map(record)).map((r) => ({ ...r, id: r.id + 1 }));

@@ -31,7 +31,8 @@ export type AuthFailureReason =
   | 'invalid_dpop_proof'
   | 'dpop_token_not_bound'
   | 'dpop_required'
-  | 'issuer_unavailable';
+  | 'issuer_unavailable'
+  | 'issuer_misconfigured';
 
 /** Client-facing explanation of each reason: actionable, no internals, no token content. */
 const DETAILS: Record<AuthFailureReason, string> = {
@@ -64,10 +65,12 @@ const DETAILS: Record<AuthFailureReason, string> = {
   dpop_token_not_bound: 'The DPoP scheme was used with an access token that is not bound to a key: send it as "Authorization: Bearer <token>".',
   dpop_required: 'This route requires machine clients to use DPoP-bound access tokens (RFC 9449): request the token with a DPoP proof.',
   issuer_unavailable: "The platform cannot reach the issuer's keys right now: retry shortly.",
+  issuer_misconfigured: "The platform's configuration of the token issuer does not match the issuer: an operator must fix it; retrying will not help.",
 };
 
 /**
- * A refused credential. `status` is 401, except 503 for `issuer_unavailable`.
+ * A refused credential. `status` is 401, except 503 for `issuer_unavailable` (with `Retry-After`)
+ * and `issuer_misconfigured` (without: a permanent misconfiguration is not an outage to retry).
  * `details` holds safe facts for the audit trail (expected audience, offending alg, kid), never a token.
  */
 export class AuthFailure extends Error {
@@ -75,11 +78,23 @@ export class AuthFailure extends Error {
     readonly reason: AuthFailureReason,
     readonly details: Record<string, unknown> = {},
   ) {
-    super(DETAILS[reason]);
+    // The claim's name (from configuration or the preset, never the token's value) tells the
+    // operator which provider setting to fix.
+    super(reason === 'malformed_claims' && typeof details.claim === 'string' ? `The access token's claim "${details.claim}" has the wrong type or shape.` : DETAILS[reason]);
     this.name = 'AuthFailure';
   }
 
+  /** Members added to the problem+json body: the malformed claim's name. */
+  get problemExtensions(): Record<string, unknown> {
+    return this.reason === 'malformed_claims' && typeof this.details.claim === 'string' ? { claim: this.details.claim } : {};
+  }
+
   get status(): number {
-    return this.reason === 'issuer_unavailable' ? 503 : 401;
+    return this.reason === 'issuer_unavailable' || this.reason === 'issuer_misconfigured' ? 503 : 401;
+  }
+
+  /** Response headers of a 503: `Retry-After` only when retrying can help. */
+  get retryHeaders(): Record<string, string> {
+    return this.reason === 'issuer_unavailable' ? { 'retry-after': '5' } : {};
   }
 }

@@ -1,5 +1,6 @@
 import type { ClaimPresetName } from '@platform/config';
 import { AuthFailure } from './auth-failure';
+import { claimValues, groupsOverage, readClaimPath, type ClaimDelimiter } from './claim-values';
 import type { Actor, Principal } from './principal';
 
 /** How one identity-provider family names things in its access tokens. */
@@ -23,8 +24,12 @@ export interface ClaimMapperOptions {
   claimNamespace: string;
   /** Overrides the preset's tenant claim. */
   tenantClaim?: string;
-  /** Overrides the preset's roles claim (a top-level array of strings). */
+  /** Overrides the preset's roles claim: a claim name or a dotted path (`realm_access.roles`). */
   rolesClaim?: string;
+  /** Claim (name or dotted path) of the person's groups; they join the roles, for `roleMappings`. */
+  groupsClaim?: string;
+  /** Splits a multi-valued claim sent as one joined string; unset: a string is one value. */
+  claimDelimiter?: ClaimDelimiter;
 }
 
 const CLIENT_ID_CLAIMS = ['client_id', 'azp', 'cid', 'appid'];
@@ -32,13 +37,13 @@ const CLIENT_ID_CLAIMS = ['client_id', 'azp', 'cid', 'appid'];
 /** Keycloak's `typ` claim of tokens that are not access tokens. */
 const NON_ACCESS_TYP = new Set(['ID', 'Refresh', 'Logout', 'Offline']);
 
-/** A claim that must be a string array when present; duplicates dropped, order kept. */
-export function stringList(value: unknown, claim: string): string[] {
-  if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new AuthFailure('malformed_claims', { claim });
-  }
-  return [...new Set(value as string[])];
+/**
+ * A multi-valued claim: a string array, or one string that is one value (or, with `delimiter`,
+ * the values it joins); duplicates dropped, order kept. See {@link claimValues}.
+ * @throws AuthFailure `malformed_claims` naming the claim
+ */
+export function stringList(value: unknown, claim: string, delimiter?: ClaimDelimiter): string[] {
+  return claimValues(value, claim, delimiter);
 }
 
 /**
@@ -94,27 +99,28 @@ export function readBoundKeyThumbprint(cnf: unknown): string | null {
   return jkt;
 }
 
-function nestedRoles(container: unknown, claim: string): string[] {
+function nestedRoles(container: unknown, claim: string, delimiter?: ClaimDelimiter): string[] {
   if (container === undefined || container === null) return [];
   if (typeof container !== 'object' || Array.isArray(container)) throw new AuthFailure('malformed_claims', { claim });
-  return stringList((container as { roles?: unknown }).roles, `${claim}.roles`);
+  return stringList((container as { roles?: unknown }).roles, `${claim}.roles`, delimiter);
 }
 
 function presetFor(options: ClaimMapperOptions): ClaimPreset {
   const ns = options.claimNamespace;
+  const d = options.claimDelimiter;
   switch (options.preset) {
     case 'keycloak':
       return {
         tenantClaims: ['tenant'],
         roles: (claims, apiClientIds) => {
-          const realm = nestedRoles(claims.realm_access, 'realm_access');
+          const realm = nestedRoles(claims.realm_access, 'realm_access', d);
           const resourceAccess = claims.resource_access;
           if (resourceAccess !== undefined && (typeof resourceAccess !== 'object' || resourceAccess === null || Array.isArray(resourceAccess))) {
             throw new AuthFailure('malformed_claims', { claim: 'resource_access' });
           }
           // Only this API's own client roles: another client's "admin" is not ours (pitfall C18).
           const client = apiClientIds.flatMap((id) =>
-            nestedRoles((resourceAccess as Record<string, unknown> | undefined)?.[id], `resource_access.${id}`),
+            nestedRoles((resourceAccess as Record<string, unknown> | undefined)?.[id], `resource_access.${id}`, d),
           );
           return [...new Set([...realm, ...client])];
         },
@@ -124,33 +130,33 @@ function presetFor(options: ClaimMapperOptions): ClaimPreset {
     case 'auth0':
       return {
         tenantClaims: [`${ns}tenant`],
-        roles: (claims) => stringList(claims[`${ns}roles`], `${ns}roles`),
+        roles: (claims) => stringList(claims[`${ns}roles`], `${ns}roles`, d),
         isService: (claims) => claims.gty === 'client-credentials',
       };
     case 'okta':
       return {
         tenantClaims: ['tenant'],
-        roles: (claims) => stringList(claims.groups, 'groups'),
+        roles: (claims) => stringList(claims.groups, 'groups', d),
         isService: (claims, clientId) => clientId !== null && claims.sub === clientId && claims.uid === undefined,
       };
     case 'entra':
       return {
         tenantClaims: ['tid'],
-        roles: (claims) => stringList(claims.roles, 'roles'),
+        roles: (claims) => stringList(claims.roles, 'roles', d),
         // App-only tokens carry `idtyp: app` (optional claim) and never a delegated `scp`.
         isService: (claims) => claims.idtyp === 'app' || claims.scp === undefined,
       };
     case 'cognito':
       return {
         tenantClaims: ['custom:tenant', 'tenant'],
-        roles: (claims) => stringList(claims['cognito:groups'], 'cognito:groups'),
+        roles: (claims) => stringList(claims['cognito:groups'], 'cognito:groups', d),
         isService: (claims, clientId) => clientId !== null && claims.sub === clientId && claims.username === undefined,
       };
     case 'generic':
     default:
       return {
         tenantClaims: ['tenant'],
-        roles: (claims) => stringList(claims.roles, 'roles'),
+        roles: (claims) => stringList(claims.roles, 'roles', d),
         // RFC 9068 section 2.2: for client-credentials grants `sub` is the client id.
         isService: (claims, clientId) =>
           claims.gty === 'client-credentials' || (clientId !== null && claims.sub === clientId),
@@ -192,14 +198,17 @@ export class ClaimMapper {
     if (this.options.preset === 'cognito' && (clientId === null || !this.options.acceptedClientIds.includes(clientId))) {
       throw new AuthFailure('client_id_mismatch', { expected: this.options.acceptedClientIds });
     }
-    const roles = this.options.rolesClaim
-      ? stringList(claims[this.options.rolesClaim], this.options.rolesClaim)
-      : this.preset.roles(claims, this.options.apiClientIds);
+    const { rolesClaim, groupsClaim, claimDelimiter } = this.options;
+    const roles = rolesClaim ? stringList(readClaimPath(claims, rolesClaim), rolesClaim, claimDelimiter) : this.preset.roles(claims, this.options.apiClientIds);
+    // Groups join the roles (roleMappings turn them into platform roles), unless the provider left them out (overage).
+    const overage = groupsOverage(claims);
+    const groups = groupsClaim && !overage ? stringList(readClaimPath(claims, groupsClaim), groupsClaim, claimDelimiter) : [];
     return {
       subject,
       type: this.preset.isService(claims, clientId) ? 'service' : 'user',
       tenant: this.tenant(claims),
-      roles,
+      roles: groups.length ? [...new Set([...roles, ...groups])] : roles,
+      ...(overage && { groupsOverage: true }),
       boundRoles: [],
       scopes: readScopes(claims),
       clientId,

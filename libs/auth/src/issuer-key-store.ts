@@ -3,6 +3,7 @@ import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { AuthFailure } from './auth-failure';
+import { IssuerMisconfiguration } from './issuer-misconfiguration';
 import type { JwsHeader } from './jws-header';
 
 /** RSA keys shorter than this are dropped (RFC 8725 section 3.5; NIST SP 800-131A). */
@@ -60,17 +61,28 @@ export class IssuerKeyStore implements OnModuleInit {
   private lastFailureMs = 0;
   private inflight?: Promise<void>;
   private jwksUri?: string;
+  /** Set while the issuer publishes something our configuration cannot work with; cleared by a good load. */
+  private misconfiguration?: IssuerMisconfiguration;
 
   constructor(
     private readonly config: PlatformConfig,
     private readonly metrics: PlatformMetrics,
   ) {}
 
+  /**
+   * Warms the cache. An unreachable issuer does not stop the platform from booting (readiness says so).
+   * @throws IssuerMisconfiguration in production, when the issuer publishes what the configuration cannot work with
+   */
   async onModuleInit(): Promise<void> {
-    // Warm the cache; an unreachable issuer must not stop the platform from booting (readiness says so).
-    await this.refresh('startup').catch((err: Error) =>
-      this.logger.warn({ issuer: this.config.oidc.issuer, err }, 'JWKS not loaded at startup'),
-    );
+    await this.refresh('startup').catch((err: Error) => {
+      if (err instanceof IssuerMisconfiguration && this.config.env === 'production') throw err;
+      if (!(err instanceof IssuerMisconfiguration)) this.logger.warn({ issuer: this.config.oidc.issuer, err }, 'JWKS not loaded at startup');
+    });
+  }
+
+  /** The current misconfiguration of the issuer, if any (readiness names it). */
+  misconfigured(): IssuerMisconfiguration | undefined {
+    return this.misconfiguration;
   }
 
   /** True when a key set has been loaded (used by the readiness check). */
@@ -102,6 +114,7 @@ export class IssuerKeyStore implements OnModuleInit {
     if (this.isStale() && !this.inBackoff()) {
       await this.refresh('expired').catch((err: Error) => this.logger.warn({ err }, 'JWKS refresh failed; using the cached set'));
     }
+    if (this.misconfiguration) throw new AuthFailure('issuer_misconfigured', this.misconfiguration.toJSON());
     if (this.fetchedAtMs === 0) throw new AuthFailure('issuer_unavailable');
     let entry = this.select(header);
     if (entry === undefined && header.kid !== undefined && !this.inBackoff() && this.mayRefetch()) {
@@ -150,8 +163,12 @@ export class IssuerKeyStore implements OnModuleInit {
 
   private refresh(cause: string): Promise<void> {
     this.inflight ??= this.load(cause)
-      .then(() => this.metrics.jwksFetches.labels(cause, 'ok').inc())
+      .then(() => {
+        this.misconfiguration = undefined;
+        this.metrics.jwksFetches.labels(cause, 'ok').inc();
+      })
       .catch((err: Error) => {
+        if (err instanceof IssuerMisconfiguration) this.noteMisconfiguration(err);
         this.metrics.jwksFetches.labels(cause, 'error').inc();
         this.lastFailureMs = Date.now();
         throw err;
@@ -160,12 +177,21 @@ export class IssuerKeyStore implements OnModuleInit {
     return this.inflight;
   }
 
+  /** Logged once per distinct misconfiguration (not once per request or retry), with expected and found values. */
+  private noteMisconfiguration(err: IssuerMisconfiguration): void {
+    const known = this.misconfiguration;
+    this.misconfiguration = err;
+    if (known && known.message === err.message) return;
+    this.logger.error({ issuer: this.config.oidc.issuer, ...err.toJSON() }, err.message);
+  }
+
   private async load(cause: string): Promise<void> {
     const uri = await this.resolveJwksUri();
     const body = await this.fetchJson(uri);
     const keys = (body as { keys?: unknown }).keys;
     if (!Array.isArray(keys)) throw new Error('JWKS document has no "keys" array');
     const previous = new Set(this.byKid.keys());
+    this.checkAlgorithms(keys);
     this.install(keys);
     this.fetchedAtMs = Date.now();
     const current = new Set(this.byKid.keys());
@@ -179,6 +205,23 @@ export class IssuerKeyStore implements OnModuleInit {
       },
       'JWKS loaded',
     );
+  }
+
+  /**
+   * A key set with signing keys none of which any allowed algorithm can use (an EC-only issuer
+   * with `OIDC_ALGORITHMS=RS256`) is a misconfiguration, not an empty key set.
+   * @throws IssuerMisconfiguration `no_key_for_allowed_algorithms`
+   */
+  private checkAlgorithms(keys: unknown[]): void {
+    const allowed = this.config.oidc.algorithms;
+    const published: string[] = [];
+    for (const raw of keys) {
+      const entry = this.parse(raw);
+      if (!entry || entry.status !== 'ok' || !entry.key) continue;
+      if (allowed.some((alg) => (entry.alg === undefined || entry.alg === alg) && keyFitsAlg(entry.key as KeyObject, alg))) return;
+      published.push(`${entry.kid ?? '(no kid)'}:${entry.alg ?? entry.key.asymmetricKeyType}`);
+    }
+    if (published.length > 0) throw new IssuerMisconfiguration('no_key_for_allowed_algorithms', allowed.join(','), published.slice(0, 10).join(' '));
   }
 
   private install(keys: unknown[]): void {
@@ -236,7 +279,7 @@ export class IssuerKeyStore implements OnModuleInit {
     if (!issuer) throw new Error('No issuer configured');
     const discovery = (await this.fetchJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as Record<string, unknown>;
     // OpenID Connect Discovery section 4.3: the document's issuer must be exactly ours.
-    if (discovery.issuer !== issuer) throw new Error(`Discovery document names issuer ${String(discovery.issuer)}, expected ${issuer}`);
+    if (discovery.issuer !== issuer) throw new IssuerMisconfiguration('discovery_issuer_mismatch', issuer, String(discovery.issuer).slice(0, 300));
     if (typeof discovery.jwks_uri !== 'string') throw new Error('Discovery document has no jwks_uri');
     return (this.jwksUri = discovery.jwks_uri);
   }

@@ -8,6 +8,7 @@ import { ClaimMapper } from './claim-mapper';
 import { IssuerKeyStore } from './issuer-key-store';
 import { installEdDsaVerifier } from './eddsa-verifier';
 import { decodeJwsHeader } from './jws-header';
+import { assertAccessTokenHeader, assertNotIdToken } from './token-use';
 import type { Principal } from './principal';
 import { VerifiedTokenCache } from './verified-token-cache';
 
@@ -18,9 +19,6 @@ export const JWT_BEARER_STRATEGY = 'platform-jwt-bearer';
 export const BEARER_TOKEN = Symbol('platform.bearerToken');
 
 type WithToken = { [BEARER_TOKEN]?: string };
-
-/** JWS `typ` values of access tokens: RFC 9068's `at+jwt`, and the plain `JWT` most providers send. */
-const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt']);
 
 /** Maps a jsonwebtoken verification error to a stable reason code. */
 export function reasonForJwtError(err: unknown): AuthFailureReason {
@@ -70,10 +68,7 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
           header = decodeJwsHeader(rawJwt);
           // RFC 8725 section 3.1: the allow-list is checked before a key is even looked up.
           if (!oidc.algorithms.includes(header.alg)) throw new AuthFailure('alg_not_allowed', { alg: header.alg });
-          // RFC 8725 section 3.11 / RFC 9068 section 4: refuse explicitly typed non-access tokens (id+jwt, logout+jwt, ...).
-          if (header.typ !== undefined && !ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase())) {
-            throw new AuthFailure('wrong_token_use', { typ: header.typ });
-          }
+          assertAccessTokenHeader(header.typ, oidc.requireAccessTokenType);
         } catch (err) {
           return done(err);
         }
@@ -93,6 +88,8 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
       claimNamespace: oidc.claimNamespace,
       tenantClaim: oidc.tenantClaim,
       rolesClaim: oidc.rolesClaim,
+      groupsClaim: oidc.groupsClaim,
+      claimDelimiter: oidc.claimDelimiter,
     });
   }
 
@@ -107,7 +104,7 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
 
   /**
    * Claim checks that jsonwebtoken leaves out, then claim mapping.
-   * @throws AuthFailure `missing_exp`, `iat_in_future`, `lifetime_exceeded`, `malformed_claims`, and the mapper's reasons
+   * @throws AuthFailure `missing_exp`, `iat_in_future`, `lifetime_exceeded`, `malformed_claims`, `wrong_token_use`, and the mapper's reasons
    */
   validate(req: WithToken, payload: unknown): Principal {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new AuthFailure('malformed_claims');
@@ -130,6 +127,7 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
         throw new AuthFailure('lifetime_exceeded', { maxSeconds: maxTokenLifetimeSeconds, lifetimeSeconds: Math.max(lifetime, remaining) });
       }
     }
+    assertNotIdToken(claims);
     const principal = this.mapper.map(claims);
     const token = req[BEARER_TOKEN];
     if (token !== undefined) this.cache.set(token, principal, decodeJwsHeader(token).kid);

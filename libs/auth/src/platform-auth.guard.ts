@@ -10,6 +10,7 @@ import { deactivatedRoleOf } from './access/deactivation';
 import { PrincipalEvents } from './access/principal-events';
 import { AuthFailure } from './auth-failure';
 import { parseAuthorization, type PresentedToken } from './bearer';
+import { GROUPS_OVERAGE_DETAIL } from './claim-values';
 import { challenge, noCredentialChallenge } from './challenges';
 import { DpopProofVerifier, type CheckedProof } from './dpop/dpop-proof-verifier';
 import { BEARER_TOKEN, JWT_BEARER_STRATEGY, reasonForJwtError } from './jwt-bearer.strategy';
@@ -152,7 +153,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       notGranted = machine.notGranted;
       request.user = principal;
     }
-    const bound = principal.tenant === null ? [] : this.access.rolesOf(principal.tenant, principal.subject);
+    // Outside any tenant only platform-wide bindings (platform roles, made by the bootstrap or `npm run grant`) exist.
+    const bound = this.access.rolesOf(principal.tenant, principal.subject);
     if (bound.length > 0) {
       // Kept apart from the token's roles: role mappings apply to what the identity provider says only.
       principal = { ...principal, boundRoles: bound };
@@ -205,6 +207,11 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
         { missingPermissions: decision.missing },
       );
     }
+    if (principal.groupsOverage) {
+      // The person's groups were left out of the token: their group-derived roles are unknown, not absent.
+      this.decide(state, 'deny', 'groups_overage', { missing: decision.missing, groupsOverage: true });
+      throw new ProblemException(403, 'groups_overage', GROUPS_OVERAGE_DETAIL, {}, { missingPermissions: decision.missing });
+    }
     this.decide(state, 'deny', 'insufficient_permission', { missing: decision.missing });
     throw new ProblemException(403, 'insufficient_permission', `Your roles do not grant ${decision.missing.join(', ')}.`, {}, {
       missingPermissions: decision.missing,
@@ -250,7 +257,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   private unauthorized(state: RequestState, err: unknown, token: string | undefined, scheme: PresentedToken['scheme'] | undefined): ProblemException {
     const failure = err instanceof AuthFailure ? err : new AuthFailure(reasonForJwtError(err));
     this.decide(state, 'deny', failure.reason, { ...failure.details, ...this.evidence(failure.reason, token) });
-    if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, { 'retry-after': '5' });
+    if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, failure.retryHeaders);
     // RFC 6750 section 3.1: no error code when the request carried no token at all.
     const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';
     const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : failure.reason === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';
@@ -259,7 +266,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       noToken && scheme === undefined
         ? noCredentialChallenge()
         : challenge(scheme === 'DPoP' || DPOP_REASONS.has(failure.reason) ? 'DPoP' : 'Bearer', noToken ? {} : { error, description: failure.message });
-    return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': header });
+    return new ProblemException(401, failure.reason, failure.message, { 'www-authenticate': header }, failure.problemExtensions);
   }
 
   /**

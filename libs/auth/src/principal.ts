@@ -19,6 +19,11 @@ export interface Principal {
   tenant: string | null;
   /** Identity-provider roles or groups, in token order, without duplicates (role mappings apply to these). */
   roles: string[];
+  /**
+   * True when the provider said the person's groups did not fit in the token (Entra ID groups
+   * overage): group-derived roles are then unknown, never guessed; a refusal names `groups_overage`.
+   */
+  groupsOverage?: boolean;
   /** Platform roles bound to the principal inside the platform (role bindings); empty until the guard adds them. */
   boundRoles: readonly string[];
   /** Granted OAuth scopes (RFC 6749 section 3.3), from `scope` or `scp`. */

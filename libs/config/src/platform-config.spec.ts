@@ -156,6 +156,17 @@ describe('parsePlatformConfig', () => {
     });
   });
 
+  describe('OIDC_REQUIRE_AT_JWT', () => {
+    it('is on with the development provider (it types its access tokens at+jwt), off by default for an external issuer', () => {
+      expect(parsePlatformConfig({}, CWD).oidc.requireAccessTokenType).toBe(true);
+      expect(parsePlatformConfig(EXTERNAL, CWD).oidc.requireAccessTokenType).toBe(false);
+      expect(parsePlatformConfig({ ...EXTERNAL, OIDC_REQUIRE_AT_JWT: 'true' }, CWD).oidc.requireAccessTokenType).toBe(true);
+    });
+    it('accepts only true or false', () => {
+      expect(configErrorOf({ ...EXTERNAL, OIDC_REQUIRE_AT_JWT: 'yes' }).problems).toEqual(['OIDC_REQUIRE_AT_JWT must be true or false']);
+    });
+  });
+
   describe('OIDC_PRESET', () => {
     it('rejects cognito without OIDC_CLIENT_ID', () => {
       const err = configErrorOf({ OIDC_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', OIDC_PRESET: 'cognito' });

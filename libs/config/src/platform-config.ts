@@ -41,8 +41,18 @@ export interface OidcConfig {
   claimNamespace: string;
   /** Overrides the preset's tenant claim name. */
   tenantClaim?: string;
-  /** Overrides the preset's roles claim name. */
+  /** Overrides the preset's roles claim: a claim name, or a dotted path (`realm_access.roles`) when no claim has that name. */
   rolesClaim?: string;
+  /** Claim (name or dotted path) of the person's groups, added to the roles for `roleMappings`. */
+  groupsClaim?: string;
+  /** Delimiter of multi-valued claims sent as one joined string (`,` or ` `); unset: a string is one value. */
+  claimDelimiter?: ',' | ' ';
+  /**
+   * Only tokens typed `at+jwt` (RFC 9068 section 2.1) are access tokens: set where the provider
+   * types its access tokens (the development provider, glewlwyd, Okta...), so a `JWT`-typed ID
+   * token can never pass. Default: true for the development provider, false for an external one.
+   */
+  requireAccessTokenType: boolean;
 }
 
 /** Settings of the built-in development OpenID provider. */
@@ -91,6 +101,11 @@ export interface PlatformConfigValues {
    * scopes (for trying the platform against an identity provider before registering clients).
    */
   serviceAccountsRequired: boolean;
+  /**
+   * Role bindings applied at start without SQL: `inline` from `PLATFORM_BOOTSTRAP` (YAML or JSON),
+   * else the file `BOOTSTRAP_FILE` (default `config/bootstrap.yaml`; optional unless set explicitly).
+   */
+  bootstrap: { inline?: string; file: string; fileRequired: boolean };
   /** Delegation (RFC 8693 `act`): how many actors a chain may have; 0 refuses every delegated token. */
   delegationMaxDepth: number;
   /** Sender-constrained tokens (RFC 9449 DPoP). */
@@ -290,6 +305,9 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       claimNamespace: str('OIDC_CLAIM_NAMESPACE') ?? '',
       tenantClaim: str('OIDC_TENANT_CLAIM'),
       rolesClaim: str('OIDC_ROLES_CLAIM'),
+      groupsClaim: str('OIDC_GROUPS_CLAIM'),
+      claimDelimiter: claimDelimiter(str('OIDC_CLAIM_DELIMITER'), problems),
+      requireAccessTokenType: bool('OIDC_REQUIRE_AT_JWT', issuer === undefined),
     },
     consoleClientId: str('CONSOLE_CLIENT_ID') ?? 'platform-console',
     devIdp: { port: int('DEV_OIDC_PORT', 3001, 0, 65535) },
@@ -299,6 +317,11 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       graceSeconds: int('SECRETS_GRACE_SECONDS', 300, 0, 7 * 24 * 3600),
     },
     serviceAccountsRequired: bool('SERVICE_ACCOUNTS_REQUIRED', true),
+    bootstrap: {
+      inline: str('PLATFORM_BOOTSTRAP'),
+      file: path.resolve(cwd, str('BOOTSTRAP_FILE') ?? 'config/bootstrap.yaml'),
+      fileRequired: str('BOOTSTRAP_FILE') !== undefined,
+    },
     delegationMaxDepth: int('DELEGATION_MAX_DEPTH', 1, 0, 10),
     dpop: {
       proofMaxAgeSeconds: int('DPOP_PROOF_MAX_AGE_SECONDS', 60, 5, 600),
@@ -325,4 +348,13 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `OIDC_CLAIM_DELIMITER`: `comma` or `space` (names, since an environment value of one space is easily lost). */
+function claimDelimiter(raw: string | undefined, problems: string[]): ',' | ' ' | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'comma') return ',';
+  if (raw === 'space') return ' ';
+  problems.push('OIDC_CLAIM_DELIMITER must be comma or space');
+  return undefined;
 }

@@ -216,6 +216,11 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
     return [...found.values()];
   }
 
+  /** True when the policy defines `role` (bootstrap and grant tools refuse unknown roles). */
+  hasRole(role: string): boolean {
+    return Object.hasOwn(this.document.roles, role);
+  }
+
   /** Scopes whose grant covers `permission` (for `WWW-Authenticate: ... scope=`, RFC 6750 section 3). */
   scopesGranting(permission: string): string[] {
     const parts = permission.split(':');

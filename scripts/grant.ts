@@ -1,0 +1,70 @@
+/**
+ * Grants or revokes a platform role binding without SQL, in the database the platform is
+ * configured with (same environment as the platform: DATABASE_URL, or DATA_DIR for the embedded
+ * database, which must not be in use by a running platform). Running instances apply the change
+ * within a second (NOTIFY).
+ *
+ *   npm run grant -- --subject <sub> --role <role> [--tenant <tenant>] [--revoke]
+ *
+ * Without --tenant the role is bound platform-wide, for a person without a tenant: only platform
+ * roles (`platform-*`) may be. The role must exist in the policy (POLICY_FILE).
+ * Exit code 0 on success (also when nothing changed), 1 for bad arguments, 2 when it could not run.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Logger } from '@nestjs/common';
+import { and, eq } from 'drizzle-orm';
+import { ACCESS_CHANGED_CHANNEL, parsePolicy, roleBindings } from '@platform/auth';
+import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
+import { DATABASE_PASSWORD, DatabaseService } from '@platform/database';
+import { PlatformMetrics } from '@platform/observability';
+import { SecretsService } from '@platform/secrets';
+import { isPlatformRole, PLATFORM_TENANT } from '../src/platform/role-bootstrap';
+
+Logger.overrideLogger(['error']);
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ options: { subject: { type: 'string' }, role: { type: 'string' }, tenant: { type: 'string' }, revoke: { type: 'boolean', default: false } }, strict: true }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { subject, role, tenant, revoke } = values;
+  if (!subject || !role) throw new UsageError('usage: npm run grant -- --subject <sub> --role <role> [--tenant <tenant>] [--revoke]');
+  if (tenant === '') throw new UsageError('--tenant must not be empty (omit it for a platform role)');
+  const config = parsePlatformConfig(process.env) as PlatformConfig;
+  const policy = parsePolicy(readFileSync(config.policyFile, 'utf8'), config.policyFile);
+  if (!Object.hasOwn(policy.roles, role)) throw new UsageError(`role "${role}" is not defined in ${config.policyFile}`);
+  if (tenant === undefined && !isPlatformRole(role)) throw new UsageError(`role "${role}" is a tenant role: give --tenant (only platform-* roles are held without one)`);
+  const embedded = path.join(config.dataDir, 'pglite');
+  if (!config.databaseUrl && !existsSync(path.join(embedded, 'PG_VERSION'))) throw new Error(`no embedded database at ${embedded} (set DATA_DIR to the platform's, or DATABASE_URL)`);
+  const secrets = new SecretsService([DATABASE_PASSWORD], process.env, config, new PlatformMetrics());
+  const database = new DatabaseService(config, () => (secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined));
+  await database.open();
+  try {
+    const bindingTenant = tenant ?? PLATFORM_TENANT;
+    const where = and(eq(roleBindings.tenant, bindingTenant), eq(roleBindings.subject, subject), eq(roleBindings.role, role));
+    const changed = revoke
+      ? await database.db.delete(roleBindings).where(where).returning({ role: roleBindings.role })
+      : await database.db.insert(roleBindings).values({ tenant: bindingTenant, subject, role, grantedBy: 'grant-cli' }).onConflictDoNothing().returning({ role: roleBindings.role });
+    if (changed.length) await database.notify(ACCESS_CHANGED_CHANNEL, 'changed');
+    const scope = tenant === undefined ? 'platform-wide' : `in tenant ${tenant}`;
+    process.stdout.write(`${revoke ? 'revoked' : 'granted'} ${role} ${scope} for ${subject}${changed.length ? '' : ' (no change: it already was)'}\n`);
+    return 0;
+  } finally {
+    await database.onApplicationShutdown();
+    secrets.onModuleDestroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: Error) => {
+    process.stderr.write(`grant: ${err.message}\n`);
+    process.exit(err instanceof UsageError ? 1 : 2);
+  },
+);
