@@ -12,7 +12,7 @@ import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@pla
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { DEV_MACHINE_CLIENTS, devClientSecretName, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
-import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
+import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
 import openApiMetadata from './openapi-metadata';
@@ -186,6 +186,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       await followDevSecrets(devIdp, app.get(SecretsService));
     }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
+    // NUL, lone surrogates, out-of-range instants and excessive nesting: 400 before any guard or handler.
+    registerInputHygiene(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
     await app.listen(config.port, config.host);

@@ -11,3 +11,5 @@ export * from './logger';
 export * from './json-body';
 export * from './canonical-json';
 export * from './rfc3339';
+export * from './input-hygiene';
+export * from './shape-check';
