@@ -12,7 +12,7 @@ import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@pla
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { DEV_MACHINE_CLIENTS, devClientSecretName, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
-import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
+import { AppRegistry, baselineSecurityHeaders, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, registerSecurityHeaders, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
 import openApiMetadata from './openapi-metadata';
@@ -164,6 +164,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
         trackRequest?.(request, reply);
         void reply
           .code(400)
+          .headers(baselineSecurityHeaders(config.dpop.publicOrigin))
           .header(REQUEST_ID_HEADER, request.id)
           .header('content-type', PROBLEM_CONTENT_TYPE)
           .send({ type: problemType('malformed_url'), title: titleFor(400), status: 400, detail: 'The request URL is malformed.', reason: 'malformed_url', requestId: request.id });
@@ -190,6 +191,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     registerInputHygiene(app.getHttpAdapter().getInstance());
     await publishOpenApi(app);
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics));
+    // After the audit hooks: a refused CORS preflight is answered in onRequest and still audited.
+    registerSecurityHeaders(app.getHttpAdapter().getInstance(), { publicOrigin: config.dpop.publicOrigin, corsAllowedOrigins: config.corsAllowedOrigins });
     await app.listen(config.port, config.host);
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;

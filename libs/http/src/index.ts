@@ -13,3 +13,4 @@ export * from './canonical-json';
 export * from './rfc3339';
 export * from './input-hygiene';
 export * from './shape-check';
+export * from './security-headers';
