@@ -11,7 +11,7 @@ describe('security headers', () => {
   const ALLOWED = 'https://app.example.com';
 
   beforeAll(async () => {
-    platform = await TestPlatform.start({ CORS_ALLOWED_ORIGINS: `${ALLOWED},http://localhost:5173` });
+    platform = await TestPlatform.start({ CORS_ALLOWED_ORIGINS: `${ALLOWED},http://localhost:5173`, TRUST_PROXY: '127.0.0.1' });
   });
   afterAll(() => platform?.close());
 
@@ -37,6 +37,12 @@ describe('security headers', () => {
     const malformed = await fetch(`${platform.url}/billing/%E0%A4%A`);
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('HSTS when the request came over TLS through a trusted proxy (X-Forwarded-Proto: https), not over plain http', async () => {
+    const tls = await platform.request('GET', '/health/live', { headers: { 'x-forwarded-proto': 'https' } });
+    expect(tls.headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains');
+    expect((await platform.request('GET', '/health/live')).headers.get('strict-transport-security')).toBeNull();
   });
 
   it('the one-time clientSecret of POST /service-accounts is never cacheable', async () => {
