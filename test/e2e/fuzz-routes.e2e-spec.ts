@@ -96,9 +96,54 @@ const pathSegment = fc.oneof(
   fc.constantFrom('%00', '%ED%A0%80', '%C0%AF', '..', '.', '%2F', 'a%00b', '00000000-0000-4000-8000-000000000000', 'billing-manager'),
 );
 
+/** A JSON Schema of the OpenAPI document (the parts used here). */
+interface Schema {
+  $ref?: string;
+  type?: string;
+  enum?: unknown[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  minimum?: number;
+  maximum?: number;
+  additionalProperties?: unknown;
+}
+
+/** Values that pass each field's own validation, so that one hostile field among valid ones reaches deep. */
+const VALID_BY_NAME: Record<string, unknown> = {
+  customer: 'Wayne Enterprises', currency: 'EUR', description: 'Seats', timestamp: '2026-11-30T10:00:00Z', from: '2026-11-01T00:00:00Z',
+  to: '2026-12-01T00:00:00Z', name: 'signup', scopes: 'analytics:events:write', role: 'analyst', planId: '00000000-0000-4000-8000-000000000000',
+  paymentId: '00000000-0000-4000-8000-000000000000', code: 'fuzz-plan', id: 'evt_fuzz', subject: 'carol', permission: 'billing:invoices:read',
+  userId: 'u1', clientId: 'ingest-bot', tenant: 'acme', roles: 'analyst', actor: 'assistant-bot',
+};
+
+/**
+ * Values shaped by an operation's schema (from `/docs/openapi.json`): mostly valid (4 in 5), else
+ * hostile, at every leaf; containers sometimes take the wrong shape (`[[]]`, an array for an object).
+ */
+function fromSchema(schema: Schema | undefined, components: Record<string, Schema>, key = '', depth = 0): fc.Arbitrary<unknown> {
+  const resolved = schema?.$ref ? components[schema.$ref.split('/').pop() as string] : schema;
+  if (!resolved || depth > 4) return hostileScalar;
+  const mostly = (valid: fc.Arbitrary<unknown>) => fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: hostileScalar });
+  if (resolved.enum) return mostly(fc.constantFrom(...resolved.enum));
+  if (resolved.type === 'object' && resolved.properties) {
+    const fields = Object.fromEntries(Object.entries(resolved.properties).map(([name, child]) => [name, fromSchema(child, components, name, depth + 1)]));
+    return fc.oneof({ weight: 6, arbitrary: fc.record(fields, { requiredKeys: resolved.required ?? [] }) }, { weight: 1, arbitrary: fc.constantFrom([], [[]], 'x') });
+  }
+  if (resolved.type === 'object') return fc.oneof(fc.dictionary(hostileString, hostileScalar, { maxKeys: 3 }), hostileJson);
+  if (resolved.type === 'array') {
+    return fc.oneof({ weight: 6, arbitrary: fc.array(fromSchema(resolved.items, components, key, depth + 1), { minLength: 1, maxLength: 3 }) }, { weight: 1, arbitrary: fc.constantFrom([[]], [['x']], {}) });
+  }
+  if (resolved.type === 'integer' || resolved.type === 'number') return mostly(fc.integer({ min: resolved.minimum ?? 1, max: Math.min(resolved.maximum ?? 1000, 1000) }));
+  return mostly(fc.constant(VALID_BY_NAME[key] ?? 'fuzz'));
+}
+
 describe('fuzzing every route of the inventory', () => {
   let platform: TestPlatform;
   let routes: RouteView[] = [];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let openapi: any;
+  const passingTokens = new Map<RouteView, number[]>();
   const tokens: (string | undefined)[] = [undefined];
   const answered: string[] = [];
 
@@ -116,6 +161,24 @@ describe('fuzzing every route of the inventory', () => {
     const listed = await platform.request('GET', '/platform/routes', { token: valid[4] });
     expect(listed.status).toBe(200);
     routes = listed.body.items as RouteView[];
+    openapi = (await platform.request('GET', '/docs/openapi.json')).body;
+    // Which seeded tokens the policy lets through on each route (probed with an empty request):
+    // runs favour them, so that hostile input reaches validation and handlers, not only the guard.
+    for (const route of routes) {
+      const path = route.path.replace(/:[A-Za-z]+/g, '00000000-0000-4000-8000-000000000000');
+      const passing: number[] = [];
+      for (const token of valid) {
+        const probe = await fetch(`${platform.url}${path}`, {
+          method: route.method,
+          headers: { authorization: `Bearer ${token}`, ...(route.method !== 'GET' && { 'content-type': 'application/json' }) },
+          body: route.method === 'GET' ? undefined : '{}',
+        });
+        await probe.arrayBuffer();
+        answered.push(probe.headers.get('x-request-id') as string);
+        if (probe.status !== 401 && probe.status !== 403) passing.push(tokens.indexOf(token));
+      }
+      passingTokens.set(route, passing);
+    }
   });
   afterAll(() => platform?.close());
 
@@ -157,18 +220,33 @@ describe('fuzzing every route of the inventory', () => {
   }
 
   it(`no 5xx, no stack or SQL in any body, one audit record per answer (seed ${SEED}, about ${RUNS} runs)`, { timeout: 180_000 }, async () => {
-    const requestFor = (route: RouteView): fc.Arbitrary<FuzzRequest> => fc.record({
+    const components: Record<string, Schema> = openapi.components?.schemas ?? {};
+    const requestFor = (route: RouteView): fc.Arbitrary<FuzzRequest> => {
+      const operation = openapi.paths?.[route.path.replace(/:([A-Za-z]+)/g, '{$1}')]?.[route.method.toLowerCase()] ?? {};
+      const bodySchema: Schema | undefined = operation.requestBody?.content?.['application/json']?.schema;
+      const queryParams: { name: string; schema?: Schema }[] = (operation.parameters ?? []).filter((p: { in: string }) => p.in === 'query');
+      // Query values as the schema wants them (encoded), or hostile; plus names no DTO declares.
+      const queryValue = (name: string, schema?: Schema) =>
+        fc.oneof(fromSchema(schema, components, name).map((v) => encodeURIComponent(String(v)).replace(/%EF%BF%BD/g, '%ED%A0%80')), pathSegment);
+      const query = fc.oneof(
+        queryParams.length ? fc.tuple(...queryParams.map((p) => fc.option(queryValue(p.name, p.schema).map((v) => [p.name, v] as [string, string]), { nil: undefined }))).map((pairs) => pairs.filter((p): p is [string, string] => p !== undefined)) : fc.constant([] as [string, string][]),
+        fc.array(fc.tuple(fc.constantFrom(...QUERY_NAMES), fc.oneof(pathSegment, fc.constantFrom('0', '201', '1', 'hour', 'day', 'deny', 'access'))), { maxLength: 4 }),
+      );
+      const passing = passingTokens.get(route) ?? [];
+      return fc.record({
       route: fc.constant(route),
-      params: fc.array(pathSegment, { minLength: 1, maxLength: 3 }),
-      query: fc.array(fc.tuple(fc.constantFrom(...QUERY_NAMES), fc.oneof(pathSegment, fc.constantFrom('0', '201', '1', 'hour', 'day', 'deny', 'access'))), { maxLength: 4 }),
-      token: fc.nat(),
+      params: fc.array(fc.oneof(pathSegment, fc.constant('00000000-0000-4000-8000-000000000000')), { minLength: 1, maxLength: 3 }),
+      query,
+      token: passing.length ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...passing) }, { weight: 1, arbitrary: fc.nat() }) : fc.nat(),
       body: fc.oneof(
-        hostileJson.map((value) => ({ kind: 'json' as const, value })),
-        rawBody.map((raw) => ({ kind: 'raw' as const, ...raw })),
-        fc.constant({ kind: 'none' as const }),
+        { weight: bodySchema ? 6 : 1, arbitrary: fromSchema(bodySchema, components).map((value) => ({ kind: 'json' as const, value })) },
+        { weight: 1, arbitrary: hostileJson.map((value) => ({ kind: 'json' as const, value })) },
+        { weight: 1, arbitrary: rawBody.map((raw) => ({ kind: 'raw' as const, ...raw })) },
+        { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) },
       ),
       headers: fc.dictionary(fc.constantFrom('idempotency-key', 'traceparent', 'tracestate', 'dpop', 'accept', 'origin', 'x-forwarded-for', 'platform-signature'), headerValue, { maxKeys: 3 }),
-    });
+      });
+    };
     // Every route gets its share of the runs (a seed per route, printed by fast-check on failure).
     const perRoute = Math.max(1, Math.ceil(RUNS / routes.length));
     for (const [i, route] of routes.entries()) {
