@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform, type TestResponse } from '../support/test-platform';
@@ -115,6 +116,18 @@ describe('input hygiene', () => {
     const sig2 = createHmac('sha256', 'dev-only-webhook-signing-secret').update(`${t}.${nested}`).digest('hex');
     const refused = await send(undefined, 'POST', '/billing/webhooks/payments', nested, { 'platform-signature': `t=${t},v1=${sig2}` });
     expect(refused.status).toBe(400);
+  });
+
+  it('NUL in a header never reaches the platform: the HTTP parser answers 400 (why the hook walks no headers)', async () => {
+    const { hostname, port } = new URL(platform.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.end('GET /health/live HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\u0000b\r\n\r\n'));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
   });
 
   it('clean input still passes (a control: the checks refuse only what they name)', async () => {

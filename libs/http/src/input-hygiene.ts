@@ -62,8 +62,8 @@ function join(parent: string, key: string): string {
 }
 
 /**
- * Walks a parsed input (a JSON body, the query, the path parameters, the headers) and returns the
- * first value the platform must refuse whatever the route: a string or key with a
+ * Walks a parsed input (a JSON body, the query, the path parameters) and returns the
+ * a value the platform must refuse whatever the route (scalars of a container before its children): a string or key with a
  * {@link stringFlaw}, nesting deeper than `limits.maxDepth`, or a container with more than
  * `limits.maxEntries` entries. Iterative, so any depth is safe to walk; stops at the first flaw.
  *
@@ -82,36 +82,51 @@ export function findInputFlaw(value: unknown, limits: InputLimits = INPUT_LIMITS
     if (depth + 1 > limits.maxDepth) return { path, message: `nests deeper than ${limits.maxDepth} levels` };
     if (Array.isArray(current)) {
       if (current.length > limits.maxEntries) return { path, message: `has more than ${limits.maxEntries} elements` };
-      for (let i = current.length - 1; i >= 0; i--) stack.push({ value: current[i], path: join(path, String(i)), depth: depth + 1 });
+      // Scalars are checked in place (paths are built only for a flaw); containers wait on the stack, in order.
+      for (let i = 0; i < current.length; i++) {
+        const element: unknown = current[i];
+        if (typeof element === 'string') {
+          const message = stringFlaw(element, instants);
+          if (message) return { path: join(path, String(i)), message };
+        }
+      }
+      for (let i = current.length - 1; i >= 0; i--) {
+        if (typeof current[i] === 'object' && current[i] !== null) stack.push({ value: current[i], path: join(path, String(i)), depth: depth + 1 });
+      }
       continue;
     }
     const keys = Object.keys(current);
     if (keys.length > limits.maxEntries) return { path, message: `has more than ${limits.maxEntries} keys` };
-    for (let i = keys.length - 1; i >= 0; i--) {
+    for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
-      const keyPath = join(path, pathKey(key));
-      const message = stringFlaw(key, instants);
-      if (message) return { path: keyPath, message: `key ${message}` };
-      stack.push({ value: (current as Record<string, unknown>)[key], path: keyPath, depth: depth + 1 });
+      const keyFlaw = stringFlaw(key, instants);
+      if (keyFlaw) return { path: join(path, pathKey(key)), message: `key ${keyFlaw}` };
+      const value = (current as Record<string, unknown>)[key];
+      if (typeof value === 'string') {
+        const message = stringFlaw(value, instants);
+        if (message) return { path: join(path, pathKey(key)), message };
+      }
+    }
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const value = (current as Record<string, unknown>)[keys[i]];
+      if (typeof value === 'object' && value !== null) stack.push({ value, path: join(path, pathKey(keys[i])), depth: depth + 1 });
     }
   }
   return undefined;
 }
 
-/** The first flaw of a request, with where it was: path parameters, query, headers, then body. */
-export function requestInputFlaw(request: Pick<FastifyRequest, 'params' | 'query' | 'headers' | 'body'>, limits: InputLimits = INPUT_LIMITS): (InputFlaw & { in: InputLocation }) | undefined {
-  const inputs: [InputLocation, unknown][] = [
-    ['path', request.params],
-    ['query', request.query],
-    ['header', request.headers],
-    ['body', request.body],
-  ];
-  for (const [location, value] of inputs) {
-    if (value === undefined || value === null) continue;
-    const flaw = findInputFlaw(value, limits);
-    if (flaw) return { ...flaw, in: location };
-  }
-  return undefined;
+/**
+ * The first flaw of a request, with where it was: path parameters, query, then body. Headers
+ * need no walk: Node's HTTP parser refuses NUL in a header (400 before any request exists) and
+ * reads values as latin-1, where no surrogate can occur; no header is read as a date-time.
+ */
+export function requestInputFlaw(request: Pick<FastifyRequest, 'params' | 'query' | 'body'>, limits: InputLimits = INPUT_LIMITS): (InputFlaw & { in: InputLocation }) | undefined {
+  const params = request.params === undefined || request.params === null ? undefined : findInputFlaw(request.params, limits);
+  if (params) return { ...params, in: 'path' };
+  const query = request.query === undefined || request.query === null ? undefined : findInputFlaw(request.query, limits);
+  if (query) return { ...query, in: 'query' };
+  const body = request.body === undefined || request.body === null ? undefined : findInputFlaw(request.body, limits);
+  return body ? { ...body, in: 'body' } : undefined;
 }
 
 /** The 400 `validation_failed` answer for a flaw: its path and location, never the value itself. */
@@ -123,7 +138,7 @@ export function inputFlawException(flaw: InputFlaw & { in: InputLocation }): Req
 /**
  * Input hygiene for every route, once: a Fastify `preValidation` hook (after the body is parsed,
  * before the guard, pipes and handler) that refuses with 400 `validation_failed` any request
- * whose path parameters, query, headers or JSON body holds NUL, a lone surrogate, an instant out
+ * whose path parameters, query or JSON body holds NUL, a lone surrogate, an instant out
  * of range, nesting deeper than {@link INPUT_LIMITS}.maxDepth or a container larger than its
  * maxEntries; `errors[0]` names the field (`path`) and where it was (`in`). Call before the
  * application initialises.
