@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestIssuer } from '../support/test-issuer';
-import { TestPlatform, type TestResponse } from '../support/test-platform';
+import { availableDatabases, TestPlatform, type TestResponse } from '../support/test-platform';
 
 /**
  * Input hygiene (issue 13, "Why" 3): every client mistake that used to answer 500 now answers 400
@@ -10,14 +10,14 @@ import { TestPlatform, type TestResponse } from '../support/test-platform';
  * (libs/http/src/input-hygiene.ts and the global validation pipe's shape check); and exactly one
  * audit record is written for each.
  */
-describe('input hygiene', () => {
+describe.each(availableDatabases())('input hygiene on %s', (database) => {
   let platform: TestPlatform;
   const tokens: Record<string, string> = {};
   const invoice = { customer: 'Wayne Enterprises', currency: 'EUR', lines: [{ description: 'Seats', quantity: 1, unitAmount: 100 }] };
   const event = { name: 'signup', timestamp: '2026-11-30T10:00:00Z' };
 
   beforeAll(async () => {
-    platform = await TestPlatform.start();
+    platform = await TestPlatform.start({}, database);
     for (const user of ['alice', 'bob', 'carol']) tokens[user] = await platform.userToken(user);
     tokens.bot = await platform.clientToken('ingest-bot');
   });
