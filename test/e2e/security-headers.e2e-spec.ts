@@ -51,7 +51,7 @@ describe('security headers', () => {
     expect(created.status).toBe(201);
     expect(created.body.clientSecret).toEqual(expect.any(String));
     expect(created.headers.get('cache-control')).toBe('no-store');
-    // Any credentialed request is no-store, whatever the handler set (here, the metrics scrape).
+    // Every credentialed answer is no-store, whatever the route (here, the metrics scrape).
     const metrics = await platform.request('GET', '/metrics', { token: await platform.clientToken('metrics-scraper') });
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('cache-control')).toBe('no-store');
