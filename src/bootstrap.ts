@@ -12,7 +12,7 @@ import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@pla
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { DEV_MACHINE_CLIENTS, devClientSecretName, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
-import { AppRegistry, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerJsonBodyParser, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
+import { AppRegistry, baselineSecurityHeaders, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, registerSecurityHeaders, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
 import { closeConnectionsOnShutdown } from './platform/close-connections-on-shutdown';
@@ -174,6 +174,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
         trackRequest?.(request, reply);
         void reply
           .code(400)
+          .headers(baselineSecurityHeaders(config.dpop.publicOrigin))
           .header(REQUEST_ID_HEADER, request.id)
           .header('content-type', PROBLEM_CONTENT_TYPE)
           .send({ type: problemType('malformed_url'), title: titleFor(400), status: 400, detail: 'The request URL is malformed.', reason: 'malformed_url', requestId: request.id });
@@ -197,8 +198,12 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       await followDevSecrets(devIdp, app.get(SecretsService));
     }
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
+    // NUL, lone surrogates, out-of-range instants and excessive nesting: 400 before any guard or handler.
+    registerInputHygiene(app.getHttpAdapter().getInstance());
     await publishOpenApi(app, { devIssuer: devIdp?.issuer, issuer: config.oidc.issuer, audience: config.oidc.audiences[0] });
     trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics), { durability: config.audit.durability });
+    // After the audit hooks: a refused CORS preflight is answered in onRequest and still audited.
+    registerSecurityHeaders(app.getHttpAdapter().getInstance(), { publicOrigin: config.dpop.publicOrigin, corsAllowedOrigins: config.corsAllowedOrigins });
     const beginClosingConnections = closeConnectionsOnShutdown(app.getHttpAdapter().getInstance());
     await explainPortInUse('PORT', config.host, config.port, () => (app as NestFastifyApplication).listen(config.port, config.host));
     const address = app.getHttpServer().address() as AddressInfo;

@@ -1,4 +1,5 @@
 import type { ClaimPresetName } from '@platform/config';
+import { findInputFlaw } from '@platform/http';
 import { AuthFailure } from './auth-failure';
 import { claimValues, groupsOverage, readClaimPath, type ClaimDelimiter } from './claim-values';
 import type { Actor, Principal } from './principal';
@@ -168,7 +169,8 @@ function presetFor(options: ClaimMapperOptions): ClaimPreset {
  * Turns the verified claims of an access token into a {@link Principal}, with the naming
  * conventions of one identity-provider preset. Pure and synchronous.
  *
- * @throws AuthFailure `malformed_claims` (a claim of the wrong type), `wrong_token_use`
+ * @throws AuthFailure `malformed_claims` (a claim of the wrong type, or a claim string with NUL or
+ *   a lone surrogate), `wrong_token_use`
  *   (an ID or refresh token), `client_id_mismatch` (Cognito: token of another app client)
  */
 export class ClaimMapper {
@@ -181,6 +183,10 @@ export class ClaimMapper {
   }
 
   map(claims: Record<string, unknown>): Principal {
+    // A signed claim is still input: NUL or a lone surrogate in any claim string (sub, tenant,
+    // roles, act) would reach the database and the audit trail; the claim's path is recorded.
+    const flaw = findInputFlaw(claims, undefined, false);
+    if (flaw) throw new AuthFailure('malformed_claims', { claim: flaw.path });
     // Entra ID: `oid` is the stable object id when a token carries no `sub`.
     const subject = claims.sub ?? (this.options.preset === 'entra' ? claims.oid : undefined);
     if (typeof subject !== 'string' || subject === '') throw new AuthFailure('malformed_claims', { claim: 'sub' });

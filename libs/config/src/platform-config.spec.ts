@@ -119,6 +119,14 @@ describe('parsePlatformConfig', () => {
       expect(parsePlatformConfig({ ...EXTERNAL, PUBLIC_ORIGIN: 'HTTPS://API.example.com:443' }, CWD).dpop.publicOrigin).toBe('https://api.example.com');
     });
 
+    it('reads CORS_ALLOWED_ORIGINS as exact origins (none by default); a wildcard or a path is refused', () => {
+      expect(parsePlatformConfig(EXTERNAL, CWD).corsAllowedOrigins).toEqual([]);
+      expect(parsePlatformConfig({ ...EXTERNAL, CORS_ALLOWED_ORIGINS: 'https://App.example.com:443, http://localhost:5173' }, CWD).corsAllowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+      for (const bad of ['*', 'https://*.example.com', 'https://app.example.com/path', 'app.example.com']) {
+        expect(configErrorOf({ ...EXTERNAL, CORS_ALLOWED_ORIGINS: bad }).problems, bad).toEqual([expect.stringContaining('CORS_ALLOWED_ORIGINS')]);
+      }
+    });
+
     it('accepts production with an external issuer', () => {
       const config = parsePlatformConfig({ NODE_ENV: 'production', ...EXTERNAL }, CWD);
       expect(config.env).toBe('production');

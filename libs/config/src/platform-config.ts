@@ -126,6 +126,12 @@ export interface PlatformConfigValues {
    * of addresses/CIDRs of the proxies in front.
    */
   trustProxy: false | number | string[];
+  /**
+   * Browser origins (`https://app.example.com`) allowed to call the API across origins (CORS):
+   * their preflights are answered and their responses carry `Access-Control-Allow-Origin`; every
+   * other origin's preflight is 403. Empty (default): none.
+   */
+  corsAllowedOrigins: string[];
   /** Shared state between instances (rate-limit counters, DPoP proof ids); undefined: in memory. */
   redis?: {
     /** `redis://` or `rediss://` URL; a password in it is used unless the `redis-password` secret is set. */
@@ -276,6 +282,20 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
     problems.push('PUBLIC_ORIGIN is required when NODE_ENV=production (the https:// origin clients address, e.g. https://api.example.com)');
   }
 
+  const corsAllowedOrigins: string[] = [];
+  for (const origin of list('CORS_ALLOWED_ORIGINS', [])) {
+    // Exact origins only: `*` or a pattern would let any site read responses with a user's token.
+    if (!/^https?:\/\/[^/\s*]+$/i.test(origin)) {
+      problems.push(`CORS_ALLOWED_ORIGINS: "${origin.slice(0, 100)}" is not an origin like https://app.example.com (no path, no wildcard)`);
+      continue;
+    }
+    try {
+      corsAllowedOrigins.push(new URL(origin).origin);
+    } catch {
+      problems.push(`CORS_ALLOWED_ORIGINS: "${origin.slice(0, 100)}" is not an origin like https://app.example.com (no path, no wildcard)`);
+    }
+  }
+
   const databaseUrl = str('DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) problems.push('DATABASE_URL must be a postgres:// URL');
 
@@ -329,6 +349,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       publicOrigin,
     },
     trustProxy,
+    corsAllowedOrigins,
     redis:
       redisUrl === undefined
         ? undefined

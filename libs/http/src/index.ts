@@ -13,3 +13,6 @@ export * from './json-body';
 export * from './canonical-json';
 export * from './rfc3339';
 export * from './database-unavailable';
+export * from './input-hygiene';
+export * from './shape-check';
+export * from './security-headers';

@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { InvalidRequestError } from './platform-error';
+import { isStorableInstant } from './rfc3339';
 
 /** Query parameters of every list endpoint: a bounded page size and an opaque cursor. */
 export class PageQuery {
@@ -39,7 +40,8 @@ export function encodeCursor(position: CursorPosition): string {
 export function decodeCursor(cursor: string): CursorPosition {
   const [iso, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(ISO_INSTANT.test(iso ?? '') ? iso : '');
-  if (extra !== undefined || !UUID.test(id ?? '') || Number.isNaN(createdAt.getTime())) {
+  // A cursor names an instant: one PostgreSQL cannot hold (year 0000) was not issued here either.
+  if (extra !== undefined || !UUID.test(id ?? '') || !isStorableInstant(createdAt.getTime())) {
     throw new InvalidRequestError('invalid_cursor', 'The cursor is not one this API issued.');
   }
   return { createdAt, id };

@@ -10,8 +10,11 @@ export interface Problem {
   instance?: string;
   reason?: string;
   requestId?: string;
-  /** Field-level validation errors: `path` is the dotted location in the body, e.g. `events.0.ts`. */
-  errors?: { path: string; messages: string[] }[];
+  /**
+   * Field-level validation errors: `path` is the dotted location, e.g. `events.0.ts`; `in`, when
+   * given, says where (`body`, `query`, `path` or `header`, as OpenAPI names parameter locations).
+   */
+  errors?: { path: string; in?: 'body' | 'query' | 'path' | 'header'; messages: string[] }[];
   [extension: string]: unknown;
 }
 

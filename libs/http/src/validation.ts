@@ -1,5 +1,6 @@
-import { BadRequestException, ValidationError, ValidationPipe, Param, ParseUUIDPipe } from '@nestjs/common';
+import { type ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe, Param, ParseUUIDPipe } from '@nestjs/common';
 import type { Problem } from './problem';
+import { locationOfParameter, shapeFlaws } from './shape-check';
 
 /** Flattens class-validator errors into `{ path, messages }` with dotted paths (`events.0.ts`). */
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): NonNullable<Problem['errors']> {
@@ -33,9 +34,25 @@ export const VALIDATION_OPTIONS = {
   exceptionFactory: (errors: ValidationError[]) => new RequestValidationException(flattenValidationErrors(errors)),
 } as const;
 
+/**
+ * The global ValidationPipe, preceded by one shape check for every DTO ({@link shapeFlaws}): an
+ * array where a nested object belongs, or an object where an array of them does, is 400
+ * `validation_failed` naming the element, before class-transformer and class-validator see it.
+ */
+class PlatformValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const location = locationOfParameter(metadata.type);
+    if (location && !metadata.data) {
+      const flaws = shapeFlaws(metadata.metatype, value);
+      if (flaws.length > 0) throw new RequestValidationException(flaws.map((f) => ({ path: f.path, in: location, messages: [f.message] })));
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Builds the platform's global ValidationPipe. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe(VALIDATION_OPTIONS);
+  return new PlatformValidationPipe(VALIDATION_OPTIONS);
 }
 
 /**
