@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { withDevSignIn } from './openapi-sign-in';
+import { devSignInUiOptions, withDevSignIn } from './openapi-sign-in';
 
 const doc = (): OpenAPIObject => ({
   openapi: '3.0.0',
@@ -22,5 +22,11 @@ describe('OpenAPI sign-in', () => {
     const result = withDevSignIn(doc(), 'http://127.0.0.1:3001', undefined);
     expect(result.paths['/x'].get?.security).toEqual([{ bearer: [] }, { 'development-provider': ['openid'] }]);
     expect(result.paths['/health'].get?.security).toBeUndefined();
+  });
+
+  it('the page keeps the token in memory only: Swagger UI is not asked to persist it (localStorage)', () => {
+    const options = devSignInUiOptions('https://api.example.com');
+    expect(options).not.toHaveProperty('persistAuthorization');
+    expect(options.initOAuth).toMatchObject({ usePkceWithAuthorizationCodeGrant: true, additionalQueryStringParams: { resource: 'https://api.example.com' } });
   });
 });

@@ -34,10 +34,13 @@ export function withDevSignIn(document: OpenAPIObject, issuer: string | undefine
   return document;
 }
 
-/** Swagger UI options: PKCE with the token command's client, asking for a token for the platform's audience (RFC 8707). */
+/**
+ * Swagger UI options: PKCE with the token command's client, asking for a token for the platform's
+ * audience (RFC 8707). `persistAuthorization` stays off (Swagger UI's default): on, the page would
+ * keep the access token in localStorage, where any script of the origin reads it after the tab closes.
+ */
 export function devSignInUiOptions(audience: string): Record<string, unknown> {
   return {
     initOAuth: { clientId: DEV_CLI_CLIENT.clientId, usePkceWithAuthorizationCodeGrant: true, scopes: ['openid', 'profile'], additionalQueryStringParams: { resource: audience } },
-    persistAuthorization: true,
   };
 }

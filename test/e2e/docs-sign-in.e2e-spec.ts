@@ -65,6 +65,8 @@ describe('the OpenAPI page signs in through the development provider', () => {
     const init = await platform.request('GET', '/docs/swagger-ui-init.js');
     expect(init.body).toContain(`"clientId": "${DEV_CLI_CLIENT.clientId}"`);
     expect(init.body).toContain('"usePkceWithAuthorizationCodeGrant": true');
+    // The token stays in the page's memory: with persistAuthorization Swagger UI would write it to localStorage.
+    expect(init.body).not.toContain('persistAuthorization');
     expect((await platform.request('GET', '/docs/oauth2-redirect.html')).status).toBe(200);
   });
 
