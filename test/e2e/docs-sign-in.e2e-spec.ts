@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_CLI_CLIENT } from '@platform/dev-idp';
+import { DEV_CLI_CLIENT, DEV_CONSOLE_CLIENT } from '@platform/dev-idp';
 import { TestPlatform } from '../support/test-platform';
 
 /**
@@ -83,5 +83,15 @@ describe('the OpenAPI page signs in through the development provider', () => {
   it('another origin gets no CORS grant for the token exchange', async () => {
     const response = await fetch(`${platform.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' }, body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x', client_id: DEV_CLI_CLIENT.clientId }) });
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('both browser clients (console, OpenAPI page) get CORS from http: loopback origins only, not https: nor elsewhere', async () => {
+    const port = new URL(platform.url).port;
+    const grant = async (clientId: string, origin: string) =>
+      (await fetch(`${platform.issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x', client_id: clientId }) })).headers.get('access-control-allow-origin');
+    for (const clientId of [DEV_CONSOLE_CLIENT.clientId, DEV_CLI_CLIENT.clientId]) {
+      for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) expect(await grant(clientId, origin)).toBe(origin);
+      for (const origin of [`https://127.0.0.1:${port}`, `https://localhost:${port}`, 'http://localhost.evil.example']) expect(await grant(clientId, origin)).toBeNull();
+    }
   });
 });

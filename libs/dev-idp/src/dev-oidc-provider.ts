@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { isLoopbackOrigin } from './loopback-origin';
 import { DevMemoryStore } from './memory-store';
 import { findDevUser } from './profile-users';
 import { DEV_PROVIDER_ID, DEV_PROVIDER_METADATA } from './provider-identity';
@@ -98,26 +99,7 @@ function signingJwks(dataDir: string): { keys: Record<string, unknown>[] } {
   return jwks;
 }
 
-/** True for http(s)://127.0.0.1, localhost or [::1] on any port. */
-function isLoopbackOrigin(origin: string): boolean {
-  try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(origin).hostname);
-  } catch {
-    return false;
-  }
-}
-
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-/** An `http:` origin on 127.0.0.1, [::1] or localhost, any port. */
-function isLoopbackHttpOrigin(origin: string): boolean {
-  try {
-    const url = new URL(origin);
-    return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Starts the development OpenID provider (panva's oidc-provider) on 127.0.0.1: the seeded users
@@ -183,10 +165,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       },
     ],
     // Browser clients redeem their code with a cross-origin fetch: the console and the OpenAPI page
-    // (which signs in with the token command's client), from loopback origins only.
-    clientBasedCORS: (_ctx, origin, client) =>
-      (client.clientId === DEV_CONSOLE_CLIENT.clientId && isLoopbackOrigin(origin)) ||
-      (client.clientId === DEV_CLI_CLIENT.clientId && isLoopbackHttpOrigin(origin)),
+    // (which signs in with the token command's client), from http: loopback origins only.
+    clientBasedCORS: (_ctx, origin, client) => (client.clientId === DEV_CONSOLE_CLIENT.clientId || client.clientId === DEV_CLI_CLIENT.clientId) && isLoopbackOrigin(origin),
     // Names itself, so that the token command refuses any other provider (provider-identity.ts).
     discovery: { [DEV_PROVIDER_METADATA]: DEV_PROVIDER_ID },
     extraClientMetadata: { properties: ['tenant'] },
