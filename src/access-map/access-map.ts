@@ -2,37 +2,14 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DiscoveryService, MetadataScanner, ModulesContainer, NestFactory, Reflector } from '@nestjs/core';
 import pino from 'pino';
-import { parsePolicy, PolicyService, RouteInventory, type PolicyDocument, type Principal, type RouteEntry } from '@platform/auth';
+import { parsePolicy, PolicyService, RouteInventory, type PolicyDocument, type RouteEntry } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
 import { AppRegistry, type FeatureApp } from '@platform/http';
 import { AppModule } from '../app.module';
 import { FEATURE_APPS, PLATFORM_APP } from '../feature-apps';
+import { byAppPathMethod, resolveRouteAccess, type AccessMapRoute } from './resolve-route-access';
 
-/** Who gets one route, as the policy says. */
-export interface AccessMapRoute {
-  method: string;
-  path: string;
-  app: string;
-  /** `Controller.handler`. */
-  handler: string;
-  /** `public` (no token read), `authenticated` (any valid principal) or `permissions`. */
-  policy: 'public' | 'authenticated' | 'permissions' | 'none';
-  /** Every permission the route requires (all of them); empty unless `policy` is `permissions`. */
-  permissions: string[];
-  /** `required`: principals whose token names no tenant are refused (403 tenant_required). Null for public routes. */
-  tenant: 'required' | 'optional' | null;
-  /** `required-for-machines`: machines and agents need a DPoP-bound token here. */
-  dpop: 'required-for-machines' | null;
-  /**
-   * Platform roles whose holders (people) get the route: the role's own permissions and those of
-   * the roles it includes, transitively. `*` for public and authenticated-only routes.
-   */
-  roles: string[];
-  /** Identity-provider roles or groups that get it through a role mapping (`from -> to`, with `@tenant` when tenant-specific). */
-  mappedFrom: string[];
-  /** OAuth scopes that get it for a machine, each scope alone (the tenant must also have granted the scope to the client). */
-  scopes: string[];
-}
+export { byAppPathMethod, profilePrincipal, resolveRouteAccess, type AccessMapRoute } from './resolve-route-access';
 
 /** A role with its includes resolved. */
 export interface AccessMapRole {
@@ -83,60 +60,15 @@ export function loadPolicy(policyFile: string, registry: AppRegistry): PolicySer
   return service;
 }
 
-/** A principal holding only `roles` (a person) or only `scopes` (a machine), for policy questions. */
-export function profilePrincipal(profile: { roles?: string[]; scopes?: string[]; tenant?: string | null }): Principal {
-  const machine = profile.scopes !== undefined;
-  return {
-    subject: 'access-map',
-    type: machine ? 'service' : 'user',
-    tenant: profile.tenant === undefined ? 'any-tenant' : profile.tenant,
-    roles: profile.roles ?? [],
-    boundRoles: [],
-    scopes: profile.scopes ?? [],
-    clientId: null,
-    issuer: 'access-map',
-    expiresAt: 0,
-    tokenId: null,
-    actors: [],
-    boundKeyThumbprint: null,
-    claims: {},
-  };
-}
-
 /**
  * Resolves, for every route, which roles, mapped identity-provider roles and scopes the policy
- * grants it to. Every answer comes from {@link PolicyService.decide}, the guard's own decision.
+ * grants it to ({@link resolveRouteAccess}), with the roles' includes and permissions resolved.
  */
 export function buildAccessMap(routes: RouteEntry[], policy: PolicyService, policyFile: string): AccessMap {
   const doc: PolicyDocument = policy.current;
   const roleNames = Object.keys(doc.roles).sort();
   const scopeNames = Object.keys(doc.scopes).sort();
-  const rows = routes
-    .map((route): AccessMapRoute => {
-      const p = route.policy;
-      const base = {
-        method: route.method,
-        path: route.path,
-        app: route.app,
-        handler: route.handler,
-        policy: p?.kind ?? ('none' as const),
-        permissions: p?.kind === 'permissions' ? [...p.permissions] : [],
-        tenant: p && p.kind !== 'public' ? p.tenant : null,
-        dpop: p && p.kind !== 'public' ? (p.dpop ?? null) : null,
-      };
-      if (p === undefined) return { ...base, roles: [], mappedFrom: [], scopes: [] };
-      if (p.kind !== 'permissions') return { ...base, roles: ['*'], mappedFrom: [], scopes: ['*'] };
-      const grants = (principal: Principal) => policy.decide(principal, p.permissions).allowed;
-      return {
-        ...base,
-        roles: roleNames.filter((role) => grants(profilePrincipal({ roles: [role] }))),
-        mappedFrom: doc.roleMappings
-          .filter((m) => grants(profilePrincipal({ roles: [m.from], tenant: m.tenant ?? 'any-tenant' })))
-          .map((m) => `${m.from} -> ${m.to.join(', ')}${m.tenant ? ` @${m.tenant}` : ''}`),
-        scopes: scopeNames.filter((scope) => grants(profilePrincipal({ scopes: [scope] }))),
-      };
-    })
-    .sort((a, b) => a.app.localeCompare(b.app) || a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+  const rows = routes.map((route) => resolveRouteAccess(route, policy)).sort(byAppPathMethod);
   return {
     policyFile,
     roles: roleNames.map((name) => {

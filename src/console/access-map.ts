@@ -1,4 +1,5 @@
 import type { PolicyExplanation, PolicyService, RouteEntry } from '@platform/auth';
+import { byAppPathMethod, resolveRouteAccess } from '../access-map/resolve-route-access';
 
 /** How one role (or scope) stands towards one route: allowed or not, and the grant path. */
 export interface AccessCell {
@@ -32,10 +33,12 @@ export interface AccessMap {
 }
 
 /**
- * Resolves every route of the inventory against every role and scope of the current policy, the
- * way the guard decides: a person holding only role R (bound in the platform, so with what R
- * includes), a machine holding only scope S. Public routes are open to all, authenticated-only
- * routes to any valid token; routes without a policy (never mounted) to nobody.
+ * The console's matrix: whether each role (bound in the platform, with what it includes) and each
+ * scope gets each route comes from {@link resolveRouteAccess}, the same resolver as
+ * `npm run access-map`; the console adds the tenant the roles are held in and, per cell, the grant
+ * path ({@link PolicyService.explain}: the rule, role or scope and where the role came from) or
+ * the permissions that are missing. Public routes are open to all, authenticated-only routes to
+ * any valid token; routes without a policy (never mounted) to nobody.
  *
  * @param tenant the tenant the roles are held in (role mappings may be tenant-specific); null for none
  */
@@ -43,8 +46,7 @@ export function buildAccessMap(routes: RouteEntry[], policy: PolicyService, tena
   const document = policy.current;
   const roleNames = Object.keys(document.roles).sort();
   const scopeNames = Object.keys(document.scopes).sort();
-  const cell = (permissions: string[], explain: (permission: string) => PolicyExplanation, openTo: boolean): AccessCell => {
-    if (permissions.length === 0) return { allowed: openTo, grants: [], missing: [] };
+  const cell = (allowed: boolean, permissions: string[], explain: (permission: string) => PolicyExplanation): AccessCell => {
     const grants: AccessCell['grants'] = [];
     const missing: string[] = [];
     for (const permission of permissions) {
@@ -57,25 +59,28 @@ export function buildAccessMap(routes: RouteEntry[], policy: PolicyService, tena
         grants.push({ permission, pattern: first.pattern, ...(first.role && { role: first.role }), ...(first.scope && { scope: first.scope }), ...(via && { via }) });
       }
     }
-    return { allowed: missing.length === 0, grants, missing };
+    return { allowed, grants, missing };
   };
   const rows = routes
     .map((route): AccessMapRow => {
-      const kind = route.policy?.kind ?? 'none';
-      const permissions = route.policy?.kind === 'permissions' ? route.policy.permissions : [];
-      const open = kind === 'public' || kind === 'authenticated';
+      const resolved = resolveRouteAccess(route, policy, tenant);
+      const gets = (holders: string[], name: string) => holders.includes('*') || holders.includes(name);
       return {
-        method: route.method,
-        path: route.path,
-        app: route.app,
-        policy: kind,
-        permissions,
-        tenantScoped: route.policy !== undefined && route.policy.kind !== 'public' && route.policy.tenant === 'required',
-        roles: Object.fromEntries(roleNames.map((role) => [role, cell(permissions, (p) => policy.explain({ type: 'user', roles: [], scopes: [], tenant }, p, [role]), open)])),
-        scopes: Object.fromEntries(scopeNames.map((scope) => [scope, cell(permissions, (p) => policy.explain({ type: 'service', roles: [], scopes: [scope], tenant }, p), open)])),
+        method: resolved.method,
+        path: resolved.path,
+        app: resolved.app,
+        policy: resolved.policy,
+        permissions: resolved.permissions,
+        tenantScoped: resolved.tenant === 'required',
+        roles: Object.fromEntries(
+          roleNames.map((role) => [role, cell(gets(resolved.roles, role), resolved.permissions, (p) => policy.explain({ type: 'user', roles: [], scopes: [], tenant }, p, [role]))]),
+        ),
+        scopes: Object.fromEntries(
+          scopeNames.map((scope) => [scope, cell(gets(resolved.scopes, scope), resolved.permissions, (p) => policy.explain({ type: 'service', roles: [], scopes: [scope], tenant }, p))]),
+        ),
       };
     })
-    .sort((a, b) => a.app.localeCompare(b.app) || a.path.localeCompare(b.path) || a.method.localeCompare(b.method));
+    .sort(byAppPathMethod);
   return {
     roles: roleNames.map((name) => ({ name, description: document.roles[name].description, includes: document.roles[name].includes })),
     scopes: scopeNames.map((name) => ({ name, description: document.scopes[name].description })),

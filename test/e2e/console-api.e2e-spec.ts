@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
@@ -42,6 +44,22 @@ describe.each(availableDatabases())('console endpoints on %s', (database) => {
     expect(map.roles.map((r: { name: string }) => r.name)).toEqual(['admin', 'analyst', 'billing-manager', 'platform-operator']);
     expect((await as('olivia', '/platform/access-map')).status).toBe(200);
     expect((await as('carol', '/platform/access-map')).body).toMatchObject({ status: 403, reason: 'insufficient_permission' });
+  });
+
+  it('GET /platform/access-map agrees, cell for cell, with the committed access-map.json (one resolver: src/access-map)', async () => {
+    type Row = { method: string; path: string; roles: Record<string, { allowed: boolean }>; scopes: Record<string, { allowed: boolean }> };
+    type Committed = { routes: { method: string; path: string; roles: string[]; scopes: string[] }[] };
+    const committed = JSON.parse(readFileSync(path.join(__dirname, '../../access-map.json'), 'utf8')) as Committed;
+    const served = (await as('alice', '/platform/access-map')).body as { routes: Row[] };
+    const holders = (cells: Record<string, { allowed: boolean }>) => Object.keys(cells).filter((name) => cells[name].allowed);
+    const expand = (names: string[], all: string[]) => (names.includes('*') ? all : names);
+    const view = (rows: { method: string; path: string; roles: string[]; scopes: string[] }[]) => rows.map((r) => `${r.method} ${r.path} roles=${r.roles.join(',')} scopes=${r.scopes.join(',')}`).sort();
+    const roleNames = Object.keys(served.routes[0].roles);
+    const scopeNames = Object.keys(served.routes[0].scopes);
+    expect(served.routes.length).toBeGreaterThan(20);
+    expect(view(served.routes.map((r) => ({ ...r, roles: holders(r.roles), scopes: holders(r.scopes) })))).toEqual(
+      view(committed.routes.map((r) => ({ ...r, roles: expand(r.roles, roleNames), scopes: expand(r.scopes, scopeNames) }))),
+    );
   });
 
   it('GET /platform/me tells what the policy grants the caller', async () => {
