@@ -1,10 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditChainVerifier, AuditRepository, AuditWriter, eventRowFor, type AuditRow, type NewAuditRow } from '@platform/audit';
 import { DatabaseService } from '@platform/database';
 import { canonicalJson } from '@platform/http';
 import { IdempotencyRepository } from '@platform/idempotency';
+import { PlatformMetrics } from '@platform/observability';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
 /** Rows of one request, read from the table (not from the writer's queue). */
@@ -115,6 +118,54 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     expect(await count(platform, sql`select count(*) as n from audit_outbox`)).toBe(0);
     await platform.flushAudit();
     expect(await storedOf(platform, base.requestId)).toHaveLength(2);
+    await chainHolds(platform);
+  });
+
+  it('an outbox event the database refuses as data is set aside alone: the access record of the same flush is chained, the next flush is clean', async () => {
+    const database = platform.running.app.get(DatabaseService);
+    const writer = platform.running.app.get(AuditWriter);
+    const metrics = platform.running.app.get(PlatformMetrics);
+    const rejectedBefore = Number(/^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1]);
+    const requestId = `poisoned-outbox-${randomUUID()}`;
+    const innocent: NewAuditRow = {
+      recordId: randomUUID(),
+      kind: 'access',
+      traceId: null,
+      occurredAt: new Date(),
+      requestId,
+      decision: null,
+      reason: 'route_not_found',
+      errorReason: null,
+      subject: null,
+      principalType: null,
+      clientId: null,
+      tenant: null,
+      issuer: null,
+      app: 'platform',
+      method: 'GET',
+      route: null,
+      path: '/innocent',
+      requiredPermissions: [],
+      status: 404,
+      durationMs: 0.5,
+      clientIp: '127.0.0.1',
+      details: null,
+    };
+    // A status no integer column holds (SQLSTATE 22003), then a good event behind it.
+    const bad = eventRowFor({ ...innocent, status: 99_999_999_999 }, 'billing.invoice.created', 'poison');
+    const good = eventRowFor(innocent, 'billing.invoice.created', 'after-poison');
+    await database.db.execute(sql`insert into audit_outbox (record) values (${JSON.stringify(bad)}::jsonb), (${JSON.stringify(good)}::jsonb)`);
+    writer.outboxWritten();
+    writer.record(innocent);
+    await platform.flushAudit();
+    expect(await storedOf(platform, requestId)).toEqual([
+      expect.objectContaining({ kind: 'access', status: 404 }),
+      expect.objectContaining({ kind: 'event', resource_id: 'after-poison' }),
+    ]);
+    expect(await count(platform, sql`select count(*) as n from audit_outbox`)).toBe(0);
+    const rejected = readFileSync(path.join(platform.running.config.audit.journalDir, 'audit-rejected.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rejected.filter((r) => r.record.requestId === requestId)).toMatchObject([{ sqlstate: '22003', record: { recordId: bad.recordId } }]);
+    expect(Number(/^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1])).toBe(rejectedBefore + 1);
     await chainHolds(platform);
   });
 
