@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,5 +227,38 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     expect(committed).toBe(false);
     expect(await repository.complete(owner, key, second as string, 201, { id: 'second' })).toBe(true);
     expect((await repository.find(owner, key))?.responseBody).toEqual({ id: 'second' });
+  });
+});
+
+// A platform of its own: started after the suite above is done with its platform and tokens.
+describe.each(availableDatabases())('audit unavailable on %s', (database) => {
+  it('when neither the database nor the journal takes records, responses are 503 audit_unavailable within 2 x AUDIT_WRITE_TIMEOUT_MS, not held', async () => {
+    // A journal whose writes fail (ENOSPC, as a full disk), whoever runs the test (root ignores folder modes).
+    const journalDir = mkdtempSync(path.join(tmpdir(), 'audit-journal-full-'));
+    symlinkSync('/dev/full', path.join(journalDir, 'audit-journal.ndjson'));
+    const stuck = await TestPlatform.start({ AUDIT_JOURNAL_DIR: journalDir, AUDIT_WRITE_TIMEOUT_MS: '200', AUDIT_FLUSH_INTERVAL_MS: '60000' }, database);
+    const auditTable = (name: string) => sql.raw(`alter table ${name === 'audit_records' ? 'audit_records rename to audit_records_away' : 'audit_records_away rename to audit_records'}`);
+    const db = stuck.running.app.get(DatabaseService).db;
+    try {
+      expect((await stuck.request('GET', '/health/live')).status).toBe(200);
+      // The database refuses every audit write (the table is gone), the journal cannot take them.
+      await db.execute(auditTable('audit_records'));
+      const journalling = new Promise<void>((resolve) => stuck.running.app.get(AuditWriter).onTargetChange((t) => t === 'journal' && resolve()));
+      const refused = await Promise.all([stuck.request('GET', '/health/live'), stuck.request('GET', '/billing/invoices', { token: await stuck.userToken('bob') })]);
+      await journalling;
+      for (const response of refused) {
+        expect(response.status).toBe(503);
+        expect(response.headers.get('content-type')).toContain('application/problem+json');
+        expect(response.headers.get('retry-after')).toBe('5');
+        expect(response.body).toMatchObject({ status: 503, reason: 'audit_unavailable', type: 'urn:platform:problem:audit_unavailable', requestId: response.requestId });
+      }
+      const metrics = (await stuck.running.app.get(PlatformMetrics).exposition()).body;
+      expect(metrics).toMatch(/^platform_audit_unavailable_responses_total 2$/m);
+      expect(stuck.logLines().filter((l) => l.msg === 'Audit record not durable in time: answered 503 audit_unavailable')).toHaveLength(2);
+    } finally {
+      await db.execute(auditTable('audit_records_away')).catch(() => undefined);
+      await stuck.close();
+      rmSync(journalDir, { recursive: true, force: true });
+    }
   });
 });
