@@ -343,7 +343,7 @@ export class AuditWriter implements OnModuleInit {
       } catch (err) {
         const sqlstate = sqlstateOf(err);
         if (!sqlstate || !DATA_ERROR_CLASSES.has(sqlstate.slice(0, 2))) throw err;
-        const refused = await this.withTimeout(this.repository.takeOldestOutboxRecord());
+        const refused = await this.withTimeout(this.repository.takeOldestOutboxRecord(this.config.audit.writeTimeoutMs));
         if (refused) this.setAside(refused, sqlstate);
       }
     }
