@@ -201,7 +201,11 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     // NUL, lone surrogates, out-of-range instants and excessive nesting: 400 before any guard or handler.
     registerInputHygiene(app.getHttpAdapter().getInstance());
     await publishOpenApi(app, { devIssuer: devIdp?.issuer, issuer: config.oidc.issuer, audience: config.oidc.audiences[0] });
-    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics), { durability: config.audit.durability });
+    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics), {
+      durability: config.audit.durability,
+      // One database write (bounded by AUDIT_WRITE_TIMEOUT_MS), then time for the journal's fsync when it fails.
+      durableWithinMs: 2 * config.audit.writeTimeoutMs,
+    });
     // After the audit hooks: a refused CORS preflight is answered in onRequest and still audited.
     registerSecurityHeaders(app.getHttpAdapter().getInstance(), { publicOrigin: config.dpop.publicOrigin, corsAllowedOrigins: config.corsAllowedOrigins });
     const beginClosingConnections = closeConnectionsOnShutdown(app.getHttpAdapter().getInstance());

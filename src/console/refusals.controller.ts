@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditWriter, type AuditRow } from '@platform/audit';
+import { PlatformConfig } from '@platform/config';
 import { CurrentPrincipal, PolicyService, RequirePermissions, type Principal } from '@platform/auth';
 import { InvalidRequestError, ProblemException, ResourceNotFoundError } from '@platform/http';
 import { ConsoleAuditRepository, type ChainStatus } from './console-audit.repository';
@@ -33,7 +34,18 @@ export class RefusalsController {
     private readonly repository: ConsoleAuditRepository,
     private readonly writer: AuditWriter,
     private readonly policy: PolicyService,
+    private readonly config: PlatformConfig,
   ) {}
+
+  /**
+   * With `AUDIT_DURABILITY=async` recent records may still wait in memory: they are written first
+   * (`flush()` coalesces concurrent callers into at most one running and one queued write). With
+   * `before-response` (the default) every answered request's record is already durable, so a read
+   * never forces a write: a reader cannot make the platform take the chain lock at will.
+   */
+  private async catchUp(): Promise<void> {
+    if (this.config.audit.durability === 'async') await this.writer.flush();
+  }
 
   @Get('refusals')
   @ApiOperation({ summary: 'Denials in a time window, grouped (route, reason, permission, principal type, app, subject), per time bucket, rising groups first' })
@@ -41,7 +53,7 @@ export class RefusalsController {
   async refusals(@CurrentPrincipal() principal: Principal, @Query() query: RefusalsQuery): Promise<RefusalsView> {
     const { tenant, from, to, buckets, groupBy } = this.scope(principal, query);
     const bucketMs = Math.ceil((to.getTime() - from.getTime()) / buckets);
-    await this.writer.flush();
+    await this.catchUp();
     const counts = await this.repository.refusalCounts(groupBy, from, to, bucketMs, tenant);
     return { groupBy, from: from.toISOString(), to: to.toISOString(), bucketMs, groups: refusalTrends(counts, buckets) };
   }
@@ -51,7 +63,7 @@ export class RefusalsController {
   @RequirePermissions('platform:audit:read', { tenant: 'optional' })
   async refusalRecords(@CurrentPrincipal() principal: Principal, @Query() query: RefusalRecordsQuery): Promise<{ items: AuditRow[] }> {
     const { tenant, from, to, groupBy } = this.scope(principal, query);
-    await this.writer.flush();
+    await this.catchUp();
     return { items: await this.repository.refusalRecords(groupBy, query.key, from, to, tenant, 100) };
   }
 
@@ -61,7 +73,7 @@ export class RefusalsController {
   async record(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<{ record: AuditRow; chain: ChainStatus }> {
     if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new InvalidRequestError('invalid_record_id', 'A record id is a positive integer, as the audit trail lists it.');
     const { tenant } = this.scope(principal, {});
-    await this.writer.flush();
+    await this.catchUp();
     // Another tenant's record answers 404, as everywhere else.
     const record = await this.repository.record(Number(id), tenant);
     if (!record) throw new ResourceNotFoundError('audit_record_not_found', 'No such audit record.');

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AuditWriter } from '@platform/audit';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
 /** The console's page and the read-only endpoints it adds, over HTTP with real tokens (no browser). */
@@ -93,6 +94,31 @@ describe.each(availableDatabases())('console endpoints on %s', (database) => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({ subject: 'carol', decision: 'deny', reason: 'insufficient_permission', requestId: carolDenial });
     expect((await as('dave', '/platform/audit/refusals/records?groupBy=route&key=GET%20%2Fbilling%2Finvoices')).body.items).toEqual([]);
+  });
+
+  it('reads of the trail never force an audit write: with before-response durability the records are already in the table', async () => {
+    const writer = platform.running.app.get(AuditWriter);
+    // The writer flushes for every durable record itself; only flushes the controller asks for count.
+    const fromController: string[] = [];
+    const original = writer.flush.bind(writer);
+    const flush = vi.spyOn(writer, 'flush').mockImplementation(() => {
+      const stack = new Error().stack ?? '';
+      if (stack.includes('RefusalsController')) fromController.push(stack);
+      return original();
+    });
+    try {
+      const refused = await as('carol', '/billing/invoices');
+      expect(refused.status).toBe(403);
+      const [row] = (await as('alice', `/platform/audit?requestId=${refused.requestId}`)).body.items;
+      for (const path of ['/platform/audit/refusals?groupBy=subject', '/platform/audit/refusals/records?groupBy=subject&key=carol', `/platform/audit/records/${row.id}`]) {
+        expect((await as('alice', path)).status, path).toBe(200);
+      }
+      expect((await as('alice', '/platform/audit/refusals/records?groupBy=subject&key=carol')).body.items[0].requestId).toBe(refused.requestId);
+      expect(flush).toHaveBeenCalled();
+      expect(fromController).toEqual([]);
+    } finally {
+      flush.mockRestore();
+    }
   });
 
   it('refuses bad queries with 400 problems', async () => {

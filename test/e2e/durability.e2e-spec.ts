@@ -1,10 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditChainVerifier, AuditRepository, AuditWriter, eventRowFor, type AuditRow, type NewAuditRow } from '@platform/audit';
 import { DatabaseService } from '@platform/database';
 import { canonicalJson } from '@platform/http';
 import { IdempotencyRepository } from '@platform/idempotency';
+import { PlatformMetrics } from '@platform/observability';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
 /** Rows of one request, read from the table (not from the writer's queue). */
@@ -118,6 +122,54 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     await chainHolds(platform);
   });
 
+  it('an outbox event the database refuses as data is set aside alone: the access record of the same flush is chained, the next flush is clean', async () => {
+    const database = platform.running.app.get(DatabaseService);
+    const writer = platform.running.app.get(AuditWriter);
+    const metrics = platform.running.app.get(PlatformMetrics);
+    const rejectedBefore = Number(/^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1]);
+    const requestId = `poisoned-outbox-${randomUUID()}`;
+    const innocent: NewAuditRow = {
+      recordId: randomUUID(),
+      kind: 'access',
+      traceId: null,
+      occurredAt: new Date(),
+      requestId,
+      decision: null,
+      reason: 'route_not_found',
+      errorReason: null,
+      subject: null,
+      principalType: null,
+      clientId: null,
+      tenant: null,
+      issuer: null,
+      app: 'platform',
+      method: 'GET',
+      route: null,
+      path: '/innocent',
+      requiredPermissions: [],
+      status: 404,
+      durationMs: 0.5,
+      clientIp: '127.0.0.1',
+      details: null,
+    };
+    // A status no integer column holds (SQLSTATE 22003), then a good event behind it.
+    const bad = eventRowFor({ ...innocent, status: 99_999_999_999 }, 'billing.invoice.created', 'poison');
+    const good = eventRowFor(innocent, 'billing.invoice.created', 'after-poison');
+    await database.db.execute(sql`insert into audit_outbox (record) values (${JSON.stringify(bad)}::jsonb), (${JSON.stringify(good)}::jsonb)`);
+    writer.outboxWritten();
+    writer.record(innocent);
+    await platform.flushAudit();
+    expect(await storedOf(platform, requestId)).toEqual([
+      expect.objectContaining({ kind: 'access', status: 404 }),
+      expect.objectContaining({ kind: 'event', resource_id: 'after-poison' }),
+    ]);
+    expect(await count(platform, sql`select count(*) as n from audit_outbox`)).toBe(0);
+    const rejected = readFileSync(path.join(platform.running.config.audit.journalDir, 'audit-rejected.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rejected.filter((r) => r.record.requestId === requestId)).toMatchObject([{ sqlstate: '22003', record: { recordId: bad.recordId } }]);
+    expect(Number(/^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1])).toBe(rejectedBefore + 1);
+    await chainHolds(platform);
+  });
+
   it('an Idempotency-Key left in progress by a dead process is 409 with Retry-After during its lease, then runs once', async () => {
     const key = `lease-${randomUUID()}`;
     const body = { amount: 100, currency: 'EUR' };
@@ -175,5 +227,38 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     expect(committed).toBe(false);
     expect(await repository.complete(owner, key, second as string, 201, { id: 'second' })).toBe(true);
     expect((await repository.find(owner, key))?.responseBody).toEqual({ id: 'second' });
+  });
+});
+
+// A platform of its own: started after the suite above is done with its platform and tokens.
+describe.each(availableDatabases())('audit unavailable on %s', (database) => {
+  it('when neither the database nor the journal takes records, responses are 503 audit_unavailable within 2 x AUDIT_WRITE_TIMEOUT_MS, not held', async () => {
+    // A journal whose writes fail (ENOSPC, as a full disk), whoever runs the test (root ignores folder modes).
+    const journalDir = mkdtempSync(path.join(tmpdir(), 'audit-journal-full-'));
+    symlinkSync('/dev/full', path.join(journalDir, 'audit-journal.ndjson'));
+    const stuck = await TestPlatform.start({ AUDIT_JOURNAL_DIR: journalDir, AUDIT_WRITE_TIMEOUT_MS: '200', AUDIT_FLUSH_INTERVAL_MS: '60000' }, database);
+    const auditTable = (name: string) => sql.raw(`alter table ${name === 'audit_records' ? 'audit_records rename to audit_records_away' : 'audit_records_away rename to audit_records'}`);
+    const db = stuck.running.app.get(DatabaseService).db;
+    try {
+      expect((await stuck.request('GET', '/health/live')).status).toBe(200);
+      // The database refuses every audit write (the table is gone), the journal cannot take them.
+      await db.execute(auditTable('audit_records'));
+      const journalling = new Promise<void>((resolve) => stuck.running.app.get(AuditWriter).onTargetChange((t) => t === 'journal' && resolve()));
+      const refused = await Promise.all([stuck.request('GET', '/health/live'), stuck.request('GET', '/billing/invoices', { token: await stuck.userToken('bob') })]);
+      await journalling;
+      for (const response of refused) {
+        expect(response.status).toBe(503);
+        expect(response.headers.get('content-type')).toContain('application/problem+json');
+        expect(response.headers.get('retry-after')).toBe('5');
+        expect(response.body).toMatchObject({ status: 503, reason: 'audit_unavailable', type: 'urn:platform:problem:audit_unavailable', requestId: response.requestId });
+      }
+      const metrics = (await stuck.running.app.get(PlatformMetrics).exposition()).body;
+      expect(metrics).toMatch(/^platform_audit_unavailable_responses_total 2$/m);
+      expect(stuck.logLines().filter((l) => l.msg === 'Audit record not durable in time: answered 503 audit_unavailable')).toHaveLength(2);
+    } finally {
+      await db.execute(auditTable('audit_records_away')).catch(() => undefined);
+      await stuck.close();
+      rmSync(journalDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AppRegistry, REQUEST_ID_HEADER, requestState, runInRequestContext } from '@platform/http';
+import { AppRegistry, PROBLEM_CONTENT_TYPE, problemType, REQUEST_ID_HEADER, requestState, runInRequestContext, titleFor, type Problem } from '@platform/http';
 import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
 import { auditedEventOf, resourceIdOf } from './audited.decorator';
@@ -109,7 +109,12 @@ export type RequestTracker = (request: FastifyRequest, reply: FastifyReply) => v
  * `onSend` instead, once the status is final, and the response waits until it is durable (in the
  * database or fsynced in the journal; {@link AuditWriter.recordDurably}): a crash after the answer
  * loses no record. The close listener stays for answers that never reach `onSend` (the client left
- * first: 499). With `async` the record is queued at close and written within
+ * first: 499). The wait is bounded (`durableWithinMs`, 2 x `AUDIT_WRITE_TIMEOUT_MS`): when neither
+ * the database nor the journal takes the record in time (a database outage and a full or
+ * read-only journal folder), the answer is replaced by 503 `audit_unavailable` with `Retry-After`,
+ * counted in `platform_audit_unavailable_responses_total`; the record stays queued (it is written,
+ * with status 503, when either comes back, or dropped and counted when the queue overflows).
+ * With `async` the record is queued at close and written within
  * `AUDIT_FLUSH_INTERVAL_MS`, so a crash may lose the records of that window.
  *
  * @returns the tracker, for requests Fastify answers before any hook runs (malformed URLs)
@@ -120,8 +125,9 @@ export function registerAuditHooks(
   logger: Logger,
   router: AppRegistry,
   metrics: PlatformMetrics,
-  options: { durability: 'before-response' | 'async' } = { durability: 'before-response' },
+  options: { durability: 'before-response' | 'async'; durableWithinMs?: number } = { durability: 'before-response' },
 ): RequestTracker {
+  const durableWithinMs = options.durableWithinMs ?? 10_000;
   // Requests whose access record is made: once per request, whichever of onSend and close comes first.
   const recorded = new WeakSet<FastifyRequest>();
   /**
@@ -129,8 +135,8 @@ export function registerAuditHooks(
    * `beforeResponse`: called from onSend, the response is not sent yet; resolves once the records
    * are durable. Otherwise (close): the response is over or the client left (499); queued only.
    */
-  const finish = (request: FastifyRequest, reply: FastifyReply, beforeResponse = false): Promise<unknown> | undefined => {
-    if (recorded.has(request)) return undefined;
+  const finish = (request: FastifyRequest, reply: FastifyReply, beforeResponse = false): { durable?: Promise<unknown>; row?: NewAuditRow } => {
+    if (recorded.has(request)) return {};
     recorded.add(request);
     const row = auditRowFor(request, reply, router);
     if (!beforeResponse && !reply.raw.writableFinished) {
@@ -197,7 +203,7 @@ export function registerAuditHooks(
       },
       'request',
     );
-    return durable.length === 0 ? undefined : durable.length === 1 ? durable[0] : Promise.all(durable);
+    return { row, durable: durable.length === 0 ? undefined : durable.length === 1 ? durable[0] : Promise.all(durable) };
   };
   const track: RequestTracker = (request, reply) => {
     reply.raw.once('close', () => void finish(request, reply));
@@ -233,9 +239,58 @@ export function registerAuditHooks(
     // Durable before the response leaves: the access record is committed or fsynced (group commit,
     // shared with every request answered meanwhile) before the first byte is written.
     fastify.addHook('onSend', async (request, reply, payload) => {
-      await finish(request, reply, true);
-      return payload;
+      const { durable, row } = finish(request, reply, true);
+      if (!durable || !row || (await settledWithin(durable, durableWithinMs))) return payload;
+      return auditUnavailable(request, reply, payload, row, metrics, logger);
     });
   }
   return track;
 }
+
+/** Seconds a client is asked to wait after 503 `audit_unavailable`: about one journal replay attempt. */
+export const AUDIT_RETRY_AFTER_SECONDS = 5;
+
+/** Whether `work` settles within `ms` milliseconds (its rejection counts as settled: durable waits never reject). */
+function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([work.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Replaces a response whose audit record could not be made durable in time by 503
+ * `audit_unavailable` (problem+json, `Retry-After`): deny by default, no answer without its record.
+ * The record, still queued, is changed to say what the client got. A change the handler made stays
+ * made (its domain event is in `audit_outbox`): clients retry with the same `Idempotency-Key`.
+ */
+function auditUnavailable(request: FastifyRequest, reply: FastifyReply, payload: unknown, row: NewAuditRow, metrics: PlatformMetrics, logger: Logger): string {
+  // The original body is never sent; a stream is closed rather than left open.
+  const stream = payload as { destroy?: () => void } | null;
+  if (stream && typeof stream === 'object' && typeof stream.destroy === 'function') stream.destroy();
+  const answered = row.status;
+  row.status = 503;
+  row.errorReason = 'audit_unavailable';
+  row.outcome = outcomeOf(row.decision ?? undefined, 503);
+  metrics.auditUnavailable.inc();
+  logger.error({ requestId: row.requestId, status: answered }, 'Audit record not durable in time: answered 503 audit_unavailable');
+  for (const name of Object.keys(reply.getHeaders())) {
+    if (name !== REQUEST_ID_HEADER && name !== TRACERESPONSE_HEADER && !SECURITY_HEADER.test(name)) reply.removeHeader(name);
+  }
+  reply.code(503);
+  reply.header('content-type', PROBLEM_CONTENT_TYPE);
+  reply.header('retry-after', String(AUDIT_RETRY_AFTER_SECONDS));
+  const problem: Problem = {
+    type: problemType('audit_unavailable'),
+    title: titleFor(503),
+    status: 503,
+    detail: 'The audit trail cannot record this request now; retry later.',
+    reason: 'audit_unavailable',
+    requestId: String(request.id),
+  };
+  return JSON.stringify(problem);
+}
+
+/** Headers kept on the 503: those that protect every answer (CSP, no-store, ...), not those of the replaced body. */
+const SECURITY_HEADER = /^(content-security-policy|cache-control|pragma|strict-transport-security|x-content-type-options|x-frame-options|referrer-policy|cross-origin-.*|x-dns-prefetch-control|x-download-options|x-permitted-cross-domain-policies|x-xss-protection|origin-agent-cluster|permissions-policy|vary|access-control-.*)$/i;

@@ -276,7 +276,9 @@ export class AuditWriter implements OnModuleInit {
 
   /**
    * Appends rows to the chain. A batch refused as data is split until the refused records are
-   * alone; those are set aside (never retried), the others written in order.
+   * alone; those are set aside (never retried), the others written in order. When the batch also
+   * moved outbox events, `rows` are retried without them first, then the events one at a time
+   * ({@link moveOutboxOneByOne}): a refused event is set aside, never an innocent record with it.
    *
    * @returns the number of records inserted
    * @throws when the database is unreachable or too slow (the caller journals the rows)
@@ -299,14 +301,51 @@ export class AuditWriter implements OnModuleInit {
     } catch (err) {
       const sqlstate = sqlstateOf(err);
       if (!sqlstate || !DATA_ERROR_CLASSES.has(sqlstate.slice(0, 2))) throw err;
+      if (outbox > 0) {
+        // The refused record may be one of ours or an outbox event: ours go first (split as
+        // needed), then the outbox events one at a time, a refused one set aside.
+        const inserted = await this.append(rows, source);
+        await this.moveOutboxOneByOne(source, outbox);
+        return inserted;
+      }
       if (rows.length === 1) {
-        this.journal.reject(rows[0], sqlstate);
-        this.metrics.auditRejected.inc();
-        this.logger.error({ recordId: rows[0].recordId, requestId: rows[0].requestId, sqlstate }, `Audit record refused by the database; kept in ${this.journal.rejectedFile}`);
+        this.setAside(rows[0], sqlstate);
         return 0;
       }
       const middle = rows.length >> 1;
       return (await this.append(rows.slice(0, middle), source)) + (await this.append(rows.slice(middle), source));
+    }
+  }
+
+  /** Keeps a record the database refused as data in the rejected file, counted and logged: it is never retried. */
+  private setAside(row: NewAuditRow, sqlstate: string): void {
+    this.journal.reject(row, sqlstate);
+    this.metrics.auditRejected.inc();
+    this.logger.error({ recordId: row.recordId, requestId: row.requestId, sqlstate }, `Audit record refused by the database; kept in ${this.journal.rejectedFile}`);
+  }
+
+  /**
+   * Moves up to `max` outbox events into the chain one per transaction, after a batch with them
+   * was refused as data: an event refused alone is taken out of the outbox and set aside, so it
+   * cannot fail the next flush too. More events may wait afterwards (the next flush looks).
+   *
+   * @throws when the database is unreachable or too slow (the events stay in the outbox)
+   */
+  private async moveOutboxOneByOne(source: 'queue' | 'journal', max: number): Promise<void> {
+    this.outboxPending = true;
+    for (let i = 0; i < max; i++) {
+      try {
+        const { moved } = await this.withTimeout(this.repository.appendChained([], { timeoutMs: this.config.audit.writeTimeoutMs, mayBeStored: false, outbox: 1 }));
+        if (moved.length === 0) return;
+        if (this.listeners.size > 0) for (const row of moved) for (const listener of this.listeners) listener(row);
+        this.metrics.auditBatches.labels(source).inc();
+        this.metrics.auditRecords.inc(moved.length);
+      } catch (err) {
+        const sqlstate = sqlstateOf(err);
+        if (!sqlstate || !DATA_ERROR_CLASSES.has(sqlstate.slice(0, 2))) throw err;
+        const refused = await this.withTimeout(this.repository.takeOldestOutboxRecord(this.config.audit.writeTimeoutMs));
+        if (refused) this.setAside(refused, sqlstate);
+      }
     }
   }
 

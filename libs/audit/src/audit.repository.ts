@@ -95,6 +95,25 @@ export class AuditRepository {
     });
   }
 
+  /**
+   * Takes the oldest domain event out of `audit_outbox` without chaining it: the database refused
+   * it as data, so the caller sets it aside (`audit-rejected.ndjson`) instead of letting it fail
+   * every later batch. Under the chain lock, so no other instance moves events meanwhile; bounded
+   * by `timeoutMs` (milliseconds) like {@link appendChained}.
+   *
+   * @returns the event taken, or undefined when the outbox is empty
+   */
+  async takeOldestOutboxRecord(timeoutMs: number): Promise<NewAuditRow | undefined> {
+    return this.database.db.transaction(async (tx) => {
+      const limit = `${timeoutMs}ms`;
+      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+      const result = (await tx.execute(sql`
+        delete from audit_outbox where id = (select id from audit_outbox order by id limit 1)
+        returning record`)) as unknown as { rows: Array<{ record: unknown }> };
+      return result.rows.length === 0 ? undefined : reviveOutboxRecord(result.rows[0].record);
+    });
+  }
+
   /** Newest first. */
   async find(query: AuditQuery): Promise<AuditRow[]> {
     const where: SQL[] = [];

@@ -113,6 +113,15 @@ export class PlatformMetrics {
     help: 'Audit records dropped because the queue was full and the journal could not be written',
     registers: [this.registry],
   });
+  /**
+   * Responses replaced by 503 `audit_unavailable`: their audit record was not durable within
+   * 2 x `AUDIT_WRITE_TIMEOUT_MS` (neither the database nor the journal took it). Should stay 0.
+   */
+  readonly auditUnavailable = new Counter({
+    name: 'platform_audit_unavailable_responses_total',
+    help: 'Responses answered 503 audit_unavailable because their audit record could not be made durable in time',
+    registers: [this.registry],
+  });
   /** Secret rotations taken into use, by secret name. */
   readonly secretRotations = new Counter({
     name: 'platform_secret_rotations_total',
