@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuditVerify } from '../support/audit-table';
 import { HaProxy, haproxyBinary } from '../support/haproxy';
-import { buildIfStale, freePort, PlatformProcess } from '../support/platform-process';
+import { freePort, PlatformProcess, stablePort } from '../support/platform-process';
 import { TestIssuer } from '../support/test-issuer';
 import { createTestDatabase } from '../support/test-platform';
 
@@ -129,7 +129,6 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
   };
 
   beforeAll(async () => {
-    buildIfStale();
     issuer = await TestIssuer.start();
     issuer.addKey('k1');
     database = await createTestDatabase();
@@ -139,7 +138,8 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     writeFileSync(limits, 'windowSeconds: 60\ndefaults: { user: 1000000, service: 1000000, agent: 1000000, anonymous: 1000000 }\napps:\n  billing: { user: 9 }\n');
     const prefix = `replicas-${randomBytes(6).toString('hex')}:`;
     for (const name of NAMES) {
-      ports[name] = await freePort();
+      // Kept across restarts (HAProxy's servers): outside the ephemeral range, where no other suite's listen(0) takes it while the replica is down.
+      ports[name] = await stablePort();
       dataDirs[name] = mkdtempSync(path.join(scratch, `${name}-`));
     }
     env = (name) => ({
