@@ -36,7 +36,10 @@ if (kustomizeAvailable()) {
   const base = path.join(deployDir, 'base');
   const manifests = readResourceFiles(base);
   const problems = schemaProblems(manifests);
-  process.stdout.write(`[k8s] kubectl kustomize not found: overlays not rendered; ${manifests.length} objects of deploy/base checked against the schemas only\n`);
+  process.stdout.write(
+    `[k8s] SKIPPED: rendering the overlays (${targets.map((t) => path.relative(process.cwd(), t) || t).join(', ')}) and checking the platform's rules on them: kubectl is not installed (not required; install kubectl to run these checks)\n` +
+      `[k8s] ${manifests.length} objects of deploy/base checked against the schemas only\n`,
+  );
   if (problems.length > 0) {
     failed = true;
     process.stdout.write(problems.map((p) => `  - ${p}`).join('\n') + '\n');

@@ -1,6 +1,6 @@
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,7 +122,6 @@ describe.each(availableDatabases())('audit durability on %s', (database) => {
     } else {
       cpSync(process.env[PGLITE_TEMPLATE_ENV] as string, dataDir, { recursive: true });
     }
-    buildIfStale();
     const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
@@ -260,18 +259,4 @@ async function accessRequestIds(target: { dataDir: string; databaseUrl?: string 
   const { rows } = await db.query<{ request_id: string }>(query);
   await db.close();
   return rows.map((r) => r.request_id);
-}
-
-/** The SIGTERM test runs the built platform (`node dist/src/main.js`), as production does: build it unless it is current. */
-function buildIfStale(): void {
-  const entry = path.join(ROOT, 'dist/src/main.js');
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
-      const full = path.join(dir, e.name);
-      return Math.max(max, e.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-    }, 0);
-  const sources = Math.max(...['src', 'libs', 'apps'].map((d) => newest(path.join(ROOT, d))));
-  if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
-  mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
-  execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'ignore' });
 }

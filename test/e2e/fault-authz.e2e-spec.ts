@@ -224,6 +224,26 @@ describe('the audit record keeps the decision and the outcome apart', () => {
   });
 });
 
+/** Resolves on `client`'s next 'ready' event; rejects after `ms`, or when there is no client or it has ended, naming `name`. */
+function reconnected(name: string, client: RedisService['client'], ms: number): Promise<void> {
+  if (!client) return Promise.reject(new Error(`instance ${name} has no Redis client`));
+  return new Promise((resolve, reject) => {
+    const settle = (err?: Error) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('end', onEnd);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onReady = () => settle();
+    const onEnd = () => settle(new Error(`instance ${name}: its Redis client gave up reconnecting (status ${client.status})`));
+    const timer = setTimeout(() => settle(new Error(`instance ${name}: Redis not ready again within ${ms} ms (status ${client.status})`)), ms);
+    client.once('ready', onReady);
+    client.once('end', onEnd);
+    if (client.status === 'end') onEnd();
+  });
+}
+
 /** A rate-limit file with small budgets, for one suite. */
 function limitsFile(yaml: string): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'rate-limits-')), 'rate-limits.yaml');
@@ -240,7 +260,12 @@ describe.runIf(process.env.TEST_REDIS_URL)('rate limits with Redis cut or hangin
   let b: TestPlatform;
   const token = (sub: string) => issuer.sign({ aud: AUD, sub, tenant: 'acme', roles: ['analyst'], exp: now() + 3600 });
   const counts = (platform: TestPlatform, bearer: string) => platform.request('GET', '/analytics/events/counts', { token: bearer });
-  const ready = () => Promise.all([a, b].map((p) => new Promise((resolve) => p.running.app.get(RedisService).client?.once('ready', resolve))));
+  /**
+   * Resolves when both instances' Redis clients have reconnected (their next 'ready' event), after
+   * the proxy is restored. Bounded: rejects after 10 s, or at once when an instance has no client or
+   * ioredis gave up ('end'), naming the instance and its client's status.
+   */
+  const ready = () => Promise.all((Object.entries({ A: a, B: b }) as [string, TestPlatform][]).map(([name, p]) => reconnected(name, p.running.app.get(RedisService).client, 10_000)));
   /** `workers` concurrent loops, each sending `each` requests alternately to A and B; every status. */
   const load = async (bearer: string, workers: number, each: number, midway?: () => void): Promise<number[]> => {
     const out: number[] = [];

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devUserToken } from '@platform/dev-idp';
 import { runAuditVerify } from '../support/audit-table';
-import { buildPlatformIfStale, freePort, startBuiltPlatform, type ChildPlatform } from '../support/built-platform';
+import { PlatformProcess, stablePort } from '../support/platform-process';
 import { availableDatabases, createTestDatabase, testPlatformEnv } from '../support/test-platform';
 
 const AUDIENCE = 'urn:platform:api';
@@ -44,20 +44,19 @@ const PAYMENT = { amount: 100, currency: 'EUR' };
 describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write load, restart on the same data: nothing answered is lost', () => {
   let created: { url: string; drop: () => Promise<void> };
   let dataDir: string;
-  let env: NodeJS.ProcessEnv;
+  let env: Record<string, string>;
   beforeAll(async () => {
     created = await createTestDatabase();
     dataDir = mkdtempSync(path.join(tmpdir(), 'platform-crash-'));
     env = {
-      PATH: process.env.PATH,
       ...testPlatformEnv(dataDir),
       DATABASE_URL: created.url,
-      // The issuer (and its key, under DATA_DIR) must be the same after the restart.
-      DEV_OIDC_PORT: String(await freePort()),
+      // The issuer (and its key, under DATA_DIR) must be the same after the restart: a port outside
+      // the ephemeral range, which no other suite's listen(0) can take while the platform is down.
+      DEV_OIDC_PORT: String(await stablePort()),
       // A retry of a key whose process died runs again after this (the lease).
       IDEMPOTENCY_LEASE_MS: '2000',
     };
-    buildPlatformIfStale();
   }, 180_000);
   afterAll(async () => {
     rmSync(dataDir, { recursive: true, force: true });
@@ -65,11 +64,11 @@ describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write l
   });
 
   it('every answered request has its access record, every 201 its row and domain event, every key replays or runs once', async () => {
-    let platform: ChildPlatform = await startBuiltPlatform(env);
+    let platform = await PlatformProcess.start(env);
     const answers: Answer[] = [];
     const attempts: PaymentAttempt[] = [];
     try {
-      let bob = await devUserToken(platform.issuer, 'bob', AUDIENCE);
+      let bob = await devUserToken(platform.issuer as string, 'bob', AUDIENCE);
       const invoiceIds: string[] = [];
       for (let i = 0; i < INVOICES; i++) {
         const invoice = await call(platform.url, bob, 'POST', '/billing/invoices', { customer: `Crash ${i}`, currency: 'EUR', lines: [{ description: 'Seats', quantity: 1, unitAmount: 10_000_000 }] });
@@ -108,15 +107,14 @@ describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write l
       const clients = Array.from({ length: CLIENTS }, (_, n) => client(n));
       await loaded;
       killed = true;
-      platform.child.kill('SIGKILL');
-      expect(await platform.exited).toBe('SIGKILL');
+      expect(await platform.stop('SIGKILL')).toBeNull();
       await Promise.all(clients);
       const answeredBeforeKill = answers.length;
       expect(answers.filter((a) => a.status >= 500)).toEqual([]);
 
       // Restart on the same database and data folder; retry every key that was used.
-      platform = await startBuiltPlatform(env);
-      bob = await devUserToken(platform.issuer, 'bob', AUDIENCE);
+      platform = await PlatformProcess.start(env);
+      bob = await devUserToken(platform.issuer as string, 'bob', AUDIENCE);
       let replayed = 0;
       let ranAgain = 0;
       let waitedForLease = 0;
@@ -198,8 +196,7 @@ describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write l
       expect([...usedKeys].filter((key) => !paymentsByKey.get(key))).toEqual([]);
       expect(lost).toBe(0);
     } finally {
-      platform.child.kill('SIGTERM');
-      await platform.exited;
+      await platform.stop('SIGTERM');
     }
     const verified = await runAuditVerify({ dataDir, databaseUrl: created.url });
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuditVerify } from '../support/audit-table';
 import { HaProxy, haproxyBinary } from '../support/haproxy';
-import { buildIfStale, freePort, PlatformProcess } from '../support/platform-process';
+import { freePort, PlatformProcess, stablePort } from '../support/platform-process';
 import { TestIssuer } from '../support/test-issuer';
 import { createTestDatabase } from '../support/test-platform';
 
@@ -129,7 +129,6 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
   };
 
   beforeAll(async () => {
-    buildIfStale();
     issuer = await TestIssuer.start();
     issuer.addKey('k1');
     database = await createTestDatabase();
@@ -139,7 +138,8 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     writeFileSync(limits, 'windowSeconds: 60\ndefaults: { user: 1000000, service: 1000000, agent: 1000000, anonymous: 1000000 }\napps:\n  billing: { user: 9 }\n');
     const prefix = `replicas-${randomBytes(6).toString('hex')}:`;
     for (const name of NAMES) {
-      ports[name] = await freePort();
+      // Kept across restarts (HAProxy's servers): outside the ephemeral range, where no other suite's listen(0) takes it while the replica is down.
+      ports[name] = await stablePort();
       dataDirs[name] = mkdtempSync(path.join(scratch, `${name}-`));
     }
     env = (name) => ({
@@ -201,11 +201,18 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     const granted = await call(direct('p0'), 'POST', `/users/${userId}/roles`, admin, { role: 'billing-manager' });
     expect(granted.status).toBeLessThan(300);
     // The grant reaches every replica first (same mechanism, the other direction).
+    // Polls pause 25 ms between requests: three loops polling without a pause would load the shared
+    // cores and stretch the very answer times they measure. The delay is taken when the first request
+    // that got `wanted` was SENT (not when it was answered); `roundTrip` is how long that request took.
+    const POLL_PAUSE_MS = 25;
     const firstStatus = async (name: string, wanted: number, since: number) => {
       for (;;) {
+        const sent = Date.now();
         const { status } = await call(direct(name), 'GET', '/billing/invoices', person);
-        if (status === wanted) return Date.now() - since;
-        if (Date.now() - since > 5_000) throw new Error(`${name} still answers ${status}`);
+        const answered = Date.now();
+        if (status === wanted) return { delay: sent - since, roundTrip: answered - sent };
+        if (answered - since > 5_000) throw new Error(`${name} still answers ${status}`);
+        await new Promise((r) => setTimeout(r, POLL_PAUSE_MS));
       }
     };
     await Promise.all(NAMES.map((name) => firstStatus(name, 200, Date.now())));
@@ -215,9 +222,13 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     // Measured from the revocation's answer: from then on it is committed and must hold everywhere.
     const revokedAt = Date.now();
     expect(revoked.status).toBeLessThan(300);
-    const delays = await Promise.all(NAMES.map((name) => firstStatus(name, 403, revokedAt)));
-    process.stdout.write(`[replicas] revocation on p1 (DELETE answered in ${revokedAt - sentAt} ms) refused after: ${NAMES.map((n, i) => `${n} ${delays[i]} ms`).join(', ')} (from the DELETE's answer to the first 403)\n`);
-    for (const delay of delays) expect(delay).toBeLessThan(1000);
+    const refusals = await Promise.all(NAMES.map((name) => firstStatus(name, 403, revokedAt)));
+    process.stdout.write(
+      `[replicas] revocation on p1 (DELETE answered in ${revokedAt - sentAt} ms) refused after (bound 1000 ms): ${NAMES.map((n, i) => `${n} ${refusals[i].delay} ms (round trip ${refusals[i].roundTrip} ms)`).join(', ')} (from the DELETE's answer to the sending of the first request answered 403, polling every ${POLL_PAUSE_MS} ms)\n`,
+    );
+    // 1 s, plus the sampling interval (one measured round trip and the pause): the request before
+    // the first 403 may have been sent just before the revocation took effect there, and answered 200.
+    for (const { delay, roundTrip } of refusals) expect(delay).toBeLessThan(1000 + roundTrip + POLL_PAUSE_MS);
   });
 
   it('rolling restart under steady load (each replica drained, SIGTERM, started again): no failed request, every answered request audited exactly once, chain intact', async () => {
@@ -279,19 +290,25 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     const killedCounts = await auditCounts(byKilled.map((o) => o.id));
     const lostOnKilled = byKilled.filter((o) => !killedCounts.has(o.id)).length;
     const others = answered.filter((o) => o.servedBy !== 'p1');
-    const notOnce = others.filter((o) => counts.get(o.id) !== 1);
+    // A request p1 received, recorded (durably, before answering) and died before answering is
+    // retried by HAProxy on p0 or p2 (retry-on empty-response): two executions, two access records,
+    // both true. Only those, by HAProxy's log (its retry count), may have two.
+    const retriedByProxy = (id: string) => Number(/\s\d+\/\d+\/\d+\/\d+\/\+?(\d+)\s\d+\/\d+\s/.exec(proxy.logs.get(id) ?? '')?.[1] ?? 0) > 0;
+    const notOnce = others.filter((o) => counts.get(o.id) !== 1 && !(counts.get(o.id) === 2 && retriedByProxy(o.id)));
+    const twiceAfterRetry = others.filter((o) => counts.get(o.id) === 2 && retriedByProxy(o.id)).length;
     process.stdout.write(
-      `[replicas] kill -9 of p1: ${load.outcomes.length} requests, failed ${load.failed.length} (client retries after a closed connection: ${load.retried.length}), answered ${answered.length}; by p0/p2 ${others.length}, audited once ${others.length - notOnce.length}; by p1 ${byKilled.length}, without access record ${lostOnKilled} (audit batch in memory at the kill)\n`,
+      `[replicas] kill -9 of p1: ${load.outcomes.length} requests, failed ${load.failed.length} (client retries after a closed connection: ${load.retried.length}), answered ${answered.length}; by p0/p2 ${others.length}, audited once ${others.length - notOnce.length - twiceAfterRetry}, twice after HAProxy retried them from p1 (recorded there, unanswered at the kill) ${twiceAfterRetry}; by p1 ${byKilled.length}, without access record ${lostOnKilled}\n`,
     );
     // A request whose response was under way when the process died cannot be retried by the load
     // balancer: at most one per client. Requests refused before reaching it are retried elsewhere.
     expect(load.failed.length).toBeLessThanOrEqual(CLIENTS);
     expect(load.failed.every((o) => o.status === undefined || o.status === 502)).toBe(true);
-    expect(notOnce).toEqual([]);
+    expect(notOnce.map((o) => ({ ...o, records: counts.get(o.id) ?? 0, haproxy: proxy.logs.get(o.id) }))).toEqual([]);
     expect([...killedCounts.values()].every((n) => n === 1)).toBe(true);
-    // Not asserted yet: `lostOnKilled === 0`. The access records of the killed replica's last
-    // audit batch (held in memory up to AUDIT_FLUSH_INTERVAL_MS) are lost with it until access
-    // records are made durable before the response is sent (issue 13); the figure is printed above.
+    // Nothing answered is lost with the killed replica: its access records are durable (in the
+    // table or its journal, replayed when it starts again) before the response is sent
+    // (AUDIT_DURABILITY=before-response, the default).
+    expect(lostOnKilled).toBe(0);
     const verify = await runAuditVerify({ dataDir: scratch, databaseUrl: database.url });
     expect(verify.code).toBe(0);
   }, 240_000);

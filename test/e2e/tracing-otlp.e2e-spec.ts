@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIfStale, freePort, PlatformProcess } from '../support/platform-process';
+import { freePort, PlatformProcess } from '../support/platform-process';
 import { TestIssuer } from '../support/test-issuer';
 import { createTestDatabase } from '../support/test-platform';
 
@@ -31,7 +31,6 @@ describe.runIf(process.env.TEST_DATABASE_URL)('OpenTelemetry: one request, one t
   let dataDir: string;
 
   beforeAll(async () => {
-    buildIfStale();
     // An OTLP/HTTP receiver (the collector's role): POST /v1/traces with ExportTraceServiceRequest as JSON.
     receiver = createServer((req, res) => {
       let body = '';

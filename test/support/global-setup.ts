@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
@@ -8,8 +9,30 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
 /** Environment variable naming this run's migrated PGlite template (copied by each e2e suite: initdb takes seconds). */
 export const PGLITE_TEMPLATE_ENV = 'PLATFORM_TEST_PGLITE_TEMPLATE';
 
+const ROOT = path.resolve(__dirname, '../..');
+
 /**
- * Runs once per `npm test`: builds this run's PGlite template and says which databases the e2e
+ * Builds the platform (`nest build`, into dist/) unless dist/src/main.js is newer than every file
+ * under src, libs, apps and migrations. Done here, once, before any suite starts: the suites that run
+ * the built platform as production does (test/support/platform-process.ts) run in parallel workers,
+ * and nest-cli.json's deleteOutDir would let one worker's build delete dist/ under another's process.
+ */
+function buildIfStale(): void {
+  const entry = path.join(ROOT, 'dist/src/main.js');
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
+      const full = path.join(dir, e.name);
+      return Math.max(max, e.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+    }, 0);
+  const sources = Math.max(...['src', 'libs', 'apps', 'migrations'].map((d) => newest(path.join(ROOT, d))));
+  if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
+  process.stdout.write('\n[e2e] dist/ is older than the sources: building the platform (nest build) for the suites that run it as a process\n');
+  mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
+  execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/**
+ * Runs once per `npm test`: builds dist/ when stale, builds this run's PGlite template and says which databases the e2e
  * suites use. Returns the teardown that removes the template.
  */
 export default async function setup(): Promise<() => void> {
@@ -21,6 +44,7 @@ export default async function setup(): Promise<() => void> {
     );
     return () => undefined;
   }
+  buildIfStale();
   const { PGlite } = await import('@electric-sql/pglite');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');

@@ -1,23 +1,10 @@
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '../..');
-
-/** Builds the platform (`nest build`) unless dist/src/main.js is newer than every source file. */
-export function buildIfStale(): void {
-  const entry = path.join(ROOT, 'dist/src/main.js');
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, e) => {
-      const full = path.join(dir, e.name);
-      return Math.max(max, e.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-    }, 0);
-  const sources = Math.max(...['src', 'libs', 'apps'].map((d) => newest(path.join(ROOT, d))));
-  if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
-  mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
-  execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'ignore' });
-}
 
 /** A free TCP port on 127.0.0.1 (free when asked: it is bound again by its user right after). */
 export function freePort(): Promise<number> {
@@ -31,12 +18,62 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Resolves whether `port` can be bound on 127.0.0.1 right now. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A TCP port for a process that must get the same port again after a restart (replicas behind a
+ * load balancer, the development provider's issuer URL). freePort()'s ports come from the kernel's
+ * ephemeral range, where another suite's listen(0) or outgoing connection can take one between the
+ * stop and the start; this picks a random port outside that range
+ * (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 when unreadable), between 10000 and 65535,
+ * that is free when asked.
+ * @throws Error when 200 random candidates are all taken
+ */
+export async function stablePort(): Promise<number> {
+  let [low, high] = [32768, 60999];
+  try {
+    const range = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (range.length === 2 && range.every(Number.isInteger)) [low, high] = range;
+  } catch {
+    // Not Linux: the usual default range.
+  }
+  const candidates = [[10_000, low - 1], [high + 1, 65_535]].filter(([a, b]) => b >= a);
+  for (let i = 0; i < 200 && candidates.length > 0; i++) {
+    const [a, b] = candidates[randomInt(candidates.length)];
+    const port = randomInt(a, b + 1);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port outside the ephemeral range ${low}-${high}`);
+}
+
+/** The "Platform listening" log line's fields, or undefined when the line is not JSON (stdout and stderr interleaved). */
+function parseLine(line: string): { url: string; issuer?: string } | undefined {
+  try {
+    return JSON.parse(line) as { url: string; issuer?: string };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The built platform running as its own process (`node dist/src/main.js`), as in production. */
 export class PlatformProcess {
   /** Every line the process wrote to stdout and stderr, kept for failure messages. */
   output = '';
   readonly exited: Promise<number | null>;
-  private constructor(readonly child: ChildProcessWithoutNullStreams, readonly url: string, exited: Promise<number | null>) {
+  private constructor(
+    readonly child: ChildProcessWithoutNullStreams,
+    readonly url: string,
+    /** The issuer it trusts, as it logged it (the development provider's when it started one). */
+    readonly issuer: string | undefined,
+    exited: Promise<number | null>,
+  ) {
     this.exited = exited;
   }
 
@@ -59,10 +96,12 @@ export class PlatformProcess {
           started.output = output.slice(-20_000);
           return;
         }
-        const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"Platform listening"/.exec(output);
-        if (match) {
+        // Whole lines only (a chunk can end mid-line).
+        const line = output.split('\n').slice(0, -1).find((l) => l.includes('"msg":"Platform listening"'));
+        const entry = line ? parseLine(line) : undefined;
+        if (entry) {
           clearTimeout(timer);
-          started = new PlatformProcess(child, match[1], exited);
+          started = new PlatformProcess(child, entry.url, entry.issuer, exited);
           started.output = output;
           resolve(started);
         }

@@ -79,6 +79,8 @@ describe('access conformance: every route x every role and scope profile (remote
     await target?.close();
   });
 
+  // Every route times every profile: some 800 requests, in-process in npm test beside the other
+  // suites on shared cores, or over the network against PLATFORM_URL; more than the default 30 s.
   it('every route answers every profile as the policy says', async () => {
     for (const route of routes) {
       const url = concrete(route.path);
@@ -93,7 +95,7 @@ describe('access conformance: every route x every role and scope profile (remote
     }
     expect(routes.length).toBeGreaterThan(30);
     expect(cells.filter((c) => !c.ok).map((c) => `${c.method} ${c.path} as ${c.profile}: expected ${c.expected}, got ${c.actual} (HTTP ${c.status})`)).toEqual([]);
-  });
+  }, 180_000);
 
   it("another tenant's resources are 404, the owner's 200", async () => {
     const otherTenant = target.newTenant();
