@@ -12,7 +12,7 @@ import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@pla
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { DEV_MACHINE_CLIENTS, devClientSecretName, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
-import { AppRegistry, baselineSecurityHeaders, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, registerSecurityHeaders, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
+import { AppRegistry, baselineSecurityHeaders, DOCS_OAUTH_REDIRECT_PATH, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, registerSecurityHeaders, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
 import { closeConnectionsOnShutdown } from './platform/close-connections-on-shutdown';
@@ -40,6 +40,20 @@ async function publishOpenApi(app: NestFastifyApplication, signIn: { devIssuer?:
     jsonDocumentUrl: 'docs/openapi.json',
     yamlDocumentUrl: 'docs/openapi.yaml',
     ...(signIn.devIssuer && { swaggerOptions: devSignInUiOptions(signIn.audience) }),
+  });
+  if (signIn.devIssuer) forwardOAuthRedirect(app);
+}
+
+/**
+ * Swagger UI opened at `/docs` (no trailing slash) computes its sign-in callback one level up, as
+ * `/oauth2-redirect.html`; the page that completes the sign-in is served at
+ * `/docs/oauth2-redirect.html`. This forwards the callback there, query (code, state) included,
+ * on the same origin, so the popup can hand the code back to the page that opened it.
+ */
+function forwardOAuthRedirect(app: NestFastifyApplication): void {
+  app.getHttpAdapter().getInstance().get(DOCS_OAUTH_REDIRECT_PATH, (request, reply) => {
+    const query = request.url.indexOf('?');
+    void reply.redirect(`/docs/oauth2-redirect.html${query === -1 ? '' : request.url.slice(query)}`, 302);
   });
 }
 
@@ -207,7 +221,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       durableWithinMs: 2 * config.audit.writeTimeoutMs,
     });
     // After the audit hooks: a refused CORS preflight is answered in onRequest and still audited.
-    registerSecurityHeaders(app.getHttpAdapter().getInstance(), { publicOrigin: config.dpop.publicOrigin, corsAllowedOrigins: config.corsAllowedOrigins });
+    registerSecurityHeaders(app.getHttpAdapter().getInstance(), { publicOrigin: config.dpop.publicOrigin, corsAllowedOrigins: config.corsAllowedOrigins, docsConnectSources: devIdp ? [new URL(devIdp.issuer).origin] : [] });
     const beginClosingConnections = closeConnectionsOnShutdown(app.getHttpAdapter().getInstance());
     await explainPortInUse('PORT', config.host, config.port, () => (app as NestFastifyApplication).listen(config.port, config.host));
     const address = app.getHttpServer().address() as AddressInfo;

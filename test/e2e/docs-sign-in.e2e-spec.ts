@@ -1,6 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CLI_CLIENT, DEV_CONSOLE_CLIENT } from '@platform/dev-idp';
+import { CHROMIUM_PATH } from '../support/global-setup';
 import { TestPlatform } from '../support/test-platform';
 
 /**
@@ -68,6 +71,17 @@ describe('the OpenAPI page signs in through the development provider', () => {
     // The token stays in the page's memory: with persistAuthorization Swagger UI would write it to localStorage.
     expect(init.body).not.toContain('persistAuthorization');
     expect((await platform.request('GET', '/docs/oauth2-redirect.html')).status).toBe(200);
+
+  });
+
+  it('the sign-in completes on the page origin: /oauth2-redirect.html (what Swagger UI at /docs computes) forwards code and state to /docs/oauth2-redirect.html, and the page may call the provider (CSP connect-src)', async () => {
+    const forwarded = await fetch(`${platform.url}/oauth2-redirect.html?code=abc&state=xyz`, { redirect: 'manual' });
+    expect(forwarded.status).toBe(302);
+    expect(forwarded.headers.get('location')).toBe('/docs/oauth2-redirect.html?code=abc&state=xyz');
+    const csp = (await platform.request('GET', '/docs')).headers.get('content-security-policy') ?? '';
+    expect(csp).toContain(`connect-src 'self' ${new URL(platform.issuer).origin};`);
+    // The API's own answers still connect nowhere.
+    expect((await platform.request('GET', '/health/live')).headers.get('content-security-policy')).not.toContain(new URL(platform.issuer).origin);
   });
 
   for (const host of ['127.0.0.1', 'localhost']) {
@@ -93,5 +107,53 @@ describe('the OpenAPI page signs in through the development provider', () => {
       for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) expect(await grant(clientId, origin)).toBe(origin);
       for (const origin of [`https://127.0.0.1:${port}`, `https://localhost:${port}`, 'http://localhost.evil.example']) expect(await grant(clientId, origin)).toBeNull();
     }
+  });
+});
+
+/** Chromium as root, headless, with nothing reaching out to the network (the machine's network is closed). */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/** Bounds a wait (CI runs every suite at once on two cores); times nothing. */
+const WAIT_MS = 30_000;
+
+describe.runIf(existsSync(CHROMIUM_PATH))('the OpenAPI page in a real browser (Chromium)', { timeout: 4 * WAIT_MS }, () => {
+  let platform: TestPlatform;
+  let browser: Browser;
+  beforeAll(async () => {
+    platform = await TestPlatform.start();
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.close();
+  });
+
+  it('Authorize signs bob in through the provider popup; the page then holds a token that the API accepts', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(WAIT_MS);
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    // localhost, not 127.0.0.1: the page's origin differs from the provider's, as in a real set-up.
+    await page.goto(`http://localhost:${new URL(platform.url).port}/docs`);
+    await page.locator('.btn.authorize').first().click();
+    const popupOpened = context.waitForEvent('page');
+    // The second scheme of the dialog is the development provider's (the first is the bearer field).
+    await page.locator('.auth-container .btn.modal-btn.auth.authorize').last().click();
+    const popup = await popupOpened;
+    const popupErrors: string[] = [];
+    popup.on('pageerror', (err) => popupErrors.push(err.message));
+    const popupClosed = popup.waitForEvent('close', { timeout: WAIT_MS });
+    await popup.locator('a[href*="user=bob"]').click();
+    // The callback hands the code to the page (window.opener), which redeems it and closes the popup.
+    await popupClosed;
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as { ui: { authSelectors: { authorized(): { toJS(): Record<string, { token?: { access_token?: string } }> } } } }).ui.authSelectors.authorized().toJS()['development-provider']?.token?.access_token ?? ''), { timeout: WAIT_MS })
+      .not.toBe('');
+    const accessToken = await page.evaluate(() => (globalThis as unknown as { ui: { authSelectors: { authorized(): { toJS(): Record<string, { token?: { access_token?: string } }> } } } }).ui.authSelectors.authorized().toJS()['development-provider']?.token?.access_token ?? '');
+    expect((await platform.request('GET', '/billing/invoices', { token: accessToken })).status).toBe(200);
+    // Nothing kept in web storage (persistAuthorization is off).
+    expect(await page.evaluate(() => JSON.stringify((globalThis as unknown as { localStorage: object }).localStorage).includes('eyJ'))).toBe(false);
+    expect([...errors, ...popupErrors]).toEqual([]);
+    await context.close();
   });
 });

@@ -70,7 +70,8 @@ export const DEV_CLI_CLIENT = {
   clientId: 'platform-cli',
   redirectUri: 'http://127.0.0.1:53682/callback',
   /** Swagger UI's callback on the platform's own origin (loopback: any port). */
-  docsRedirectUris: ['http://127.0.0.1/docs/oauth2-redirect.html', 'http://localhost/docs/oauth2-redirect.html'],
+  // Swagger UI at /docs computes /oauth2-redirect.html (forwarded to /docs/oauth2-redirect.html); at /docs/ the latter.
+  docsRedirectUris: ['http://127.0.0.1/docs/oauth2-redirect.html', 'http://localhost/docs/oauth2-redirect.html', 'http://127.0.0.1/oauth2-redirect.html', 'http://localhost/oauth2-redirect.html'],
 } as const;
 
 /**

@@ -12,20 +12,37 @@ export interface SecurityHeadersOptions {
   corsAllowedOrigins: readonly string[];
   /** Path prefix of Swagger UI (default `/docs`): the only HTML the platform serves. */
   docsPrefix?: string;
+  /**
+   * Origins the docs page may also connect to (its CSP `connect-src`): the development provider's,
+   * whose token endpoint the page calls when it signs in (authorization code + PKCE).
+   */
+  docsConnectSources?: readonly string[];
 }
+
+/**
+ * Where Swagger UI opened at `/docs` sends its sign-in popup back (one level above the page); the
+ * platform forwards it to `/docs/oauth2-redirect.html`. It gets the docs page's headers: with the
+ * API's Cross-Origin-Opener-Policy the popup would lose its link to the page that opened it.
+ */
+export const DOCS_OAUTH_REDIRECT_PATH = '/oauth2-redirect.html';
 
 /** One year, with subdomains (RFC 6797): what browsers' preload lists ask for. */
 export const HSTS_VALUE = 'max-age=31536000; includeSubDomains';
 /** JSON responses load nothing and may not be framed (OWASP REST Security Cheat Sheet). */
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/** {@link DOCS_CSP} with `extraConnectSources` (origins) added to `connect-src`. */
+export function docsCsp(extraConnectSources: readonly string[]): string {
+  return (
+    `default-src 'self'; base-uri 'self'; connect-src ${["'self'", ...extraConnectSources].join(' ')}; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; ` +
+    "img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'"
+  );
+}
 /**
  * Swagger UI: its scripts, styles and the OpenAPI document come from this origin (Nest serves
  * them as files: no inline script), inline styles are its own, images may be data: URLs; never
  * framed (clickjacking), no plugins.
  */
-export const DOCS_CSP =
-  "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; " +
-  "img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'";
+export const DOCS_CSP = docsCsp([]);
 
 /**
  * The headers of an answer Fastify sends before any hook or plugin runs (a malformed URL):
@@ -86,11 +103,17 @@ export function registerSecurityHeaders(fastify: FastifyInstance, options: Secur
   // No-store first: API answers are per caller. No route sets a caching policy of its own, so this
   // holds for every answer, credentialed or not (the one-time clientSecret included).
   const apiHeaders = { ...base, 'content-security-policy': API_CSP, 'cache-control': 'no-store' };
-  const docsHeaders = { ...base, 'content-security-policy': DOCS_CSP, 'cache-control': 'no-store' };
+  // The docs page signs in through a popup that passes the provider's origin and comes back to
+  // /docs/oauth2-redirect.html, which hands the code to window.opener: helmet's
+  // Cross-Origin-Opener-Policy (same-origin) would cut that link, so the docs pages go without it.
+  const { 'cross-origin-opener-policy': _coop, ...docsBase } = base;
+  const docsHeaders = { ...docsBase, 'content-security-policy': docsCsp(options.docsConnectSources ?? []), 'cache-control': 'no-store' };
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const url = request.url;
-    const docs = url.startsWith(docsPrefix) && (url.length === docsPrefix.length || url[docsPrefix.length] === '/' || url[docsPrefix.length] === '?');
+    const docs =
+      (url.startsWith(docsPrefix) && (url.length === docsPrefix.length || url[docsPrefix.length] === '/' || url[docsPrefix.length] === '?')) ||
+      url.startsWith(DOCS_OAUTH_REDIRECT_PATH);
     reply.headers(docs ? docsHeaders : apiHeaders);
     if (httpsOrigin || request.protocol === 'https') reply.header('strict-transport-security', HSTS_VALUE);
     const origin = request.headers.origin;
