@@ -1,4 +1,4 @@
-import { open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { NewAuditRow } from './audit.schema';
 
@@ -53,8 +53,12 @@ export class AuditWal {
   async leftovers(): Promise<{ rows: NewAuditRow[]; files: string[]; unreadable: number }> {
     const names = (await readdir(this.dir)).filter((name) => SEGMENT_NAME.test(name)).sort();
     const rows: NewAuditRow[] = [];
+    const files: string[] = [];
     let unreadable = 0;
     for (const name of names) {
+      // Only regular files are segments (never a device or folder someone put there).
+      if (!(await stat(path.join(this.dir, name))).isFile()) continue;
+      files.push(path.join(this.dir, name));
       this.nextSeq = Math.max(this.nextSeq, Number(SEGMENT_NAME.exec(name)?.[1]) + 1);
       const text = await readFile(path.join(this.dir, name), 'utf8');
       const lines = text.split('\n');
@@ -71,7 +75,7 @@ export class AuditWal {
         }
       }
     }
-    return { rows, files: names.map((name) => path.join(this.dir, name)), unreadable };
+    return { rows, files, unreadable };
   }
 
   /** Deletes segment files returned by {@link leftovers} (their records are in the journal now). */
