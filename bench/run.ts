@@ -324,8 +324,9 @@ async function main(): Promise<void> {
     const twin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
     databases.push({ label: `${twin ? 'postgres' : 'pglite'}+redis`, url: twin?.url, drop: twin?.drop, redisUrl: process.env.REDIS_URL });
   }
-  // The cost of durable-before-response (the default): the same platform with AUDIT_DURABILITY=async
-  // (records written after the response), on the main database, its own copy.
+  // The cost of durable-before-response (the default, AUDIT_DURABILITY=journal: fsynced in the
+  // write-ahead log): the same platform with AUDIT_DURABILITY=async (records written after the
+  // response), on the main database, its own copy.
   {
     const asyncTwin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
     databases.push({ label: `${asyncTwin ? 'postgres' : 'pglite'}-async`, url: asyncTwin?.url, drop: asyncTwin?.drop, env: { AUDIT_DURABILITY: 'async' } });

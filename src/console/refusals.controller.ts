@@ -38,13 +38,14 @@ export class RefusalsController {
   ) {}
 
   /**
-   * With `AUDIT_DURABILITY=async` recent records may still wait in memory: they are written first
-   * (`flush()` coalesces concurrent callers into at most one running and one queued write). With
-   * `before-response` (the default) every answered request's record is already durable, so a read
-   * never forces a write: a reader cannot make the platform take the chain lock at will.
+   * With `AUDIT_DURABILITY=journal` (the default) or `async` recent records may still wait in
+   * memory (durable in the write-ahead log, or not at all): they are written first (`flush()`
+   * coalesces concurrent callers into at most one running and one queued write). With
+   * `before-response` every answered request's record is already in the table, so a read never
+   * forces a write.
    */
   private async catchUp(): Promise<void> {
-    if (this.config.audit.durability === 'async') await this.writer.flush();
+    if (this.config.audit.durability !== 'before-response') await this.writer.flush();
   }
 
   @Get('refusals')

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -32,13 +32,41 @@ async function chainHolds(platform: TestPlatform): Promise<void> {
   expect(new AuditChainVerifier().check(rows)).toBeUndefined();
 }
 
+describe.each(availableDatabases())('AUDIT_DURABILITY=journal (the default) on %s', (database) => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    // Records would wait a minute in memory: only the write-ahead log can hold them at the response.
+    platform = await TestPlatform.start({ AUDIT_FLUSH_INTERVAL_MS: '60000', AUDIT_BATCH_SIZE: '10000' }, database);
+  });
+  afterAll(async () => {
+    await platform?.close();
+  });
+
+  it('a response is sent once its access record is fsynced in the write-ahead log; the table gets it with the next batch', async () => {
+    const denied = await platform.request('GET', '/billing/invoices');
+    expect(denied.status).toBe(401);
+    const dir = platform.running.config.audit.journalDir;
+    const logged = readdirSync(dir)
+      .filter((name) => name.startsWith('audit-wal-'))
+      .map((name) => readFileSync(path.join(dir, name), 'utf8'))
+      .join('');
+    const lines = logged.split('\n').filter((line) => line.includes(denied.requestId));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ kind: 'access', status: 401, requestId: denied.requestId });
+    // Not per request: the batch waits for the flush interval.
+    expect(await storedOf(platform, denied.requestId)).toEqual([]);
+    await platform.flushAudit();
+    expect(await storedOf(platform, denied.requestId)).toMatchObject([{ kind: 'access', status: 401 }]);
+  });
+});
+
 describe.each(availableDatabases())('durable records and crash-safe idempotency on %s', (database) => {
   let platform: TestPlatform;
   let bob: string;
   let invoiceId: string;
   beforeAll(async () => {
     // Records would wait a minute in memory if the response did not wait for them.
-    platform = await TestPlatform.start({ AUDIT_FLUSH_INTERVAL_MS: '60000', IDEMPOTENCY_LEASE_MS: '1000' }, database);
+    platform = await TestPlatform.start({ AUDIT_DURABILITY: 'before-response', AUDIT_FLUSH_INTERVAL_MS: '60000', IDEMPOTENCY_LEASE_MS: '1000' }, database);
     bob = await platform.userToken('bob');
     const invoice = await platform.request('POST', '/billing/invoices', {
       token: bob,
@@ -231,12 +259,14 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
 });
 
 // A platform of its own: started after the suite above is done with its platform and tokens.
-describe.each(availableDatabases())('audit unavailable on %s', (database) => {
-  it('when neither the database nor the journal takes records, responses are 503 audit_unavailable within 2 x AUDIT_WRITE_TIMEOUT_MS, not held', async () => {
+describe.each(availableDatabases().flatMap((database) => (['before-response', 'journal'] as const).map((durability) => [database, durability] as const)))('audit unavailable on %s, AUDIT_DURABILITY=%s', (database, durability) => {
+  it('when neither the database nor the journal (nor the write-ahead log) takes records, responses are 503 audit_unavailable within 2 x AUDIT_WRITE_TIMEOUT_MS, not held', async () => {
     // A journal whose writes fail (ENOSPC, as a full disk), whoever runs the test (root ignores folder modes).
     const journalDir = mkdtempSync(path.join(tmpdir(), 'audit-journal-full-'));
     symlinkSync('/dev/full', path.join(journalDir, 'audit-journal.ndjson'));
-    const stuck = await TestPlatform.start({ AUDIT_JOURNAL_DIR: journalDir, AUDIT_WRITE_TIMEOUT_MS: '200', AUDIT_FLUSH_INTERVAL_MS: '60000' }, database);
+    // `journal`: the first write-ahead log segment is full too, so responses fall back to waiting for the database.
+    if (durability === 'journal') symlinkSync('/dev/full', path.join(journalDir, 'audit-wal-000000000001.ndjson'));
+    const stuck = await TestPlatform.start({ AUDIT_DURABILITY: durability, AUDIT_JOURNAL_DIR: journalDir, AUDIT_WRITE_TIMEOUT_MS: '200', AUDIT_FLUSH_INTERVAL_MS: '60000' }, database);
     const auditTable = (name: string) => sql.raw(`alter table ${name === 'audit_records' ? 'audit_records rename to audit_records_away' : 'audit_records_away rename to audit_records'}`);
     const db = stuck.running.app.get(DatabaseService).db;
     try {

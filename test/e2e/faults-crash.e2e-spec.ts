@@ -65,6 +65,7 @@ describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write l
 
   it('every answered request has its access record, every 201 its row and domain event, every key replays or runs once', async () => {
     let platform = await PlatformProcess.start(env);
+    let stopped = false;
     const answers: Answer[] = [];
     const attempts: PaymentAttempt[] = [];
     try {
@@ -140,6 +141,12 @@ describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write l
         }
       }
 
+      // The restarted process writes its own records in batches behind its write-ahead log
+      // (AUDIT_DURABILITY=journal): a graceful stop writes them all. The killed process's records
+      // were replayed from its leftover segments at the restart, before the retries.
+      stopped = true;
+      await platform.stop('SIGTERM');
+
       // Exact accounting, read straight from the database.
       const { Client } = await import('pg');
       const db = new Client({ connectionString: created.url });
@@ -196,7 +203,7 @@ describe.runIf(availableDatabases().includes('postgres'))('kill -9 under write l
       expect([...usedKeys].filter((key) => !paymentsByKey.get(key))).toEqual([]);
       expect(lost).toBe(0);
     } finally {
-      await platform.stop('SIGTERM');
+      if (!stopped) await platform.stop('SIGTERM');
     }
     const verified = await runAuditVerify({ dataDir, databaseUrl: created.url });
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);

@@ -147,6 +147,8 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
       HOST: '127.0.0.1',
       PORT: String(ports[name]),
       DATA_DIR: dataDirs[name],
+      // Counts are read from the table right after the load: records must be in it at the response.
+      AUDIT_DURABILITY: 'before-response',
       LOG_LEVEL: 'info',
       OIDC_ISSUER: issuer.issuer,
       OIDC_AUDIENCE: AUD,
@@ -307,7 +309,7 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     expect([...killedCounts.values()].every((n) => n === 1)).toBe(true);
     // Nothing answered is lost with the killed replica: its access records are durable (in the
     // table or its journal, replayed when it starts again) before the response is sent
-    // (AUDIT_DURABILITY=before-response, the default).
+    // (AUDIT_DURABILITY=before-response, set above).
     expect(lostOnKilled).toBe(0);
     const verify = await runAuditVerify({ dataDir: scratch, databaseUrl: database.url });
     expect(verify.code).toBe(0);

@@ -105,9 +105,11 @@ export type RequestTracker = (request: FastifyRequest, reply: FastifyReply) => v
  * `client_closed_request`), none of which an interceptor sees; and it costs far less per request.
  * The record is also the request's one structured log line and its metrics sample.
  *
- * With `durability: 'before-response'` (`AUDIT_DURABILITY`, the default) the record is made in
- * `onSend` instead, once the status is final, and the response waits until it is durable (in the
- * database or fsynced in the journal; {@link AuditWriter.recordDurably}): a crash after the answer
+ * With `durability: 'journal'` (`AUDIT_DURABILITY`, the default) or `'before-response'` the record
+ * is made in `onSend` instead, once the status is final, and the response waits until it is durable:
+ * `journal`, fsynced in the write-ahead log ({@link AuditWriter.recordJournalled}; the database gets
+ * it in batches, as with `async`); `before-response`, committed to the database or fsynced in the
+ * journal ({@link AuditWriter.recordDurably}). Either way a crash after the answer
  * loses no record. The close listener stays for answers that never reach `onSend` (the client left
  * first: 499). The wait is bounded (`durableWithinMs`, 2 x `AUDIT_WRITE_TIMEOUT_MS`): when neither
  * the database nor the journal takes the record in time (a database outage and a full or
@@ -125,9 +127,11 @@ export function registerAuditHooks(
   logger: Logger,
   router: AppRegistry,
   metrics: PlatformMetrics,
-  options: { durability: 'before-response' | 'async'; durableWithinMs?: number } = { durability: 'before-response' },
+  options: { durability: 'journal' | 'before-response' | 'async'; durableWithinMs?: number } = { durability: 'journal' },
 ): RequestTracker {
   const durableWithinMs = options.durableWithinMs ?? 10_000;
+  // `journal`: fsynced in the write-ahead log (the database gets it in batches); `before-response`: committed (or journalled).
+  const durably = options.durability === 'journal' ? (row: NewAuditRow) => writer.recordJournalled(row) : (row: NewAuditRow) => writer.recordDurably(row);
   // Requests whose access record is made: once per request, whichever of onSend and close comes first.
   const recorded = new WeakSet<FastifyRequest>();
   /**
@@ -145,7 +149,7 @@ export function registerAuditHooks(
       row.outcome = 'abandoned';
     }
     const durable: Array<Promise<void>> = [];
-    if (beforeResponse) durable.push(writer.recordDurably(row));
+    if (beforeResponse) durable.push(durably(row));
     else writer.record(row);
     const state = request.platform;
     let event = state?.eventInTransaction ? undefined : state?.event;
@@ -161,7 +165,7 @@ export function registerAuditHooks(
     }
     if (event) {
       const eventRow = eventRowFor(row, event.name, event.resourceId, event.tenant);
-      if (beforeResponse) durable.push(writer.recordDurably(eventRow));
+      if (beforeResponse) durable.push(durably(eventRow));
       else writer.record(eventRow);
     }
     metrics.observeRequest({
@@ -235,9 +239,10 @@ export function registerAuditHooks(
   });
   // The handler's services find the request they serve (AuditOutbox, idempotency in a transaction).
   fastify.addHook('preHandler', (request, reply, done) => runInRequestContext(request, reply, done));
-  if (options.durability === 'before-response') {
-    // Durable before the response leaves: the access record is committed or fsynced (group commit,
-    // shared with every request answered meanwhile) before the first byte is written.
+  if (options.durability !== 'async') {
+    // Durable before the response leaves: the access record is fsynced in the write-ahead log
+    // (`journal`) or committed (`before-response`), with group commit shared with every request
+    // answered meanwhile, before the first byte is written.
     fastify.addHook('onSend', async (request, reply, payload) => {
       const { durable, row } = finish(request, reply, true);
       if (!durable || !row || (await settledWithin(durable, durableWithinMs))) return payload;

@@ -3,6 +3,7 @@ import { PlatformConfig } from '@platform/config';
 import { DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
 import { AuditJournal } from './audit-journal';
+import { AuditWal } from './audit-wal';
 import { AuditRepository } from './audit.repository';
 import type { NewAuditRow } from './audit.schema';
 
@@ -50,6 +51,8 @@ function sqlstateOf(err: unknown): string | undefined {
 export class AuditWriter implements OnModuleInit {
   private readonly logger = new Logger(AuditWriter.name);
   private readonly journal: AuditJournal;
+  /** Write-ahead log of `AUDIT_DURABILITY=journal` (segments beside the journal). */
+  readonly wal: AuditWal;
   private queue: NewAuditRow[] = [];
   private mode: 'database' | 'journal' = 'database';
   private timer?: NodeJS.Timeout;
@@ -80,11 +83,13 @@ export class AuditWriter implements OnModuleInit {
     private readonly metrics: PlatformMetrics,
   ) {
     this.journal = new AuditJournal(config.audit.journalDir);
+    this.wal = new AuditWal(config.audit.journalDir);
   }
 
   async onModuleInit(): Promise<void> {
     const torn = await this.journal.open();
     if (torn > 0) this.dropped(torn, 'a journal line was torn by a crash of the previous run');
+    await this.adoptWalLeftovers();
     this.database.beforeClose(() => this.drain());
     this.metrics.trackAuditQueue(() => ({ queued: this.queue.length, journalled: this.journal.records }));
     if (this.journal.pending) {
@@ -121,7 +126,7 @@ export class AuditWriter implements OnModuleInit {
     this.queue.push(row);
     if (this.queue.length > this.config.audit.queueLimit) {
       // Reachable only while a flush is stuck on the journal's disk: memory stays bounded.
-      this.settle([this.queue.shift() as NewAuditRow]);
+      this.settle([this.queue.shift() as NewAuditRow], false);
       this.dropped(1, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal does not take records');
     }
     if (this.queue.length >= this.config.audit.batchSize) {
@@ -145,6 +150,40 @@ export class AuditWriter implements OnModuleInit {
   }
 
   /**
+   * Queues one record (written to the database in batches, as {@link record}) and resolves once it
+   * is fsynced in the write-ahead log (`AUDIT_DURABILITY=journal`; group commit: one
+   * write+fdatasync for every record appended meanwhile). When the log cannot be written, resolves
+   * once the record is committed or in the journal instead ({@link recordDurably}). Never rejects.
+   */
+  recordJournalled(row: NewAuditRow): Promise<void> {
+    const stored = new Promise<void>((resolve) => this.waiting.set(row, resolve));
+    this.record(row);
+    if (!this.waiting.has(row)) return stored;
+    return this.wal.append(row).then(
+      () => undefined,
+      (err: Error) => {
+        this.logger.error({ err }, 'Audit write-ahead log write failed: the response waits for the database');
+        if (this.waiting.has(row)) void this.flush();
+        return stored;
+      },
+    );
+  }
+
+  /**
+   * Segments of the write-ahead log left by an earlier run (a crash): their records go into the
+   * journal (fsynced), which is replayed into the database in order, records it already holds
+   * skipped by `recordId`; then the segments are deleted.
+   */
+  private async adoptWalLeftovers(): Promise<void> {
+    const { rows, files, unreadable } = await this.wal.leftovers();
+    if (unreadable > 0) this.dropped(unreadable, 'a write-ahead log line was torn by a crash of the previous run');
+    if (files.length === 0) return;
+    for (let i = 0; i < rows.length; i += 1000) await this.journal.append(rows.slice(i, i + 1000));
+    await this.wal.removeLeftovers(files);
+    this.logger.warn({ segments: files.length, records: rows.length }, 'Audit write-ahead log left by an earlier run: its records are replayed through the journal');
+  }
+
+  /**
    * A domain event was written to `audit_outbox` in a transaction that may commit: the next flush
    * (at the latest `AUDIT_FLUSH_INTERVAL_MS` from now) moves it into the chain.
    */
@@ -155,7 +194,9 @@ export class AuditWriter implements OnModuleInit {
   }
 
   /** Resolves the waiters of records that are now durable, or dropped. */
-  private settle(rows: NewAuditRow[]): void {
+  private settle(rows: NewAuditRow[], stored = true): void {
+    // In the database or the journal: the write-ahead log need not keep them.
+    if (stored) this.wal.release(rows);
     if (this.waiting.size === 0) return;
     for (const row of rows) {
       const resolve = this.waiting.get(row);
@@ -212,7 +253,7 @@ export class AuditWriter implements OnModuleInit {
     for (let attempt = 0; attempt < 3 && (this.running || this.queue.length > 0); attempt++) await this.flush();
     if (this.queue.length > 0) {
       const lost = this.queue.splice(0);
-      this.settle(lost);
+      this.settle(lost, false);
       this.dropped(lost.length, 'neither the database nor the journal took them before shutdown');
     }
     this.closed = true;
@@ -220,6 +261,7 @@ export class AuditWriter implements OnModuleInit {
     if (this.journal.pending) {
       this.logger.warn({ journal: this.journal.file, records: this.journal.records }, 'Audit records kept in the journal: they are replayed at the next start');
     }
+    await this.wal.close();
     await this.journal.close();
   }
 
@@ -362,7 +404,7 @@ export class AuditWriter implements OnModuleInit {
       const excess = this.queue.length - this.config.audit.queueLimit;
       if (excess > 0) {
         const lost = this.queue.splice(0, excess);
-        this.settle(lost);
+        this.settle(lost, false);
         this.dropped(lost.length, 'the queue is full (AUDIT_QUEUE_LIMIT) and the journal cannot be written');
       }
     }

@@ -97,10 +97,11 @@ describe('parsePlatformConfig', () => {
       expect(configErrorOf({ AUDIT_QUEUE_LIMIT: '10' }).problems).toEqual([expect.stringContaining('AUDIT_QUEUE_LIMIT')]);
     });
 
-    it('makes audit records durable before the response unless AUDIT_DURABILITY=async; leases idempotency keys for 30 s by default', () => {
-      expect(parsePlatformConfig({}, CWD).audit.durability).toBe('before-response');
+    it('makes audit records durable in the write-ahead log before the response unless AUDIT_DURABILITY says otherwise; leases idempotency keys for 30 s by default', () => {
+      expect(parsePlatformConfig({}, CWD).audit.durability).toBe('journal');
+      expect(parsePlatformConfig({ AUDIT_DURABILITY: 'before-response' }, CWD).audit.durability).toBe('before-response');
       expect(parsePlatformConfig({ AUDIT_DURABILITY: 'async' }, CWD).audit.durability).toBe('async');
-      expect(configErrorOf({ AUDIT_DURABILITY: 'later' }).problems).toEqual(['AUDIT_DURABILITY must be one of before-response, async']);
+      expect(configErrorOf({ AUDIT_DURABILITY: 'later' }).problems).toEqual(['AUDIT_DURABILITY must be one of journal, before-response, async']);
       expect(parsePlatformConfig({}, CWD).idempotencyLeaseMs).toBe(30_000);
       expect(configErrorOf({ IDEMPOTENCY_LEASE_MS: '10' }).problems).toEqual([expect.stringContaining('IDEMPOTENCY_LEASE_MS')]);
     });

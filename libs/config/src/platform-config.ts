@@ -163,11 +163,12 @@ export interface PlatformConfigValues {
     /** Folder of the local journal (`audit-journal.ndjson`); one process per folder. */
     journalDir: string;
     /**
-     * `before-response` (default): a response is sent once its access record is durable (database
-     * or fsynced journal; group commit). `async`: records are written after the response (a crash
-     * loses up to `flushIntervalMs` of them).
+     * `journal` (default): a response is sent once its access record is fsynced in the local
+     * write-ahead log (group commit); the database gets it in batches. `before-response`: once it is
+     * committed to the database (or fsynced in the journal during an outage). `async`: records are
+     * written after the response (a crash loses up to `flushIntervalMs` of them).
      */
-    durability: 'before-response' | 'async';
+    durability: 'journal' | 'before-response' | 'async';
   };
   /**
    * How long an `Idempotency-Key` claim holds, in milliseconds: a retry after it (the process
@@ -363,7 +364,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       writeTimeoutMs: int('AUDIT_WRITE_TIMEOUT_MS', 5000, 100, 120_000),
       replayIntervalMs: int('AUDIT_REPLAY_INTERVAL_MS', 1000, 50, 600_000),
       journalDir: path.resolve(cwd, str('AUDIT_JOURNAL_DIR') ?? path.join(str('DATA_DIR') ?? 'data', 'audit-journal')),
-      durability: oneOf('AUDIT_DURABILITY', ['before-response', 'async'] as const, 'before-response'),
+      durability: oneOf('AUDIT_DURABILITY', ['journal', 'before-response', 'async'] as const, 'journal'),
     },
     idempotencyLeaseMs: int('IDEMPOTENCY_LEASE_MS', 30_000, 1000, 24 * 3600 * 1000),
   };
