@@ -26,7 +26,7 @@ describe('protected resource metadata (RFC 9728)', () => {
       bearer_methods_supported: ['header'],
       dpop_bound_access_tokens_required: false,
     });
-    expect(response.body.scopes_supported).toEqual(expect.arrayContaining(['analytics:events:write', 'billing:invoices:read']));
+    expect(response.body.scopes_supported).toEqual(expect.arrayContaining(['analytics:events:write', 'analytics:usage:read', 'billing:invoices:read']));
     expect(response.body.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'EdDSA']));
     // RFC 9728 section 3.2: the issuer it names serves OAuth/OIDC metadata.
     const discovery = await fetch(`${response.body.authorization_servers[0]}/.well-known/openid-configuration`);

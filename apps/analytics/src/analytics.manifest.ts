@@ -9,7 +9,7 @@ export const ANALYTICS_PERMISSIONS = {
 export const ANALYTICS_APP: FeatureAppManifest = {
   name: 'analytics',
   prefix: '/analytics',
-  scopes: ['analytics:events:write', 'analytics:events:read'],
+  scopes: ['analytics:events:write', 'analytics:events:read', 'analytics:usage:read'],
   team: 'data',
   permissions: {
     [ANALYTICS_PERMISSIONS.eventsWrite]: 'Send product events',
