@@ -111,8 +111,8 @@ class Session {
 
 /**
  * glewlwyd (Debian's package), an OpenID provider no one here wrote, started for one suite: its own
- * sqlite database and configuration in a temporary folder, a free port on 127.0.0.1, configured
- * through its admin API (user and client properties `tenant` and `roles`, the scopes, the OIDC
+ * sqlite database and configuration in a temporary folder (in /dev/shm when there is one), a free
+ * port on 127.0.0.1, configured through its admin API (user and client properties `tenant` and `roles`, the scopes, the OIDC
  * plugin with RFC 9068 access tokens signed RS256, resource indicators mapping every scope to the
  * platform's audience, DPoP, the people and clients of `setup`).
  */
@@ -144,7 +144,8 @@ export class Glewlwyd {
    * @throws Error with glewlwyd's output when it exits or does not answer within 15 s, or when a configuration call is refused
    */
   static async start(setup: GlewlwydSetup): Promise<Glewlwyd> {
-    const dir = mkdtempSync(path.join(tmpdir(), 'glewlwyd-'));
+    // In memory where possible: glewlwyd's sqlite syncs every write to disk (start and configuration 1.4 s instead of 2.9 s here).
+    const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'glewlwyd-'));
     const database = path.join(dir, 'glewlwyd.db');
     // In one transaction: statement by statement, each one syncs to disk (3.6 s instead of 0.1 s here).
     execFileSync('sqlite3', [database], { input: Buffer.concat([Buffer.from('BEGIN;\n'), gunzipSync(readFileSync(SCHEMA)), Buffer.from('\nCOMMIT;\n')]) });
