@@ -44,7 +44,7 @@ const invoice = { customer: 'Wayne Enterprises', currency: 'EUR', lines: [{ desc
  * DPoP; the platform trusts it with the settings of docs/identity-providers.md, its first admin
  * and its operator bootstrapped without SQL. One glewlwyd, one platform, tests in order.
  */
-describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider', () => {
+describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider', { timeout: 60_000 }, () => {
   let glewlwyd: Glewlwyd;
   let platform: TestPlatform;
   const tokens: Record<string, string> = {};
