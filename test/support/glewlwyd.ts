@@ -1,10 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createDpopProof, type DpopKey } from '@platform/dev-idp';
+import { GLEWLWYD_CLI, glewlwydConfig, oidcPluginParameters, signingKey, type GlewlwydSetup, type SigningKey } from './glewlwyd-config';
 import { freePort } from './platform-process';
 
 /** Where Debian's package puts the server (scripts/ci/install-glewlwyd.sh installs it). */
@@ -17,35 +18,7 @@ export function glewlwydInstalled(): boolean {
   return existsSync(GLEWLWYD_BINARY) && existsSync(SCHEMA) && existsSync('/usr/bin/sqlite3');
 }
 
-/** A person of the test set-up: signs in with password `secret-<username>`. */
-export interface GlewlwydPerson {
-  username: string;
-  /** The `tenant` user property, emitted as the `tenant` claim; absent for a person of no tenant. */
-  tenant?: string;
-  /** The `roles` user property (multi-valued): glewlwyd emits it as ONE comma-joined string. */
-  roles?: string[];
-}
-
-/** A machine client of the test set-up (client credentials, client_secret_basic). */
-export interface GlewlwydClient {
-  clientId: string;
-  secret: string;
-  /** The `tenant` client property, emitted as the `tenant` claim of its tokens. */
-  tenant?: string;
-  scopes: string[];
-}
-
-/** What glewlwyd is configured with: the audience (resource indicator) and who exists there. */
-export interface GlewlwydSetup {
-  /** The resource the platform's tokens are asked for (RFC 8707); it becomes `aud`. */
-  audience: string;
-  /** Further resources a client may ask for (to get tokens for another audience). */
-  otherAudiences: string[];
-  people: GlewlwydPerson[];
-  clients: GlewlwydClient[];
-  /** Access-token lifetime in seconds. */
-  accessTokenSeconds: number;
-}
+export type { GlewlwydClient, GlewlwydPerson, GlewlwydSetup } from './glewlwyd-config';
 
 /** A user's tokens from the authorization-code flow. */
 export interface UserTokens {
@@ -54,32 +27,10 @@ export interface UserTokens {
   tokenType: string;
 }
 
-const CLI = { clientId: 'platform-cli', secret: 'cli-secret', redirectUri: 'http://127.0.0.1/callback' };
 const ADMIN = { username: 'admin', password: 'password' };
 const PLUGIN = 'oidc';
 /** How long glewlwyd may take to answer after its start (it answers in about 0.2 s here). */
 const START_TIMEOUT_MS = 15_000;
-
-/** A signing key of the OIDC plugin: the private JWK glewlwyd signs with. */
-interface SigningKey {
-  kid: string;
-  jwk: Record<string, unknown>;
-}
-
-/**
- * A private signing JWK. As PEM, then parsed: exporting a JWK from a key object that key
- * generation returned can deadlock Node 20 (see test/support/test-issuer.ts).
- */
-function signingKey(kid: string, type: 'rsa' | 'ec'): SigningKey {
-  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
-  const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
-  const pem =
-    type === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding, publicKeyEncoding })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding, publicKeyEncoding });
-  const jwk = createPrivateKey(pem.privateKey).export({ format: 'jwk' }) as Record<string, unknown>;
-  return { kid, jwk: { ...jwk, kid, alg: type === 'rsa' ? 'RS256' : 'ES256', use: 'sig' } };
-}
 
 /** A cookie jar for one glewlwyd session (the admin's, or a person's sign-in). */
 class Session {
@@ -214,46 +165,11 @@ export class Glewlwyd {
     }
 
     // 3. The OIDC plugin.
-    const resources = [this.setup.audience, ...this.setup.otherAudiences];
     await admin.call('POST', '/mod/plugin/', {
       module: 'oidc',
       name: PLUGIN,
       display_name: 'OpenID Connect',
-      parameters: {
-        iss: this.issuer,
-        'jwks-private': this.jwksPrivate(),
-        'default-kid': this.defaultKid,
-        'jwks-show': true,
-        'access-token-duration': this.setup.accessTokenSeconds,
-        'refresh-token-duration': 1209600,
-        'code-duration': 600,
-        'refresh-token-rolling': true,
-        'allow-non-oidc': true,
-        'auth-type-code-enabled': true,
-        'auth-type-token-enabled': false,
-        'auth-type-id-token-enabled': true,
-        'auth-type-password-enabled': false,
-        'auth-type-client-enabled': true,
-        'auth-type-refresh-enabled': true,
-        'subject-type': 'public',
-        scope: [],
-        'pkce-allowed': true,
-        // Custom properties become claims; a multi-valued one (roles) as ONE comma-joined string.
-        'additional-parameters': [
-          { 'user-parameter': 'tenant', 'client-parameter': 'tenant', 'token-parameter': 'tenant' },
-          { 'user-parameter': 'roles', 'token-parameter': 'roles' },
-          { 'user-parameter': 'username', 'token-parameter': 'preferred_username' },
-        ],
-        // RFC 8707: the resource a client asks for becomes `aud` (without it, aud is the scope list).
-        'resource-allowed': true,
-        'resource-scope-and-client-property': false,
-        'resource-scope': Object.fromEntries(scopes.map((s) => [s, resources])),
-        'oauth-dpop-allowed': true,
-        'oauth-dpop-iat-duration': 60,
-        'introspection-revocation-allowed': false,
-        'register-client-allowed': false,
-        'session-management-allowed': false,
-      },
+      parameters: oidcPluginParameters(this.issuer, this.setup, scopes, this.jwksPrivate(), this.defaultKid),
     });
 
     // 4. People and clients.
@@ -270,14 +186,14 @@ export class Glewlwyd {
       });
     }
     await admin.call('POST', '/client/', {
-      client_id: CLI.clientId,
-      client_secret: CLI.secret,
+      client_id: GLEWLWYD_CLI.clientId,
+      client_secret: GLEWLWYD_CLI.secret,
       confidential: true,
       enabled: true,
       name: 'Platform CLI',
       scope: ['openid', 'platform'],
       authorization_type: ['code', 'refresh_token'],
-      redirect_uri: [CLI.redirectUri],
+      redirect_uri: [GLEWLWYD_CLI.redirectUri],
       token_endpoint_auth_method: ['client_secret_basic'],
     });
     for (const client of this.setup.clients) {
@@ -345,13 +261,13 @@ export class Glewlwyd {
     const session = new Session(this.api);
     await session.call('POST', '/auth/', { username, password: `secret-${username}` });
     const scope = 'openid platform';
-    await session.call('PUT', `/auth/grant/${CLI.clientId}`, { scope });
+    await session.call('PUT', `/auth/grant/${GLEWLWYD_CLI.clientId}`, { scope });
     const verifier = randomBytes(32).toString('base64url');
     const resource = options.resource ?? this.setup.audience;
     const query = new URLSearchParams({
       response_type: 'code',
-      client_id: CLI.clientId,
-      redirect_uri: CLI.redirectUri,
+      client_id: GLEWLWYD_CLI.clientId,
+      redirect_uri: GLEWLWYD_CLI.redirectUri,
       scope,
       g_continue: '',
       state: randomBytes(8).toString('hex'),
@@ -362,12 +278,12 @@ export class Glewlwyd {
     });
     const authorize = await session.call('GET', `/oidc/auth?${query}`, undefined, true);
     const location = authorize.headers.get('location') ?? '';
-    const code = location.startsWith(CLI.redirectUri) ? new URL(location).searchParams.get('code') : null;
+    const code = location.startsWith(GLEWLWYD_CLI.redirectUri) ? new URL(location).searchParams.get('code') : null;
     if (!code) throw new Error(`glewlwyd's authorization of ${username} answered ${authorize.status}, location ${location || '(none)'}`);
     const json = await this.tokenRequest(
-      { grant_type: 'authorization_code', code, redirect_uri: CLI.redirectUri, code_verifier: verifier, resource },
-      CLI.clientId,
-      CLI.secret,
+      { grant_type: 'authorization_code', code, redirect_uri: GLEWLWYD_CLI.redirectUri, code_verifier: verifier, resource },
+      GLEWLWYD_CLI.clientId,
+      GLEWLWYD_CLI.secret,
       options.dpop,
     );
     return { accessToken: json.access_token, idToken: json.id_token as string, tokenType: json.token_type };
@@ -440,43 +356,4 @@ interface ModuleInstance {
 function editable(instance: ModuleInstance): Record<string, unknown> {
   const { display_name, order_rank, readonly, multiple_passwords, parameters } = instance;
   return { display_name, order_rank, readonly, parameters, ...(multiple_passwords !== undefined && { multiple_passwords }) };
-}
-
-/**
- * glewlwyd's configuration file: one port on 127.0.0.1, its own sqlite file, logs to the console
- * (captured). No `use_secure_connection` line: glewlwyd refuses to start with it set to false
- * unless certificate paths are given too.
- */
-function glewlwydConfig(port: number, url: string, database: string): string {
-  return `# glewlwyd for test/e2e/interop-glewlwyd.e2e-spec.ts (generated)
-port=${port}
-bind_address="127.0.0.1"
-external_url="${url}"
-login_url="login.html"
-api_prefix="api"
-static_files_path="/usr/share/glewlwyd/webapp/"
-allow_origin="*"
-log_mode="console"
-log_level="WARNING"
-cookie_domain=""
-cookie_secure=0
-cookie_same_site="empty"
-session_expiration=3600
-session_key="GLEWLWYD2_SESSION_ID"
-admin_session_authentication="cookie"
-profile_session_authentication="cookie"
-allow_multiple_user_per_session=true
-login_api_enabled=true
-add_x_frame_option_header_deny=true
-max_post_size=16778240
-admin_scope="g_admin"
-profile_scope="g_profile"
-user_module_path="/usr/lib/glewlwyd/user"
-user_middleware_module_path="/usr/lib/glewlwyd/user_middleware"
-client_module_path="/usr/lib/glewlwyd/client"
-user_auth_scheme_module_path="/usr/lib/glewlwyd/scheme"
-plugin_module_path="/usr/lib/glewlwyd/plugin"
-hash_algorithm="SHA512"
-database = { type = "sqlite3"; path = "${database}"; };
-`;
 }
