@@ -129,6 +129,12 @@ export class PlatformProcess {
     for (const line of lines) for (const watch of [...this.lineWatchers]) watch(line);
   }
 
+  /** Calls `watch` with every whole line written from now on; returns the function that stops it. */
+  watchLines(watch: (line: string) => void): () => void {
+    this.lineWatchers.add(watch);
+    return () => this.lineWatchers.delete(watch);
+  }
+
   /**
    * Resolves once `count` further lines containing `text` were written (from now on), or rejects
    * after `timeoutMs` or when the process exits first.
