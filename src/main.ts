@@ -36,12 +36,13 @@ async function main(): Promise<void> {
   if (cluster.isWorker) return serve();
   const workers = resolveWorkerCount(process.env, availableParallelism());
   // Validated here too, so a bad setting fails once, in the primary, before any worker starts.
-  const journalBase = parsePlatformConfig(process.env).audit.journalDir;
+  const config = parsePlatformConfig(process.env);
+  const journalBase = config.audit.journalDir;
   const owners = workers === 1 ? [journalBase] : Array.from({ length: workers }, (_, i) => workerJournalDir(journalBase, i));
   // Records a crash left in folders no process of this run owns are replayed by the first one.
   adoptOrphanJournals(journalBase, owners);
   if (workers === 1) return serve();
-  process.exit(await runPrimary(workers, journalBase, CLUSTER_SHUTDOWN_TIMEOUT_MS));
+  process.exit(await runPrimary(workers, journalBase, config.rateLimitInstances, CLUSTER_SHUTDOWN_TIMEOUT_MS));
 }
 
 main().catch((err: Error) => {

@@ -25,10 +25,11 @@ function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<strin
  *
  * @param count workers to run, >= 2
  * @param journalBase the configured audit journal folder (`AUDIT_JOURNAL_DIR` or `DATA_DIR/audit-journal`)
+ * @param rateLimitInstances the configured `RATE_LIMIT_INSTANCES` (instances, each running `count` workers)
  * @param shutdownTimeoutMs how long a graceful stop may take before workers are killed
  * @returns resolves when the cluster has stopped, with the exit code to use
  */
-export function runPrimary(count: number, journalBase: string, shutdownTimeoutMs: number): Promise<number> {
+export function runPrimary(count: number, journalBase: string, rateLimitInstances: number, shutdownTimeoutMs: number): Promise<number> {
   const startedAt = new Map<Worker, number>();
   const indexOf = new Map<Worker, number>();
   const listening = new Set<number>();
@@ -37,7 +38,12 @@ export function runPrimary(count: number, journalBase: string, shutdownTimeoutMs
   let code = 0;
 
   const fork = (index: number) => {
-    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index), AUDIT_JOURNAL_DIR: workerJournalDir(journalBase, index) });
+    const worker = cluster.fork({
+      [WORKER_INDEX_ENV]: String(index),
+      AUDIT_JOURNAL_DIR: workerJournalDir(journalBase, index),
+      // While Redis is unreachable each process counts alone: every worker of every instance takes its share.
+      RATE_LIMIT_INSTANCES: String(Math.min(1000, rateLimitInstances * count)),
+    });
     startedAt.set(worker, Date.now());
     indexOf.set(worker, index);
     worker.on('listening', () => {
