@@ -4,6 +4,7 @@ import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { ConfigError, parsePlatformConfig } from '@platform/config';
+import { relayClusterMetrics } from '@platform/observability';
 import { startPlatform } from './bootstrap';
 import { adoptOrphanJournals, workerJournalDir } from './cluster/journal-adoption';
 import { runPrimary } from './cluster/primary';
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
   // Records a crash left in folders no process of this run owns are replayed by the first one.
   adoptOrphanJournals(journalBase, owners);
   if (workers === 1) return serve();
+  // A scrape answered by any worker shows the whole instance.
+  relayClusterMetrics();
   process.exit(await runPrimary(workers, journalBase, config.rateLimitInstances, CLUSTER_SHUTDOWN_TIMEOUT_MS));
 }
 

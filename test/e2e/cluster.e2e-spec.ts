@@ -134,6 +134,21 @@ describe.runIf(READY)('cluster mode: two workers sharing one port, PostgreSQL an
     }
   });
 
+  it('a scrape of /metrics, whichever worker answers it, counts the requests of both workers', async () => {
+    const scraper = issuer.sign({ aud: AUD, sub: 'metrics-scraper', client_id: 'metrics-scraper', scope: 'platform:metrics:read' }, {});
+    const prefix = `metrics-${randomBytes(3).toString('hex')}`;
+    const sent = await reads(token('dave-cluster', ['analyst']), '/analytics/events/usage-not-a-route', 30, 6, prefix);
+    expect(pidsOf(sent).size).toBe(2);
+    const counted = async () => {
+      const response = await fetch(`${platform.url}/metrics`, { headers: { authorization: `Bearer ${scraper}`, connection: 'close' } });
+      expect(response.status).toBe(200);
+      const line = (await response.text()).split('\n').find((l) => l.startsWith('platform_http_requests_total{') && l.includes('route="unmatched"') && l.includes('status="404"'));
+      return Number(line?.split(' ').pop());
+    };
+    // Two scrapes on fresh connections: each worker answers one in turn; both see all 30.
+    expect([await counted(), await counted()]).toEqual([30, 30]);
+  });
+
   it('one rate-limit budget for all workers: 9 of 14 requests pass, whichever worker answers', async () => {
     const results = await reads(token(`budget-${randomBytes(4).toString('hex')}`, ['billing-manager']), '/billing/invoices', 14, 2, `budget-${randomBytes(3).toString('hex')}`);
     expect(results.filter((r) => r.status === 200)).toHaveLength(9);
