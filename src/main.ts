@@ -1,10 +1,20 @@
 // First: the tracing instrumentations must patch modules before they are loaded.
 import { shutdownTracing } from './tracing';
 import 'reflect-metadata';
-import { ConfigError } from '@platform/config';
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { ConfigError, parsePlatformConfig } from '@platform/config';
+import { relayClusterMetrics } from '@platform/observability';
 import { startPlatform } from './bootstrap';
+import { adoptOrphanJournals, workerJournalDir } from './cluster/journal-adoption';
+import { runPrimary } from './cluster/primary';
+import { resolveWorkerCount } from './cluster/workers-setting';
 
-async function main(): Promise<void> {
+/** How long the primary waits for its workers' graceful stop before killing them (below Kubernetes' 50 s grace period). */
+const CLUSTER_SHUTDOWN_TIMEOUT_MS = 40_000;
+
+/** One process serving HTTP: the whole platform, stopped gracefully on SIGTERM or SIGINT. */
+async function serve(): Promise<void> {
   const platform = await startPlatform();
   let stopping = false;
   const stop = (signal: string) => {
@@ -21,6 +31,21 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(): Promise<void> {
+  if (cluster.isWorker) return serve();
+  const workers = resolveWorkerCount(process.env, availableParallelism());
+  // Validated here too, so a bad setting fails once, in the primary, before any worker starts.
+  const config = parsePlatformConfig(process.env);
+  const journalBase = config.audit.journalDir;
+  const owners = workers === 1 ? [journalBase] : Array.from({ length: workers }, (_, i) => workerJournalDir(journalBase, i));
+  // Records a crash left in folders no process of this run owns are replayed by the first one.
+  adoptOrphanJournals(journalBase, owners);
+  if (workers === 1) return serve();
+  // A scrape answered by any worker shows the whole instance.
+  relayClusterMetrics();
+  process.exit(await runPrimary(workers, journalBase, config.rateLimitInstances, CLUSTER_SHUTDOWN_TIMEOUT_MS));
 }
 
 main().catch((err: Error) => {

@@ -67,6 +67,9 @@ export class PlatformProcess {
   /** Every line the process wrote to stdout and stderr, kept for failure messages. */
   output = '';
   readonly exited: Promise<number | null>;
+  /** Called with every whole line written after the start (see {@link waitForLine}). */
+  private readonly lineWatchers = new Set<(line: string) => void>();
+  private partialLine = '';
   private constructor(
     readonly child: ChildProcessWithoutNullStreams,
     readonly url: string,
@@ -94,6 +97,7 @@ export class PlatformProcess {
         output += chunk.toString();
         if (started) {
           started.output = output.slice(-20_000);
+          started.takeLines(chunk.toString());
           return;
         }
         // Whole lines only (a chunk can end mid-line).
@@ -116,6 +120,40 @@ export class PlatformProcess {
         clearTimeout(timer);
         if (!started) reject(new Error(`platform exited before listening: ${output.slice(-2000)}`));
       });
+    });
+  }
+
+  private takeLines(text: string): void {
+    const lines = (this.partialLine + text).split('\n');
+    this.partialLine = lines.pop() ?? '';
+    for (const line of lines) for (const watch of [...this.lineWatchers]) watch(line);
+  }
+
+  /** Calls `watch` with every whole line written from now on; returns the function that stops it. */
+  watchLines(watch: (line: string) => void): () => void {
+    this.lineWatchers.add(watch);
+    return () => this.lineWatchers.delete(watch);
+  }
+
+  /**
+   * Resolves once `count` further lines containing `text` were written (from now on), or rejects
+   * after `timeoutMs` or when the process exits first.
+   */
+  waitForLine(text: string, count = 1, timeoutMs = 60_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let seen = 0;
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.lineWatchers.delete(watch);
+        if (err) reject(err);
+        else resolve();
+      };
+      const watch = (line: string) => {
+        if (line.includes(text) && ++seen >= count) done();
+      };
+      const timer = setTimeout(() => done(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms: ${this.output.slice(-2000)}`)), timeoutMs);
+      this.lineWatchers.add(watch);
+      void this.exited.then(() => this.lineWatchers.has(watch) && done(new Error(`process exited before a line with ${JSON.stringify(text)}: ${this.output.slice(-2000)}`)));
     });
   }
 

@@ -82,7 +82,8 @@ export function createRootLogger(level: string, destination?: DestinationStream,
   return pino(
     {
       level,
-      base: { service: 'platform' },
+      // The pid tells workers apart in cluster mode (WORKERS), and one process's lines from a restarted one.
+      base: { service: 'platform', pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
       serializers: { err: serializeError },

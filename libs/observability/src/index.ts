@@ -1,3 +1,4 @@
 export * from './observability.module';
 export * from './platform-metrics';
 export * from './trace-context';
+export * from './cluster-metrics';

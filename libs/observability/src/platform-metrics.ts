@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { clusterExposition, inClusterWorker, serveWorkerMetrics } from './cluster-metrics';
 
 /** Latency buckets in seconds: 1 ms to 10 s. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -163,6 +164,8 @@ export class PlatformMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // In cluster mode this worker's metrics are one part of every scrape (see clusterExposition).
+    serveWorkerMetrics(this.registry);
   }
 
   /**
@@ -244,8 +247,8 @@ export class PlatformMetrics {
     }
   }
 
-  /** The Prometheus text exposition of every metric. */
+  /** The Prometheus text exposition of every metric: of every worker together in cluster mode (`WORKERS` > 1). */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    return { contentType: this.registry.contentType, body: inClusterWorker() ? await clusterExposition() : await this.registry.metrics() };
   }
 }
