@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { AuditWriter, type NewAuditRow } from '@platform/audit';
 import { SecretsService } from '@platform/secrets';
 import { delegatedToken, devClientToken, devUserToken, DEV_MACHINE_CLIENTS } from '@platform/dev-idp';
-import type { FeatureApp } from '@platform/http';
+import type { FeatureApp } from '@platform/feature-apps';
 import { __resetOutOfContextForTests } from 'nestjs-pino/PinoLogger';
 import { startPlatform, type RunningPlatform } from '../../src/bootstrap';
 import { PGLITE_TEMPLATE_ENV } from './global-setup';

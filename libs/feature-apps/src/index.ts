@@ -1,0 +1,1 @@
+export { AppRegistry, AppRegistryModule, type FeatureApp, type FeatureAppManifest } from './feature-app';

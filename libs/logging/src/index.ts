@@ -1,0 +1,1 @@
+export { createRootLogger, registerSecretValue, unregisterSecretValue } from './logger';
