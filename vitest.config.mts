@@ -23,6 +23,8 @@ export default defineConfig({
       '@platform/idempotency': r('libs/idempotency/src'),
       '@platform/redis': r('libs/redis/src'),
       '@platform/secrets': r('libs/secrets/src'),
+      '@platform/logging': r('libs/logging/src'),
+      '@platform/feature-apps': r('libs/feature-apps/src'),
       '@apps/billing': r('apps/billing/src'),
       '@apps/analytics': r('apps/analytics/src'),
       '@apps/user-management': r('apps/user-management/src'),

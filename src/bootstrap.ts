@@ -12,7 +12,9 @@ import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@pla
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
 import { DEV_MACHINE_CLIENTS, devClientSecretName, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
-import { AppRegistry, baselineSecurityHeaders, DOCS_OAUTH_REDIRECT_PATH, createRootLogger, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, registerSecurityHeaders, REQUEST_ID_HEADER, requestIdFrom, titleFor, type FeatureApp } from '@platform/http';
+import { baselineSecurityHeaders, DOCS_OAUTH_REDIRECT_PATH, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, registerSecurityHeaders, REQUEST_ID_HEADER, requestIdFrom, titleFor } from '@platform/http';
+import { createRootLogger } from '@platform/logging';
+import { AppRegistry, type FeatureApp } from '@platform/feature-apps';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
 import { closeConnectionsOnShutdown } from './platform/close-connections-on-shutdown';

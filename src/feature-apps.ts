@@ -3,7 +3,7 @@ import { BillingModule, BILLING_APP } from '@apps/billing';
 import { UserManagementModule, USER_MANAGEMENT_APP } from '@apps/user-management';
 import { DATABASE_PASSWORD } from '@platform/database';
 import { REDIS_PASSWORD } from '@platform/redis';
-import type { FeatureApp, FeatureAppManifest } from '@platform/http';
+import type { FeatureApp, FeatureAppManifest } from '@platform/feature-apps';
 
 /** Every feature app the platform can serve. Add new apps here; `ENABLED_APPS` picks among them. */
 export const FEATURE_APPS: FeatureApp[] = [

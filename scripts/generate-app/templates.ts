@@ -47,7 +47,7 @@ export function appFiles(n: Names): Record<string, string> {
   const perm = { read: `${n.app}:${n.ress}:read`, write: `${n.app}:${n.ress}:write` };
   return {
     [`${dir}/index.ts`]: `export * from './${n.app}.manifest';\nexport * from './${n.app}.module';\n`,
-    [`${dir}/${n.app}.manifest.ts`]: `import type { FeatureAppManifest } from '@platform/http';
+    [`${dir}/${n.app}.manifest.ts`]: `import type { FeatureAppManifest } from '@platform/feature-apps';
 
 export const ${n.APP}_PERMISSIONS = {
   ${n.ressCamel}Read: '${perm.read}',

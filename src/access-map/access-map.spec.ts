@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteEntry } from '@platform/auth';
-import type { AppRegistry } from '@platform/http';
+import type { AppRegistry } from '@platform/feature-apps';
 import { buildAccessMap, loadPolicy, loadRouteInventory, renderAccessMapJson, renderAccessMapMarkdown } from './access-map';
 import { checkAccessMapFiles } from './check';
 

@@ -4,7 +4,7 @@ import { DiscoveryService, MetadataScanner, ModulesContainer, NestFactory, Refle
 import pino from 'pino';
 import { parsePolicy, PolicyService, RouteInventory, type PolicyDocument, type RouteEntry } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
-import { AppRegistry, type FeatureApp } from '@platform/http';
+import { AppRegistry, type FeatureApp } from '@platform/feature-apps';
 import { AppModule } from '../app.module';
 import { FEATURE_APPS, PLATFORM_APP } from '../feature-apps';
 import { byAppPathMethod, resolveRouteAccess, type AccessMapRoute } from './resolve-route-access';

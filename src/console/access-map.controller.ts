@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, PolicyService, RequirePermissions, RouteInventory, type Principal } from '@platform/auth';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import { buildAccessMap, type AccessMap } from './access-map';
 
 /** What the caller holds: the console shows only the pages whose API the caller may use. */

@@ -1,4 +1,4 @@
-import type { FeatureAppManifest } from '@platform/http';
+import type { FeatureAppManifest } from '@platform/feature-apps';
 
 /**
  * Manifest of the operator console: it owns `/console` (its page and files, all public) and

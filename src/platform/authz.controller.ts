@@ -1,7 +1,8 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { AccessStateService, CurrentPrincipal, isExactPermission, PolicyService, RequirePermissions, type Principal, type PolicyExplanation } from '@platform/auth';
 import { PlatformConfig } from '@platform/config';
-import { AppRegistry, ForbiddenChangeError, InvalidRequestError } from '@platform/http';
+import { ForbiddenChangeError, InvalidRequestError } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import { ExplainQuery } from './explain-query.dto';
 
 /** The answer of `GET /platform/authz/explain`. */

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { RequirePermissions, RouteInventory } from '@platform/auth';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 
 /** A route as the inventory lists it. */
 export interface RouteView {

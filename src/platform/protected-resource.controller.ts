@@ -3,7 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DPOP_ALGORITHMS, Public } from '@platform/auth';
 import { PlatformConfig } from '@platform/config';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 
 /** RFC 9728 section 3: where a protected resource publishes its metadata. */
 export const PROTECTED_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';

@@ -4,7 +4,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuditChainVerifier, AuditRepository, AuditWriter, type AuditRow, type NewAuditRow } from '@platform/audit';
+import { AuditChainVerifier, AuditRepository, AuditWriter, type AuditRow } from '@platform/audit';
+import { type NewAuditRow } from '@platform/audit/testing';
 import { PlatformMetrics } from '@platform/observability';
 import { runAuditVerify } from '../support/audit-table';
 import { PGLITE_TEMPLATE_ENV } from '../support/global-setup';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { PolicyService, RateLimiter } from '@platform/auth';
+import { PolicyService } from '@platform/auth';
+import { RateLimiter } from '@platform/auth/testing';
 import { SecretsService, type SecretChange } from '@platform/secrets';
 import { TestPlatform } from '../support/test-platform';
 

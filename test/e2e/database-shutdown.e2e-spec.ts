@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Pool } from 'pg';
 import { describe, expect, it } from 'vitest';
-import { endPool } from '@platform/database';
+import { endPool } from '@platform/database/testing';
 import { TcpProxy } from '../support/tcp-proxy';
 
 describe.runIf(process.env.TEST_DATABASE_URL)('shutdown with a hung PostgreSQL connection', () => {

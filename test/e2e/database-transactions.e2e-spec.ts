@@ -2,8 +2,8 @@ import { sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Pool } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { installPoolTransactions } from '@platform/database';
-import { isDatabaseUnavailable } from '@platform/http';
+import { installPoolTransactions } from '@platform/database/testing';
+import { isDatabaseUnavailable } from '@platform/http/testing';
 import { TcpProxy } from '../support/tcp-proxy';
 
 /**

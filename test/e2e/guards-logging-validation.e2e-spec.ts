@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VALIDATION_OPTIONS } from '@platform/http';
+import { VALIDATION_OPTIONS } from '@platform/http/testing';
 import { GUARD_FIXTURES, UNGUARDED_FIXTURE } from '../support/fixture-controllers';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { IssuerKeyStore, IssuerMisconfiguration } from '@platform/auth';
+import { IssuerKeyStore } from '@platform/auth';
+import { IssuerMisconfiguration } from '@platform/auth/testing';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { TestIssuer } from '../support/test-issuer';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RateLimiter } from '@platform/auth';
+import { RateLimiter } from '@platform/auth/testing';
 import { RedisService } from '@platform/redis';
 import { calculateJwkThumbprint } from 'jose';
 import { createDpopProof, generateDpopKey } from '@platform/dev-idp';

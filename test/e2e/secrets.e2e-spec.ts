@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientCredentialsToken } from '@platform/dev-idp';
 import { SecretsService, type SecretChange } from '@platform/secrets';
-import { signWebhook } from '../../apps/billing/src/webhooks/webhook-signature';
+import { signWebhook } from '@apps/billing';
 import { availableDatabases, runAdminSql, TestPlatform } from '../support/test-platform';
 
 const V1 = `whsec-v1-${randomUUID()}`;

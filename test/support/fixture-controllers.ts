@@ -1,7 +1,7 @@
 import { Controller, Get, Module, Post } from '@nestjs/common';
 import { Audited } from '@platform/audit';
 import { Public, RequirePermissions } from '@platform/auth';
-import type { FeatureApp } from '@platform/http';
+import type { FeatureApp } from '@platform/feature-apps';
 
 /** C09: class-level requirement; one handler inherits it, one overrides it. */
 @Controller('fixtures/users/admin')

@@ -1,4 +1,4 @@
-import type { FeatureAppManifest } from '@platform/http';
+import type { FeatureAppManifest } from '@platform/feature-apps';
 
 export const ANALYTICS_PERMISSIONS = {
   eventsWrite: 'analytics:events:write',

@@ -1,4 +1,4 @@
-import type { FeatureAppManifest } from '@platform/http';
+import type { FeatureAppManifest } from '@platform/feature-apps';
 import { minLength } from '@platform/secrets';
 
 export const BILLING_PERMISSIONS = {

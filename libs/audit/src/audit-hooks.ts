@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { AppRegistry, PROBLEM_CONTENT_TYPE, problemType, REQUEST_ID_HEADER, requestState, runInRequestContext, titleFor, type Problem } from '@platform/http';
+import { PROBLEM_CONTENT_TYPE, problemType, REQUEST_ID_HEADER, requestState, runInRequestContext, titleFor, type Problem } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
 import { auditedEventOf, resourceIdOf } from './audited.decorator';

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppRegistry, currentRequest, requestState } from '@platform/http';
+import { currentRequest, requestState } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import type { Db } from '@platform/database';
 import { auditOutbox } from './audit-outbox.schema';
 import { auditRowFor, eventRowFor } from './audit-hooks';

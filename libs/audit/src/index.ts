@@ -1,10 +1,9 @@
-export * from './audit-chain';
-export * from './audit-hooks';
-export * from './audit-journal';
-export * from './audit-outbox';
-export * from './audit-outbox.schema';
-export * from './audit-writer';
-export * from './audit.module';
-export * from './audit.repository';
-export * from './audit.schema';
-export * from './audited.decorator';
+// @platform/audit: what code outside this lib uses; everything else is internal (npm run lint:boundaries).
+export { chainHash, GENESIS_HASH, AuditChainVerifier } from './audit-chain';
+export { registerAuditHooks, type RequestTracker } from './audit-hooks';
+export { AuditOutbox } from './audit-outbox';
+export { AuditWriter } from './audit-writer';
+export { AuditModule } from './audit.module';
+export { type AuditQuery, AuditRepository } from './audit.repository';
+export { AUDIT_OUTCOMES, type AuditOutcome, auditRecords, type AuditRow } from './audit.schema';
+export { Audited } from './audited.decorator';

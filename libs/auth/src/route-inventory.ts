@@ -1,7 +1,7 @@
 import { Injectable, Optional, RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
 
 /** One HTTP route of the application and the policy it declares (undefined: none). */

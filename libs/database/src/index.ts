@@ -1,4 +1,4 @@
-export * from './database.module';
-export * from './database.service';
-export * from './cursor';
-export * from './pool-transaction';
+// @platform/database: what code outside this lib uses; everything else is internal (npm run lint:boundaries).
+export { DatabaseModule } from './database.module';
+export { lockFolder, type Db, DATABASE_PASSWORD, DatabaseService } from './database.service';
+export { olderThan } from './cursor';

@@ -1,10 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Problem } from './problem';
 import { isStorableInstant } from './rfc3339';
+import type { InputFlaw, InputLocation } from './input-flaw';
 import { RequestValidationException } from './validation';
-
-/** Where a refused value was: OpenAPI's parameter locations, plus the body. */
-export type InputLocation = 'body' | 'query' | 'path' | 'header';
 
 /** Bounds on the shape of any input, whatever the route. */
 export interface InputLimits {
@@ -20,12 +18,6 @@ export interface InputLimits {
  * JSON.stringify) run out of stack. 10,000 entries is ten times the largest batch (1,000 events).
  */
 export const INPUT_LIMITS: InputLimits = { maxDepth: 32, maxEntries: 10_000 };
-
-/** One refused value: its dotted path (`lines.0.description`; `''` for the root) and why. */
-export interface InputFlaw {
-  path: string;
-  message: string;
-}
 
 const NUL_MESSAGE = 'must not contain the NUL character (U+0000)';
 const SURROGATE_MESSAGE = 'must be well-formed Unicode (it contains a lone UTF-16 surrogate)';

@@ -1,5 +1,5 @@
 import { defaultMetadataStorage } from 'class-transformer/cjs/storage';
-import type { InputFlaw, InputLocation } from './input-hygiene';
+import type { InputFlaw, InputLocation } from './input-flaw';
 
 /** Types that `@Type()` names for conversions (query strings to numbers, dates), not nested DTOs. */
 const SCALAR_TYPES = new Set<unknown>([String, Number, Boolean, Date, Object, Array, Buffer, BigInt, Symbol]);

@@ -1,4 +1,4 @@
-export * from './idempotency.module';
-export * from './idempotency.repository';
-export * from './idempotency.schema';
-export * from './idempotent.decorator';
+// @platform/idempotency: what code outside this lib uses; everything else is internal (npm run lint:boundaries).
+export { IdempotencyModule } from './idempotency.module';
+export { IdempotencyRepository } from './idempotency.repository';
+export { Idempotent } from './idempotent.decorator';

@@ -1,3 +1,4 @@
-export * from './redis.module';
-export * from './redis.service';
-export * from './shared-counters';
+// @platform/redis: what code outside this lib uses; everything else is internal (npm run lint:boundaries).
+export { RedisModule } from './redis.module';
+export { REDIS_PASSWORD, RedisService } from './redis.service';
+export { SharedCounters } from './shared-counters';

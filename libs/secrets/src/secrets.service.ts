@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
 import { PlatformConfig } from '@platform/config';
-import { registerSecretValue, unregisterSecretValue } from '@platform/http';
+import { registerSecretValue, unregisterSecretValue } from '@platform/logging';
 import { PlatformMetrics } from '@platform/observability';
 import { envNameOf, type SecretDefinition } from './secret-definition';
 

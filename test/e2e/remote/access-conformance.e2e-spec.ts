@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyService } from '@platform/auth';
 import { DEV_MACHINE_CLIENTS } from '@platform/dev-idp';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import { loadPolicy } from '../../../src/access-map/access-map';
 import { FEATURE_APPS, PLATFORM_APP } from '../../../src/feature-apps';
 import { actualOutcome, expectedOutcome, writeConformanceReport, type AccessProfile, type ConformanceCell, type InventoryRoute } from '../../support/access-conformance';

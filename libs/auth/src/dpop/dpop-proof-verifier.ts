@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
 import { PlatformConfig } from '@platform/config';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import { SharedCounters } from '@platform/redis';
 import { AuthFailure } from '../auth-failure';
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import { SharedCounters } from '@platform/redis';
 import { budgetFor, parseRateLimitPolicy, type BudgetKind, type RateLimitPolicy } from './rate-limit-policy';
 

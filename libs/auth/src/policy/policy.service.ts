@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { PlatformConfig } from '@platform/config';
-import { AppRegistry } from '@platform/http';
+import { AppRegistry } from '@platform/feature-apps';
 import type { Principal } from '../principal';
 import { compilePattern, patternMatches, type CompiledPattern } from './permission';
 import { parsePolicy, type PolicyDocument, type RoleMapping } from './policy-document';

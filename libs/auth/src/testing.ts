@@ -1,0 +1,3 @@
+// @platform/auth/testing: internals that the e2e suites drive; tests only (npm run lint:boundaries).
+export { RateLimiter } from './limits/rate-limiter';
+export { IssuerMisconfiguration } from './issuer-misconfiguration';
