@@ -3,6 +3,8 @@ export * from './auth.module';
 export * from './bearer';
 export * from './claim-mapper';
 export * from './issuer-key-store';
+export * from './issuer-registry';
+export * from './tenant-for-issuer';
 export * from './issuer-misconfiguration';
 export * from './jws-header';
 export * from './platform-auth.guard';
