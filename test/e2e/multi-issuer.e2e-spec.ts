@@ -91,6 +91,10 @@ describe('several issuers, each bound to its tenants', () => {
       status: 401,
       details: { issuer: a.issuer, tenant: 'globex' },
     });
+    // Naming no tenant would make it a platform-wide principal (platform roles): A is not trusted so.
+    const none = await platform.request('GET', '/users/me', { token: person(a, {}) });
+    expect(none.status).toBe(401);
+    expect(await platform.auditOf(none.requestId)).toMatchObject({ reason: 'tenant_not_allowed_for_issuer', details: { issuer: a.issuer, tenant: null } });
     // And the other way round: B speaks for globex only.
     const fromB = await invoices(person(b, { tenant: 'acme' }));
     expect(fromB.status).toBe(401);

@@ -26,6 +26,9 @@ export function tenantForIssuer(principal: Principal, claims: Record<string, unk
     if (principal.tenant !== null && principal.tenant !== config.tenant) refuse(principal.tenant);
     return { ...principal, tenant: config.tenant };
   }
-  if (config.tenants !== undefined && principal.tenant !== null && !config.tenants.includes(principal.tenant)) refuse(principal.tenant);
+  if (config.tenants !== undefined) {
+    // No tenant means platform-wide (platform roles bound by subject): only for an issuer trusted so.
+    if (principal.tenant === null ? config.platformWide !== true : !config.tenants.includes(principal.tenant)) refuse(principal.tenant);
+  }
   return principal;
 }

@@ -90,7 +90,7 @@ issuers:
     expect(problems).toEqual(
       expect.arrayContaining([
         `${file}: issuers[0] (https://a.example.com): name the tenants it may speak for: tenant (one fixed tenant), tenants (allow-list of the tenant claim) or entraTenants (Entra ID multi-tenant)`,
-        `${file}: issuers[1] (https://b.example.com).colour: unknown field (known: ${['issuer', 'preset', 'audiences', 'clientIds', 'algorithms', 'clockToleranceSeconds', 'maxTokenLifetimeSeconds', 'jwksUri', 'claimNamespace', 'tenantClaim', 'rolesClaim', 'groupsClaim', 'claimDelimiter', 'requireAccessTokenType', 'tenant', 'tenants', 'entraTenants'].join(', ')})`,
+        `${file}: issuers[1] (https://b.example.com).colour: unknown field (known: ${['issuer', 'preset', 'audiences', 'clientIds', 'algorithms', 'clockToleranceSeconds', 'maxTokenLifetimeSeconds', 'jwksUri', 'claimNamespace', 'tenantClaim', 'rolesClaim', 'groupsClaim', 'claimDelimiter', 'requireAccessTokenType', 'tenant', 'tenants', 'platformWide', 'entraTenants'].join(', ')})`,
         `${file}: issuers[1] (https://b.example.com).algorithms: "HS256" is not an asymmetric JWS algorithm (none and HS* are never accepted)`,
         `${file}: issuers[1] (https://b.example.com).audiences: required (the API identifiers its tokens carry in aud)`,
         `${file}: issuers[2] (https://c.example.com): give only one of tenant, tenants, entraTenants`,
@@ -99,6 +99,17 @@ issuers:
     );
     // Entry 0 is invalid, so the duplicate is reported only once a valid entry declares it first.
     expect(problems.some((p) => p.includes('issuers[3]'))).toBe(false);
+  });
+
+  it('platformWide: only a boolean, only with tenants', () => {
+    const { config } = load(`
+issuers:
+  - { issuer: "https://a.example.com", audiences: [x], tenants: [a], platformWide: true }
+`);
+    expect(config().issuers[0].platformWide).toBe(true);
+    const problems = problemsOf(load('issuers: [{ issuer: "https://b.example.com", audiences: [x], tenant: b, platformWide: "yes" }]').config).join('\n');
+    expect(problems).toContain('issuers[0] (https://b.example.com).platformWide: must be true or false');
+    expect(problems).toContain('issuers[0] (https://b.example.com).platformWide: only with tenants');
   });
 
   it('two entries for one iss are refused', () => {

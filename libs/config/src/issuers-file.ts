@@ -21,8 +21,14 @@ export interface IssuerConfig extends OidcConfig {
   issuer: string;
   /** Every token of this issuer acts in this platform tenant (a token naming another is refused). */
   tenant?: string;
-  /** The token's tenant claim must be one of these (a token without one has no tenant). */
+  /** The token's tenant claim must be one of these. */
   tenants?: string[];
+  /**
+   * With `tenants`: tokens naming no tenant are accepted, as principals outside any tenant (platform
+   * operators, metrics scrapers), who may hold platform-wide role bindings. Default false: such a
+   * token is refused, so that an issuer bound to tenants can never reach a platform role.
+   */
+  platformWide?: boolean;
   /**
    * Entra ID multi-tenant application: allow-listed directory ids (`tid`) mapped to the platform
    * tenant each acts in. The token's `iss` must be the template with its own `tid` filled in.
@@ -34,7 +40,7 @@ export interface IssuerConfig extends OidcConfig {
 const FIELDS = [
   'issuer', 'preset', 'audiences', 'clientIds', 'algorithms', 'clockToleranceSeconds', 'maxTokenLifetimeSeconds',
   'jwksUri', 'claimNamespace', 'tenantClaim', 'rolesClaim', 'groupsClaim', 'claimDelimiter', 'requireAccessTokenType',
-  'tenant', 'tenants', 'entraTenants',
+  'tenant', 'tenants', 'platformWide', 'entraTenants',
 ];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -192,6 +198,9 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
   if (ways === 0) problems.push(`${at}: name the tenants it may speak for: tenant (one fixed tenant), tenants (allow-list of the tenant claim) or entraTenants (Entra ID multi-tenant)`);
   if (ways > 1) problems.push(`${at}: give only one of tenant, tenants, entraTenants`);
   if (tenants !== undefined && tenants.length === 0) problems.push(`${at}.tenants: must name at least one tenant`);
+  const platformWide = e.platformWide;
+  if (platformWide !== undefined && typeof platformWide !== 'boolean') problems.push(`${at}.platformWide: must be true or false`);
+  if (platformWide !== undefined && tenants === undefined) problems.push(`${at}.platformWide: only with tenants (a fixed tenant or an Entra directory always names one)`);
   if (multiTenant !== (entraTenantsRaw !== undefined)) {
     problems.push(
       multiTenant
@@ -221,6 +230,7 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
     requireAccessTokenType: typeof requireRaw === 'boolean' ? requireRaw : false,
     ...(tenant !== undefined && { tenant }),
     ...(tenants !== undefined && { tenants }),
+    ...(platformWide === true && { platformWide: true }),
     ...(entraTenants !== undefined && { entraTenants }),
   };
 }
