@@ -156,6 +156,14 @@ issuers:
   });
 });
 
+describe('config/issuers.example.yaml', () => {
+  it('is a valid issuers file (the documented example works as written)', () => {
+    const example = path.resolve(__dirname, '../../../config/issuers.example.yaml');
+    const parsed = parsePlatformConfig({ NODE_ENV: 'production', PUBLIC_ORIGIN: 'https://api.example.com', OIDC_ISSUERS_FILE: example }, dir);
+    expect(parsed.issuers.map((i) => i.tenant ?? i.tenants ?? i.entraTenants)).toEqual([['acme', 'globex'], 'partner', { '6e1f0c9a-2f4b-4d8e-9c3a-1b2c3d4e5f60': 'contoso', '0b7e5d2c-8a4f-4e1d-b3c2-a9f8e7d6c5b4': 'fabrikam' }]);
+  });
+});
+
 describe('an audience no token for this API could carry', () => {
   it('the issuer itself as the audience is a start error (env and file)', () => {
     expect(problemsOf(() => parsePlatformConfig({ OIDC_ISSUER: 'https://idp.example.com', OIDC_AUDIENCE: 'https://idp.example.com/' }, dir)).join('\n')).toContain(
