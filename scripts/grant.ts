@@ -8,13 +8,20 @@
  *
  * Without --tenant the role is bound platform-wide, for a person without a tenant: only platform
  * roles (`platform-*`) may be. The role must exist in the policy (POLICY_FILE).
+ * Each change is audited like the bootstrap's (`access.role_bound` / `access.role_unbound`, actor
+ * `grant-cli`, details `reason: grant` and the operating-system user), written in the transaction
+ * of the change (the audit outbox) and then chained; a record not chained now is chained by the
+ * platform's next flush.
  * Exit code 0 on success (also when nothing changed), 1 for bad arguments, 2 when it could not run.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Logger } from '@nestjs/common';
 import { and, eq } from 'drizzle-orm';
+import { AuditRepository, auditOutbox, type NewAuditRow } from '@platform/audit';
 import { ACCESS_CHANGED_CHANNEL, parsePolicy, roleBindings } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
 import { DATABASE_PASSWORD, DatabaseService } from '@platform/database';
@@ -48,9 +55,16 @@ async function main(): Promise<number> {
   try {
     const bindingTenant = tenant ?? PLATFORM_TENANT;
     const where = and(eq(roleBindings.tenant, bindingTenant), eq(roleBindings.subject, subject), eq(roleBindings.role, role));
-    const changed = revoke
-      ? await database.db.delete(roleBindings).where(where).returning({ role: roleBindings.role })
-      : await database.db.insert(roleBindings).values({ tenant: bindingTenant, subject, role, grantedBy: 'grant-cli' }).onConflictDoNothing().returning({ role: roleBindings.role });
+    // The change and its audit record commit together, or neither does.
+    const changed = await database.db.transaction(async (tx) => {
+      const rows = revoke
+        ? await tx.delete(roleBindings).where(where).returning({ role: roleBindings.role })
+        : await tx.insert(roleBindings).values({ tenant: bindingTenant, subject, role, grantedBy: GRANTOR }).onConflictDoNothing().returning({ role: roleBindings.role });
+      if (rows.length) await tx.insert(auditOutbox).values({ record: grantRecord(revoke ? 'access.role_unbound' : 'access.role_bound', { subject, tenant: tenant ?? null, role }) });
+      return rows;
+    });
+    // Into the hash chain now; if this fails the record waits in the outbox for the platform.
+    if (changed.length) await new AuditRepository(database).appendChained([], { timeoutMs: 5000, mayBeStored: false, outbox: 100 }).catch(() => undefined);
     if (changed.length) await database.notify(ACCESS_CHANGED_CHANNEL, 'changed');
     const scope = tenant === undefined ? 'platform-wide' : `in tenant ${tenant}`;
     process.stdout.write(`${revoke ? 'revoked' : 'granted'} ${role} ${scope} for ${subject}${changed.length ? '' : ' (no change: it already was)'}\n`);
@@ -59,6 +73,35 @@ async function main(): Promise<number> {
     await database.onApplicationShutdown();
     secrets.onModuleDestroy();
   }
+}
+
+const GRANTOR = 'grant-cli';
+
+/** The audit event of one binding change, shaped like the bootstrap's (src/platform/role-bootstrap.ts). */
+function grantRecord(event: string, binding: { subject: string; tenant: string | null; role: string }): NewAuditRow {
+  let operator: string | null = null;
+  try {
+    operator = userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the record still names the tool.
+  }
+  return {
+    recordId: randomUUID(),
+    kind: 'event',
+    event,
+    occurredAt: new Date(),
+    requestId: `grant-${randomUUID()}`,
+    method: 'GRANT',
+    path: 'npm run grant',
+    requiredPermissions: [],
+    status: 200,
+    durationMs: 0,
+    subject: GRANTOR,
+    tenant: binding.tenant,
+    issuer: null,
+    resourceId: binding.subject,
+    details: { reason: 'grant', operator, ...binding },
+  };
 }
 
 main().then(

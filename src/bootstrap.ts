@@ -164,7 +164,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     devIdp = await explainPortInUse('DEV_OIDC_PORT', '127.0.0.1', config.devIdp.port, () =>
       startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes }),
     );
-    config = { ...config, oidc: { ...config.oidc, issuer: devIdp.issuer } };
+    config = { ...config, oidc: { ...config.oidc, issuer: devIdp.issuer }, issuers: [{ ...config.oidc, issuer: devIdp.issuer }] };
     logger.warn({ issuer: devIdp.issuer, audience: config.oidc.audiences[0] }, 'Development OpenID provider started (never use it in production)');
   }
 

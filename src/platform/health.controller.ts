@@ -1,6 +1,6 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
-import { IssuerKeyStore, Public } from '@platform/auth';
+import { IssuerRegistry, Public, type TrustedIssuer } from '@platform/auth';
 import { DatabaseService } from '@platform/database';
 import { ProblemException } from '@platform/http';
 
@@ -13,7 +13,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     private readonly database: DatabaseService,
-    private readonly keys: IssuerKeyStore,
+    private readonly issuers: IssuerRegistry,
   ) {}
 
   /** The process is up and serving. */
@@ -37,11 +37,11 @@ export class HealthController {
         },
         async () => {
           const check = this.indicators.check('issuer');
-          if (!this.keys.isReady() || this.keys.misconfigured()) await this.keys.reload().catch(() => undefined);
-          // A misconfiguration is named (expected and found), so an operator sees it is not an outage.
-          const misconfigured = this.keys.misconfigured();
-          if (misconfigured) return check.down({ message: misconfigured.message, ...misconfigured.toJSON() });
-          return this.keys.isReady() ? check.up() : check.down({ message: 'JWKS not loaded' });
+          // Every trusted issuer, each with its own keys: the first that fails is named, and the list of all that do.
+          const states = await Promise.all(this.issuers.issuers.map((trusted) => issuerState(trusted)));
+          const failing = states.filter((s) => s.down);
+          if (failing.length === 0) return check.up({ issuers: states.length });
+          return check.down({ ...failing[0].details, issuer: failing[0].issuer, failing: failing.map((s) => s.issuer) });
         },
       ]);
     } catch (err) {
@@ -53,4 +53,14 @@ export class HealthController {
       throw err;
     }
   }
+}
+
+/** Readiness of one issuer: its keys loaded and fitting the configuration (a misconfiguration named with expected and found). */
+async function issuerState(trusted: TrustedIssuer): Promise<{ issuer: string; down: boolean; details: Record<string, string> }> {
+  const keys = trusted.keys;
+  if (!keys.isReady() || keys.misconfigured()) await keys.reload().catch(() => undefined);
+  const misconfigured = keys.misconfigured();
+  const issuer = trusted.config.issuer;
+  if (misconfigured) return { issuer, down: true, details: { message: misconfigured.message, ...misconfigured.toJSON() } };
+  return keys.isReady() ? { issuer, down: false, details: {} } : { issuer, down: true, details: { message: 'JWKS not loaded' } };
 }

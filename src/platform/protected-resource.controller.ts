@@ -1,7 +1,7 @@
 import { Controller, Get, Injectable, OnModuleInit, Req } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DPOP_ALGORITHMS, Public } from '@platform/auth';
+import { DPOP_ALGORITHMS, IssuerRegistry, Public } from '@platform/auth';
 import { PlatformConfig } from '@platform/config';
 import { AppRegistry } from '@platform/feature-apps';
 
@@ -23,6 +23,7 @@ export class ProtectedResourceController {
   constructor(
     private readonly config: PlatformConfig,
     private readonly registry: AppRegistry,
+    private readonly issuers: IssuerRegistry,
   ) {}
 
   /** The metadata document (RFC 9728 section 2); public, JSON. */
@@ -31,8 +32,8 @@ export class ProtectedResourceController {
   metadata(@Req() request: FastifyRequest) {
     return {
       resource: originOf(this.config, request),
-      // The start-up sets the development provider's URL here when it runs instead of an external issuer.
-      authorization_servers: this.config.oidc.issuer ? [this.config.oidc.issuer] : [],
+      // Every exact issuer (one per allow-listed Entra directory); the development provider's URL when it runs.
+      authorization_servers: this.issuers.acceptedIssuers(),
       scopes_supported: [...new Set(this.registry.apps.flatMap((app) => app.scopes))].sort(),
       bearer_methods_supported: ['header'],
       dpop_signing_alg_values_supported: DPOP_ALGORITHMS,

@@ -5,7 +5,7 @@ import { and, eq } from 'drizzle-orm';
 import { parse } from 'yaml';
 import { AccessStateService, PolicyService, roleBindings } from '@platform/auth';
 import { AuditWriter } from '@platform/audit';
-import { PlatformConfig } from '@platform/config';
+import { concreteIssuers, PlatformConfig } from '@platform/config';
 import { DatabaseService } from '@platform/database';
 
 /** Who granted a binding made by the bootstrap (so it can be removed when the file no longer names it). */
@@ -32,7 +32,9 @@ export function isPlatformRole(role: string): boolean {
  *
  * @throws Error listing every problem by entry number (never a secret: the file holds none)
  */
-export function parseBootstrap(text: string, source: string, issuer: string | undefined, roleExists: (role: string) => boolean): BootstrapGrant[] {
+export function parseBootstrap(text: string, source: string, issuer: string | readonly string[] | undefined, roleExists: (role: string) => boolean): BootstrapGrant[] {
+  // Any trusted issuer (the issuers file may declare several).
+  const trusted: readonly string[] = issuer === undefined ? [] : typeof issuer === 'string' ? [issuer] : issuer;
   let document: unknown;
   try {
     document = parse(text);
@@ -50,7 +52,7 @@ export function parseBootstrap(text: string, source: string, issuer: string | un
     const unknownKeys = Object.keys(entry).filter((k) => !['subject', 'issuer', 'tenant', 'roles'].includes(k));
     if (unknownKeys.length) problems.push(`${at} has unknown keys ${unknownKeys.join(', ')}`);
     if (typeof entry.subject !== 'string' || entry.subject.trim() === '') problems.push(`${at}.subject must be a non-empty string`);
-    if (entry.issuer !== undefined && entry.issuer !== issuer) problems.push(`${at}.issuer ${JSON.stringify(entry.issuer)} is not a trusted issuer (${issuer})`);
+    if (entry.issuer !== undefined && !trusted.includes(entry.issuer as string)) problems.push(`${at}.issuer ${JSON.stringify(entry.issuer)} is not a trusted issuer (${trusted.join(', ')})`);
     if (entry.tenant !== undefined && (typeof entry.tenant !== 'string' || entry.tenant === '')) problems.push(`${at}.tenant must be a non-empty string (omit it for platform roles)`);
     if (!Array.isArray(entry.roles) || entry.roles.length === 0 || !entry.roles.every((r) => typeof r === 'string')) {
       problems.push(`${at}.roles must be a non-empty list of role names`);
@@ -88,8 +90,8 @@ export class RoleBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { inline, file, fileRequired } = this.config.bootstrap;
     let grants: BootstrapGrant[] | undefined;
-    if (inline !== undefined) grants = parseBootstrap(inline, 'PLATFORM_BOOTSTRAP', this.config.oidc.issuer, (r) => this.policy.hasRole(r));
-    else if (existsSync(file)) grants = parseBootstrap(readFileSync(file, 'utf8'), file, this.config.oidc.issuer, (r) => this.policy.hasRole(r));
+    if (inline !== undefined) grants = parseBootstrap(inline, 'PLATFORM_BOOTSTRAP', this.trustedIssuers(), (r) => this.policy.hasRole(r));
+    else if (existsSync(file)) grants = parseBootstrap(readFileSync(file, 'utf8'), file, this.trustedIssuers(), (r) => this.policy.hasRole(r));
     else if (fileRequired) throw new Error(`BOOTSTRAP_FILE ${file} does not exist`);
     if (grants === undefined) return;
     await this.apply(grants, inline ? 'PLATFORM_BOOTSTRAP' : file);
@@ -121,6 +123,11 @@ export class RoleBootstrap implements OnApplicationBootstrap {
     if (unbound) await this.access.changed();
     this.logger.log({ source, bound, unbound, grants: grants.length }, 'Bootstrap role bindings applied');
     return { bound, unbound };
+  }
+
+  /** Every exact issuer a grant may name (one per allow-listed Entra directory). */
+  private trustedIssuers(): string[] {
+    return this.config.issuers.length > 0 ? this.config.issuers.flatMap(concreteIssuers) : this.config.oidc.issuer ? [this.config.oidc.issuer] : [];
   }
 
   private audited(event: string, source: string, binding: { subject: string; tenant: string | null; role: string }): void {

@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessStateService } from '@platform/auth';
 import { AuditWriter } from '@platform/audit';
 import { RoleBootstrap } from '../../src/platform/role-bootstrap';
-import { auditTable } from '../support/audit-table';
+import { sql } from 'drizzle-orm';
+import { parsePlatformConfig } from '@platform/config';
+import { DatabaseService } from '@platform/database';
+import { auditTable, runAuditVerify } from '../support/audit-table';
 import { PGLITE_TEMPLATE_ENV } from '../support/global-setup';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';
@@ -98,6 +101,23 @@ describe('bootstrap role bindings', () => {
       expect(granted.code).toBe(0);
       const revoked = await runGrant(dataDir, ['--subject', 'ops-9', '--role', 'platform-operator', '--revoke']);
       expect(revoked.stdout).toBe('revoked platform-operator platform-wide for ops-9\n');
+      // Each change is audited like the bootstrap's, in the hash chain (no platform running to move it).
+      const database = new DatabaseService(parsePlatformConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }), () => undefined);
+      await database.open();
+      try {
+        const rows = (await database.db.execute(sql`select event, subject, tenant, resource_id, details, hash from audit_records where kind = 'event' order by id`)) as unknown as {
+          rows: Array<{ event: string; subject: string; tenant: string | null; resource_id: string; details: Record<string, unknown>; hash: string | null }>;
+        };
+        expect(rows.rows.map(({ hash, ...row }) => ({ ...row, chained: hash !== null }))).toEqual([
+          { event: 'access.role_bound', subject: 'grant-cli', tenant: null, resource_id: 'ops-9', details: expect.objectContaining({ reason: 'grant', subject: 'ops-9', tenant: null, role: 'platform-operator' }), chained: true },
+          { event: 'access.role_unbound', subject: 'grant-cli', tenant: null, resource_id: 'ops-9', details: expect.objectContaining({ reason: 'grant', subject: 'ops-9', tenant: null, role: 'platform-operator' }), chained: true },
+        ]);
+        const outbox = (await database.db.execute(sql`select count(*)::int as n from audit_outbox`)) as unknown as { rows: Array<{ n: number }> };
+        expect(outbox.rows[0].n).toBe(0);
+      } finally {
+        await database.onApplicationShutdown();
+      }
+      expect((await runAuditVerify({ dataDir })).stdout).toContain('audit chain intact');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

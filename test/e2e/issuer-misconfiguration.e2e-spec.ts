@@ -1,6 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { IssuerKeyStore } from '@platform/auth';
-import { IssuerMisconfiguration } from '@platform/auth/testing';
+import { IssuerKeyStore, IssuerMisconfiguration } from '@platform/auth/testing';
 import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { TestIssuer } from '../support/test-issuer';
@@ -75,7 +74,8 @@ describe('issuer misconfiguration', () => {
     const url = gone.issuer;
     await gone.close();
     platform = await TestPlatform.start({ OIDC_ISSUER: url, OIDC_AUDIENCE: AUD, OIDC_HTTP_TIMEOUT_MS: '500' });
-    const response = await platform.request('GET', '/billing/invoices', { token: token() });
+    // Named by its own iss: a token is matched to its issuer before any key lookup.
+    const response = await platform.request('GET', '/billing/invoices', { token: issuer.sign({ aud: AUD, sub: 'u-1', tenant: 't1', iss: url }) });
     expect(response.status).toBe(503);
     expect(response.body.reason).toBe('issuer_unavailable');
     expect(response.headers.get('retry-after')).toBe('5');

@@ -171,7 +171,7 @@ describe('access-token validation', () => {
 
     it('ES256 header on an RSA key, RS256 header on an EC key: 401 key_alg_mismatch', async () => {
       issuer.addKey('k-ec', 'ec');
-      await platform.running.app.get((await import('@platform/auth')).IssuerKeyStore).reload();
+      await platform.running.app.get((await import('@platform/auth')).IssuerRegistry).primary().reload();
       expect((await attempt(valid({}, { kid: 'k-ec', header: { alg: 'RS256' }, alg: 'ES256' }))).reason).toBe('key_alg_mismatch');
       expect((await attempt(valid({}, { kid: 'k1', alg: 'RS256', header: { alg: 'ES256' } }))).reason).toBe('key_alg_mismatch');
       // The EC key itself works with its own algorithm.

@@ -2,8 +2,9 @@
 export { chainHash, GENESIS_HASH, AuditChainVerifier } from './audit-chain';
 export { registerAuditHooks, type RequestTracker } from './audit-hooks';
 export { AuditOutbox } from './audit-outbox';
+export { auditOutbox } from './audit-outbox.schema';
 export { AuditWriter } from './audit-writer';
 export { AuditModule } from './audit.module';
 export { type AuditQuery, AuditRepository } from './audit.repository';
-export { AUDIT_OUTCOMES, type AuditOutcome, auditRecords, type AuditRow } from './audit.schema';
+export { AUDIT_OUTCOMES, type AuditOutcome, auditRecords, type AuditRow, type NewAuditRow } from './audit.schema';
 export { Audited } from './audited.decorator';

@@ -32,7 +32,8 @@ export type AuthFailureReason =
   | 'dpop_token_not_bound'
   | 'dpop_required'
   | 'issuer_unavailable'
-  | 'issuer_misconfigured';
+  | 'issuer_misconfigured'
+  | 'tenant_not_allowed_for_issuer';
 
 /** Client-facing explanation of each reason: actionable, no internals, no token content. */
 const DETAILS: Record<AuthFailureReason, string> = {
@@ -65,6 +66,7 @@ const DETAILS: Record<AuthFailureReason, string> = {
   dpop_token_not_bound: 'The DPoP scheme was used with an access token that is not bound to a key: send it as "Authorization: Bearer <token>".',
   dpop_required: 'This route requires machine clients to use DPoP-bound access tokens (RFC 9449): request the token with a DPoP proof.',
   issuer_unavailable: "The platform cannot reach the issuer's keys right now: retry shortly.",
+  tenant_not_allowed_for_issuer: 'The issuer of this access token may not speak for the tenant it names: get a token from the identity provider of that tenant.',
   issuer_misconfigured: "The platform's configuration of the token issuer does not match the issuer: an operator must fix it; retrying will not help.",
 };
 

@@ -6,7 +6,7 @@ import { AccessStateService } from './access/access-state.service';
 import { DpopProofVerifier } from './dpop/dpop-proof-verifier';
 import { RateLimiter } from './limits/rate-limiter';
 import { PrincipalEvents } from './access/principal-events';
-import { IssuerKeyStore } from './issuer-key-store';
+import { IssuerRegistry } from './issuer-registry';
 import { JwtBearerStrategy } from './jwt-bearer.strategy';
 import { PlatformAuthGuard } from './platform-auth.guard';
 import { PolicyService } from './policy/policy.service';
@@ -24,7 +24,7 @@ import { VerifiedTokenCache } from './verified-token-cache';
     AccessStateService,
     PrincipalEvents,
     RouteInventory,
-    IssuerKeyStore,
+    IssuerRegistry,
     VerifiedTokenCache,
     JwtBearerStrategy,
     PolicyService,
@@ -32,6 +32,6 @@ import { VerifiedTokenCache } from './verified-token-cache';
     RateLimiter,
     { provide: APP_GUARD, useClass: PlatformAuthGuard },
   ],
-  exports: [AccessStateService, PrincipalEvents, IssuerKeyStore, PolicyService, RouteInventory, RateLimiter],
+  exports: [AccessStateService, PrincipalEvents, IssuerRegistry, PolicyService, RouteInventory, RateLimiter],
 })
 export class AuthModule {}

@@ -1,7 +1,7 @@
 // @platform/auth: what code outside this lib uses; everything else is internal (npm run lint:boundaries).
 export { DPOP_ALGORITHMS } from './dpop/dpop-proof-verifier';
 export { AuthModule } from './auth.module';
-export { IssuerKeyStore } from './issuer-key-store';
+export { IssuerRegistry, type TrustedIssuer } from './issuer-registry';
 export { isExactPermission } from './policy/permission';
 export { parsePolicy, type PolicyDocument } from './policy/policy-document';
 export { type PolicyExplanation, PolicyService } from './policy/policy.service';

@@ -1,6 +1,6 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Logger, OnModuleInit } from '@nestjs/common';
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { PlatformConfig } from '@platform/config';
+import type { OidcConfig, PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { AuthFailure } from './auth-failure';
 import { IssuerMisconfiguration } from './issuer-misconfiguration';
@@ -39,7 +39,8 @@ function fingerprint(jwk: Record<string, unknown>): string {
 }
 
 /**
- * The trusted issuer's signing keys, parsed once per key id into Node `KeyObject`s
+ * One trusted issuer's signing keys (the {@link IssuerRegistry} holds one store per issuer, so
+ * keys, caches and refetch limits are never shared between issuers), parsed once per key id into Node `KeyObject`s
  * (a PEM string re-parsed per request costs about 110 us; a cached KeyObject about 22 us).
  *
  * - The JWKS location comes from `OIDC_JWKS_URI` or the issuer's discovery document
@@ -50,7 +51,6 @@ function fingerprint(jwk: Record<string, unknown>): string {
  * - Key selection is deterministic: a token without `kid` matches only when the set holds exactly
  *   one signing key; keys marked `use: enc`, weak RSA keys and conflicting duplicates never verify.
  */
-@Injectable()
 export class IssuerKeyStore implements OnModuleInit {
   private readonly logger = new Logger(IssuerKeyStore.name);
   private byKid = new Map<string, KeyEntry>();
@@ -64,10 +64,17 @@ export class IssuerKeyStore implements OnModuleInit {
   /** Set while the issuer publishes something our configuration cannot work with; cleared by a good load. */
   private misconfiguration?: IssuerMisconfiguration;
 
+  /** The settings of the issuer whose keys this store holds. */
+  private readonly oidc: OidcConfig;
+
+  /** @param issuer this store's issuer settings; default `config.oidc` (the single issuer) */
   constructor(
     private readonly config: PlatformConfig,
     private readonly metrics: PlatformMetrics,
-  ) {}
+    issuer: OidcConfig = config.oidc,
+  ) {
+    this.oidc = issuer;
+  }
 
   /**
    * Warms the cache. An unreachable issuer does not stop the platform from booting (readiness says so).
@@ -76,7 +83,7 @@ export class IssuerKeyStore implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     await this.refresh('startup').catch((err: Error) => {
       if (err instanceof IssuerMisconfiguration && this.config.env === 'production') throw err;
-      if (!(err instanceof IssuerMisconfiguration)) this.logger.warn({ issuer: this.config.oidc.issuer, err }, 'JWKS not loaded at startup');
+      if (!(err instanceof IssuerMisconfiguration)) this.logger.warn({ issuer: this.oidc.issuer, err }, 'JWKS not loaded at startup');
     });
   }
 
@@ -146,17 +153,17 @@ export class IssuerKeyStore implements OnModuleInit {
   }
 
   private isStale(): boolean {
-    return this.fetchedAtMs === 0 || Date.now() - this.fetchedAtMs > this.config.oidc.jwksCacheSeconds * 1000;
+    return this.fetchedAtMs === 0 || Date.now() - this.fetchedAtMs > this.oidc.jwksCacheSeconds * 1000;
   }
 
   /** After a failed load, requests do not each wait for another timeout: one attempt per backoff period. */
   private inBackoff(): boolean {
-    return Date.now() - this.lastFailureMs < Math.max(1000, this.config.oidc.jwksRefetchIntervalSeconds * 1000);
+    return Date.now() - this.lastFailureMs < Math.max(1000, this.oidc.jwksRefetchIntervalSeconds * 1000);
   }
 
   private mayRefetch(): boolean {
     const now = Date.now();
-    if (now - this.lastKidRefetchMs < this.config.oidc.jwksRefetchIntervalSeconds * 1000) return false;
+    if (now - this.lastKidRefetchMs < this.oidc.jwksRefetchIntervalSeconds * 1000) return false;
     this.lastKidRefetchMs = now;
     return true;
   }
@@ -182,7 +189,7 @@ export class IssuerKeyStore implements OnModuleInit {
     const known = this.misconfiguration;
     this.misconfiguration = err;
     if (known && known.message === err.message) return;
-    this.logger.error({ issuer: this.config.oidc.issuer, ...err.toJSON() }, err.message);
+    this.logger.error({ issuer: this.oidc.issuer, ...err.toJSON() }, err.message);
   }
 
   private async load(cause: string): Promise<void> {
@@ -197,6 +204,7 @@ export class IssuerKeyStore implements OnModuleInit {
     const current = new Set(this.byKid.keys());
     this.logger.log(
       {
+        issuer: this.oidc.issuer,
         jwksUri: uri,
         cause,
         kids: [...current],
@@ -213,7 +221,7 @@ export class IssuerKeyStore implements OnModuleInit {
    * @throws IssuerMisconfiguration `no_key_for_allowed_algorithms`
    */
   private checkAlgorithms(keys: unknown[]): void {
-    const allowed = this.config.oidc.algorithms;
+    const allowed = this.oidc.algorithms;
     const published: string[] = [];
     for (const raw of keys) {
       const entry = this.parse(raw);
@@ -274,7 +282,7 @@ export class IssuerKeyStore implements OnModuleInit {
 
   private async resolveJwksUri(): Promise<string> {
     if (this.jwksUri) return this.jwksUri;
-    const { issuer, jwksUri } = this.config.oidc;
+    const { issuer, jwksUri } = this.oidc;
     if (jwksUri) return (this.jwksUri = jwksUri);
     if (!issuer) throw new Error('No issuer configured');
     const discovery = (await this.fetchJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as Record<string, unknown>;
@@ -285,7 +293,7 @@ export class IssuerKeyStore implements OnModuleInit {
   }
 
   private async fetchJson(url: string): Promise<unknown> {
-    const response = await fetch(url, { signal: AbortSignal.timeout(this.config.oidc.httpTimeoutMs), headers: { accept: 'application/json' } });
+    const response = await fetch(url, { signal: AbortSignal.timeout(this.oidc.httpTimeoutMs), headers: { accept: 'application/json' } });
     if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
     return response.json();
   }

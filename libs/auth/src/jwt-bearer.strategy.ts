@@ -2,14 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { JsonWebTokenError, NotBeforeError, TokenExpiredError } from 'jsonwebtoken';
 import { Strategy, type StrategyOptionsWithRequest } from 'passport-jwt';
-import { PlatformConfig } from '@platform/config';
 import { AuthFailure, type AuthFailureReason } from './auth-failure';
-import { ClaimMapper } from './claim-mapper';
-import { IssuerKeyStore } from './issuer-key-store';
+import { IssuerRegistry, type TrustedIssuer } from './issuer-registry';
 import { installEdDsaVerifier } from './eddsa-verifier';
 import { decodeJwsHeader } from './jws-header';
 import { assertAccessTokenHeader, assertNotIdToken } from './token-use';
 import type { Principal } from './principal';
+import { tenantForIssuer } from './tenant-for-issuer';
 import { VerifiedTokenCache } from './verified-token-cache';
 
 /** Name of the passport strategy; the platform guard authenticates with it. */
@@ -39,58 +38,53 @@ export function reasonForJwtError(err: unknown): AuthFailureReason {
 }
 
 /**
- * passport-jwt strategy that validates platform access tokens (RFC 9068, RFC 8725):
- * `alg` from a pinned asymmetric allow-list (checked before any key lookup, so `none` and HS*
- * never reach a verifier), the key by `kid` from {@link IssuerKeyStore} as a cached KeyObject,
- * signature, `iss` exactly, `aud` (except for Cognito, whose access tokens have none and are bound
- * by `client_id` instead), `exp`/`nbf`/`iat` with the configured clock tolerance, then claim mapping.
+ * passport-jwt strategy that validates platform access tokens (RFC 9068, RFC 8725), for every
+ * trusted issuer with one strategy: the token's exact `iss` (read unverified, only to choose)
+ * picks its issuer in {@link IssuerRegistry} before any key lookup; then `alg` from that issuer's
+ * pinned allow-list (so `none` and HS* never reach a verifier), the key by `kid` from that
+ * issuer's own key store as a cached KeyObject, signature, `iss` exactly (passport-jwt, against
+ * every accepted `iss`), `exp`/`nbf` with the largest tolerance; then in {@link validate} the
+ * issuer's own settings: `aud` (except Cognito, bound by `client_id`), its clock tolerance,
+ * lifetime cap, claim mapping and the tenants it may speak for.
+ *
+ * One strategy rather than one per issuer: passport's strategies are per process and the guard
+ * names one; choosing the issuer inside keeps the guard unchanged, and everything passport-jwt
+ * cannot check per issuer is checked in `validate` against the same issuer that chose the key.
  *
  * Successful verifications are remembered in {@link VerifiedTokenCache} until the token expires
  * (never longer), so a repeated token skips the signature check.
  */
 @Injectable()
 export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STRATEGY) {
-  private readonly mapper: ClaimMapper;
-
   constructor(
-    private readonly config: PlatformConfig,
-    keys: IssuerKeyStore,
+    private readonly registry: IssuerRegistry,
     private readonly cache: VerifiedTokenCache,
   ) {
-    const oidc = config.oidc;
     const options: StrategyOptionsWithRequest = {
       passReqToCallback: true,
       jwtFromRequest: (req: WithToken) => req[BEARER_TOKEN] ?? null,
       // jsonwebtoken 9 accepts a KeyObject; the typings only name string | Buffer.
       secretOrKeyProvider: (_req: unknown, rawJwt: string, done: (err: unknown, key?: never) => void) => {
         let header;
+        let trusted: TrustedIssuer;
         try {
           header = decodeJwsHeader(rawJwt);
+          trusted = registry.forToken(rawJwt).trusted;
           // RFC 8725 section 3.1: the allow-list is checked before a key is even looked up.
-          if (!oidc.algorithms.includes(header.alg)) throw new AuthFailure('alg_not_allowed', { alg: header.alg });
-          assertAccessTokenHeader(header.typ, oidc.requireAccessTokenType);
+          if (!trusted.config.algorithms.includes(header.alg)) throw new AuthFailure('alg_not_allowed', { alg: header.alg });
+          assertAccessTokenHeader(header.typ, trusted.config.requireAccessTokenType);
         } catch (err) {
           return done(err);
         }
-        keys.keyFor(header).then((key) => done(null, key as never), done);
+        trusted.keys.keyFor(header).then((key) => done(null, key as never), done);
       },
-      issuer: oidc.issuer,
-      audience: oidc.preset === 'cognito' ? undefined : oidc.audiences,
-      algorithms: oidc.algorithms as StrategyOptionsWithRequest['algorithms'],
-      jsonWebTokenOptions: { clockTolerance: oidc.clockToleranceSeconds },
+      // Never "issuer validation off": the exact list of every accepted iss (see validate for which one).
+      issuer: registry.acceptedIssuers(),
+      algorithms: registry.algorithms() as StrategyOptionsWithRequest['algorithms'],
+      jsonWebTokenOptions: { clockTolerance: registry.maxClockToleranceSeconds() },
     };
     super(options);
     installEdDsaVerifier();
-    this.mapper = new ClaimMapper({
-      preset: oidc.preset,
-      apiClientIds: [...oidc.audiences, ...oidc.clientIds],
-      acceptedClientIds: oidc.clientIds,
-      claimNamespace: oidc.claimNamespace,
-      tenantClaim: oidc.tenantClaim,
-      rolesClaim: oidc.rolesClaim,
-      groupsClaim: oidc.groupsClaim,
-      claimDelimiter: oidc.claimDelimiter,
-    });
   }
 
   /** Serves a remembered verification when there is one; otherwise runs passport-jwt. */
@@ -103,16 +97,24 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
   }
 
   /**
-   * Claim checks that jsonwebtoken leaves out, then claim mapping.
-   * @throws AuthFailure `missing_exp`, `iat_in_future`, `lifetime_exceeded`, `malformed_claims`, `wrong_token_use`, and the mapper's reasons
+   * The issuer's own checks, then claim mapping and the tenants the issuer may speak for.
+   * @throws AuthFailure `aud_mismatch`, `expired`, `not_yet_valid`, `missing_exp`, `iat_in_future`,
+   *   `lifetime_exceeded`, `malformed_claims`, `wrong_token_use`, `tenant_not_allowed_for_issuer`, and the mapper's reasons
    */
   validate(req: WithToken, payload: unknown): Principal {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new AuthFailure('malformed_claims');
     const claims = payload as Record<string, unknown>;
-    const { clockToleranceSeconds, maxTokenLifetimeSeconds } = this.config.oidc;
+    // The same exact iss that chose the key (passport-jwt has verified it is an accepted one).
+    const resolved = typeof claims.iss === 'string' ? this.registry.resolve(claims.iss) : undefined;
+    if (!resolved) throw new AuthFailure('iss_mismatch');
+    const { clockToleranceSeconds, maxTokenLifetimeSeconds, audiences, preset } = resolved.trusted.config;
+    if (preset !== 'cognito') assertAudience(claims.aud, audiences);
     const now = Math.floor(Date.now() / 1000);
     // RFC 9068 section 2.2: exp is required; a token without one would be valid forever.
     if (claims.exp === undefined) throw new AuthFailure('missing_exp');
+    // passport-jwt used the largest tolerance of all issuers; this issuer's own may be smaller.
+    if (typeof claims.exp === 'number' && now > claims.exp + clockToleranceSeconds) throw new AuthFailure('expired');
+    if (typeof claims.nbf === 'number' && claims.nbf > now + clockToleranceSeconds) throw new AuthFailure('not_yet_valid');
     if (claims.iat !== undefined && typeof claims.iat !== 'number') throw new AuthFailure('malformed_claims', { claim: 'iat' });
     if (typeof claims.iat === 'number' && claims.iat > now + clockToleranceSeconds) {
       throw new AuthFailure('iat_in_future', { iat: claims.iat, now });
@@ -128,9 +130,18 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
       }
     }
     assertNotIdToken(claims);
-    const principal = this.mapper.map(claims);
+    const principal = tenantForIssuer(resolved.trusted.mapper.map(claims), claims, resolved);
     const token = req[BEARER_TOKEN];
     if (token !== undefined) this.cache.set(token, principal, decodeJwsHeader(token).kid);
     return principal;
   }
+}
+
+/**
+ * `aud` (a string or a list) must name one of the issuer's accepted audiences.
+ * @throws AuthFailure `aud_mismatch` with the expected audiences
+ */
+function assertAudience(aud: unknown, accepted: string[]): void {
+  const presented = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  if (!presented.some((a) => typeof a === 'string' && accepted.includes(a))) throw new AuthFailure('aud_mismatch', { expectedAudiences: accepted });
 }

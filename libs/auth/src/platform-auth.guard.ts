@@ -257,7 +257,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
 
   private unauthorized(state: RequestState, err: unknown, token: string | undefined, scheme: PresentedToken['scheme'] | undefined): ProblemException {
     const failure = err instanceof AuthFailure ? err : new AuthFailure(reasonForJwtError(err));
-    this.decide(state, 'deny', failure.reason, { ...failure.details, ...this.evidence(failure.reason, token) });
+    // The failure's own facts win: with several issuers only the check that failed knows what it expected.
+    this.decide(state, 'deny', failure.reason, { ...this.evidence(failure.reason, token), ...failure.details });
     if (failure.status === 503) return new ProblemException(503, failure.reason, failure.message, failure.retryHeaders);
     // RFC 6750 section 3.1: no error code when the request carried no token at all.
     const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
-import { IssuerKeyStore } from './issuer-key-store';
+import { IssuerRegistry } from './issuer-registry';
 import type { Principal } from './principal';
 
 interface Entry {
@@ -24,13 +24,13 @@ export class VerifiedTokenCache {
 
   constructor(
     private readonly config: PlatformConfig,
-    private readonly keys: IssuerKeyStore,
+    private readonly issuers: IssuerRegistry,
   ) {}
 
   get(token: string): Principal | undefined {
     const entry = this.entries.get(token);
     if (entry === undefined) return undefined;
-    if (Date.now() > entry.notAfterMs || !this.keys.hasKey(entry.kid)) {
+    if (Date.now() > entry.notAfterMs || !this.issuers.resolve(entry.principal.issuer)?.trusted.keys.hasKey(entry.kid)) {
       this.entries.delete(token);
       return undefined;
     }
@@ -42,7 +42,8 @@ export class VerifiedTokenCache {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    const notAfterMs = (principal.expiresAt + this.config.oidc.clockToleranceSeconds) * 1000;
+    const tolerance = this.issuers.resolve(principal.issuer)?.trusted.config.clockToleranceSeconds ?? this.config.oidc.clockToleranceSeconds;
+    const notAfterMs = (principal.expiresAt + tolerance) * 1000;
     this.entries.set(token, { principal, kid, notAfterMs });
   }
 

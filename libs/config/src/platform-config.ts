@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { audienceProblems, readIssuersFile, type IssuerConfig } from './issuers-file';
 
 /** Claim-mapping presets, one per identity-provider family (see docs/identity-providers.md). */
 export const CLAIM_PRESETS = ['generic', 'keycloak', 'auth0', 'okta', 'entra', 'cognito'] as const;
@@ -79,6 +80,11 @@ export interface PlatformConfigValues {
   /** Largest accepted request body, in bytes. */
   bodyLimitBytes: number;
   oidc: OidcConfig;
+  /**
+   * Every trusted issuer: the entries of `OIDC_ISSUERS_FILE`, or the one `OIDC_ISSUER` (empty
+   * until the development provider starts). With the file, `oidc` is its first entry.
+   */
+  issuers: IssuerConfig[];
   /**
    * OAuth client id of the operator console at `/console` (a public client: authorization code
    * + PKCE, no secret), registered at the identity provider with the redirect URI
@@ -234,11 +240,13 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   const envName = nodeEnv === 'production' || nodeEnv === 'test' ? nodeEnv : 'development';
 
   const issuer = str('OIDC_ISSUER');
+  const issuersFile = str('OIDC_ISSUERS_FILE');
+  if (issuersFile !== undefined && issuer !== undefined) problems.push('OIDC_ISSUERS_FILE and OIDC_ISSUER are exclusive: declare every issuer in the file, or the one issuer in OIDC_ISSUER');
   if (issuer !== undefined && !/^https?:\/\/[^\s]+$/.test(issuer)) problems.push('OIDC_ISSUER must be an http(s) URL');
   // In production the keys that decide every request must come over TLS.
   if (envName === 'production' && issuer !== undefined && !issuer.startsWith('https://')) problems.push('OIDC_ISSUER must be https:// when NODE_ENV=production');
   if (envName === 'production' && str('OIDC_JWKS_URI')?.startsWith('http://')) problems.push('OIDC_JWKS_URI must be https:// when NODE_ENV=production');
-  if (issuer === undefined && envName === 'production') {
+  if (issuer === undefined && issuersFile === undefined && envName === 'production') {
     problems.push('OIDC_ISSUER is required when NODE_ENV=production (the development provider never runs in production)');
   }
   const preset = (str('OIDC_PRESET') ?? 'generic') as ClaimPresetName;
@@ -254,6 +262,7 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
   const audiences = list('OIDC_AUDIENCE', issuer === undefined ? ['urn:platform:api'] : []);
   const clientIds = list('OIDC_CLIENT_ID', []);
   if (audiences.length === 0 && preset !== 'cognito') problems.push('OIDC_AUDIENCE is required with an external OIDC_ISSUER');
+  if (issuer !== undefined) problems.push(...audienceProblems(audiences, [issuer], 'OIDC_AUDIENCE'));
   if (preset === 'cognito' && clientIds.length === 0) problems.push('OIDC_CLIENT_ID is required with OIDC_PRESET=cognito (its access tokens carry no aud)');
 
   const logFormat = str('LOG_FORMAT');
@@ -367,7 +376,14 @@ export function parsePlatformConfig(env: Env, cwd = process.cwd()): PlatformConf
       durability: oneOf('AUDIT_DURABILITY', ['journal', 'before-response', 'async'] as const, 'journal'),
     },
     idempotencyLeaseMs: int('IDEMPOTENCY_LEASE_MS', 30_000, 1000, 24 * 3600 * 1000),
+    issuers: [],
   };
+  if (issuersFile !== undefined) {
+    config.issuers = readIssuersFile(path.resolve(cwd, issuersFile), config.oidc, envName, problems);
+    if (config.issuers.length > 0) config.oidc = config.issuers[0];
+  } else if (issuer !== undefined) {
+    config.issuers = [{ ...config.oidc, issuer }];
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
