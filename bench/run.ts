@@ -260,7 +260,7 @@ async function auditedIds(dataDir: string, databaseUrl?: string): Promise<Map<st
     const { Client } = await import('pg');
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();
-    rows = (await client.query(sql)).rows;
+    rows = (await client.query<{ request_id: string }>(sql)).rows;
     await client.end();
   } else {
     const { PGlite } = await import('@electric-sql/pglite');

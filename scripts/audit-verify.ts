@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { AuditChainVerifier, AuditRepository } from '@platform/audit';
-import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
+import { parsePlatformConfig } from '@platform/config';
 import { DATABASE_PASSWORD, DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
@@ -24,7 +24,7 @@ const PAGE = 1000;
 
 async function main(): Promise<number> {
   // The platform's own configuration, so the check reads the database the platform writes.
-  const config = parsePlatformConfig(process.env) as PlatformConfig;
+  const config = parsePlatformConfig(process.env);
   // A mistyped DATA_DIR must not pass as "0 records checked": never create the database here.
   const embedded = path.join(config.dataDir, 'pglite');
   if (!config.databaseUrl && !existsSync(path.join(embedded, 'PG_VERSION'))) {

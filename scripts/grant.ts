@@ -23,7 +23,7 @@ import { Logger } from '@nestjs/common';
 import { and, eq } from 'drizzle-orm';
 import { AuditRepository, auditOutbox, type NewAuditRow } from '@platform/audit';
 import { ACCESS_CHANGED_CHANNEL, parsePolicy, roleBindings } from '@platform/auth';
-import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
+import { parsePlatformConfig } from '@platform/config';
 import { DATABASE_PASSWORD, DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const { subject, role, tenant, revoke } = values;
   if (!subject || !role) throw new UsageError('usage: npm run grant -- --subject <sub> --role <role> [--tenant <tenant>] [--revoke]');
   if (tenant === '') throw new UsageError('--tenant must not be empty (omit it for a platform role)');
-  const config = parsePlatformConfig(process.env) as PlatformConfig;
+  const config = parsePlatformConfig(process.env);
   const policy = parsePolicy(readFileSync(config.policyFile, 'utf8'), config.policyFile);
   if (!Object.hasOwn(policy.roles, role)) throw new UsageError(`role "${role}" is not defined in ${config.policyFile}`);
   if (tenant === undefined && !isPlatformRole(role)) throw new UsageError(`role "${role}" is a tenant role: give --tenant (only platform-* roles are held without one)`);

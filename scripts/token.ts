@@ -11,7 +11,7 @@
  * (default $OIDC_AUDIENCE or urn:platform:api). Errors go to stderr with exit code 1.
  */
 import { parseArgs } from 'node:util';
-import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
+import { parsePlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
 import { assertPlatformDevProvider, clientCredentialsToken, delegatedToken, devClientSecretName, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
@@ -30,7 +30,7 @@ async function seededClientToken(issuer: string, clientId: string, audience: str
 /** A seeded client's current secret, read the way the platform reads it (same sources, same order). */
 function seededClientSecret(clientId: string, developmentDefault: string): string {
   const name = devClientSecretName(clientId);
-  const config = parsePlatformConfig(process.env) as PlatformConfig;
+  const config = parsePlatformConfig(process.env);
   const secrets = new SecretsService([{ name, description: name, validate: () => undefined, consumers: [], developmentDefault }], process.env, config, new PlatformMetrics());
   const secret = secrets.get(name);
   secrets.onModuleDestroy();

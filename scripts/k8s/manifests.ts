@@ -25,7 +25,7 @@ function modelFor(apiVersion: string, kind: string): ModelClass | undefined {
       : [group === '' ? `kubernetes-models/${version}/${kind}` : `kubernetes-models/${group}/${version}/${kind}`];
   for (const id of candidates) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module is chosen by name at run time, among candidates that may not exist
       const mod = require(id) as Record<string, ModelClass>;
       if (mod[kind]) return mod[kind];
     } catch {

@@ -12,12 +12,25 @@ const ROUTINE_CONTEXTS = new Set(['RoutesResolver', 'RouterExplorer', 'InstanceL
 export function quietStartupLogger(inner: LoggerService): LoggerService {
   const isRoutine = (params: unknown[]) => typeof params.at(-1) === 'string' && ROUTINE_CONTEXTS.has(params.at(-1) as string);
   return {
-    log: (message: unknown, ...params: unknown[]) => (isRoutine(params) ? inner.debug?.(message, ...params) : inner.log(message, ...params)),
-    error: (message: unknown, ...params: unknown[]) => inner.error(message, ...params),
-    warn: (message: unknown, ...params: unknown[]) => inner.warn(message, ...params),
-    debug: (message: unknown, ...params: unknown[]) => inner.debug?.(message, ...params),
-    verbose: (message: unknown, ...params: unknown[]) => inner.verbose?.(message, ...params),
-    fatal: (message: unknown, ...params: unknown[]) => (inner.fatal ?? inner.error).call(inner, message, ...params),
+    log: (message: unknown, ...params: unknown[]) => {
+      if (isRoutine(params)) inner.debug?.(message, ...params);
+      else inner.log(message, ...params);
+    },
+    error: (message: unknown, ...params: unknown[]) => {
+      inner.error(message, ...params);
+    },
+    warn: (message: unknown, ...params: unknown[]) => {
+      inner.warn(message, ...params);
+    },
+    debug: (message: unknown, ...params: unknown[]) => {
+      inner.debug?.(message, ...params);
+    },
+    verbose: (message: unknown, ...params: unknown[]) => {
+      inner.verbose?.(message, ...params);
+    },
+    fatal: (message: unknown, ...params: unknown[]) => {
+      (inner.fatal ?? inner.error).call(inner, message, ...params);
+    },
   };
 }
 

@@ -15,14 +15,14 @@ import { availableDatabases, TestPlatform } from '../support/test-platform';
 /** Rows of one request, read from the table (not from the writer's queue). */
 async function storedOf(platform: TestPlatform, requestId: string): Promise<Array<{ kind: string; event: string | null; status: number; resource_id: string | null }>> {
   const database = platform.running.app.get(DatabaseService);
-  const result = (await database.db.execute(sql`select kind, event, status, resource_id from audit_records where request_id = ${requestId} order by id`)) as unknown as {
+  const result = (await database.db.execute(sql`select kind, event, status, resource_id from audit_records where request_id = ${requestId} order by id`)) as {
     rows: Array<{ kind: string; event: string | null; status: number; resource_id: string | null }>;
   };
   return result.rows;
 }
 
 async function count(platform: TestPlatform, query: ReturnType<typeof sql>): Promise<number> {
-  const result = (await platform.running.app.get(DatabaseService).db.execute(query)) as unknown as { rows: Array<{ n: number | string }> };
+  const result = (await platform.running.app.get(DatabaseService).db.execute(query)) as { rows: Array<{ n: number | string }> };
   return Number(result.rows[0].n);
 }
 

@@ -265,7 +265,7 @@ describe.runIf(process.env.TEST_REDIS_URL)('rate limits with Redis cut or hangin
    * the proxy is restored. Bounded: rejects after 10 s, or at once when an instance has no client or
    * ioredis gave up ('end'), naming the instance and its client's status.
    */
-  const ready = () => Promise.all((Object.entries({ A: a, B: b }) as [string, TestPlatform][]).map(([name, p]) => reconnected(name, p.running.app.get(RedisService).client, 10_000)));
+  const ready = () => Promise.all(Object.entries<TestPlatform>({ A: a, B: b }).map(([name, p]) => reconnected(name, p.running.app.get(RedisService).client, 10_000)));
   /** `workers` concurrent loops, each sending `each` requests alternately to A and B; every status. */
   const load = async (bearer: string, workers: number, each: number, midway?: () => void): Promise<number[]> => {
     const out: number[] = [];

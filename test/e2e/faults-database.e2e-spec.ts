@@ -1,4 +1,4 @@
-import { Agent, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditRepository, AuditWriter, type AuditRow } from '@platform/audit';
@@ -331,7 +331,7 @@ async function storedAfterClose(target: { dataDir: string; databaseUrl?: string 
 function heldRequest(platform: TestPlatform, token: string): { arrived: Promise<void>; finish: () => Promise<Answer> } {
   const body = Buffer.from(JSON.stringify(invoiceBody));
   const marker = `held-${process.hrtime.bigint()}`;
-  const server = platform.running.app.getHttpServer() as Server;
+  const server = platform.running.app.getHttpServer();
   const arrived = new Promise<void>((resolve) => {
     const onRequest = (request: IncomingMessage) => {
       if (request.headers['x-test-held'] !== marker) return;

@@ -156,7 +156,7 @@ describe('guards, audit completeness, log redaction and validation', () => {
       const { DatabaseService } = await import('@platform/database');
       const { sql } = await import('drizzle-orm');
       const rows = await platform.running.app.get(DatabaseService).db.execute(sql`select count(*)::int as n from analytics_events where name = 'bulk'`);
-      expect((rows as unknown as { rows: { n: number }[] }).rows[0].n).toBe(0);
+      expect((rows as { rows: { n: number }[] }).rows[0].n).toBe(0);
     });
   });
 

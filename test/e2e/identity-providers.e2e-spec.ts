@@ -41,7 +41,7 @@ function resign(payload: Record<string, unknown>, changes: Record<string, unknow
 }
 
 function audienceOf(payload: Record<string, unknown>): string {
-  return Array.isArray(payload.aud) ? String(payload.aud[0]) : String(payload.aud ?? 'unused');
+  return Array.isArray(payload.aud) ? String(payload.aud[0]) : typeof payload.aud === 'string' ? payload.aud : 'unused';
 }
 
 async function startFor(preset: string, payload: Record<string, unknown>, extra: Record<string, string> = {}): Promise<AuthTestApp> {

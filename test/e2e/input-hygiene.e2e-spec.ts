@@ -96,9 +96,9 @@ describe.each(availableDatabases())('input hygiene on %s', (database) => {
   it('JSON nested 3,000 deep (arrays or objects) is 400 at the depth limit, and so is an object with too many keys', async () => {
     const deepArray = '['.repeat(3000) + ']'.repeat(3000);
     const refusedArray = await send('bob', 'POST', '/billing/invoices', deepArray);
-    await expectRefused(refusedArray, expect.stringMatching(/^0(\.0)+$/) as unknown as string, 'body');
+    await expectRefused(refusedArray, expect.stringMatching(/^0(\.0)+$/), 'body');
     const deepObject = '{"a":'.repeat(3000) + '1' + '}'.repeat(3000);
-    await expectRefused(await send('bot', 'POST', '/analytics/events', deepObject), expect.stringMatching(/^a(\.a)+$/) as unknown as string, 'body');
+    await expectRefused(await send('bot', 'POST', '/analytics/events', deepObject), expect.stringMatching(/^a(\.a)+$/), 'body');
     const wide = JSON.stringify({ events: [{ ...event, properties: Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`k${i}`, 1])) }] });
     await expectRefused(await send('bot', 'POST', '/analytics/events', wide), 'events.0.properties', 'body');
     // Within the limits, nesting is fine.

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IssuerKeyStore, IssuerMisconfiguration } from '@platform/auth/testing';
-import { parsePlatformConfig, type PlatformConfig } from '@platform/config';
+import { parsePlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { TestIssuer } from '../support/test-issuer';
 import { TestPlatform } from '../support/test-platform';
@@ -84,11 +84,11 @@ describe('issuer misconfiguration', () => {
   it('a production start fails naming both issuers; elsewhere the platform starts and answers 503', async () => {
     issuer.discoveryIssuer = `${issuer.issuer}/`;
     const base = parsePlatformConfig({ NODE_ENV: 'test', OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD });
-    const production = new IssuerKeyStore({ ...base, env: 'production' } as PlatformConfig, new PlatformMetrics());
+    const production = new IssuerKeyStore({ ...base, env: 'production' }, new PlatformMetrics());
     const started = production.onModuleInit();
     await expect(started).rejects.toBeInstanceOf(IssuerMisconfiguration);
     await expect(started).rejects.toThrow(`OIDC_ISSUER is "${issuer.issuer}" but its discovery document names the issuer "${issuer.issuer}/"`);
-    const test = new IssuerKeyStore(base as PlatformConfig, new PlatformMetrics());
+    const test = new IssuerKeyStore(base, new PlatformMetrics());
     await expect(test.onModuleInit()).resolves.toBeUndefined();
     expect(test.misconfigured()?.problem).toBe('discovery_issuer_mismatch');
   });

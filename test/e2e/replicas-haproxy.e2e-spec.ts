@@ -195,7 +195,7 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     const person = token(subject, ['analyst']);
     const call = async (base: string, method: string, route: string, bearer: string, body?: unknown) => {
       const response = await fetch(`${base}${route}`, { method, headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-      return { status: response.status, body: (await response.text()) as string };
+      return { status: response.status, body: await response.text() };
     };
     const me = await call(direct('p0'), 'GET', '/users/me', person);
     expect(me.status).toBe(200);

@@ -121,7 +121,7 @@ describe('access-token validation', () => {
           TestIssuer.hmacToken(
             { alg: 'HS256', typ: 'JWT', kid: 'k1' },
             { iss: issuer.issuer, aud: AUD, sub: 'x', tenant: 't1', roles: ['admin'], exp: now() + 300 },
-            createPublicKey({ key: issuer.key('k1').publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }) as string,
+            createPublicKey({ key: issuer.key('k1').publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }),
           ),
         'alg_not_allowed',
       ],

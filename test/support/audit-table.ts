@@ -9,7 +9,7 @@ const ROOT = path.resolve(__dirname, '../..');
 /** Every row of the platform's audit table, through its own connection, in id order (raw column names). */
 export async function auditTable(platform: TestPlatform): Promise<Array<{ id: number; request_id: string; kind: string; event: string | null; status: number }>> {
   const database = platform.running.app.get(DatabaseService);
-  const result = (await database.db.execute(sql`select id::int as id, request_id, kind, event, status from audit_records order by id`)) as unknown as {
+  const result = (await database.db.execute(sql`select id::int as id, request_id, kind, event, status from audit_records order by id`)) as {
     rows: Array<{ id: number; request_id: string; kind: string; event: string | null; status: number }>;
   };
   return result.rows;

@@ -52,7 +52,7 @@ export async function httpRequest(
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
   return { status: response.status, headers: response.headers, // NDJSON (the audit export) stays text.
-    body: /application\/(problem\+)?json/.test(type) && text ? JSON.parse(text) : text, requestId: response.headers.get('x-request-id') ?? '' };
+    body: /application\/(problem\+)?json/.test(type) && text ? (JSON.parse(text) as unknown) : text, requestId: response.headers.get('x-request-id') ?? '' };
 }
 
 const newTenant = () => `e2e-${randomBytes(4).toString('hex')}`;

@@ -4,6 +4,8 @@
  * each request). Benchmark only: never imported by the product.
  */
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   CallHandler,
   CanActivate,
@@ -86,7 +88,7 @@ class RecipeModule {}
 async function main(): Promise<void> {
   const app = await NestFactory.create(RecipeModule);
   await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
-  process.send?.({ ready: app.getHttpServer().address().port });
+  process.send?.({ ready: ((app.getHttpServer() as Server).address() as AddressInfo).port });
 }
 
 void main();

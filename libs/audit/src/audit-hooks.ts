@@ -25,7 +25,7 @@ function pathOf(url: string): string {
  * break its chain hash. Both are replaced with U+FFFD up front.
  */
 function storable(value: string): string {
-  const clean = value.includes('\u0000') ? value.replace(/\u0000/g, '\uFFFD') : value;
+  const clean = value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
   const wellFormed = clean as string & { isWellFormed(): boolean; toWellFormed(): string };
   return wellFormed.isWellFormed() ? clean : wellFormed.toWellFormed();
 }

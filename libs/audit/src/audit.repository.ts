@@ -73,7 +73,7 @@ export class AuditRepository {
         union all
         (select hash, 'last', null::jsonb, 0::bigint from audit_records where hash is not null order by id desc limit 1)
         union all
-        select null, 'outbox', record, id from taken`)) as unknown as { rows: Array<{ value: string; what: string; record: unknown; ord: string | number }> };
+        select null, 'outbox', record, id from taken`)) as { rows: Array<{ value: string; what: string; record: unknown; ord: string | number }> };
       const seen = new Set(known.rows.filter((r) => r.what === 'stored').map((r) => r.value));
       const moved = known.rows
         .filter((r) => r.what === 'outbox')
@@ -90,7 +90,7 @@ export class AuditRepository {
         objects.push(`{"ord":${i},"prevHash":"${previous}","hash":"${hash}",${content.slice(1)}`);
         previous = hash;
       }
-      await insertBatch(tx as unknown as Db, `[${objects.join(',')}]`);
+      await insertBatch(tx, `[${objects.join(',')}]`);
       return { inserted: fresh.length, moved };
     });
   }
@@ -109,7 +109,7 @@ export class AuditRepository {
       await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
       const result = (await tx.execute(sql`
         delete from audit_outbox where id = (select id from audit_outbox order by id limit 1)
-        returning record`)) as unknown as { rows: Array<{ record: unknown }> };
+        returning record`)) as { rows: Array<{ record: unknown }> };
       return result.rows.length === 0 ? undefined : reviveOutboxRecord(result.rows[0].record);
     });
   }

@@ -58,7 +58,7 @@ export function auditedEventOf(request: FastifyRequest): AuditedEvent | undefine
 
 /** The resource id of a declared event, from the handler's result or the route parameters. */
 export function resourceIdOf(event: AuditedEvent, result: unknown, params: Record<string, string>): string | null {
-  let id: unknown;
+  let id: string | number | null | undefined;
   if (event.resourceId) {
     id = event.resourceId(result, params);
   } else {

@@ -193,11 +193,13 @@ export class ClaimMapper {
     if (typeof claims.iss !== 'string') throw new AuthFailure('malformed_claims', { claim: 'iss' });
     // Cognito (and any IdP that marks it) says what a token is for; only access tokens are credentials.
     if (claims.token_use !== undefined && claims.token_use !== 'access') {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a claim of any JSON type, named as text in the log detail
       throw new AuthFailure('wrong_token_use', { tokenUse: String(claims.token_use) });
     }
     // ID tokens are not credentials for an API even when their audience matches: `at_hash` and
     // `c_hash` exist only in ID tokens (OIDC Core 3.1.3.6, 3.3.2.11); Keycloak also types its tokens.
     if (claims.at_hash !== undefined || claims.c_hash !== undefined || NON_ACCESS_TYP.has(String(claims.typ))) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a claim of any JSON type, named as text in the log detail
       throw new AuthFailure('wrong_token_use', { typ: claims.typ === undefined ? 'id_token' : String(claims.typ) });
     }
     const clientId = this.clientId(claims);

@@ -36,7 +36,7 @@ export function claimValues(value: unknown, claim: string, delimiter?: ClaimDeli
     return [...new Set(parts.filter(Boolean))];
   }
   if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new AuthFailure('malformed_claims', { claim });
-  return [...new Set(value as string[])];
+  return [...new Set(value)];
 }
 
 /**

@@ -33,5 +33,5 @@ export function decodeJwsHeader(token: string): JwsHeader {
   if (kid !== undefined && (typeof kid !== 'string' || kid === '')) throw new AuthFailure('malformed_token');
   if (typ !== undefined && typeof typ !== 'string') throw new AuthFailure('malformed_token');
   if (crit !== undefined) throw new AuthFailure('malformed_token', { crit: true });
-  return { alg, kid: kid as string | undefined, typ: typ as string | undefined };
+  return { alg, kid, typ };
 }

@@ -88,8 +88,7 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
   }
 
   /** Serves a remembered verification when there is one; otherwise runs passport-jwt. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  override authenticate(req: any, options?: unknown): void {
+  override authenticate(req: unknown, options?: unknown): void {
     const token = (req as WithToken)[BEARER_TOKEN];
     const cached = token === undefined ? undefined : this.cache.get(token);
     if (cached) return (this as unknown as { success(user: Principal): void }).success(cached);

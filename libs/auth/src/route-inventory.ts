@@ -33,7 +33,8 @@ export class RouteInventory {
   routes(): RouteEntry[] {
     const entries: RouteEntry[] = [];
     for (const wrapper of this.discovery.getControllers()) {
-      const { instance, metatype } = wrapper;
+      const instance: unknown = wrapper.instance;
+      const { metatype } = wrapper;
       if (!instance || !metatype) continue;
       const prefixes = [this.reflector.get<string | string[]>(PATH_METADATA, metatype) ?? ''].flat();
       const prototype = Object.getPrototypeOf(instance) as Record<string, unknown>;

@@ -53,7 +53,7 @@ export const Authenticated = (options: RoutePolicyOptions = {}) =>
  */
 export function RequirePermissions(...args: Array<string | RoutePolicyOptions>) {
   const last = args[args.length - 1];
-  const options = typeof last === 'object' ? (last as RoutePolicyOptions) : {};
+  const options = typeof last === 'object' ? last : {};
   const permissions = args.filter((a): a is string => typeof a === 'string');
   // Fail at start-up, not at request time: a route must name exact permissions.
   if (permissions.length === 0) throw new Error('@RequirePermissions() needs at least one permission');

@@ -13,5 +13,5 @@ export function postgresOptions(url: string, password?: () => string | undefined
   return {
     ...parsed,
     password: password ? () => password() ?? fromUrl ?? '' : fromUrl,
-  } as ClientConfig;
+  };
 }

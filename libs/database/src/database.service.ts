@@ -171,7 +171,7 @@ export class DatabaseService implements OnApplicationShutdown {
     const client = await PGlite.create(dataDir);
     const db = drizzle(client);
     await migrate(db, { migrationsFolder: migrationsFolder() });
-    this.db = db as unknown as Db;
+    this.db = db;
     this.driver = 'pglite';
     this.subscribe = async (channel) => {
       await client.listen(channel, (payload) => this.dispatch(channel, payload));
@@ -208,7 +208,7 @@ export class DatabaseService implements OnApplicationShutdown {
     const db = drizzle(pool);
     // drizzle's own transaction leaks the client of a failed BEGIN and reuses one whose ROLLBACK failed.
     installPoolTransactions(db, pool);
-    this.db = db as unknown as Db;
+    this.db = db;
     this.driver = 'postgres';
     const listener = new PostgresListener(url, this.password, this.logger, (channel, payload) => this.dispatch(channel, payload));
     this.subscribe = (channel) => listener.listen(channel);

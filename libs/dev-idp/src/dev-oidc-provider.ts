@@ -143,7 +143,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   for (const client of [...DEV_MACHINE_CLIENTS, ...registered]) await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
 
   const configuration: Configuration = {
-    adapter: DevMemoryStore as unknown as Configuration['adapter'],
+    adapter: DevMemoryStore,
     clients: [
       {
         client_id: DEV_CLI_CLIENT.clientId,
@@ -219,7 +219,7 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       return tenant ? { tenant } : undefined;
     },
     pkce: { required: () => true },
-    jwks: { keys: signingKeys } as Configuration['jwks'],
+    jwks: { keys: signingKeys },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     ttl: { IdToken: 3600, AccessToken: ttl, ClientCredentials: ttl, Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60 },
     renderError: (ctx, out) => {
@@ -238,8 +238,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     delegations,
   });
   const build = (keys: Record<string, unknown>[]) => {
-    const built = new Provider(issuer, { ...configuration, jwks: { keys } as Configuration['jwks'] });
-    built.registerGrantType(TOKEN_EXCHANGE_GRANT, exchange as never, TOKEN_EXCHANGE_PARAMETERS);
+    const built = new Provider(issuer, { ...configuration, jwks: { keys } });
+    built.registerGrantType(TOKEN_EXCHANGE_GRANT, exchange, TOKEN_EXCHANGE_PARAMETERS);
     return built;
   };
   let provider = build(signingKeys);

@@ -16,7 +16,7 @@ export interface DpopKey {
 export async function generateDpopKey(): Promise<DpopKey> {
   // As PEM, then parsed: a JWK exported from a freshly generated key object can deadlock Node 20.
   const pem = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  return { privateKey: createPrivateKey(pem.privateKey), publicJwk: createPublicKey(pem.publicKey).export({ format: 'jwk' }) as JWK, alg: 'ES256' };
+  return { privateKey: createPrivateKey(pem.privateKey), publicJwk: createPublicKey(pem.publicKey).export({ format: 'jwk' }), alg: 'ES256' };
 }
 
 /**

@@ -13,7 +13,8 @@ export function registerJsonBodyParser(fastify: FastifyInstance): void {
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     // Kept for signature checks over the exact bytes received (webhooks); a reference, no copy.
     request.rawBody = body as string;
-    parse(request, body as string, (err, value) => {
+    // The callback form: it returns nothing to await (the parser's type also admits a promise form).
+    void parse(request, body as string, (err, value) => {
       if (err) done(new ProblemException(400, 'malformed_body', 'The request body is not valid JSON.'), undefined);
       else done(null, value);
     });

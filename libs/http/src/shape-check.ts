@@ -8,11 +8,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isDtoClass(metatype: unknown): metatype is new (...args: unknown[]) => object {
+type DtoClass = new (...args: unknown[]) => object;
+
+function isDtoClass(metatype: unknown): metatype is DtoClass {
   return typeof metatype === 'function' && !SCALAR_TYPES.has(metatype);
 }
 
-function nestedType(dto: Function, key: string, holder: Record<string, unknown>): Function | undefined {
+function nestedType(dto: DtoClass, key: string, holder: Record<string, unknown>): DtoClass | undefined {
   const metadata = defaultMetadataStorage.findTypeMetadata(dto, key);
   if (!metadata) return undefined;
   const type = metadata.typeFunction({ newObject: {}, object: holder, property: key });
@@ -40,7 +42,7 @@ export function shapeFlaws(metatype: unknown, value: unknown, path = ''): InputF
     if (!type) continue;
     const child = value[key];
     const childPath = path ? `${path}.${key}` : key;
-    const declaredArray = Reflect.getMetadata?.('design:type', metatype.prototype, key) === Array;
+    const declaredArray = Reflect.getMetadata?.('design:type', metatype.prototype as object, key) === Array;
     if (Array.isArray(child)) {
       if (!declaredArray) {
         flaws.push({ path: childPath, message: `${childPath} must be a JSON object, not an array` });

@@ -77,7 +77,7 @@ export function createRootLogger(level: string, destination?: DestinationStream,
   const target =
     destination ??
     (pretty
-      ? (pino.transport({ target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } }) as DestinationStream)
+      ? pino.transport({ target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } })
       : pino.destination({ sync: false }));
   return pino(
     {

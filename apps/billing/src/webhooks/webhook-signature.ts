@@ -42,7 +42,7 @@ export function checkWebhookSignature(
   }
   if (timestamp === undefined || signatures.length === 0) return 'malformed_signature';
   const valid = secrets.some((secret) => {
-    const expected = Buffer.from(signWebhook(secret, timestamp as number, rawBody), 'hex');
+    const expected = Buffer.from(signWebhook(secret, timestamp, rawBody), 'hex');
     return signatures.some((candidate) => timingSafeEqual(candidate, expected));
   });
   if (!valid) return 'invalid_signature';

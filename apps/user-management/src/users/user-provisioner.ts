@@ -60,7 +60,7 @@ export class UserProvisioner implements OnModuleInit {
   seen(principal: Principal): void {
     if (principal.tenant === null) return;
     const key = `${principal.tenant}\u0000${principal.issuer}\u0000${principal.subject}`;
-    const fingerprint = `${principal.type}\u0000${String(principal.claims.email ?? '')}\u0000${String(principal.claims.name ?? principal.claims.preferred_username ?? '')}`;
+    const fingerprint = `${principal.type}\u0000${JSON.stringify(principal.claims.email ?? '')}\u0000${JSON.stringify(principal.claims.name ?? principal.claims.preferred_username ?? '')}`;
     if (this.provisioned.get(key) === fingerprint) return;
     // Bounded memory: the longest-known identity is forgotten (one extra upsert if it comes back).
     if (this.provisioned.size >= MAX_REMEMBERED) this.provisioned.delete(this.provisioned.keys().next().value as string);

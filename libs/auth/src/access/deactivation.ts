@@ -37,10 +37,10 @@ export function deactivatedRoleOf(state: DeactivationState, principal: Principal
     id !== null && (state.isDeactivated(tenant, id) || (asClient && tenant !== null && state.serviceAccount(tenant, id)?.active === false));
   for (const actor of principal.actors) {
     if (inactive(actor.subject, actor.clientId === null)) return { role: 'actor', identity: actor.subject };
-    if (inactive(actor.clientId, true)) return { role: 'actor', identity: actor.clientId as string };
+    if (inactive(actor.clientId, true)) return { role: 'actor', identity: actor.clientId };
   }
   if (isMachine(principal) && principal.clientId !== principal.subject && inactive(principal.clientId, isDelegated(principal))) {
-    return { role: 'client', identity: principal.clientId as string };
+    return { role: 'client', identity: principal.clientId };
   }
   return undefined;
 }

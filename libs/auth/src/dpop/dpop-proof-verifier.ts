@@ -74,7 +74,7 @@ export class DpopProofVerifier implements OnModuleInit {
     let jwk: JWK;
     try {
       const verified = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_ALGORITHMS });
-      payload = verified.payload as Record<string, unknown>;
+      payload = verified.payload;
       jwk = verified.protectedHeader.jwk as JWK;
     } catch (err) {
       return fail(joseProblem(err));
