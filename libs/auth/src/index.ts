@@ -15,6 +15,7 @@ export { JWT_BEARER_STRATEGY } from './jwt-bearer.strategy';
 export * from './route-inventory';
 export * from './access/access-state.service';
 export * from './access/access.schema';
+export * from './access/service-account-registry';
 export * from './access/machine-client-registrar';
 export * from './access/principal-events';
 export * from './principal-kinds';
