@@ -7,6 +7,7 @@ import { auditTenantScope } from '../platform/audit-scope';
 import { ConsoleAuditRepository, type ChainStatus } from './console-audit.repository';
 import { refusalTrends, type RefusalGroup } from './refusal-trends';
 import type { RefusalDimension, RefusalRecordsQuery, RefusalsQuery } from './refusals-query.dto';
+import { PLATFORM_PERMISSIONS } from '../platform/platform-permissions';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** The widest window one chart may cover. */
@@ -80,7 +81,7 @@ export class RefusalsService {
 
   /** The tenant this principal may read (undefined: every tenant) and the window asked for. */
   private scope(principal: Principal, query: RefusalsQuery) {
-    const tenant = auditTenantScope(principal, this.policy.decide(principal, ['platform:audit:read-all']).allowed, query.tenant);
+    const tenant = auditTenantScope(principal, this.policy.decide(principal, [PLATFORM_PERMISSIONS.auditReadAll]).allowed, query.tenant);
     const to = query.to === undefined ? new Date() : new Date(query.to);
     const from = query.from === undefined ? new Date(to.getTime() - DAY_MS) : new Date(query.from);
     if (from >= to) throw new InvalidRequestError('invalid_time_range', '`from` must be before `to`.');

@@ -4,6 +4,7 @@ import { PolicyService, type Principal } from '@platform/auth';
 import { InvalidRequestError } from '@platform/http';
 import type { AuditFilterInput, AuditPageInput } from './audit-query.dto';
 import { auditTenantScope } from './audit-scope';
+import { PLATFORM_PERMISSIONS } from './platform-permissions';
 
 /** Records per database read while exporting. */
 const EXPORT_PAGE = 500;
@@ -56,7 +57,7 @@ export class AuditTrailService {
 
   /** The query this principal may run (see {@link auditTenantScope}). */
   private scopedQuery(principal: Principal, input: AuditFilterInput): Omit<AuditQuery, 'limit'> {
-    const tenant = auditTenantScope(principal, this.policy.decide(principal, ['platform:audit:read-all']).allowed, input.tenant);
+    const tenant = auditTenantScope(principal, this.policy.decide(principal, [PLATFORM_PERMISSIONS.auditReadAll]).allowed, input.tenant);
     const from = input.from === undefined ? undefined : new Date(input.from);
     const to = input.to === undefined ? undefined : new Date(input.to);
     if (from && to && from >= to) throw new InvalidRequestError('invalid_time_range', '`from` must be before `to`.');

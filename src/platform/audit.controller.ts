@@ -5,6 +5,7 @@ import type { AuditRow } from '@platform/audit';
 import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
 import { AuditFilterInput, AuditPageInput } from './audit-query.dto';
 import { AuditTrailService } from './audit-trail.service';
+import { PLATFORM_PERMISSIONS } from './platform-permissions';
 
 /**
  * The audit trail: access records (one per request) and domain events, newest first. Tenant
@@ -18,7 +19,7 @@ export class AuditController {
 
   @Get()
   @ApiOperation({ summary: 'Audit records, newest first, filtered, one page at a time' })
-  @RequirePermissions('platform:audit:read', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.auditRead, { tenant: 'optional' })
   list(@CurrentPrincipal() principal: Principal, @Query() input: AuditPageInput): Promise<{ items: AuditRow[]; nextCursor: string | null }> {
     return this.trail.page(principal, input);
   }
@@ -28,7 +29,7 @@ export class AuditController {
   @ApiProduces('application/x-ndjson')
   @ApiOkResponse({ description: 'application/x-ndjson stream' })
   @Header('content-type', 'application/x-ndjson')
-  @RequirePermissions('platform:audit:read', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.auditRead, { tenant: 'optional' })
   async export(@CurrentPrincipal() principal: Principal, @Query() input: AuditFilterInput): Promise<StreamableFile> {
     const pages = await this.trail.pages(principal, input);
     async function* lines(): AsyncGenerator<string> {

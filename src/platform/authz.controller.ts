@@ -3,6 +3,7 @@ import { AccessStateService, CurrentPrincipal, isExactPermission, PolicyService,
 import { PlatformConfig } from '@platform/config';
 import { AppRegistry, ForbiddenChangeError, InvalidRequestError } from '@platform/http';
 import { ExplainQuery } from './explain-query.dto';
+import { PLATFORM_PERMISSIONS } from './platform-permissions';
 
 /** The answer of `GET /platform/authz/explain`. */
 export type ExplainResult = Omit<PolicyExplanation, 'reason'> & {
@@ -36,12 +37,12 @@ export class AuthzController {
    * deactivation list (plus the token roles or scopes given), and names the rule that decided.
    */
   @Get('explain')
-  @RequirePermissions('platform:authz:explain', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.authzExplain, { tenant: 'optional' })
   explain(@CurrentPrincipal() caller: Principal, @Query() query: ExplainQuery): ExplainResult {
     const tenant = query.tenant ?? caller.tenant;
     if (tenant === null) throw new InvalidRequestError('tenant_required', 'Name the tenant to explain a decision in.');
     // Across tenants only with platform:authz:explain-all (platform operators), like the audit trail.
-    if (tenant !== caller.tenant && !this.policy.decide(caller, ['platform:authz:explain-all']).allowed) {
+    if (tenant !== caller.tenant && !this.policy.decide(caller, [PLATFORM_PERMISSIONS.authzExplainAll]).allowed) {
       throw new ForbiddenChangeError('other_tenant', 'You can only explain decisions within your own tenant.');
     }
     if (!isExactPermission(query.permission) || !this.registry.permissions().has(query.permission)) {
