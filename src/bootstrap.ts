@@ -19,7 +19,7 @@ import { minLength, pem, SecretsService, type SecretDefinition } from '@platform
 import { AppModule } from './app.module';
 import { closeConnectionsOnShutdown } from './platform/close-connections-on-shutdown';
 import openApiMetadata from './openapi-metadata';
-import { enabledApps, FEATURE_APPS, PLATFORM_APP } from './feature-apps';
+import { enabledApps, FEATURE_APPS, resourceScopesOf } from './feature-apps';
 import { devSignInUiOptions, withDevSignIn } from './start/openapi-sign-in';
 import { explainPortInUse } from './start/port-in-use';
 import { logStartSummary, quietStartupLogger, startSummary } from './start/start-log';
@@ -160,7 +160,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
   const logger = createRootLogger(config.logLevel, options.logDestination, pretty);
   let devIdp: DevOidcProvider | undefined;
   if (!config.oidc.issuer) {
-    const resourceScopes = [PLATFORM_APP, ...FEATURE_APPS.map((a) => a.manifest), ...(options.apps ?? []).map((a) => a.manifest)].flatMap((m) => m.scopes);
+    const resourceScopes = resourceScopesOf([...FEATURE_APPS, ...(options.apps ?? [])]);
     devIdp = await explainPortInUse('DEV_OIDC_PORT', '127.0.0.1', config.devIdp.port, () =>
       startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes }),
     );

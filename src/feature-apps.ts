@@ -4,6 +4,9 @@ import { UserManagementModule, USER_MANAGEMENT_APP } from '@apps/user-management
 import { DATABASE_PASSWORD } from '@platform/database';
 import { REDIS_PASSWORD } from '@platform/redis';
 import type { FeatureApp, FeatureAppManifest } from '@platform/feature-apps';
+import { PLATFORM_PERMISSIONS } from './platform/platform-permissions';
+
+export { PLATFORM_PERMISSIONS };
 
 /** Every feature app the platform can serve. Add new apps here; `ENABLED_APPS` picks among them. */
 export const FEATURE_APPS: FeatureApp[] = [
@@ -17,18 +20,23 @@ export const PLATFORM_APP: FeatureAppManifest = {
   name: 'platform',
   prefix: '/platform',
   team: 'platform',
-  scopes: ['platform:metrics:read'],
+  scopes: [PLATFORM_PERMISSIONS.metricsRead],
   secrets: [DATABASE_PASSWORD, REDIS_PASSWORD],
   permissions: {
-    'platform:metrics:read': 'Scrape the Prometheus metrics at /metrics',
-    'platform:secrets:read': 'List the secrets in use: name, source, version, last rotation, consumers (never a value)',
-    'platform:audit:read': 'Read the audit trail of your tenant',
-    'platform:audit:read-all': 'Read the audit trail of every tenant, including requests without a valid token',
-    'platform:inventory:read': 'List the apps and routes the platform serves, with their permissions',
-    'platform:authz:explain': 'Explain why a principal of your tenant may or may not do something',
-    'platform:authz:explain-all': 'Explain decisions in any tenant',
+    [PLATFORM_PERMISSIONS.metricsRead]: 'Scrape the Prometheus metrics at /metrics',
+    [PLATFORM_PERMISSIONS.secretsRead]: 'List the secrets in use: name, source, version, last rotation, consumers (never a value)',
+    [PLATFORM_PERMISSIONS.auditRead]: 'Read the audit trail of your tenant',
+    [PLATFORM_PERMISSIONS.auditReadAll]: 'Read the audit trail of every tenant, including requests without a valid token',
+    [PLATFORM_PERMISSIONS.inventoryRead]: 'List the apps and routes the platform serves, with their permissions',
+    [PLATFORM_PERMISSIONS.authzExplain]: 'Explain why a principal of your tenant may or may not do something',
+    [PLATFORM_PERMISSIONS.authzExplainAll]: 'Explain decisions in any tenant',
   },
 };
+
+/** Every OAuth scope the platform API offers: the scopes of its own and of `apps`' manifests, once each. */
+export function resourceScopesOf(apps: FeatureApp[]): string[] {
+  return [...new Set([PLATFORM_APP, ...apps.map((app) => app.manifest)].flatMap((manifest) => manifest.scopes))];
+}
 
 /**
  * The feature apps this deployment serves: all of them, or those named in `ENABLED_APPS`.

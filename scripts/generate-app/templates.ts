@@ -58,7 +58,7 @@ export const ${n.APP}_APP: FeatureAppManifest = {
   name: '${n.app}',
   prefix: '/${n.app}',
   // Machine clients may be granted these scopes (config/policy.yaml maps them to permissions).
-  scopes: ['${perm.read}', '${perm.write}'],
+  scopes: [${n.APP}_PERMISSIONS.${n.ressCamel}Read, ${n.APP}_PERMISSIONS.${n.ressCamel}Write],
   team: '${n.app}',
   permissions: {
     [${n.APP}_PERMISSIONS.${n.ressCamel}Read]: "Read the tenant's ${n.ress}",

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, PolicyService, RequirePermissions, RouteInventory, type Principal } from '@platform/auth';
 import { AppRegistry } from '@platform/feature-apps';
 import { buildAccessMap, type AccessMap } from './access-map';
+import { PLATFORM_PERMISSIONS } from '../platform/platform-permissions';
 
 /** What the caller holds: the console shows only the pages whose API the caller may use. */
 export interface MeView {
@@ -32,7 +33,7 @@ export class AccessMapController {
    */
   @Get('access-map')
   @ApiOperation({ summary: 'Routes x roles and scopes from the inventory and the policy, each cell with its grant path' })
-  @RequirePermissions('platform:authz:explain', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.authzExplain, { tenant: 'optional' })
   accessMap(@CurrentPrincipal() principal: Principal): AccessMap {
     return buildAccessMap(this.inventory.routes(), this.policy, principal.tenant);
   }

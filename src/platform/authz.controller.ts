@@ -4,6 +4,7 @@ import { PlatformConfig } from '@platform/config';
 import { ForbiddenChangeError, InvalidRequestError } from '@platform/http';
 import { AppRegistry } from '@platform/feature-apps';
 import { ExplainQuery } from './explain-query.dto';
+import { PLATFORM_PERMISSIONS } from './platform-permissions';
 
 /** The answer of `GET /platform/authz/explain`. */
 export type ExplainResult = Omit<PolicyExplanation, 'reason'> & {
@@ -37,12 +38,12 @@ export class AuthzController {
    * deactivation list (plus the token roles or scopes given), and names the rule that decided.
    */
   @Get('explain')
-  @RequirePermissions('platform:authz:explain', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.authzExplain, { tenant: 'optional' })
   explain(@CurrentPrincipal() caller: Principal, @Query() query: ExplainQuery): ExplainResult {
     const tenant = query.tenant ?? caller.tenant;
     if (tenant === null) throw new InvalidRequestError('tenant_required', 'Name the tenant to explain a decision in.');
     // Across tenants only with platform:authz:explain-all (platform operators), like the audit trail.
-    if (tenant !== caller.tenant && !this.policy.decide(caller, ['platform:authz:explain-all']).allowed) {
+    if (tenant !== caller.tenant && !this.policy.decide(caller, [PLATFORM_PERMISSIONS.authzExplainAll]).allowed) {
       throw new ForbiddenChangeError('other_tenant', 'You can only explain decisions within your own tenant.');
     }
     if (!isExactPermission(query.permission) || !this.registry.permissions().has(query.permission)) {

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { RequirePermissions, RouteInventory } from '@platform/auth';
 import { AppRegistry } from '@platform/feature-apps';
+import { PLATFORM_PERMISSIONS } from './platform-permissions';
 
 /** A route as the inventory lists it. */
 export interface RouteView {
@@ -25,14 +26,14 @@ export class InventoryController {
 
   /** The enabled apps with their owning team, declared permissions and machine scopes. */
   @Get('apps')
-  @RequirePermissions('platform:inventory:read', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.inventoryRead, { tenant: 'optional' })
   apps() {
     return { items: this.registry.apps.map((app) => ({ ...app })) };
   }
 
   /** Every route: method, path, app, whether public, and the permissions it requires. */
   @Get('routes')
-  @RequirePermissions('platform:inventory:read', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.inventoryRead, { tenant: 'optional' })
   routes(): { items: RouteView[] } {
     return {
       items: this.inventory.routes().map((route) => ({

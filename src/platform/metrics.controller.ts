@@ -3,6 +3,7 @@ import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { RequirePermissions } from '@platform/auth';
 import { PlatformMetrics } from '@platform/observability';
+import { PLATFORM_PERMISSIONS } from './platform-permissions';
 
 /**
  * Prometheus metrics of this instance, in the text exposition format. Protected like every other
@@ -18,7 +19,7 @@ export class MetricsController {
   @Get()
   @ApiOperation({ summary: 'Prometheus metrics (text exposition format)' })
   @ApiProduces('text/plain')
-  @RequirePermissions('platform:metrics:read', { tenant: 'optional' })
+  @RequirePermissions(PLATFORM_PERMISSIONS.metricsRead, { tenant: 'optional' })
   async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     const { contentType, body } = await this.metrics.exposition();
     void reply.header('content-type', contentType);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuditController } from './audit.controller';
+import { AuditTrailService } from './audit-trail.service';
 import { AuthzController } from './authz.controller';
 import { HealthController } from './health.controller';
 import { InventoryController } from './inventory.controller';
@@ -13,6 +14,6 @@ import { SecretsController } from './secrets.controller';
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController, AuditController, InventoryController, AuthzController, MetricsController, SecretsController, ProtectedResourceController],
-  providers: [ResourceMetadataChallenges, RoleBootstrap],
+  providers: [ResourceMetadataChallenges, RoleBootstrap, AuditTrailService],
 })
 export class PlatformModule {}

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { and, eq } from 'drizzle-orm';
 import { parse } from 'yaml';
-import { AccessStateService, PolicyService, roleBindings } from '@platform/auth';
+import { AccessStateService, PolicyService } from '@platform/auth';
 import { AuditWriter } from '@platform/audit';
 import { concreteIssuers, PlatformConfig } from '@platform/config';
-import { DatabaseService } from '@platform/database';
 
 /** Who granted a binding made by the bootstrap (so it can be removed when the file no longer names it). */
 export const BOOTSTRAP_GRANTOR = 'bootstrap';
@@ -83,7 +81,6 @@ export class RoleBootstrap implements OnApplicationBootstrap {
     private readonly config: PlatformConfig,
     private readonly access: AccessStateService,
     private readonly policy: PolicyService,
-    private readonly database: DatabaseService,
     private readonly audit: AuditWriter,
   ) {}
 
@@ -112,15 +109,9 @@ export class RoleBootstrap implements OnApplicationBootstrap {
         }
       }
     }
-    const earlier = await this.database.db.select().from(roleBindings).where(eq(roleBindings.grantedBy, BOOTSTRAP_GRANTOR));
-    let unbound = 0;
-    for (const row of earlier) {
-      if (wanted.has(key(row.tenant, row.subject, row.role))) continue;
-      await this.database.db.delete(roleBindings).where(and(eq(roleBindings.tenant, row.tenant), eq(roleBindings.subject, row.subject), eq(roleBindings.role, row.role), eq(roleBindings.grantedBy, BOOTSTRAP_GRANTOR)));
-      unbound++;
-      this.audited('access.role_unbound', source, { subject: row.subject, tenant: row.tenant === PLATFORM_TENANT ? null : row.tenant, role: row.role });
-    }
-    if (unbound) await this.access.changed();
+    const dropped = (await this.access.bindingsGrantedBy(BOOTSTRAP_GRANTOR)).filter((row) => !wanted.has(key(row.tenant, row.subject, row.role)));
+    const unbound = await this.access.revokeGrantedBy(BOOTSTRAP_GRANTOR, dropped);
+    for (const row of dropped) this.audited('access.role_unbound', source, { subject: row.subject, tenant: row.tenant === PLATFORM_TENANT ? null : row.tenant, role: row.role });
     this.logger.log({ source, bound, unbound, grants: grants.length }, 'Bootstrap role bindings applied');
     return { bound, unbound };
   }

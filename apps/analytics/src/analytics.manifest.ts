@@ -9,7 +9,8 @@ export const ANALYTICS_PERMISSIONS = {
 export const ANALYTICS_APP: FeatureAppManifest = {
   name: 'analytics',
   prefix: '/analytics',
-  scopes: ['analytics:events:write', 'analytics:events:read', 'analytics:usage:read'],
+  // Scopes machine clients may be granted (config/policy.yaml maps each to the permission of its name).
+  scopes: [ANALYTICS_PERMISSIONS.eventsWrite, ANALYTICS_PERMISSIONS.eventsRead, ANALYTICS_PERMISSIONS.usageRead],
   team: 'data',
   permissions: {
     [ANALYTICS_PERMISSIONS.eventsWrite]: 'Send product events',

@@ -15,7 +15,8 @@ export const BILLING_PERMISSIONS = {
 export const BILLING_APP: FeatureAppManifest = {
   name: 'billing',
   prefix: '/billing',
-  scopes: ['billing:invoices:read', 'billing:invoices:write', 'billing:payments:read', 'billing:payments:write'],
+  // Scopes machine clients may be granted (config/policy.yaml maps each to the permission of its name).
+  scopes: [BILLING_PERMISSIONS.invoicesRead, BILLING_PERMISSIONS.invoicesWrite, BILLING_PERMISSIONS.paymentsRead, BILLING_PERMISSIONS.paymentsWrite],
   team: 'billing',
   secrets: [
     {

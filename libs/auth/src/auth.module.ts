@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AccessStateService } from './access/access-state.service';
+import { ServiceAccountRegistry } from './access/service-account-registry';
 import { DpopProofVerifier } from './dpop/dpop-proof-verifier';
 import { RateLimiter } from './limits/rate-limiter';
 import { PrincipalEvents } from './access/principal-events';
@@ -22,6 +23,7 @@ import { VerifiedTokenCache } from './verified-token-cache';
   imports: [PassportModule, DiscoveryModule],
   providers: [
     AccessStateService,
+    ServiceAccountRegistry,
     PrincipalEvents,
     RouteInventory,
     IssuerRegistry,
@@ -32,6 +34,6 @@ import { VerifiedTokenCache } from './verified-token-cache';
     RateLimiter,
     { provide: APP_GUARD, useClass: PlatformAuthGuard },
   ],
-  exports: [AccessStateService, PrincipalEvents, IssuerRegistry, PolicyService, RouteInventory, RateLimiter],
+  exports: [AccessStateService, ServiceAccountRegistry, PrincipalEvents, IssuerRegistry, PolicyService, RouteInventory, RateLimiter],
 })
 export class AuthModule {}

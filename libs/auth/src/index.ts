@@ -10,5 +10,6 @@ export { RequirePermissions, Public, Authenticated, CurrentPrincipal } from './r
 export { type RouteEntry, RouteInventory } from './route-inventory';
 export { ACCESS_CHANGED_CHANNEL, AccessStateService } from './access/access-state.service';
 export { roleBindings, serviceAccounts, type ServiceAccountRow } from './access/access.schema';
+export { ServiceAccountRegistry } from './access/service-account-registry';
 export { MachineClientRegistrar } from './access/machine-client-registrar';
 export { PrincipalEvents } from './access/principal-events';

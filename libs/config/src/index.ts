@@ -3,3 +3,5 @@ export { parsePlatformConfig, type ClaimPresetName, type OidcConfig, type Platfo
 export { concreteIssuers, ENTRA_TENANT_PLACEHOLDER, type IssuerConfig } from './issuers-file';
 export { PlatformConfig } from './platform-config.provider';
 export { PlatformConfigModule } from './config.module';
+export { PlatformEnv, ALLOWED_ALGORITHMS } from './platform-env.schema';
+export { validatePlatformEnv } from './validate-platform-env';

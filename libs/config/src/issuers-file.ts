@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { CLAIM_PRESETS, DEFAULT_ALGORITHMS, type ClaimPresetName, type OidcConfig } from './platform-config';
+import type { OidcConfig } from './oidc-config';
+import { CLAIM_PRESETS, DEFAULT_ALGORITHMS, type ClaimPresetName } from './platform-env.schema';
 
 /** JWS algorithms an issuer may be allowed (asymmetric only: never `none` or HS*). */
 const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

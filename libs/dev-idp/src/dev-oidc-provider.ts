@@ -8,7 +8,7 @@ import { isLoopbackOrigin } from './loopback-origin';
 import { DevMemoryStore } from './memory-store';
 import { findDevUser } from './profile-users';
 import { DEV_PROVIDER_ID, DEV_PROVIDER_METADATA } from './provider-identity';
-import { DEV_CLI_CLIENT, DEV_CONSOLE_CLIENT, DEV_MACHINE_CLIENTS, DEV_RESOURCE_SCOPES, DEV_USERS } from './seed';
+import { DEV_CLI_CLIENT, DEV_CONSOLE_CLIENT, DEV_MACHINE_CLIENTS, DEV_USERS, undeclaredSeedScopes } from './seed';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, tokenExchangeGrant, type Delegation } from './token-exchange';
 
 /** Options of {@link startDevOidcProvider}. */
@@ -107,10 +107,15 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  * click, with no password), machines through client credentials. Access tokens are RFC 9068 JWTs
  * (`typ: at+jwt`) carrying `tenant` and, for people, `roles`.
  *
- * @throws Error when NODE_ENV is `production`: the development provider never runs there.
+ * @throws Error when NODE_ENV is `production`: the development provider never runs there; when a
+ *   seeded client names a scope missing from `resourceScopes`.
  */
 export async function startDevOidcProvider(options: DevOidcProviderOptions): Promise<DevOidcProvider> {
   if (process.env.NODE_ENV === 'production') throw new Error('The development OpenID provider refuses to start with NODE_ENV=production');
+  const resourceScopes = [...new Set(options.resourceScopes ?? DEV_MACHINE_CLIENTS.flatMap((client) => client.scopes))];
+  // The manifests are the one list of scopes: a seeded client naming another is a stale seed.
+  const undeclared = undeclaredSeedScopes(resourceScopes);
+  if (undeclared.length > 0) throw new Error(`The development provider's seeded clients name scopes no app manifest declares: ${undeclared.join(', ')}`);
   // oidc-provider is ESM-only; Node >= 20.19 loads it through require().
   const { default: Provider, errors } = await import('oidc-provider');
 
@@ -124,7 +129,6 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   const ttl = options.accessTokenTtlSeconds ?? 3600;
   /** Signing first, then keys still published for tokens signed before a rotation. */
   let signingKeys = signingJwks(options.dataDir).keys;
-  const resourceScopes = [...new Set([...DEV_RESOURCE_SCOPES, ...(options.resourceScopes ?? [])])];
   // Clients registered by earlier runs (service accounts), back in the provider's store.
   const clientsFile = registeredClientsFile(options.dataDir);
   const registered: DevMachineRegistration[] = existsSync(clientsFile) ? (JSON.parse(readFileSync(clientsFile, 'utf8')) as DevMachineRegistration[]) : [];

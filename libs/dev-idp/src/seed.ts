@@ -81,5 +81,12 @@ export const DEV_CLI_CLIENT = {
  */
 export const DEV_CONSOLE_CLIENT = { clientId: 'platform-console', redirectUris: ['http://127.0.0.1/console', 'http://localhost/console'] } as const;
 
-/** Scopes of the platform API as a resource server (RFC 8707); anything else requested is dropped. */
-export const DEV_RESOURCE_SCOPES = ['analytics:events:write', 'analytics:events:read', 'analytics:usage:read', 'billing:invoices:read', 'billing:invoices:write', 'platform:metrics:read'];
+/**
+ * The scopes the seeded machine clients name that `resourceScopes` (the platform API's scopes,
+ * from the apps' manifests: libs never import apps, so the root app passes them) does not declare.
+ * Empty when the seed agrees with the manifests.
+ */
+export function undeclaredSeedScopes(resourceScopes: readonly string[]): string[] {
+  const declared = new Set(resourceScopes);
+  return [...new Set(DEV_MACHINE_CLIENTS.flatMap((client) => [...client.scopes, ...(client.grantedScopes ?? [])]))].filter((scope) => !declared.has(scope));
+}

@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsObject, IsString, IsUUID, Length, ValidateNested } from 'class-validator';
+import { plainToInstance, Type } from 'class-transformer';
+import { IsIn, IsObject, IsString, IsUUID, Length, validate, ValidateNested } from 'class-validator';
+import { InvalidRequestError } from '@platform/http';
 
 export class PaymentEventData {
   @ApiProperty({ description: 'The payment this event is about (the id the platform returned)', format: 'uuid' })
@@ -25,3 +26,18 @@ export class PaymentEventInput {
   @Type(() => PaymentEventData)
   data!: PaymentEventData;
 }
+
+/**
+ * The body as a {@link PaymentEventInput}, validated after the signature (an unsigned caller
+ * learns nothing about the schema).
+ * @throws InvalidRequestError 400 `invalid_event` naming the invalid fields
+ */
+export async function parsePaymentEvent(body: unknown): Promise<PaymentEventInput> {
+  if (typeof body !== 'object' || body === null) throw new InvalidRequestError('invalid_event', INVALID_EVENT, { fields: [] });
+  const event = plainToInstance(PaymentEventInput, body);
+  const problems = await validate(event, { whitelist: true });
+  if (problems.length > 0) throw new InvalidRequestError('invalid_event', INVALID_EVENT, { fields: problems.map((p) => p.property) });
+  return event;
+}
+
+const INVALID_EVENT = 'The event is not a payment event this API understands.';

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { AccessStateService, MachineClientRegistrar, PolicyService, type Principal, type ServiceAccountRow } from '@platform/auth';
+import { MachineClientRegistrar, PolicyService, ServiceAccountRegistry, type Principal, type ServiceAccountRow } from '@platform/auth';
 import { ConflictError, ForbiddenChangeError, InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { toServiceAccountDto, type RegisterServiceAccountInput, type ServiceAccountDto } from './service-account.dto';
-import { ServiceAccountsRepository } from './service-accounts.repository';
 
 /**
  * Machine clients of the caller's tenant and the scopes each may use. The binding is what the
@@ -12,8 +11,8 @@ import { ServiceAccountsRepository } from './service-accounts.repository';
 @Injectable()
 export class ServiceAccountsService {
   constructor(
-    private readonly repository: ServiceAccountsRepository,
-    private readonly access: AccessStateService,
+    // The table is the auth library's (the guard reads it): its registry writes it and applies each change.
+    private readonly repository: ServiceAccountRegistry,
     private readonly policy: PolicyService,
     private readonly registrar: MachineClientRegistrar,
   ) {}
@@ -36,9 +35,8 @@ export class ServiceAccountsService {
       if (!this.registrar.issuesClients) throw new InvalidRequestError('client_id_required', 'Create the client at your identity provider and give its clientId.');
       ({ clientId, clientSecret } = await this.registrar.create(tenant, input.scopes));
     }
-    const row = await this.repository.create({ tenant, clientId, name: input.name, scopes: input.scopes, createdBy: principal.subject });
+    const row = await this.repository.register({ tenant, clientId, name: input.name, scopes: input.scopes, createdBy: principal.subject });
     if (!row) throw new ConflictError('client_already_registered', 'This client is already registered as a service account of your tenant.');
-    await this.access.changed();
     return toServiceAccountDto(row, clientSecret);
   }
 
@@ -54,7 +52,6 @@ export class ServiceAccountsService {
   async setStatus(principal: Principal, id: string, status: 'active' | 'deactivated'): Promise<ServiceAccountDto> {
     const row = await this.repository.setStatus(principal.tenant as string, id, status);
     if (!row) throw notFound();
-    await this.access.changed();
     return toServiceAccountDto(row);
   }
 
@@ -67,7 +64,6 @@ export class ServiceAccountsService {
     this.assertMayGrant(principal, scopes);
     const row = await this.repository.setScopes(principal.tenant as string, id, scopes);
     if (!row) throw notFound();
-    await this.access.changed();
     return toServiceAccountDto(row);
   }
 

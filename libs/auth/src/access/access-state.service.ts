@@ -110,6 +110,25 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     return rows.length > 0;
   }
 
+  /** Role bindings made by `grantor` (e.g. the start-up bootstrap), read from the database. */
+  async bindingsGrantedBy(grantor: string): Promise<{ tenant: string; subject: string; role: string }[]> {
+    return this.db().select({ tenant: roleBindings.tenant, subject: roleBindings.subject, role: roleBindings.role }).from(roleBindings).where(eq(roleBindings.grantedBy, grantor));
+  }
+
+  /** Revokes each binding that `grantor` made (others stay), then applies the change once. @returns how many were removed */
+  async revokeGrantedBy(grantor: string, bindings: { tenant: string; subject: string; role: string }[]): Promise<number> {
+    let removed = 0;
+    for (const b of bindings) {
+      const rows = await this.db()
+        .delete(roleBindings)
+        .where(and(eq(roleBindings.tenant, b.tenant), eq(roleBindings.subject, b.subject), eq(roleBindings.role, b.role), eq(roleBindings.grantedBy, grantor)))
+        .returning({ role: roleBindings.role });
+      removed += rows.length;
+    }
+    if (removed > 0) await this.changed();
+    return removed;
+  }
+
   async deactivate(tenant: string, subject: string, deactivatedBy: string): Promise<void> {
     await this.db().insert(deactivatedPrincipals).values({ tenant, subject, deactivatedBy }).onConflictDoNothing();
     await this.changed();
