@@ -87,16 +87,20 @@ export class RefusalsController {
    */
   private scope(principal: Principal, query: RefusalsQuery) {
     const readAll = this.policy.decide(principal, ['platform:audit:read-all']).allowed;
-    if (!readAll && principal.tenant === null) {
-      throw new ProblemException(403, 'tenant_required', 'Reading the audit trail needs a tenant, or the platform:audit:read-all permission.');
-    }
-    if (!readAll && query.tenant !== undefined && query.tenant !== principal.tenant) {
-      throw new ProblemException(403, 'insufficient_permission', "Reading another tenant's audit trail needs platform:audit:read-all.");
+    let tenant = query.tenant;
+    if (!readAll) {
+      if (principal.tenant === null) {
+        throw new ProblemException(403, 'tenant_required', 'Reading the audit trail needs a tenant, or the platform:audit:read-all permission.');
+      }
+      if (query.tenant !== undefined && query.tenant !== principal.tenant) {
+        throw new ProblemException(403, 'insufficient_permission', "Reading another tenant's audit trail needs platform:audit:read-all.");
+      }
+      tenant = principal.tenant;
     }
     const to = query.to === undefined ? new Date() : new Date(query.to);
     const from = query.from === undefined ? new Date(to.getTime() - DAY_MS) : new Date(query.from);
     if (from >= to) throw new InvalidRequestError('invalid_time_range', '`from` must be before `to`.');
     if (to.getTime() - from.getTime() > MAX_WINDOW_MS) throw new InvalidRequestError('invalid_time_range', 'The window may span 31 days at most.');
-    return { tenant: readAll ? query.tenant : (principal.tenant as string), from, to, buckets: query.buckets ?? 24, groupBy: query.groupBy ?? 'route' };
+    return { tenant, from, to, buckets: query.buckets ?? 24, groupBy: query.groupBy ?? 'route' };
   }
 }

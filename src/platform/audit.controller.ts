@@ -64,11 +64,15 @@ export class AuditController {
    */
   private scopedQuery(principal: Principal, input: AuditFilterInput): Omit<AuditQuery, 'limit'> {
     const readAll = this.policy.decide(principal, ['platform:audit:read-all']).allowed;
-    if (!readAll && principal.tenant === null) {
-      throw new ProblemException(403, 'tenant_required', 'Reading the audit trail needs a tenant, or the platform:audit:read-all permission.');
-    }
-    if (!readAll && input.tenant !== undefined && input.tenant !== principal.tenant) {
-      throw new ProblemException(403, 'insufficient_permission', "Reading another tenant's audit trail needs platform:audit:read-all.");
+    let tenant = input.tenant;
+    if (!readAll) {
+      if (principal.tenant === null) {
+        throw new ProblemException(403, 'tenant_required', 'Reading the audit trail needs a tenant, or the platform:audit:read-all permission.');
+      }
+      if (input.tenant !== undefined && input.tenant !== principal.tenant) {
+        throw new ProblemException(403, 'insufficient_permission', "Reading another tenant's audit trail needs platform:audit:read-all.");
+      }
+      tenant = principal.tenant;
     }
     const from = input.from === undefined ? undefined : new Date(input.from);
     const to = input.to === undefined ? undefined : new Date(input.to);
@@ -87,7 +91,7 @@ export class AuditController {
       event: input.event,
       from,
       to,
-      tenant: readAll ? input.tenant : (principal.tenant as string),
+      tenant,
     };
   }
 }

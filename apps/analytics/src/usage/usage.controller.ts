@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuditRepository, AuditWriter } from '@platform/audit';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { InvalidRequestError } from '@platform/http';
 import { ANALYTICS_PERMISSIONS } from '../analytics.manifest';
 import { UsageQuery } from '../events/event.dto';
@@ -18,12 +18,12 @@ export class UsageController {
   @Get()
   @ApiOperation({ summary: "Requests of the tenant per app, route and decision in [from, to), most used first (from the audit trail)" })
   @RequirePermissions(ANALYTICS_PERMISSIONS.usageRead)
-  async usage(@CurrentPrincipal() principal: Principal, @Query() query: UsageQuery) {
+  async usage(@TenantPrincipal() principal: TenantPrincipal, @Query() query: UsageQuery) {
     const from = new Date(query.from);
     const to = new Date(query.to);
     if (from >= to) throw new InvalidRequestError('invalid_time_range', '"from" must be before "to".');
     // Read your writes: records still queued are written first.
     await this.writer.flush();
-    return { from: from.toISOString(), to: to.toISOString(), usage: await this.audit.usage(principal.tenant as string, from, to) };
+    return { from: from.toISOString(), to: to.toISOString(), usage: await this.audit.usage(principal.tenant, from, to) };
   }
 }

@@ -4,7 +4,7 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '@platform/auth';
-import { InvalidRequestError, requestState } from '@platform/http';
+import { addAuditDetails, InvalidRequestError, recordDecision, requestState } from '@platform/http';
 import { PaymentsRepository } from '../payments/payments.repository';
 import { checkWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature';
 import { WebhookSecrets } from './webhook-secrets';
@@ -36,14 +36,11 @@ export class WebhooksController {
   async paymentEvent(@Req() request: FastifyRequest, @Headers(WEBHOOK_SIGNATURE_HEADER) signature: string | undefined, @Body() body: unknown) {
     const state = requestState(request);
     const failure = checkWebhookSignature(signature, request.rawBody ?? '', this.secrets.accepted(), Math.floor(Date.now() / 1000));
-    state.details = { ...state.details, authentication: 'webhook_signature' };
     if (failure) {
-      state.decision = 'deny';
-      state.reason = failure;
+      recordDecision(state, 'deny', failure, { ...state.details, authentication: 'webhook_signature' });
       throw new InvalidRequestError(failure, failure === 'timestamp_outside_tolerance' ? 'The signature timestamp is too old or in the future.' : 'The webhook signature is missing or does not verify.');
     }
-    state.decision = 'allow';
-    state.reason = 'webhook_signature_valid';
+    recordDecision(state, 'allow', 'webhook_signature_valid', { ...state.details, authentication: 'webhook_signature' });
     const event = plainToInstance(PaymentEventInput, body);
     const problems = typeof body === 'object' && body !== null ? await validate(event, { whitelist: true }) : [];
     if (typeof body !== 'object' || body === null || problems.length > 0) {
@@ -51,7 +48,7 @@ export class WebhooksController {
     }
     const status = event.type === 'payment.settled' ? 'settled' : 'failed';
     const result = await this.paymentsRepository.applyProviderEvent(event.id, event.type, event.data.paymentId, status);
-    state.details = { ...state.details, eventId: event.id, outcome: result.outcome };
+    addAuditDetails(state, { eventId: event.id, outcome: result.outcome });
     // The tenant's own audit trail shows its payment settled (or failed), though the caller has no tenant.
     if (result.outcome === 'applied') state.event = { name: `billing.payment.${status}`, resourceId: result.payment.id, tenant: result.payment.tenant };
     if (result.outcome === 'unknown_payment') this.logger.warn({ eventId: event.id }, 'Webhook event for an unknown payment: acknowledged, ignored');
