@@ -153,27 +153,27 @@ export class ${n.Ress}Repository {
 }
 `,
     [`${dir}/${n.ress}/${n.ress}.service.ts`]: `import { Injectable } from '@nestjs/common';
-import type { Principal } from '@platform/auth';
+import type { TenantPrincipal } from '@platform/auth';
 import { readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { to${n.Res}Dto, type Create${n.Res}Input, type ${n.Res}Dto } from './${n.res}.dto';
 import { ${n.Ress}Repository } from './${n.ress}.repository';
 
-/** ${n.Ress} of the caller's tenant (the guard has made sure the principal has one). */
+/** ${n.Ress} of the caller's tenant (the guard has made sure the principal has one: \`@TenantPrincipal()\`). */
 @Injectable()
 export class ${n.Ress}Service {
   constructor(private readonly repository: ${n.Ress}Repository) {}
 
-  async create(principal: Principal, input: Create${n.Res}Input): Promise<${n.Res}Dto> {
-    return to${n.Res}Dto(await this.repository.create({ tenant: principal.tenant as string, name: input.name, createdBy: principal.subject }));
+  async create(principal: TenantPrincipal, input: Create${n.Res}Input): Promise<${n.Res}Dto> {
+    return to${n.Res}Dto(await this.repository.create({ tenant: principal.tenant, name: input.name, createdBy: principal.subject }));
   }
 
-  list(principal: Principal, query: PageQuery): Promise<Page<${n.Res}Dto>> {
-    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant as string, limit, after), to${n.Res}Dto);
+  list(principal: TenantPrincipal, query: PageQuery): Promise<Page<${n.Res}Dto>> {
+    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant, limit, after), to${n.Res}Dto);
   }
 
   /** @throws ResourceNotFoundError \`${n.res.replace(/-/g, '_')}_not_found\` (also for another tenant's) */
-  async get(principal: Principal, id: string): Promise<${n.Res}Dto> {
-    const row = await this.repository.findInTenant(principal.tenant as string, id);
+  async get(principal: TenantPrincipal, id: string): Promise<${n.Res}Dto> {
+    const row = await this.repository.findInTenant(principal.tenant, id);
     if (!row) throw new ResourceNotFoundError('${n.res.replace(/-/g, '_')}_not_found', 'No ${n.res} with this id exists in your tenant.');
     return to${n.Res}Dto(row);
   }
@@ -182,7 +182,7 @@ export class ${n.Ress}Service {
     [`${dir}/${n.ress}/${n.ress}.controller.ts`]: `import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { ${n.APP}_PERMISSIONS } from '../${n.app}.manifest';
 import { Create${n.Res}Input, type ${n.Res}Dto } from './${n.res}.dto';
@@ -197,14 +197,14 @@ export class ${n.Ress}Controller {
   @Get()
   @ApiOperation({ summary: '${n.Ress} of your tenant, newest first' })
   @RequirePermissions(${n.APP}_PERMISSIONS.${n.ressCamel}Read)
-  list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<Page<${n.Res}Dto>> {
+  list(@TenantPrincipal() principal: TenantPrincipal, @Query() query: PageQuery): Promise<Page<${n.Res}Dto>> {
     return this.${n.ressCamel}.list(principal, query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One ${n.res} of your tenant' })
   @RequirePermissions(${n.APP}_PERMISSIONS.${n.ressCamel}Read)
-  get(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<${n.Res}Dto> {
+  get(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<${n.Res}Dto> {
     return this.${n.ressCamel}.get(principal, id);
   }
 
@@ -213,7 +213,7 @@ export class ${n.Ress}Controller {
   @ApiOperation({ summary: 'Create a ${n.res}' })
   @RequirePermissions(${n.APP}_PERMISSIONS.${n.ressCamel}Write)
   @Audited('${n.app}.${n.res}.created')
-  create(@CurrentPrincipal() principal: Principal, @Body() input: Create${n.Res}Input): Promise<${n.Res}Dto> {
+  create(@TenantPrincipal() principal: TenantPrincipal, @Body() input: Create${n.Res}Input): Promise<${n.Res}Dto> {
     return this.${n.ressCamel}.create(principal, input);
   }
 }

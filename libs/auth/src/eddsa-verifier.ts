@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { Strategy } from 'passport-jwt';
 import { AuthFailure, type AuthFailureReason } from './auth-failure';
 import { decodeJwsHeader } from './jws-header';
+import { verifyWithJsonwebtoken, type JwtVerifier } from './jwt-verifier';
 
 type Callback = (err: unknown, payload?: unknown) => void;
 interface JwtVerifyOptions {
@@ -31,7 +32,8 @@ let installed = false;
 /**
  * passport-jwt verifies with jsonwebtoken, which has no EdDSA (RFC 8037). This routes EdDSA tokens
  * to jose with the same checks (issuer, audience, exp/nbf with the clock tolerance) and leaves
- * every other algorithm to jsonwebtoken. passport-jwt exposes its verifier as the static
+ * every other algorithm to jsonwebtoken (through {@link verifyWithJsonwebtoken}, which gives its failures
+ * their reasons). passport-jwt exposes its verifier as the static
  * `JwtStrategy.JwtVerifier`; installing twice is a no-op.
  */
 export function installEdDsaVerifier(): void {
@@ -46,7 +48,7 @@ export function installEdDsaVerifier(): void {
     } catch (err) {
       return callback(err);
     }
-    if (alg !== 'EdDSA') return jsonwebtokenVerifier(token, key, options, callback);
+    if (alg !== 'EdDSA') return verifyWithJsonwebtoken(jsonwebtokenVerifier as JwtVerifier, token, key, options, callback);
     jwtVerify(token, key, {
       algorithms: ['EdDSA'],
       issuer: options.issuer,

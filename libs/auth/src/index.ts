@@ -13,3 +13,6 @@ export { roleBindings, serviceAccounts, type ServiceAccountRow } from './access/
 export { ServiceAccountRegistry } from './access/service-account-registry';
 export { MachineClientRegistrar } from './access/machine-client-registrar';
 export { PrincipalEvents } from './access/principal-events';
+export { hasTenant, TenantPrincipal, TENANT_PRINCIPAL_PARAM } from './tenant-principal';
+export { recordGuardDecision } from './pipeline/decision-record';
+export type { Refusal } from './pipeline/refusal';

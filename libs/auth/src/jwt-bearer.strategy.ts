@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
-import { JsonWebTokenError, NotBeforeError, TokenExpiredError } from 'jsonwebtoken';
 import { Strategy, type StrategyOptionsWithRequest } from 'passport-jwt';
-import { AuthFailure, type AuthFailureReason } from './auth-failure';
+import { AuthFailure } from './auth-failure';
 import { IssuerRegistry, type TrustedIssuer } from './issuer-registry';
 import { installEdDsaVerifier } from './eddsa-verifier';
 import { decodeJwsHeader } from './jws-header';
@@ -19,23 +18,8 @@ export const BEARER_TOKEN = Symbol('platform.bearerToken');
 
 type WithToken = { [BEARER_TOKEN]?: string };
 
-/** Maps a jsonwebtoken verification error to a stable reason code. */
-export function reasonForJwtError(err: unknown): AuthFailureReason {
-  if (err instanceof AuthFailure) return err.reason;
-  if (err instanceof TokenExpiredError) return 'expired';
-  if (err instanceof NotBeforeError) return 'not_yet_valid';
-  if (err instanceof JsonWebTokenError) {
-    const message = err.message;
-    if (message === 'invalid signature') return 'invalid_signature';
-    if (message.startsWith('jwt audience invalid')) return 'aud_mismatch';
-    if (message.startsWith('jwt issuer invalid')) return 'iss_mismatch';
-    if (message === 'invalid algorithm') return 'alg_not_allowed';
-    if (message.startsWith('secretOrPublicKey must be')) return 'key_alg_mismatch';
-    if (message === 'invalid exp value' || message === 'invalid nbf value') return 'malformed_claims';
-    if (message === 'jwt malformed' || message === 'invalid token' || message === 'jwt signature is required') return 'malformed_token';
-  }
-  return 'invalid_token';
-}
+/** Maps a token verification error to a stable reason code, by error class (see jwt-errors.ts). */
+export { reasonForJwtError } from './jwt-errors';
 
 /**
  * passport-jwt strategy that validates platform access tokens (RFC 9068, RFC 8725), for every

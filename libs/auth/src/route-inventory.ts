@@ -3,6 +3,7 @@ import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { DiscoveryService, MetadataScanner, Reflector } from '@nestjs/core';
 import { AppRegistry } from '@platform/feature-apps';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
+import { TENANT_PRINCIPAL_PARAM } from './tenant-principal';
 
 /** One HTTP route of the application and the policy it declares (undefined: none). */
 export interface RouteEntry {
@@ -13,6 +14,8 @@ export interface RouteEntry {
   /** `Controller.handler`, for messages. */
   handler: string;
   policy: RoutePolicy | undefined;
+  /** The handler takes a `@TenantPrincipal()` parameter. */
+  tenantPrincipal?: true;
 }
 
 const joinPath = (...parts: string[]) => `/${parts.flatMap((p) => p.split('/')).filter(Boolean).join('/')}`;
@@ -44,10 +47,11 @@ export class RouteInventory {
         if (paths === undefined) continue;
         const method = RequestMethod[this.reflector.get<RequestMethod>(METHOD_METADATA, handler) ?? RequestMethod.GET];
         const policy = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [handler, metatype]);
+        const tenantPrincipal = this.reflector.get<boolean | undefined>(TENANT_PRINCIPAL_PARAM, handler) === true;
         for (const prefix of prefixes) {
           for (const path of [paths].flat()) {
             const full = joinPath(prefix, path);
-            entries.push({ method, path: full, app: this.registry?.appFor(full) ?? 'platform', handler: `${metatype.name}.${name}`, policy });
+            entries.push({ method, path: full, app: this.registry?.appFor(full) ?? 'platform', handler: `${metatype.name}.${name}`, policy, ...(tenantPrincipal && { tenantPrincipal }) });
           }
         }
       }
@@ -56,8 +60,9 @@ export class RouteInventory {
   }
 
   /**
-   * Deny by default, enforced at start-up: every route must declare a policy, and every permission
-   * a route requires must be declared by an app's manifest.
+   * Deny by default, enforced at start-up: every route must declare a policy, every permission
+   * a route requires must be declared by an app's manifest, and `@TenantPrincipal()` is only taken
+   * on routes that require a tenant (elsewhere its principal could have none).
    *
    * @param options.allowMissingPolicy tests only: let undecorated routes through (the guard still refuses them)
    * @throws Error naming every offending route
@@ -67,6 +72,9 @@ export class RouteInventory {
     const problems: string[] = [];
     for (const route of this.routes()) {
       const where = `${route.method} ${route.path} (${route.handler})`;
+      if (route.tenantPrincipal && (route.policy === undefined || route.policy.kind === 'public' || route.policy.tenant !== 'required')) {
+        problems.push(`${where}: takes @TenantPrincipal() on a route that does not require a tenant (use @CurrentPrincipal())`);
+      }
       if (route.policy === undefined) {
         if (!options.allowMissingPolicy) problems.push(`${where}: no access policy (add @Public(), @Authenticated() or @RequirePermissions(...))`);
       } else if (route.policy.kind === 'permissions') {

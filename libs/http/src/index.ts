@@ -4,7 +4,7 @@ export { ProblemException } from './problem.exception';
 export { ProblemFilter } from './problem.filter';
 export { ResourceNotFoundError, ConflictError, InvalidRequestError, ForbiddenChangeError, UnprocessableRequestError } from './platform-error';
 export { requestIdFrom, REQUEST_ID_HEADER } from './request-id';
-export { requestState, type RequestState } from './request-state';
+export { addAuditDetails, recordDecision, requestState, type RequestState } from './request-state';
 export { runInRequestContext, currentRequest } from './request-context';
 export { createValidationPipe, UuidParam } from './validation';
 export { readPage, PageQuery, type Page, type CursorPosition } from './pagination';

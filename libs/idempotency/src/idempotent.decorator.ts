@@ -4,7 +4,7 @@ import { ApiHeader } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { canonicalJson, ConflictError, InvalidRequestError, requestState, UnprocessableRequestError } from '@platform/http';
+import { addAuditDetails, canonicalJson, ConflictError, InvalidRequestError, requestState, UnprocessableRequestError } from '@platform/http';
 import { IdempotencyRepository, type KeyOwner } from './idempotency.repository';
 
 /** The request header (draft-ietf-httpapi-idempotency-key-header section 2). */
@@ -69,7 +69,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const owner: KeyOwner = { tenant: principal.tenant ?? '', subject: principal.subject };
     const path = request.url.split('?')[0];
     const requestHash = createHash('sha256').update(`${request.method} ${path}\n${canonicalJson(request.body ?? null)}`).digest('hex');
-    const note = (outcome: string) => (state.details = { ...state.details, idempotency: outcome });
+    const note = (outcome: string) => addAuditDetails(state, { idempotency: outcome });
 
     await this.repository.expire(owner, key, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS));
     let token = await this.repository.claim(owner, key, requestHash);

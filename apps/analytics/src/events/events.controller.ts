@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { ANALYTICS_PERMISSIONS } from '../analytics.manifest';
 import { EventCountsQuery, EventSeriesQuery, IngestEventsInput, type EventCount } from './event.dto';
 import { EventsService } from './events.service';
@@ -17,21 +17,21 @@ export class EventsController {
   @ApiOperation({ summary: 'Send a batch of events (at most 1,000; one bad event refuses the batch, listing the index and reason of each)' })
   @RequirePermissions(ANALYTICS_PERMISSIONS.eventsWrite)
   @Audited('analytics.events.ingested', { resourceId: () => null })
-  ingest(@CurrentPrincipal() principal: Principal, @Body() input: IngestEventsInput): Promise<{ accepted: number }> {
+  ingest(@TenantPrincipal() principal: TenantPrincipal, @Body() input: IngestEventsInput): Promise<{ accepted: number }> {
     return this.events.ingest(principal, input);
   }
 
   @Get('counts')
   @ApiOperation({ summary: 'Events and unique users per event name, optionally within a time range' })
   @RequirePermissions(ANALYTICS_PERMISSIONS.eventsRead)
-  counts(@CurrentPrincipal() principal: Principal, @Query() query: EventCountsQuery): Promise<{ counts: EventCount[] }> {
+  counts(@TenantPrincipal() principal: TenantPrincipal, @Query() query: EventCountsQuery): Promise<{ counts: EventCount[] }> {
     return this.events.counts(principal, query);
   }
 
   @Get('series')
   @ApiOperation({ summary: 'One event per UTC hour or day: counts and unique users' })
   @RequirePermissions(ANALYTICS_PERMISSIONS.eventsRead)
-  series(@CurrentPrincipal() principal: Principal, @Query() query: EventSeriesQuery) {
+  series(@TenantPrincipal() principal: TenantPrincipal, @Query() query: EventSeriesQuery) {
     return this.events.series(principal, query);
   }
 }

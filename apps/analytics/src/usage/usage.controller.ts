@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { ANALYTICS_PERMISSIONS } from '../analytics.manifest';
 import { UsageQuery } from '../events/event.dto';
 import { UsageService } from './usage.service';
@@ -14,7 +14,7 @@ export class UsageController {
   @Get()
   @ApiOperation({ summary: "Requests of the tenant per app, route and decision in [from, to), most used first (from the audit trail)" })
   @RequirePermissions(ANALYTICS_PERMISSIONS.usageRead)
-  usage(@CurrentPrincipal() principal: Principal, @Query() query: UsageQuery) {
-    return this.usageService.usage(principal.tenant as string, new Date(query.from), new Date(query.to));
+  usage(@TenantPrincipal() principal: TenantPrincipal, @Query() query: UsageQuery) {
+    return this.usageService.usage(principal.tenant, new Date(query.from), new Date(query.to));
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
@@ -17,7 +17,7 @@ export class InvoicesController {
   @Get()
   @ApiOperation({ summary: "The tenant's invoices, newest first" })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesRead)
-  list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<Page<InvoiceDto>> {
+  list(@TenantPrincipal() principal: TenantPrincipal, @Query() query: PageQuery): Promise<Page<InvoiceDto>> {
     return this.invoices.list(principal, query);
   }
 
@@ -26,14 +26,14 @@ export class InvoicesController {
   @ApiOperation({ summary: 'Create a draft invoice; the total is computed from the lines' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
   @Audited('billing.invoice.created')
-  create(@CurrentPrincipal() principal: Principal, @Body() input: CreateInvoiceInput): Promise<InvoiceDto> {
+  create(@TenantPrincipal() principal: TenantPrincipal, @Body() input: CreateInvoiceInput): Promise<InvoiceDto> {
     return this.invoices.create(principal, input);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One invoice with its lines' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesRead)
-  get(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<InvoiceDto> {
+  get(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<InvoiceDto> {
     return this.invoices.get(principal, id);
   }
 
@@ -42,7 +42,7 @@ export class InvoicesController {
   @ApiOperation({ summary: 'Open a draft invoice: it becomes payable (409 from any other state)' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
   @Audited('billing.invoice.opened')
-  open(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<InvoiceDto> {
+  open(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<InvoiceDto> {
     return this.invoices.transition(principal, id, 'open');
   }
 
@@ -51,7 +51,7 @@ export class InvoicesController {
   @ApiOperation({ summary: 'Void a draft or open invoice (409 once paid or void)' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
   @Audited('billing.invoice.voided')
-  void(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<InvoiceDto> {
+  void(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<InvoiceDto> {
     return this.invoices.transition(principal, id, 'void');
   }
 }

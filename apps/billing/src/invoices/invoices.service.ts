@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditOutbox } from '@platform/audit';
-import type { Principal } from '@platform/auth';
+import type { TenantPrincipal } from '@platform/auth';
 import { ConflictError, InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { MAX_AMOUNT_MINOR, toInvoiceDto, type CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { assertTransition, type InvoiceStatus } from './invoice-state';
@@ -16,7 +16,7 @@ export class InvoicesService {
   ) {}
 
   /** @throws InvalidRequestError `amount_too_large` when a line or the total exceeds {@link MAX_AMOUNT_MINOR} */
-  async create(principal: Principal, input: CreateInvoiceInput): Promise<InvoiceDto> {
+  async create(principal: TenantPrincipal, input: CreateInvoiceInput): Promise<InvoiceDto> {
     const lines = input.lines.map((line) => ({
       description: line.description,
       quantity: line.quantity,
@@ -28,7 +28,7 @@ export class InvoicesService {
       throw new InvalidRequestError('amount_too_large', `An invoice total may not exceed ${MAX_AMOUNT_MINOR} minor units.`);
     }
     const created = await this.repository.create({
-      tenant: principal.tenant as string,
+      tenant: principal.tenant,
       customer: input.customer,
       currency: input.currency,
       totalMinor,
@@ -39,14 +39,14 @@ export class InvoicesService {
   }
 
   /** @throws ResourceNotFoundError `invoice_not_found`, also for another tenant's invoice */
-  async get(principal: Principal, id: string): Promise<InvoiceDto> {
-    const found = await this.repository.findInTenant(principal.tenant as string, id);
+  async get(principal: TenantPrincipal, id: string): Promise<InvoiceDto> {
+    const found = await this.repository.findInTenant(principal.tenant, id);
     if (!found) throw new ResourceNotFoundError('invoice_not_found', 'No invoice with this id exists in your tenant.');
     return toInvoiceDto(found.invoice, found.lines);
   }
 
-  async list(principal: Principal, query: PageQuery): Promise<Page<InvoiceDto>> {
-    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant as string, limit, after), (row) => toInvoiceDto(row));
+  async list(principal: TenantPrincipal, query: PageQuery): Promise<Page<InvoiceDto>> {
+    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant, limit, after), (row) => toInvoiceDto(row));
   }
 
   /**
@@ -54,8 +54,8 @@ export class InvoicesService {
    * when no payment is pending or settled).
    * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invalid_transition`, `invoice_has_payments`
    */
-  async transition(principal: Principal, id: string, to: Extract<InvoiceStatus, 'open' | 'void'>): Promise<InvoiceDto> {
-    const row = await this.repository.transition(principal.tenant as string, id, to, (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }));
+  async transition(principal: TenantPrincipal, id: string, to: Extract<InvoiceStatus, 'open' | 'void'>): Promise<InvoiceDto> {
+    const row = await this.repository.transition(principal.tenant, id, to, (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }));
     if (row) return toInvoiceDto(row);
     const current = await this.get(principal, id);
     assertTransition(current.status as InvoiceStatus, to);

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { Idempotent } from '@platform/idempotency';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
@@ -17,7 +17,7 @@ export class PaymentsController {
   @Get()
   @ApiOperation({ summary: "An invoice's payments, newest first" })
   @RequirePermissions(BILLING_PERMISSIONS.paymentsRead)
-  list(@CurrentPrincipal() principal: Principal, @UuidParam() invoiceId: string, @Query() query: PageQuery): Promise<Page<PaymentDto>> {
+  list(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() invoiceId: string, @Query() query: PageQuery): Promise<Page<PaymentDto>> {
     return this.payments.list(principal, invoiceId, query);
   }
 
@@ -27,7 +27,7 @@ export class PaymentsController {
   @RequirePermissions(BILLING_PERMISSIONS.paymentsWrite)
   @Idempotent()
   @Audited('billing.payment.recorded')
-  record(@CurrentPrincipal() principal: Principal, @UuidParam() invoiceId: string, @Body() input: RecordPaymentInput): Promise<PaymentDto> {
+  record(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() invoiceId: string, @Body() input: RecordPaymentInput): Promise<PaymentDto> {
     return this.payments.record(principal, invoiceId, input);
   }
 }

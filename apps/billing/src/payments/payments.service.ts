@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AuditOutbox } from '@platform/audit';
-import type { Principal } from '@platform/auth';
+import type { TenantPrincipal } from '@platform/auth';
 import { IdempotencyRepository } from '@platform/idempotency';
 import { ConflictError, readPage, ResourceNotFoundError, UnprocessableRequestError, type Page, type PageQuery } from '@platform/http';
 import { InvoicesService } from '../invoices/invoices.service';
@@ -25,9 +25,9 @@ export class PaymentsService {
    * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invoice_not_open`;
    *   UnprocessableRequestError 422 `currency_mismatch`, `amount_exceeds_balance`
    */
-  async record(principal: Principal, invoiceId: string, input: RecordPaymentInput): Promise<PaymentDto> {
+  async record(principal: TenantPrincipal, invoiceId: string, input: RecordPaymentInput): Promise<PaymentDto> {
     const row = await this.repository.record(
-      principal.tenant as string,
+      principal.tenant,
       invoiceId,
       { amountMinor: input.amount, currency: input.currency, createdBy: principal.subject },
       (invoice, committedMinor) => {
@@ -46,8 +46,8 @@ export class PaymentsService {
   }
 
   /** @throws ResourceNotFoundError `invoice_not_found` */
-  async list(principal: Principal, invoiceId: string, query: PageQuery): Promise<Page<PaymentDto>> {
+  async list(principal: TenantPrincipal, invoiceId: string, query: PageQuery): Promise<Page<PaymentDto>> {
     await this.invoices.get(principal, invoiceId);
-    return readPage(query, (limit, after) => this.repository.listForInvoice(principal.tenant as string, invoiceId, limit, after), toPaymentDto);
+    return readPage(query, (limit, after) => this.repository.listForInvoice(principal.tenant, invoiceId, limit, after), toPaymentDto);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateSubscriptionInput, type SubscriptionDto } from './subscription.dto';
@@ -17,14 +17,14 @@ export class SubscriptionsController {
   @Get()
   @ApiOperation({ summary: "The tenant's subscriptions, newest first" })
   @RequirePermissions(BILLING_PERMISSIONS.subscriptionsRead)
-  list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<Page<SubscriptionDto>> {
+  list(@TenantPrincipal() principal: TenantPrincipal, @Query() query: PageQuery): Promise<Page<SubscriptionDto>> {
     return this.subscriptions.list(principal, query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One subscription of the tenant' })
   @RequirePermissions(BILLING_PERMISSIONS.subscriptionsRead)
-  get(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<SubscriptionDto> {
+  get(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<SubscriptionDto> {
     return this.subscriptions.get(principal, id);
   }
 
@@ -33,7 +33,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Subscribe the tenant to an active plan (one active subscription per tenant)' })
   @RequirePermissions(BILLING_PERMISSIONS.subscriptionsWrite)
   @Audited('billing.subscription.created')
-  create(@CurrentPrincipal() principal: Principal, @Body() input: CreateSubscriptionInput): Promise<SubscriptionDto> {
+  create(@TenantPrincipal() principal: TenantPrincipal, @Body() input: CreateSubscriptionInput): Promise<SubscriptionDto> {
     return this.subscriptions.create(principal, input.planId);
   }
 
@@ -42,7 +42,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Cancel an active subscription' })
   @RequirePermissions(BILLING_PERMISSIONS.subscriptionsWrite)
   @Audited('billing.subscription.canceled')
-  cancel(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<SubscriptionDto> {
+  cancel(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<SubscriptionDto> {
     return this.subscriptions.cancel(principal, id);
   }
 }

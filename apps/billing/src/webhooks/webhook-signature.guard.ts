@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { InvalidRequestError, requestState } from '@platform/http';
+import { InvalidRequestError, recordDecision, requestState } from '@platform/http';
 import { checkWebhookSignature, WEBHOOK_SIGNATURE_HEADER } from './webhook-signature';
 import { WebhookSecrets } from './webhook-secrets';
 
@@ -21,14 +21,12 @@ export class WebhookSignatureGuard implements CanActivate {
     const state = requestState(request);
     const header = request.headers[WEBHOOK_SIGNATURE_HEADER];
     const failure = checkWebhookSignature(typeof header === 'string' ? header : undefined, request.rawBody ?? '', this.secrets.accepted(), Math.floor(Date.now() / 1000));
-    state.details = { ...state.details, authentication: 'webhook_signature' };
+    const details = { ...state.details, authentication: 'webhook_signature' };
     if (failure) {
-      state.decision = 'deny';
-      state.reason = failure;
+      recordDecision(state, 'deny', failure, details);
       throw new InvalidRequestError(failure, failure === 'timestamp_outside_tolerance' ? 'The signature timestamp is too old or in the future.' : 'The webhook signature is missing or does not verify.');
     }
-    state.decision = 'allow';
-    state.reason = 'webhook_signature_valid';
+    recordDecision(state, 'allow', 'webhook_signature_valid', details);
     return true;
   }
 }

@@ -2,7 +2,7 @@ import { Body, Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common
 import { ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '@platform/auth';
-import { requestState } from '@platform/http';
+import { addAuditDetails, requestState } from '@platform/http';
 import { PaymentEventsService } from './payment-events.service';
 import { parsePaymentEvent, PaymentEventInput } from './webhook-event.dto';
 import { WebhookSignatureGuard } from './webhook-signature.guard';
@@ -27,7 +27,7 @@ export class WebhooksController {
     const event = await parsePaymentEvent(body);
     const result = await this.events.apply(event);
     const state = requestState(request);
-    state.details = { ...state.details, eventId: event.id, outcome: result.outcome };
+    addAuditDetails(state, { eventId: event.id, outcome: result.outcome });
     if (result.auditEvent) state.event = result.auditEvent;
     return { received: true, duplicate: result.outcome === 'duplicate', outcome: result.outcome };
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
-import { CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { USER_PERMISSIONS } from '../user-management.manifest';
 import { RegisterServiceAccountInput, SetServiceAccountScopesInput, type ServiceAccountDto } from './service-account.dto';
@@ -16,14 +16,14 @@ export class ServiceAccountsController {
   @Get()
   @ApiOperation({ summary: "The tenant's service accounts, newest first" })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsRead)
-  list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<Page<ServiceAccountDto>> {
+  list(@TenantPrincipal() principal: TenantPrincipal, @Query() query: PageQuery): Promise<Page<ServiceAccountDto>> {
     return this.accounts.list(principal, query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One service account' })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsRead)
-  get(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<ServiceAccountDto> {
+  get(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<ServiceAccountDto> {
     return this.accounts.get(principal, id);
   }
 
@@ -32,7 +32,7 @@ export class ServiceAccountsController {
   @ApiOperation({ summary: 'Register a machine client with the scopes it may use (development provider: creates the client and returns its secret once)' })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsManage)
   @Audited('users.service-account.registered')
-  register(@CurrentPrincipal() principal: Principal, @Body() input: RegisterServiceAccountInput): Promise<ServiceAccountDto> {
+  register(@TenantPrincipal() principal: TenantPrincipal, @Body() input: RegisterServiceAccountInput): Promise<ServiceAccountDto> {
     return this.accounts.register(principal, input);
   }
 
@@ -41,7 +41,7 @@ export class ServiceAccountsController {
   @ApiOperation({ summary: 'Replace the scopes the client may use (token scopes beyond them are ignored: scope_not_granted)' })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsManage)
   @Audited('users.service-account.scopes-changed')
-  setScopes(@CurrentPrincipal() principal: Principal, @UuidParam() id: string, @Body() input: SetServiceAccountScopesInput): Promise<ServiceAccountDto> {
+  setScopes(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string, @Body() input: SetServiceAccountScopesInput): Promise<ServiceAccountDto> {
     return this.accounts.setScopes(principal, id, input.scopes);
   }
 
@@ -50,7 +50,7 @@ export class ServiceAccountsController {
   @ApiOperation({ summary: 'Deny the client everywhere, even with a valid token' })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsManage)
   @Audited('users.service-account.deactivated')
-  deactivate(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<ServiceAccountDto> {
+  deactivate(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<ServiceAccountDto> {
     return this.accounts.setStatus(principal, id, 'deactivated');
   }
 
@@ -59,7 +59,7 @@ export class ServiceAccountsController {
   @ApiOperation({ summary: 'Allow a deactivated client again' })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsManage)
   @Audited('users.service-account.reactivated')
-  reactivate(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<ServiceAccountDto> {
+  reactivate(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<ServiceAccountDto> {
     return this.accounts.setStatus(principal, id, 'active');
   }
 }

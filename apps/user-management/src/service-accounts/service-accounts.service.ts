@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { MachineClientRegistrar, PolicyService, ServiceAccountRegistry, type Principal, type ServiceAccountRow } from '@platform/auth';
+import { MachineClientRegistrar, PolicyService, ServiceAccountRegistry, type ServiceAccountRow, type TenantPrincipal } from '@platform/auth';
 import { ConflictError, ForbiddenChangeError, InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
 import { toServiceAccountDto, type RegisterServiceAccountInput, type ServiceAccountDto } from './service-account.dto';
 
@@ -26,8 +26,8 @@ export class ServiceAccountsService {
    *   `cannot_grant_scope` (a scope granting a permission the caller does not hold); ConflictError
    *   `client_already_registered`
    */
-  async register(principal: Principal, input: RegisterServiceAccountInput): Promise<ServiceAccountDto> {
-    const tenant = principal.tenant as string;
+  async register(principal: TenantPrincipal, input: RegisterServiceAccountInput): Promise<ServiceAccountDto> {
+    const tenant = principal.tenant;
     this.assertMayGrant(principal, input.scopes);
     let clientId = input.clientId;
     let clientSecret: string | undefined;
@@ -40,17 +40,17 @@ export class ServiceAccountsService {
     return toServiceAccountDto(row, clientSecret);
   }
 
-  list(principal: Principal, query: PageQuery): Promise<Page<ServiceAccountDto>> {
-    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant as string, limit, after), (row) => toServiceAccountDto(row));
+  list(principal: TenantPrincipal, query: PageQuery): Promise<Page<ServiceAccountDto>> {
+    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant, limit, after), (row) => toServiceAccountDto(row));
   }
 
-  async get(principal: Principal, id: string): Promise<ServiceAccountDto> {
+  async get(principal: TenantPrincipal, id: string): Promise<ServiceAccountDto> {
     return toServiceAccountDto(await this.find(principal, id));
   }
 
   /** Deactivated accounts are denied everywhere at once, even with a valid token; reactivation restores them. */
-  async setStatus(principal: Principal, id: string, status: 'active' | 'deactivated'): Promise<ServiceAccountDto> {
-    const row = await this.repository.setStatus(principal.tenant as string, id, status);
+  async setStatus(principal: TenantPrincipal, id: string, status: 'active' | 'deactivated'): Promise<ServiceAccountDto> {
+    const row = await this.repository.setStatus(principal.tenant, id, status);
     if (!row) throw notFound();
     return toServiceAccountDto(row);
   }
@@ -60,15 +60,15 @@ export class ServiceAccountsService {
    * provider's client is unchanged): the guard ignores them (`scope_not_granted`).
    * @throws as {@link register} for the scopes; ResourceNotFoundError `service_account_not_found`
    */
-  async setScopes(principal: Principal, id: string, scopes: string[]): Promise<ServiceAccountDto> {
+  async setScopes(principal: TenantPrincipal, id: string, scopes: string[]): Promise<ServiceAccountDto> {
     this.assertMayGrant(principal, scopes);
-    const row = await this.repository.setScopes(principal.tenant as string, id, scopes);
+    const row = await this.repository.setScopes(principal.tenant, id, scopes);
     if (!row) throw notFound();
     return toServiceAccountDto(row);
   }
 
   /** Least privilege both ways: nobody hands a machine a permission they do not hold themselves. */
-  private assertMayGrant(principal: Principal, scopes: string[]): void {
+  private assertMayGrant(principal: TenantPrincipal, scopes: string[]): void {
     for (const scope of scopes) {
       const definition = Object.hasOwn(this.policy.current.scopes, scope) ? this.policy.current.scopes[scope] : undefined;
       if (!definition) throw new InvalidRequestError('unknown_scope', `The policy defines no scope "${scope}".`, { scope });
@@ -78,8 +78,8 @@ export class ServiceAccountsService {
     }
   }
 
-  private async find(principal: Principal, id: string): Promise<ServiceAccountRow> {
-    const row = await this.repository.findInTenant(principal.tenant as string, id);
+  private async find(principal: TenantPrincipal, id: string): Promise<ServiceAccountRow> {
+    const row = await this.repository.findInTenant(principal.tenant, id);
     if (!row) throw notFound();
     return row;
   }

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { PrincipalEvents, type Principal } from '@platform/auth';
+import { hasTenant, PrincipalEvents, type Principal, type TenantPrincipal } from '@platform/auth';
 import { DatabaseService } from '@platform/database';
 import type { UserRow } from './user.schema';
 import { UsersRepository, type UserProfile } from './users.repository';
@@ -12,9 +12,9 @@ const CONCURRENCY = 2;
 const claimString = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
 
 /** The profile a token gives of its principal (the email and name claims, when present). */
-export function profileOf(principal: Principal): UserProfile {
+export function profileOf(principal: TenantPrincipal): UserProfile {
   return {
-    tenant: principal.tenant as string,
+    tenant: principal.tenant,
     issuer: principal.issuer,
     subject: principal.subject,
     type: principal.type,
@@ -58,7 +58,7 @@ export class UserProvisioner implements OnModuleInit {
 
   /** Notes a principal; schedules its upsert when it is new or its profile changed. */
   seen(principal: Principal): void {
-    if (principal.tenant === null) return;
+    if (!hasTenant(principal)) return;
     const key = `${principal.tenant}\u0000${principal.issuer}\u0000${principal.subject}`;
     const fingerprint = `${principal.type}\u0000${JSON.stringify(principal.claims.email ?? '')}\u0000${JSON.stringify(principal.claims.name ?? principal.claims.preferred_username ?? '')}`;
     if (this.provisioned.get(key) === fingerprint) return;

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
-import { Authenticated, CurrentPrincipal, RequirePermissions, type Principal } from '@platform/auth';
+import { Authenticated, CurrentPrincipal, RequirePermissions, type Principal, TenantPrincipal } from '@platform/auth';
 import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { USER_PERMISSIONS } from '../user-management.manifest';
 import { GrantRoleInput, type UserDto } from './user.dto';
@@ -15,7 +15,7 @@ export class UsersController {
   /** The caller's own profile; creates it on first sight. */
   @Get('me')
   @Authenticated()
-  me(@CurrentPrincipal() principal: Principal): Promise<UserDto> {
+  me(@TenantPrincipal() principal: TenantPrincipal): Promise<UserDto> {
     return this.users.me(principal);
   }
 
@@ -31,21 +31,21 @@ export class UsersController {
   @Get('tenant')
   @ApiOperation({ summary: "The caller's tenant: first seen, number of users" })
   @RequirePermissions(USER_PERMISSIONS.usersRead)
-  tenant(@CurrentPrincipal() principal: Principal) {
+  tenant(@TenantPrincipal() principal: TenantPrincipal) {
     return this.users.tenant(principal);
   }
 
   /** Users of the caller's tenant (tenant admins). */
   @Get()
   @RequirePermissions(USER_PERMISSIONS.usersRead)
-  list(@CurrentPrincipal() principal: Principal, @Query() query: PageQuery): Promise<Page<UserDto>> {
+  list(@TenantPrincipal() principal: TenantPrincipal, @Query() query: PageQuery): Promise<Page<UserDto>> {
     return this.users.list(principal, query);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'One user of the tenant, with bound roles and status' })
   @RequirePermissions(USER_PERMISSIONS.usersRead)
-  get(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<UserDto> {
+  get(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<UserDto> {
     return this.users.get(principal, id);
   }
 
@@ -54,7 +54,7 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
   @Audited('users.role.granted')
-  grant(@CurrentPrincipal() principal: Principal, @UuidParam() id: string, @Body() input: GrantRoleInput): Promise<UserDto> {
+  grant(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string, @Body() input: GrantRoleInput): Promise<UserDto> {
     return this.users.grantRole(principal, id, input.role);
   }
 
@@ -62,7 +62,7 @@ export class UsersController {
   @Delete(':id/roles/:role')
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
   @Audited('users.role.revoked')
-  revoke(@CurrentPrincipal() principal: Principal, @UuidParam() id: string, @Param('role') role: string): Promise<UserDto> {
+  revoke(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string, @Param('role') role: string): Promise<UserDto> {
     return this.users.revokeRole(principal, id, role);
   }
 
@@ -71,7 +71,7 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.usersManage)
   @Audited('users.user.deactivated')
-  deactivate(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<UserDto> {
+  deactivate(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<UserDto> {
     return this.users.deactivate(principal, id);
   }
 
@@ -80,7 +80,7 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.usersManage)
   @Audited('users.user.reactivated')
-  reactivate(@CurrentPrincipal() principal: Principal, @UuidParam() id: string): Promise<UserDto> {
+  reactivate(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<UserDto> {
     return this.users.reactivate(principal, id);
   }
 }

@@ -1,0 +1,41 @@
+import { AuthFailure } from './auth-failure';
+
+/** The verifier options passport-jwt passes on (`issuer`, `audience`, `jsonWebTokenOptions.clockTolerance`). */
+export interface RegisteredClaimOptions {
+  issuer?: string | string[];
+  audience?: string | string[];
+  /** Seconds of clock skew tolerated on `nbf` and `exp`. */
+  clockTolerance?: number;
+}
+
+/**
+ * The registered-claim checks of jsonwebtoken's `verify` (RFC 7519 section 4.1), in its order and
+ * with its semantics, but failing with the platform's own reasons: `nbf` (`malformed_claims` when
+ * not a number, `not_yet_valid` beyond the tolerance), `exp` (`malformed_claims`, `expired` when
+ * now >= exp + tolerance), `aud` (any token audience among the expected ones, else `aud_mismatch`),
+ * `iss` (exactly one of the expected issuers, else `iss_mismatch`). Run after the signature check.
+ *
+ * @param payload the verified payload (a non-object payload has none of these claims)
+ * @param nowSeconds the current time, in epoch seconds
+ * @throws AuthFailure with the reasons above
+ */
+export function checkRegisteredClaims(payload: unknown, options: RegisteredClaimOptions, nowSeconds = Math.floor(Date.now() / 1000)): void {
+  const claims = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  const tolerance = options.clockTolerance ?? 0;
+  if (claims.nbf !== undefined) {
+    if (typeof claims.nbf !== 'number') throw new AuthFailure('malformed_claims');
+    if (claims.nbf > nowSeconds + tolerance) throw new AuthFailure('not_yet_valid');
+  }
+  if (claims.exp !== undefined) {
+    if (typeof claims.exp !== 'number') throw new AuthFailure('malformed_claims');
+    if (nowSeconds >= claims.exp + tolerance) throw new AuthFailure('expired');
+  }
+  if (options.audience) {
+    const expected = [options.audience].flat();
+    const presented = Array.isArray(claims.aud) ? (claims.aud as unknown[]) : [claims.aud];
+    if (!presented.some((aud) => expected.includes(aud as string))) throw new AuthFailure('aud_mismatch');
+  }
+  if (options.issuer) {
+    if (![options.issuer].flat().includes(claims.iss as string)) throw new AuthFailure('iss_mismatch');
+  }
+}
