@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { PoolConfig } from 'pg';
 import { pgliteWorkerMain } from './pglite-worker';
@@ -6,6 +8,17 @@ import { WorkerSocket } from './worker-socket';
 
 /** Longest wait, in milliseconds, for the worker to close PGlite at shutdown before it is terminated. */
 const CLOSE_TIMEOUT_MS = 10_000;
+
+let engine: Promise<WebAssembly.Module> | undefined;
+
+/**
+ * PGlite's WebAssembly engine, compiled once per process (about 9 MB; compiling it is most of a
+ * worker's start): every worker of the process (a test run starts many platforms) is given it.
+ */
+function compiledEngine(pgliteEntry: string): Promise<WebAssembly.Module> {
+  engine ??= readFile(path.join(path.dirname(pgliteEntry), 'pglite.wasm')).then((bytes) => WebAssembly.compile(bytes));
+  return engine;
+}
 
 /**
  * The embedded database (PGlite on `dataDir`) in a worker thread, so that the engine never runs on
@@ -39,9 +52,10 @@ export class EmbeddedPglite {
    */
   static async start(dataDir: string, onExit: (code: number) => void = () => undefined): Promise<EmbeddedPglite> {
     const pglite = createRequire(__filename).resolve('@electric-sql/pglite');
+    const wasmModule = await compiledEngine(pglite);
     // `__name`: esbuild (tsx) wraps functions with this helper of its module, absent in the eval'd code.
     const source = `const __name = (target) => target;\n(${pgliteWorkerMain.toString()})()`;
-    const worker = new Worker(source, { eval: true, workerData: { dataDir, pglite } });
+    const worker = new Worker(source, { eval: true, workerData: { dataDir, pglite, wasmModule } });
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
         worker.off('message', onMessage);

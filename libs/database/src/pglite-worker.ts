@@ -18,7 +18,8 @@
  *
  * Serialized with `Function.prototype.toString` and run with `eval: true` (so that the same code
  * runs from `dist/` and from the TypeScript sources under test): it must not reference anything
- * outside its own body; it gets the resolved PGlite module path from `workerData.pglite`.
+ * outside its own body; it gets the resolved PGlite module path from `workerData.pglite`, and
+ * the engine compiled once per process from `workerData.wasmModule`.
  */
 export function pgliteWorkerMain(): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
@@ -176,7 +177,7 @@ export function pgliteWorkerMain(): void {
 
   async function main(): Promise<void> {
     try {
-      db = await PGlite.create(workerData.dataDir as string);
+      db = await PGlite.create(workerData.dataDir as string, { pgliteWasmModule: workerData.wasmModule as WebAssembly.Module });
     } catch (err) {
       parentPort?.postMessage({ type: 'failed', message: (err as Error).message });
       return;
