@@ -9,14 +9,18 @@ import { WorkerSocket } from './worker-socket';
 /** Longest wait, in milliseconds, for the worker to close PGlite at shutdown before it is terminated. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
-let engine: Promise<WebAssembly.Module> | undefined;
+/** A compiled `WebAssembly.Module` (the project's `lib` has no WebAssembly types). */
+type WasmModule = object;
+const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } };
+
+let engine: Promise<WasmModule> | undefined;
 
 /**
  * PGlite's WebAssembly engine, compiled once per process (about 9 MB; compiling it is most of a
  * worker's start): every worker of the process (a test run starts many platforms) is given it.
  */
-function compiledEngine(pgliteEntry: string): Promise<WebAssembly.Module> {
-  engine ??= readFile(path.join(path.dirname(pgliteEntry), 'pglite.wasm')).then((bytes) => WebAssembly.compile(bytes));
+function compiledEngine(pgliteEntry: string): Promise<WasmModule> {
+  engine ??= readFile(path.join(path.dirname(pgliteEntry), 'pglite.wasm')).then((bytes) => wasm.compile(bytes));
   return engine;
 }
 

@@ -177,7 +177,7 @@ export function pgliteWorkerMain(): void {
 
   async function main(): Promise<void> {
     try {
-      db = await PGlite.create(workerData.dataDir as string, { pgliteWasmModule: workerData.wasmModule as WebAssembly.Module });
+      db = await PGlite.create(workerData.dataDir as string, { pgliteWasmModule: workerData.wasmModule });
     } catch (err) {
       parentPort?.postMessage({ type: 'failed', message: (err as Error).message });
       return;
