@@ -267,7 +267,10 @@ describe.each(availableDatabases().flatMap((database) => (['before-response', 'j
     symlinkSync('/dev/full', path.join(journalDir, 'audit-journal.ndjson'));
     // `journal`: the first write-ahead log segment is full too, so responses fall back to waiting for the database.
     if (durability === 'journal') symlinkSync('/dev/full', path.join(journalDir, 'audit-wal-000000000001.ndjson'));
-    const stuck = await TestPlatform.start({ AUDIT_DURABILITY: durability, AUDIT_JOURNAL_DIR: journalDir, AUDIT_WRITE_TIMEOUT_MS: '200', AUDIT_FLUSH_INTERVAL_MS: '60000' }, database);
+    // 1000 ms, not less: the start-up flush (outbox events) runs while Nest and Fastify still start
+    // on the same thread; a loaded machine can hold its answer longer than a short limit, and a
+    // write over the limit sends the writer to the (full) journal before the test begins.
+    const stuck = await TestPlatform.start({ AUDIT_DURABILITY: durability, AUDIT_JOURNAL_DIR: journalDir, AUDIT_WRITE_TIMEOUT_MS: '1000', AUDIT_FLUSH_INTERVAL_MS: '60000' }, database);
     const auditTable = (name: string) => sql.raw(`alter table ${name === 'audit_records' ? 'audit_records rename to audit_records_away' : 'audit_records_away rename to audit_records'}`);
     const db = stuck.running.app.get(DatabaseService).db;
     try {

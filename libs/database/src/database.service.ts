@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { PlatformConfig } from '@platform/config';
 import { postgresOptions } from './connection-options';
 import { installPoolTransactions } from './pool-transaction';
+import { EmbeddedPglite } from './embedded-pglite';
+import type { PoolConfig } from 'pg';
 import type { SecretDefinition } from '@platform/secrets';
 
 /** The Drizzle database handle every repository uses; the same API on PGlite and node-postgres. */
@@ -77,9 +79,9 @@ export function lockFolder(dataDir: string): () => void {
 }
 
 /**
- * Owns the one database connection of the process: PGlite (PostgreSQL in WebAssembly, data under
- * `DATA_DIR/pglite`) by default, or a node-postgres pool when `DATABASE_URL` is set. Migrations run
- * on open. On shutdown, registered drains (the audit writer) run before the connection closes.
+ * Owns the database connections of the process: a node-postgres pool, on PostgreSQL when
+ * `DATABASE_URL` is set, else on the embedded PGlite (PostgreSQL in WebAssembly, data under
+ * `DATA_DIR/pglite`) running in a worker thread. Migrations run on open. On shutdown, registered drains (the audit writer) run before the connection closes.
  */
 @Injectable()
 export class DatabaseService implements OnApplicationShutdown {
@@ -88,6 +90,9 @@ export class DatabaseService implements OnApplicationShutdown {
   private readonly drains: Array<() => Promise<void>> = [];
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private subscribe: (channel: string) => Promise<void> = async () => undefined;
+  private publish = async (channel: string, payload: string): Promise<void> => {
+    await this.db.execute(sql`select pg_notify(${channel}, ${payload})`);
+  };
   private closing?: Promise<void>;
   db!: Db;
   driver!: 'pglite' | 'postgres';
@@ -129,7 +134,7 @@ export class DatabaseService implements OnApplicationShutdown {
 
   /** Sends a notification on `channel` to every listener of every process (after the current transaction). */
   async notify(channel: string, payload: string): Promise<void> {
-    await this.db.execute(sql`select pg_notify(${channel}, ${payload})`);
+    await this.publish(channel, payload);
   }
 
   private dispatch(channel: string, payload: string): void {
@@ -165,50 +170,29 @@ export class DatabaseService implements OnApplicationShutdown {
   private async openPglite(dataDir: string): Promise<void> {
     mkdirSync(dataDir, { recursive: true });
     const releaseLock = lockFolder(dataDir);
-    const { PGlite } = await import('@electric-sql/pglite');
-    const { drizzle } = await import('drizzle-orm/pglite');
-    const { migrate } = await import('drizzle-orm/pglite/migrator');
-    const client = await PGlite.create(dataDir);
-    const db = drizzle(client);
-    await migrate(db, { migrationsFolder: migrationsFolder() });
-    this.db = db;
+    let embedded: EmbeddedPglite;
+    try {
+      // The engine runs in a worker thread (never on the HTTP event loop), reached over the
+      // PostgreSQL wire protocol: from here on, the same driver path as PostgreSQL.
+      embedded = await EmbeddedPglite.start(dataDir, (code) => this.logger.error({ code }, 'Embedded database worker ended: requests are answered 503 until the platform restarts'));
+    } catch (err) {
+      releaseLock();
+      throw err;
+    }
+    const pool = await this.openPool(embedded.poolConfig());
     this.driver = 'pglite';
-    this.subscribe = async (channel) => {
-      await client.listen(channel, (payload) => this.dispatch(channel, payload));
-    };
+    // One process owns the embedded database (lockFolder): notifications stay in the process.
+    this.publish = async (channel, payload) => this.dispatch(channel, payload);
     this.closeConnection = async () => {
-      await client.close();
+      await endPool(pool, POOL_END_TIMEOUT_MS, this.logger);
+      await embedded.close();
       releaseLock();
     };
     this.logger.log({ dataDir }, 'Embedded PGlite database ready');
   }
 
   private async openPostgres(url: string): Promise<void> {
-    const { Pool } = await import('pg');
-    const { drizzle } = await import('drizzle-orm/node-postgres');
-    const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-    // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
-    // Connections are recycled every 10 minutes, so that after a password rotation none lives on the old one for long.
-    // keepAlive: a connection whose peer vanished (no reset) is noticed by TCP, not only by query_timeout.
-    const pool = new Pool({ ...postgresOptions(url, this.password), max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000, maxLifetimeSeconds: 600, keepAlive: true });
-    pool.on('error', (err) => this.logger.error({ err }, 'PostgreSQL pool error'));
-    // A checked-out client (inside a transaction, between two queries) has no pool listener: a
-    // connection reset there would be an unhandled 'error' event and end the process. The query in
-    // progress, if any, fails on its own; this only keeps the process alive.
-    pool.on('connect', (client) => client.on('error', (err) => this.logger.warn({ err }, 'PostgreSQL connection lost')));
-    const client = await pool.connect();
-    try {
-      // Several instances may start at once: one migrates, the others wait.
-      await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
-      await migrate(drizzle(client), { migrationsFolder: migrationsFolder() });
-    } finally {
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
-      client.release();
-    }
-    const db = drizzle(pool);
-    // drizzle's own transaction leaks the client of a failed BEGIN and reuses one whose ROLLBACK failed.
-    installPoolTransactions(db, pool);
-    this.db = db;
+    const pool = await this.openPool({ ...postgresOptions(url, this.password), keepAlive: true });
     this.driver = 'postgres';
     const listener = new PostgresListener(url, this.password, this.logger, (channel, payload) => this.dispatch(channel, payload));
     this.subscribe = (channel) => listener.listen(channel);
@@ -217,6 +201,41 @@ export class DatabaseService implements OnApplicationShutdown {
       await endPool(pool, POOL_END_TIMEOUT_MS, this.logger);
     };
     this.logger.log({ host: new URL(url).host }, 'PostgreSQL database ready');
+  }
+
+  /** A node-postgres pool on `connection` (PostgreSQL or the embedded worker), migrated, as `this.db`. */
+  private async openPool(connection: PoolConfig): Promise<import('pg').Pool> {
+    const { Pool } = await import('pg');
+    const { drizzle } = await import('drizzle-orm/node-postgres');
+    const { migrate } = await import('drizzle-orm/node-postgres/migrator');
+    // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
+    // Connections are recycled every 10 minutes, so that after a password rotation none lives on the old one for long.
+    // keepAlive (PostgreSQL): a connection whose peer vanished (no reset) is noticed by TCP, not only by query_timeout.
+    const pool = new Pool({ ...connection, max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000, maxLifetimeSeconds: 600 });
+    pool.on('error', (err) => this.logger.error({ err }, 'PostgreSQL pool error'));
+    // A checked-out client (inside a transaction, between two queries) has no pool listener: a
+    // connection reset there would be an unhandled 'error' event and end the process. The query in
+    // progress, if any, fails on its own; this only keeps the process alive.
+    pool.on('connect', (client) => client.on('error', (err) => this.logger.warn({ err }, 'PostgreSQL connection lost')));
+    try {
+      const client = await pool.connect();
+      try {
+        // Several instances may start at once: one migrates, the others wait.
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+        await migrate(drizzle(client), { migrationsFolder: migrationsFolder() });
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => undefined);
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+    const db = drizzle(pool);
+    // drizzle's own transaction leaks the client of a failed BEGIN and reuses one whose ROLLBACK failed.
+    installPoolTransactions(db, pool);
+    this.db = db as unknown as Db;
+    return pool;
   }
 }
 
