@@ -262,16 +262,20 @@ async function measure(scenario: Scenario, all: readonly number[]): Promise<Roun
 }
 
 function figures(results: RoundResult[]): ScenarioFigures {
+  // Latency and CPU per request mean nothing for a round that got no answer (a starved server).
+  const answered = results.filter((r) => r.answered > 0);
+  const over = (pick: (r: RoundResult) => number, digits = 0) => (answered.length > 0 ? spread(answered.map(pick), digits) : null);
   const loop = results.map((r) => r.eventloopP99Ms).filter((v): v is number => v !== undefined);
   return {
     rps: spread(results.map((r) => r.rps)),
-    p50_ms: spread(results.map((r) => r.p50), 1),
-    p99_ms: spread(results.map((r) => r.p99), 1),
-    cpu_us_per_request: spread(results.map((r) => r.cpuUsPerRequest)),
+    p50_ms: over((r) => r.p50, 1),
+    p99_ms: over((r) => r.p99, 1),
+    cpu_us_per_request: over((r) => r.cpuUsPerRequest),
     eventloop_p99_ms: loop.length === results.length ? spread(loop, 1) : null,
     rss_mb: Math.round(Math.max(...results.map((r) => r.rssPeakMb))),
     non2xx: results.reduce((s, r) => s + r.non2xx, 0),
     errors: results.reduce((s, r) => s + r.errors, 0),
+    rounds_without_answers: results.length - answered.length,
   };
 }
 
@@ -375,7 +379,7 @@ async function main(): Promise<void> {
   const scenariosOut: Record<string, ScenarioFigures> = {};
   for (const [name, results] of runs) scenariosOut[name] = figures(results);
   const primary = postgres ? '@postgres' : '@pglite';
-  const ratio = (a: string, b: string) => (scenariosOut[a] && scenariosOut[b] ? Math.round((scenariosOut[a].rps.median / scenariosOut[b].rps.median) * 1000) / 1000 : null);
+  const ratio = (a: string, b: string) => (scenariosOut[a] && scenariosOut[b]?.rps.median ? Math.round((scenariosOut[a].rps.median / scenariosOut[b].rps.median) * 1000) / 1000 : null);
   const ratios: Record<string, number | null> = {
     read_vs_bare: ratio(`platform-read${primary}`, 'bare'),
     read_vs_recipe: ratio(`platform-read${primary}`, 'recipe'),
@@ -387,7 +391,8 @@ async function main(): Promise<void> {
   // The identity layer: the platform's read minus the same read without it, per round (interleaved pairs).
   const platformRead = runs.get('platform-read@postgres');
   const bareDbRuns = runs.get('bare+db');
-  const identity = platformRead && bareDbRuns ? spread(platformRead.map((r, i) => r.cpuUsPerRequest - bareDbRuns[i].cpuUsPerRequest)) : null;
+  const pairs = platformRead && bareDbRuns ? platformRead.flatMap((r, i) => (r.answered > 0 && bareDbRuns[i].answered > 0 ? [r.cpuUsPerRequest - bareDbRuns[i].cpuUsPerRequest] : [])) : [];
+  const identity = pairs.length > 0 ? spread(pairs) : null;
   const lost = Object.values(audit).reduce((s, a) => s + a.lost, 0);
   const duplicated = Object.values(audit).reduce((s, a) => s + a.duplicated, 0);
   const targets = checkTargets(scenariosOut, identity?.median ?? null, lost === 0 && duplicated === 0);
@@ -420,12 +425,13 @@ async function main(): Promise<void> {
   const rows = Object.entries(scenariosOut).map(([name, s]) => ({
     scenario: name,
     'req/s': formatSpread(s.rps),
-    'p50 ms': formatSpread(s.p50_ms),
-    'p99 ms': formatSpread(s.p99_ms),
-    'CPU µs/req': formatSpread(s.cpu_us_per_request),
+    'p50 ms': s.p50_ms ? formatSpread(s.p50_ms) : '-',
+    'p99 ms': s.p99_ms ? formatSpread(s.p99_ms) : '-',
+    'CPU µs/req': s.cpu_us_per_request ? formatSpread(s.cpu_us_per_request) : '-',
     'loop p99 ms': s.eventloop_p99_ms ? formatSpread(s.eventloop_p99_ms) : '-',
     'RSS MB': s.rss_mb,
     'non2xx/err': `${s.non2xx}/${s.errors}`,
+    'rounds w/o answer': s.rounds_without_answers,
     'vs bare': ratio(name, 'bare'),
     'vs recipe': name.includes('10k') ? ratio(name, 'recipe-10k') : ratio(name, 'recipe'),
   }));

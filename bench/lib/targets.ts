@@ -3,15 +3,18 @@ import type { Spread } from './stats';
 /** The figures of one scenario in latest.json: medians with their spread over the rounds. */
 export interface ScenarioFigures {
   rps: Spread;
-  p50_ms: Spread;
-  p99_ms: Spread;
-  cpu_us_per_request: Spread;
+  /** Over the rounds that got answers; null when none did. */
+  p50_ms: Spread | null;
+  p99_ms: Spread | null;
+  cpu_us_per_request: Spread | null;
   /** Event-loop delay p99 beyond the 10 ms sampling interval, ms; null when the server could not say. */
   eventloop_p99_ms: Spread | null;
   /** Highest RSS seen in any round, MiB. */
   rss_mb: number;
   non2xx: number;
   errors: number;
+  /** Rounds in which the server answered nothing (starved): left out of latency and CPU. */
+  rounds_without_answers: number;
 }
 
 /** One of issue #15's targets, judged on this run's medians. */
@@ -33,7 +36,7 @@ export interface TargetCheck {
  * @param auditExact 0 lost and 0 duplicated on every platform
  */
 export function checkTargets(s: Record<string, ScenarioFigures>, identityLayerUs: number | null, auditExact: boolean): TargetCheck[] {
-  const m = (name: string, key: 'rps' | 'p99_ms' | 'cpu_us_per_request'): number | null => s[name]?.[key].median ?? null;
+  const m = (name: string, key: 'rps' | 'p99_ms' | 'cpu_us_per_request'): number | null => s[name]?.[key]?.median ?? null;
   const el = (name: string): number | null => s[name]?.eventloop_p99_ms?.median ?? null;
   const at = (value: number | null, ok: (v: number) => boolean, target: string, limit: string): TargetCheck => ({ target, measured: value, limit, met: value === null ? null : ok(value) });
   const readRps = m('platform-read@postgres', 'rps');
