@@ -1,84 +1,51 @@
 /**
- * `npm run bench [-- --quick]`: what the identity layer costs, side by side in one run.
+ * `npm run bench [-- --quick] [-- --profile]`: what the identity layer costs, side by side in one run.
  *
- * Starts, each in its own process on 127.0.0.1: a bare Fastify server, the NestJS-docs recipe app
- * (bench/apps/recipe) and the platform (embedded PGlite; and PostgreSQL too when DATABASE_URL is
- * set), all trusting one local test issuer. Then measures interleaved rounds of every scenario with
- * autocannon (64 connections, warm-up before each), with one token and with 10,000 distinct tokens,
- * and reports requests/s, latency percentiles, errors, peak RSS and CPU per request, ratios, and
- * audit completeness (audit rows written vs requests answered, after a drain).
- * Writes bench/results/latest.json. Never imported by the product.
+ * Starts, each in its own process on 127.0.0.1: a bare Fastify server, bare Fastify reading the
+ * invoice with `pg` (`bare+db`, with DATABASE_URL), the NestJS-docs recipe app (bench/apps/recipe)
+ * and the platform (embedded PGlite; and PostgreSQL too when DATABASE_URL is set), all trusting one
+ * local test issuer. Then measures interleaved rounds of every scenario with autocannon (64
+ * connections, warm-up before each), each server alone: the others are paused (SIGSTOP) while one
+ * is measured. Per scenario and round: requests/s, latency percentiles, server CPU per request
+ * (/proc), event-loop delay p99 (the platform's /metrics; IPC for the bench apps), peak RSS.
+ * Reports the median and the spread (min-max) over the rounds, ratios, the identity layer's cost
+ * (platform read minus bare+db, CPU µs per request), issue #15's targets, and audit completeness
+ * (audit rows written vs requests answered, after a drain). Writes bench/results/latest.json.
+ *
+ * `--profile` instead runs the platform read on PostgreSQL with `--cpu-prof`, writes the profile to
+ * bench/results/ and prints main-thread self time per layer in µs per request (profile.json).
+ * Never imported by the product.
  */
 import autocannon from 'autocannon';
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { auditedIds, createDatabase } from './lib/databases';
+import { AUDIENCE, makeTokens, signToken, startIssuer, type Issuer } from './lib/issuer';
+import { cpuSeconds, isolate, resumeAll, rssMb } from './lib/proc';
+import { layerCosts, type CpuProfile } from './lib/profile';
+import { formatSpread, spread } from './lib/stats';
+import { checkTargets, type ScenarioFigures } from './lib/targets';
 
 const ROOT = path.resolve(__dirname, '..');
-const AUDIENCE = 'bench-api';
+const RESULTS = path.join(__dirname, 'results');
 const CONNECTIONS = 64;
 const TOKEN_COUNT = 10_000;
+/** Sampling interval of the event-loop delay histograms (prom-client's default): a sample is never below it. */
+const EVENTLOOP_RESOLUTION_MS = 10;
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false }, 'skip-build': { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, 'skip-build': { type: 'boolean', default: false }, profile: { type: 'boolean', default: false } },
+});
 const QUICK = args.quick;
 const DURATION_S = QUICK ? 3 : 10;
 const WARMUP_S = QUICK ? 1 : 3;
-const ROUNDS = QUICK ? 1 : 3;
+const ROUNDS = QUICK ? 3 : 5;
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-
-// ---------- a local issuer: discovery + JWKS over HTTP, tokens signed here ----------
-
-interface Issuer {
-  url: string;
-  server: Server;
-  key: KeyObject;
-  kid: string;
-}
-
-async function startIssuer(): Promise<Issuer> {
-  // As PEM, then parsed: a JWK exported from a freshly generated KeyObject can deadlock Node 20.
-  const pem = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const [privateKey, publicKey] = [createPrivateKey(pem.privateKey), createPublicKey(pem.publicKey)];
-  const kid = 'bench-k1';
-  const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' }] });
-  let url = '';
-  const server = createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
-    else if (req.url === '/jwks') res.end(jwks);
-    else res.writeHead(404).end('{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, server, key: privateKey, kid };
-}
-
-function signToken(issuer: Issuer, claims: Record<string, unknown>): string {
-  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const now = Math.floor(Date.now() / 1000);
-  const input = `${b64({ alg: 'RS256', typ: 'at+jwt', kid: issuer.kid })}.${b64({ iss: issuer.url, aud: AUDIENCE, iat: now, exp: now + 3600, jti: randomBytes(8).toString('hex'), ...claims })}`;
-  return `${input}.${sign('sha256', Buffer.from(input), issuer.key).toString('base64url')}`;
-}
-
-/** Users (role admin) and machine clients (scopes), all in tenant acme, all allowed on every route measured. */
-function makeTokens(issuer: Issuer, count: number): string[] {
-  const tokens: string[] = [];
-  for (let i = 0; i < count; i++) {
-    if (i % 4 === 3) {
-      const client = `bench-bot-${i % 50}`;
-      tokens.push(signToken(issuer, { sub: client, client_id: client, tenant: 'acme', roles: ['admin'], scope: 'billing:invoices:read analytics:events:write' }));
-    } else {
-      tokens.push(signToken(issuer, { sub: `bench-user-${i}`, client_id: 'bench-web', tenant: 'acme', roles: ['admin'] }));
-    }
-  }
-  return tokens;
-}
 
 // ---------- servers under test ----------
 
@@ -88,7 +55,22 @@ interface Target {
   url: string;
   /** Request ids of every answer this process gave (platform only: `X-Request-Id`). */
   answeredIds: string[];
+  /** Event-loop delay p99 (ms, beyond the sampling interval) since the last call; the first call starts the window. */
+  eventloopP99Ms: () => Promise<number | undefined>;
 }
+
+/** Every process the runner started: paused and resumed around each measurement, resumed on exit. */
+const started: number[] = [];
+process.on('exit', () => {
+  resumeAll(started);
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // Gone already.
+    }
+  }
+});
 
 async function freePort(): Promise<number> {
   const server = createNetServer();
@@ -98,19 +80,33 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+const beyondResolution = (p99Ms: number) => Math.max(0, Math.round((p99Ms - EVENTLOOP_RESOLUTION_MS) * 100) / 100);
+
+/** A bench app (bare, bare+db, recipe): ready and event-loop delay over IPC. */
 async function startForked(name: string, file: string, env: Record<string, string>): Promise<Target> {
   const child = fork(file, [], { env: { ...process.env, ...env, PORT: '0' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  started.push(child.pid as number);
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { ready: number }) => resolve(m.ready));
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
-  return { name, process: child, url: `http://127.0.0.1:${port}`, answeredIds: [] };
+  const eventloopP99Ms = () =>
+    new Promise<number | undefined>((resolve) => {
+      child.once('message', (m: { eventloopP99Ms?: number }) => resolve(m.eventloopP99Ms === undefined ? undefined : beyondResolution(m.eventloopP99Ms)));
+      child.send('eventloop');
+    });
+  return { name, process: child, url: `http://127.0.0.1:${port}`, answeredIds: [], eventloopP99Ms };
 }
 
-async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string, redisUrl?: string, extraEnv: Record<string, string> = {}): Promise<Target & { dataDir: string }> {
+async function startPlatform(
+  name: string,
+  issuer: Issuer,
+  scraperToken: string,
+  options: { databaseUrl?: string; redisUrl?: string; env?: Record<string, string>; nodeArgs?: string[] } = {},
+): Promise<Target & { dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -126,15 +122,26 @@ async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string,
       SERVICE_ACCOUNTS_REQUIRED: 'false',
       // Budgets no scenario reaches: the limiter runs (and is measured) on every request, never refuses.
       RATE_LIMITS_FILE: path.join(__dirname, 'rate-limits.bench.yaml'),
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }),
+      DATABASE_URL: options.databaseUrl ?? '',
       // Counters in Redis only for the platform@...+redis target.
-      REDIS_URL: redisUrl ?? '',
-      REDIS_KEY_PREFIX: `bench-${randomBytes(4).toString('hex')}:`,
-      ...extraEnv,
+      REDIS_URL: options.redisUrl ?? '',
+      REDIS_KEY_PREFIX: `bench-${Math.random().toString(16).slice(2, 10)}:`,
+      ...options.env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const target = { name, process: child, url: `http://127.0.0.1:${port}`, answeredIds: [] as string[], dataDir };
+  started.push(child.pid as number);
+  const url = `http://127.0.0.1:${port}`;
+  const answeredIds: string[] = [];
+  // prom-client's default metrics: monitorEventLoopDelay (10 ms resolution), reset at every scrape.
+  const eventloopP99Ms = async () => {
+    const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${scraperToken}` } });
+    const id = response.headers.get('x-request-id');
+    if (id) answeredIds.push(id);
+    const match = /^nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? ([0-9.e+-]+)$/m.exec(await response.text());
+    return response.status === 200 && match ? beyondResolution(Number(match[1]) * 1000) : undefined;
+  };
+  const target = { name, process: child, url, answeredIds, dataDir, eventloopP99Ms };
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
@@ -148,16 +155,24 @@ async function startPlatform(name: string, issuer: Issuer, databaseUrl?: string,
   return target;
 }
 
-// ---------- process measurements (Linux /proc) ----------
-
-const CLOCK_TICKS = 100;
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+/** Creates one invoice (tenant acme) for the read scenarios; returns its id. */
+async function seedInvoice(target: Target, token: string): Promise<string> {
+  const seed = await fetch(`${target.url}/billing/invoices`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ customer: 'Bench', currency: 'EUR', lines: [{ description: 'x', quantity: 1, unitAmount: 100 }] }),
+  });
+  if (seed.status !== 201) throw new Error(`seeding an invoice on ${target.name} answered ${seed.status}`);
+  target.answeredIds.push(seed.headers.get('x-request-id') as string);
+  return ((await seed.json()) as { id: string }).id;
 }
-function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : 0;
+
+async function stop(target: Target): Promise<void> {
+  if (target.process.exitCode !== null) return;
+  const exited = new Promise((resolve) => target.process.once('exit', resolve));
+  target.process.kill('SIGCONT');
+  target.process.kill('SIGTERM');
+  await exited;
 }
 
 // ---------- scenarios ----------
@@ -172,16 +187,16 @@ interface Scenario {
   tokens?: string[];
 }
 
-interface RunResult {
+interface RoundResult {
   rps: number;
   p50: number;
-  p90: number;
   p99: number;
   non2xx: number;
   errors: number;
   answered: number;
   rssPeakMb: number;
   cpuUsPerRequest: number;
+  eventloopP99Ms?: number;
 }
 
 async function fire(scenario: Scenario, seconds: number): Promise<{ result: autocannon.Result; rssPeakMb: number; cpuSeconds: number }> {
@@ -207,12 +222,13 @@ async function fire(scenario: Scenario, seconds: number): Promise<{ result: auto
           const id = responseHeaders?.['x-request-id'];
           if (typeof id === 'string') scenario.target.answeredIds.push(id);
         },
-        ...(tokens && tokens.length > 1 && {
-          setupRequest: (request: autocannon.Request) => {
-            request.headers = { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` };
-            return request;
-          },
-        }),
+        ...(tokens &&
+          tokens.length > 1 && {
+            setupRequest: (request: autocannon.Request) => {
+              request.headers = { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` };
+              return request;
+            },
+          }),
       },
     ],
   });
@@ -220,83 +236,55 @@ async function fire(scenario: Scenario, seconds: number): Promise<{ result: auto
   return { result, rssPeakMb: Math.max(rssPeakMb, rssMb(pid)), cpuSeconds: cpuSeconds(pid) - cpuBefore };
 }
 
-async function measure(scenario: Scenario): Promise<RunResult> {
-  await fire(scenario, WARMUP_S);
-  const run = await fire(scenario, DURATION_S);
-  const r = run.result;
-  return {
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p90: r.latency.p90,
-    p99: r.latency.p99,
-    non2xx: r.non2xx,
-    errors: r.errors + r.timeouts,
-    answered: r.requests.total,
-    rssPeakMb: run.rssPeakMb,
-    cpuUsPerRequest: r.requests.total > 0 ? (run.cpuSeconds * 1e6) / r.requests.total : 0,
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-// ---------- audit completeness ----------
-
-async function stop(target: Target): Promise<void> {
-  if (target.process.exitCode !== null) return;
-  const exited = new Promise((resolve) => target.process.once('exit', resolve));
-  target.process.kill('SIGTERM');
-  await exited;
-}
-
-/** Request ids in the audit table, with how often each appears. */
-async function auditedIds(dataDir: string, databaseUrl?: string): Promise<Map<string, number>> {
-  // Access records only: domain events (kind 'event') share their request's id.
-  const sql = "select request_id from audit_records where kind = 'access'";
-  let rows: { request_id: string }[];
-  if (databaseUrl) {
-    const { Client } = await import('pg');
-    const client = new Client({ connectionString: databaseUrl });
-    await client.connect();
-    rows = (await client.query<{ request_id: string }>(sql)).rows;
-    await client.end();
-  } else {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const db = await PGlite.create(path.join(dataDir, 'pglite'));
-    rows = (await db.query<{ request_id: string }>(sql)).rows;
-    await db.close();
+/** One round of one scenario, its server alone on the machine (the other servers paused). */
+async function measure(scenario: Scenario, all: readonly number[]): Promise<RoundResult> {
+  isolate(all, scenario.target.process.pid);
+  try {
+    await fire(scenario, WARMUP_S);
+    await scenario.target.eventloopP99Ms(); // starts the window
+    const run = await fire(scenario, DURATION_S);
+    const eventloopP99Ms = await scenario.target.eventloopP99Ms();
+    const r = run.result;
+    return {
+      rps: r.requests.average,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      non2xx: r.non2xx,
+      errors: r.errors + r.timeouts,
+      answered: r.requests.total,
+      rssPeakMb: run.rssPeakMb,
+      cpuUsPerRequest: r.requests.total > 0 ? (run.cpuSeconds * 1e6) / r.requests.total : 0,
+      eventloopP99Ms,
+    };
+  } finally {
+    resumeAll(all);
   }
-  const counts = new Map<string, number>();
-  for (const { request_id } of rows) counts.set(request_id, (counts.get(request_id) ?? 0) + 1);
-  return counts;
 }
 
-async function createDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const { Client } = await import('pg');
-  const name = `bench_${randomBytes(4).toString('hex')}`;
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
+function figures(results: RoundResult[]): ScenarioFigures {
+  // Latency and CPU per request mean nothing for a round that got no answer (a starved server).
+  const answered = results.filter((r) => r.answered > 0);
+  const over = (pick: (r: RoundResult) => number, digits = 0) => (answered.length > 0 ? spread(answered.map(pick), digits) : null);
+  const loop = results.map((r) => r.eventloopP99Ms).filter((v): v is number => v !== undefined);
   return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
+    rps: spread(results.map((r) => r.rps)),
+    p50_ms: over((r) => r.p50, 1),
+    p99_ms: over((r) => r.p99, 1),
+    cpu_us_per_request: over((r) => r.cpuUsPerRequest),
+    eventloop_p99_ms: loop.length === results.length ? spread(loop, 1) : null,
+    rss_mb: Math.round(Math.max(...results.map((r) => r.rssPeakMb))),
+    non2xx: results.reduce((s, r) => s + r.non2xx, 0),
+    errors: results.reduce((s, r) => s + r.errors, 0),
+    rounds_without_answers: results.length - answered.length,
   };
 }
+
+const machine = () => ({ cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage1m: Math.round(loadavg()[0] * 10) / 10 });
 
 // ---------- main ----------
 
 async function main(): Promise<void> {
-  const started = Date.now();
+  const startedAt = Date.now();
   if (!args['skip-build']) {
     progress('building the platform and the recipe app');
     execSync('npx nest build && npx tsc -p bench/tsconfig.json', { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -305,14 +293,13 @@ async function main(): Promise<void> {
   progress(`signing ${TOKEN_COUNT} distinct tokens (users and machine clients)`);
   const manyTokens = makeTokens(issuer, TOKEN_COUNT);
   const oneToken = [manyTokens[0]];
+  const scraperToken = signToken(issuer, { sub: 'bench-scraper', client_id: 'bench-scraper', scope: 'platform:metrics:read' });
+  mkdirSync(RESULTS, { recursive: true });
+  if (args.profile) return profile(issuer, oneToken[0], scraperToken);
 
   progress('starting bare, recipe and platform servers');
   const bare = await startForked('bare', path.join(__dirname, 'apps/bare.mjs'), {});
-  const recipe = await startForked('recipe', path.join(__dirname, 'dist/apps/recipe/main.js'), {
-    JWKS_URI: `${issuer.url}/jwks`,
-    ISSUER: issuer.url,
-    AUDIENCE,
-  });
+  const recipe = await startForked('recipe', path.join(__dirname, 'dist/apps/recipe/main.js'), { JWKS_URI: `${issuer.url}/jwks`, ISSUER: issuer.url, AUDIENCE });
   const databases: { label: string; url?: string; redisUrl?: string; drop?: () => Promise<void>; env?: Record<string, string> }[] = [{ label: 'pglite' }];
   if (process.env.DATABASE_URL) {
     const created = await createDatabase(process.env.DATABASE_URL);
@@ -325,132 +312,197 @@ async function main(): Promise<void> {
     databases.push({ label: `${twin ? 'postgres' : 'pglite'}+redis`, url: twin?.url, drop: twin?.drop, redisUrl: process.env.REDIS_URL });
   }
   // The cost of durable-before-response (the default, AUDIT_DURABILITY=journal: fsynced in the
-  // write-ahead log): the same platform with AUDIT_DURABILITY=async (records written after the
-  // response), on the main database, its own copy.
+  // write-ahead log): the same platform with AUDIT_DURABILITY=async, its own database.
   {
     const asyncTwin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
     databases.push({ label: `${asyncTwin ? 'postgres' : 'pglite'}-async`, url: asyncTwin?.url, drop: asyncTwin?.drop, env: { AUDIT_DURABILITY: 'async' } });
   }
   const platforms = [];
   for (const db of databases) {
-    const target = await startPlatform(`platform@${db.label}`, issuer, db.url, db.redisUrl, db.env);
-    const seed = await fetch(`${target.url}/billing/invoices`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${oneToken[0]}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ customer: 'Bench', currency: 'EUR', lines: [{ description: 'x', quantity: 1, unitAmount: 100 }] }),
-    });
-    if (seed.status !== 201) throw new Error(`seeding an invoice on ${db.label} answered ${seed.status}`);
-    target.answeredIds.push(seed.headers.get('x-request-id') as string);
-    const invoiceId = ((await seed.json()) as { id: string }).id;
-    platforms.push({ db, target, invoiceId });
+    const target = await startPlatform(`platform@${db.label}`, issuer, scraperToken, { databaseUrl: db.url, redisUrl: db.redisUrl, env: db.env });
+    platforms.push({ db, target, invoiceId: await seedInvoice(target, oneToken[0]) });
   }
+  // bare+db reads the very row the PostgreSQL platform serves, from its database.
+  const postgres = platforms.find((p) => p.db.label === 'postgres');
+  const bareDb = postgres ? await startForked('bare+db', path.join(__dirname, 'apps/bare-db.mjs'), { DATABASE_URL: postgres.db.url as string, TENANT: 'acme' }) : undefined;
 
   const eventBody = JSON.stringify({ events: [{ name: 'bench', timestamp: '2026-11-30T12:00:00Z', properties: { n: 1 } }] });
   const scenarios: Scenario[] = [
     { name: 'bare', target: bare, method: 'GET', path: '/items/42' },
+    ...(bareDb && postgres ? [{ name: 'bare+db', target: bareDb, method: 'GET' as const, path: `/billing/invoices/${postgres.invoiceId}` }] : []),
     { name: 'recipe', target: recipe, method: 'GET', path: '/items/42', tokens: oneToken },
     { name: 'recipe-10k', target: recipe, method: 'GET', path: '/items/42', tokens: manyTokens },
   ];
   for (const { db, target, invoiceId } of platforms) {
-    const suffix = databases.length > 1 ? `@${db.label}` : '';
+    const suffix = `@${db.label}`;
+    const read = `/billing/invoices/${invoiceId}`;
     if (db.env?.AUDIT_DURABILITY === 'async') {
       scenarios.push(
-        { name: `platform-read${suffix}`, target, method: 'GET', path: `/billing/invoices/${invoiceId}`, tokens: oneToken },
+        { name: `platform-read${suffix}`, target, method: 'GET', path: read, tokens: oneToken },
         { name: `platform-write${suffix}`, target, method: 'POST', path: '/analytics/events', body: eventBody, tokens: oneToken },
       );
       continue;
     }
     scenarios.push(
       { name: `platform-public${suffix}`, target, method: 'GET', path: '/health/live' },
-      { name: `platform-read${suffix}`, target, method: 'GET', path: `/billing/invoices/${invoiceId}`, tokens: oneToken },
-      { name: `platform-read-10k${suffix}`, target, method: 'GET', path: `/billing/invoices/${invoiceId}`, tokens: manyTokens },
+      { name: `platform-read${suffix}`, target, method: 'GET', path: read, tokens: oneToken },
+      { name: `platform-read-10k${suffix}`, target, method: 'GET', path: read, tokens: manyTokens },
       { name: `platform-write${suffix}`, target, method: 'POST', path: '/analytics/events', body: eventBody, tokens: oneToken },
       { name: `platform-write-10k${suffix}`, target, method: 'POST', path: '/analytics/events', body: eventBody, tokens: manyTokens },
     );
   }
 
-  const runs = new Map<string, RunResult[]>();
+  const pids = [bare, recipe, ...(bareDb ? [bareDb] : []), ...platforms.map((p) => p.target)].map((t) => t.process.pid as number);
+  const runs = new Map<string, RoundResult[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of scenarios) {
-      progress(`round ${round}/${ROUNDS}: ${scenario.name} (${WARMUP_S}s warm-up + ${DURATION_S}s, ${CONNECTIONS} connections)`);
-      const result = await measure(scenario);
-      runs.set(scenario.name, [...(runs.get(scenario.name) ?? []), result]);
+      progress(`round ${round}/${ROUNDS}: ${scenario.name} (${WARMUP_S}s warm-up + ${DURATION_S}s, ${CONNECTIONS} connections, others paused)`);
+      runs.set(scenario.name, [...(runs.get(scenario.name) ?? []), await measure(scenario, pids)]);
     }
   }
 
   progress('draining: SIGTERM to every server, then counting audit rows');
-  await Promise.all([stop(bare), stop(recipe)]);
-  const audit: Record<string, unknown> = {};
-  let lost = 0;
+  await Promise.all([stop(bare), stop(recipe), ...(bareDb ? [stop(bareDb)] : [])]);
+  const audit: Record<string, { answered: number; records: number; lost: number; duplicated: number }> = {};
   for (const { db, target } of platforms) {
     await stop(target);
     // Exact accounting: every answer the load generator received must have exactly one row.
     const audited = await auditedIds(target.dataDir, db.url);
-    const missing = target.answeredIds.filter((id) => !audited.has(id)).length;
+    const lost = target.answeredIds.filter((id) => !audited.has(id)).length;
     const duplicated = [...audited.values()].filter((n) => n > 1).length;
-    lost += missing;
-    audit[db.label] = { answered: target.answeredIds.length, records: [...audited.values()].reduce((a, b) => a + b, 0), lost: missing, duplicated };
+    audit[db.label] = { answered: target.answeredIds.length, records: [...audited.values()].reduce((a, b) => a + b, 0), lost, duplicated };
     rmSync(target.dataDir, { recursive: true, force: true });
     await db.drop?.();
   }
   issuer.server.close();
 
-  const scenariosOut: Record<string, Record<string, number>> = {};
-  for (const [name, results] of runs) {
-    scenariosOut[name] = {
-      rps: Math.round(median(results.map((r) => r.rps))),
-      p50_ms: median(results.map((r) => r.p50)),
-      p90_ms: median(results.map((r) => r.p90)),
-      p99_ms: median(results.map((r) => r.p99)),
-      non2xx: results.reduce((s, r) => s + r.non2xx, 0),
-      errors: results.reduce((s, r) => s + r.errors, 0),
-      rss_mb: Math.round(Math.max(...results.map((r) => r.rssPeakMb))),
-      cpu_us_per_request: Math.round(median(results.map((r) => r.cpuUsPerRequest))),
-    };
-  }
-  // Ratios are given for PostgreSQL when it ran, else for the embedded database (never the +redis twin).
-  const primary = databases.length > 1 ? `@${databases.some((d) => d.label === 'postgres') ? 'postgres' : databases[0].label}` : '';
-  const ratio = (a: string, b: string) => Math.round((scenariosOut[a].rps / scenariosOut[b].rps) * 1000) / 1000;
-  const ratios: Record<string, number> = {
+  const scenariosOut: Record<string, ScenarioFigures> = {};
+  for (const [name, results] of runs) scenariosOut[name] = figures(results);
+  const primary = postgres ? '@postgres' : '@pglite';
+  const ratio = (a: string, b: string) => (scenariosOut[a] && scenariosOut[b]?.rps.median ? Math.round((scenariosOut[a].rps.median / scenariosOut[b].rps.median) * 1000) / 1000 : null);
+  const ratios: Record<string, number | null> = {
     read_vs_bare: ratio(`platform-read${primary}`, 'bare'),
     read_vs_recipe: ratio(`platform-read${primary}`, 'recipe'),
-    read_10k_vs_bare: ratio(`platform-read-10k${primary}`, 'bare'),
-    read_10k_vs_recipe: ratio(`platform-read-10k${primary}`, 'recipe-10k'),
+    read_vs_bare_db: ratio(`platform-read${primary}`, 'bare+db'),
+    read_10k_vs_recipe_10k: ratio(`platform-read-10k${primary}`, 'recipe-10k'),
     write_vs_bare: ratio(`platform-write${primary}`, 'bare'),
     public_vs_bare: ratio(`platform-public${primary}`, 'bare'),
   };
-  for (const name of Object.keys(scenariosOut)) ratios[`${name}_vs_bare`] = ratio(name, 'bare');
+  // The identity layer: the platform's read minus the same read without it, per round (interleaved pairs).
+  const platformRead = runs.get('platform-read@postgres');
+  const bareDbRuns = runs.get('bare+db');
+  const pairs = platformRead && bareDbRuns ? platformRead.flatMap((r, i) => (r.answered > 0 && bareDbRuns[i].answered > 0 ? [r.cpuUsPerRequest - bareDbRuns[i].cpuUsPerRequest] : [])) : [];
+  const identity = pairs.length > 0 ? spread(pairs) : null;
+  const lost = Object.values(audit).reduce((s, a) => s + a.lost, 0);
+  const duplicated = Object.values(audit).reduce((s, a) => s + a.duplicated, 0);
+  const targets = checkTargets(scenariosOut, identity?.median ?? null, lost === 0 && duplicated === 0);
 
   const report = {
     generatedAt: new Date().toISOString(),
     mode: QUICK ? 'quick' : 'full',
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
-    settings: { connections: CONNECTIONS, durationSeconds: DURATION_S, warmupSeconds: WARMUP_S, rounds: ROUNDS, distinctTokens: TOKEN_COUNT, databases: databases.map((d) => d.label) },
+    machine: machine(),
+    settings: {
+      connections: CONNECTIONS,
+      durationSeconds: DURATION_S,
+      warmupSeconds: WARMUP_S,
+      rounds: ROUNDS,
+      distinctTokens: TOKEN_COUNT,
+      databases: databases.map((d) => d.label),
+      isolation: 'each server measured alone: the other servers are paused (SIGSTOP) meanwhile',
+      spread: 'median and min-max over the rounds',
+      eventloop: `p99 of monitorEventLoopDelay over the measured window, minus its ${EVENTLOOP_RESOLUTION_MS} ms sampling interval`,
+      cpu: 'server process utime+stime (all threads, and waited-for children) over the measured window / answered requests',
+    },
     scenarios: scenariosOut,
     ratios,
-    audit: { lost, ...audit },
-    elapsedSeconds: Math.round((Date.now() - started) / 1000),
+    identity_layer_us: identity,
+    targets,
+    audit: { lost, duplicated, ...audit },
+    elapsedSeconds: Math.round((Date.now() - startedAt) / 1000),
   };
-  mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-  writeFileSync(path.join(__dirname, 'results/latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
 
   const rows = Object.entries(scenariosOut).map(([name, s]) => ({
     scenario: name,
-    'req/s': s.rps,
-    'p50 ms': s.p50_ms,
-    'p90 ms': s.p90_ms,
-    'p99 ms': s.p99_ms,
-    non2xx: s.non2xx,
-    errors: s.errors,
+    'req/s': formatSpread(s.rps),
+    'p50 ms': s.p50_ms ? formatSpread(s.p50_ms) : '-',
+    'p99 ms': s.p99_ms ? formatSpread(s.p99_ms) : '-',
+    'CPU µs/req': s.cpu_us_per_request ? formatSpread(s.cpu_us_per_request) : '-',
+    'loop p99 ms': s.eventloop_p99_ms ? formatSpread(s.eventloop_p99_ms) : '-',
     'RSS MB': s.rss_mb,
-    'CPU us/req': s.cpu_us_per_request,
+    'non2xx/err': `${s.non2xx}/${s.errors}`,
+    'rounds w/o answer': s.rounds_without_answers,
     'vs bare': ratio(name, 'bare'),
     'vs recipe': name.includes('10k') ? ratio(name, 'recipe-10k') : ratio(name, 'recipe'),
   }));
+  console.log(`median (min-max) over ${ROUNDS} interleaved rounds, each server measured alone; load average ${machine().loadAverage1m} on ${cpus().length} cores`);
   console.table(rows);
+  console.log(`identity layer (platform-read@postgres minus bare+db, CPU µs/request): ${identity ? formatSpread(identity) : 'not measured (needs DATABASE_URL)'}`);
   console.log(`ratios: ${JSON.stringify(ratios)}`);
+  console.table(targets.map((t) => ({ target: t.target, measured: t.measured ?? '-', limit: t.limit, met: t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met' })));
   console.log(`audit: ${JSON.stringify(report.audit)}`);
   console.log(`written: bench/results/latest.json (${report.elapsedSeconds}s)`);
+}
+
+// ---------- --profile ----------
+
+/**
+ * The platform read on PostgreSQL under load, with V8's sampling profiler in the server: self time
+ * per layer over the measured window only (the profile's clock is CLOCK_MONOTONIC, as hrtime).
+ */
+async function profile(issuer: Issuer, token: string, scraperToken: string): Promise<void> {
+  if (!process.env.DATABASE_URL) throw new Error('--profile measures the read on PostgreSQL: set DATABASE_URL');
+  const db = await createDatabase(process.env.DATABASE_URL);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const profileName = `platform-read-postgres-${stamp}.cpuprofile`;
+  const target = await startPlatform('platform@postgres (profiled)', issuer, scraperToken, {
+    databaseUrl: db.url,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${RESULTS}`, `--cpu-prof-name=${profileName}`, '--cpu-prof-interval=250'],
+  });
+  try {
+    const invoiceId = await seedInvoice(target, token);
+    const scenario: Scenario = { name: 'platform-read@postgres', target, method: 'GET', path: `/billing/invoices/${invoiceId}`, tokens: [token] };
+    progress(`profiling ${scenario.name}: ${WARMUP_S}s warm-up + ${DURATION_S}s`);
+    await fire(scenario, WARMUP_S);
+    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const run = await fire(scenario, DURATION_S);
+    const toUs = Number(process.hrtime.bigint() / 1000n);
+    await stop(target);
+    const file = readdirSync(RESULTS).find((f) => f === profileName);
+    if (!file) throw new Error(`no profile written (${profileName})`);
+    const cpuProfile = JSON.parse(readFileSync(path.join(RESULTS, file), 'utf8')) as CpuProfile;
+    const requests = run.result.requests.total;
+    const costs = layerCosts(cpuProfile, requests, fromUs, toUs);
+    const processUs = Math.round((run.cpuSeconds * 1e6) / requests);
+    const mainUs = Math.round((costs.busyMs * 1000) / requests);
+    const out = {
+      generatedAt: new Date().toISOString(),
+      machine: machine(),
+      scenario: scenario.name,
+      requests,
+      rps: Math.round(run.result.requests.average),
+      profile: `bench/results/${file}`,
+      process_cpu_us_per_request: processUs,
+      main_thread_us_per_request: mainUs,
+      window_ms: costs.windowMs,
+      layers: costs.layers,
+    };
+    writeFileSync(path.join(RESULTS, 'profile.json'), `${JSON.stringify(out, null, 2)}\n`);
+    console.log(`${scenario.name}: ${requests} requests, ${out.rps} req/s; process CPU ${processUs} µs/request (/proc, all threads), main thread busy ${mainUs} µs/request (profile)`);
+    // V8 samples wall time: on a busy machine a descheduled thread inflates every layer alike, so
+    // the shares also scaled to the /proc CPU figure (an upper bound: it includes helper threads).
+    console.table(
+      costs.layers
+        .filter((l) => l.usPerRequest >= 0.1)
+        .map((l) => ({ layer: l.layer, 'µs/request (profile)': l.usPerRequest, share: `${Math.round(l.share * 1000) / 10}%`, 'share x /proc CPU µs': Math.round(l.share * processUs * 10) / 10 })),
+    );
+    console.log(`written: bench/results/${file}, bench/results/profile.json`);
+  } finally {
+    await stop(target);
+    rmSync(target.dataDir, { recursive: true, force: true });
+    await db.drop();
+    issuer.server.close();
+  }
 }
 
 main().catch((err: Error) => {

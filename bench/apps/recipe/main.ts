@@ -4,8 +4,6 @@
  * each request). Benchmark only: never imported by the product.
  */
 import 'reflect-metadata';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   CallHandler,
   CanActivate,
@@ -23,6 +21,7 @@ import {
 import { APP_INTERCEPTOR, NestFactory, Reflector } from '@nestjs/core';
 import { AuthGuard, PassportModule, PassportStrategy } from '@nestjs/passport';
 import { passportJwtSecret } from 'jwks-rsa';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { tap, type Observable } from 'rxjs';
 
@@ -88,7 +87,15 @@ class RecipeModule {}
 async function main(): Promise<void> {
   const app = await NestFactory.create(RecipeModule);
   await app.listen(Number(process.env.PORT ?? 0), '127.0.0.1');
-  process.send?.({ ready: ((app.getHttpServer() as Server).address() as AddressInfo).port });
+  // Event-loop delay for the runner (over IPC, never over HTTP), measured as prom-client does it.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  process.on('message', (m) => {
+    if (m !== 'eventloop') return;
+    process.send?.({ eventloopP99Ms: delay.percentile(99) / 1e6 });
+    delay.reset();
+  });
+  process.send?.({ ready: app.getHttpServer().address().port });
 }
 
 void main();

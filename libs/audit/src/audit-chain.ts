@@ -22,14 +22,37 @@ const CONTENT_KEYS = Object.keys(getTableColumns(auditRecords))
  */
 export function canonicalAuditContent(record: NewAuditRow | AuditRow): string {
   const values = record as Record<string, unknown>;
-  let out = '';
-  for (const key of CONTENT_KEYS) {
-    const value = values[key];
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < CONTENT_KEYS.length; i++) {
+    const value = values[CONTENT_KEYS[i]];
     if (value === null || value === undefined) continue;
-    const json = typeof value === 'string' ? JSON.stringify(value) : value instanceof Date ? `"${value.toISOString()}"` : canonicalJson(value);
-    out += `${out ? ',' : ''}"${key}":${json}`;
+    out += first ? KEY_PREFIXES[i] : `,${KEY_PREFIXES[i]}`;
+    out += valueJson(value);
+    first = false;
   }
-  return `{${out}}`;
+  return `${out}}`;
+}
+
+/** `"key":` of each content key, built once. */
+const KEY_PREFIXES = CONTENT_KEYS.map((key) => `${JSON.stringify(key)}:`);
+
+/** `canonicalJson(value)`, with the column types of a record (text, number, boolean, timestamp, text[]) taken directly. */
+function valueJson(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      // Number.prototype.toString is JSON's number form; non-finite numbers are JSON null.
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    default:
+      if (value instanceof Date) return `"${value.toISOString()}"`;
+      // An array of strings (required_permissions) has no keys to sort.
+      if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return JSON.stringify(value);
+      return canonicalJson(value);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from '@platform/http';
+import { isDatabaseUnavailable } from '@platform/http/testing';
 import { PGLITE_TEMPLATE_ENV } from '../../../test/support/global-setup';
 import { EmbeddedPglite } from './embedded-pglite';
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { LabelledCounter, LabelledHistogram, type CounterSeries, type HistogramSeries } from './labelled-metrics';
 import { clusterExposition, inClusterWorker, serveWorkerMetrics } from './cluster-metrics';
 
 /** Latency buckets in seconds: 1 ms to 10 s. */
@@ -33,37 +34,24 @@ export interface RequestObservation {
 @Injectable()
 export class PlatformMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({
-    name: 'platform_http_requests_total',
-    help: 'HTTP requests answered, by app, route template, method and status',
-    labelNames: ['app', 'route', 'method', 'status'],
-    registers: [this.registry],
-  });
-  private readonly latency = new Histogram({
-    name: 'platform_http_request_duration_seconds',
-    help: 'Time from arrival to the end of the response, in seconds, by app, route template, method and status',
-    labelNames: ['app', 'route', 'method', 'status'],
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly decisions = new Counter({
-    name: 'platform_authz_decisions_total',
-    help: 'Authorization decisions, by app, decision (allow/deny) and reason code',
-    labelNames: ['app', 'decision', 'reason'],
-    registers: [this.registry],
-  });
-  private readonly principals = new Counter({
-    name: 'platform_requests_by_principal_total',
-    help: 'Requests answered, by app, principal type (user, service, agent, anonymous), token binding (dpop, bearer, none) and decision',
-    labelNames: ['app', 'principal_type', 'token_binding', 'decision'],
-    registers: [this.registry],
-  });
-  private readonly tokenFailures = new Counter({
-    name: 'platform_token_failures_total',
-    help: 'Requests refused with 401 because of their access token (or its absence), by reason code',
-    labelNames: ['reason'],
-    registers: [this.registry],
-  });
+  // The request-path metrics: series held in the Maps below and incremented directly (no label
+  // hashing per request); same names, labels and exposition as prom-client's own.
+  private readonly requests = new LabelledCounter('platform_http_requests_total', 'HTTP requests answered, by app, route template, method and status', ['app', 'route', 'method', 'status'], this.registry);
+  private readonly latency = new LabelledHistogram(
+    'platform_http_request_duration_seconds',
+    'Time from arrival to the end of the response, in seconds, by app, route template, method and status',
+    ['app', 'route', 'method', 'status'],
+    LATENCY_BUCKETS,
+    this.registry,
+  );
+  private readonly decisions = new LabelledCounter('platform_authz_decisions_total', 'Authorization decisions, by app, decision (allow/deny) and reason code', ['app', 'decision', 'reason'], this.registry);
+  private readonly principals = new LabelledCounter(
+    'platform_requests_by_principal_total',
+    'Requests answered, by app, principal type (user, service, agent, anonymous), token binding (dpop, bearer, none) and decision',
+    ['app', 'principal_type', 'token_binding', 'decision'],
+    this.registry,
+  );
+  private readonly tokenFailures = new LabelledCounter('platform_token_failures_total', 'Requests refused with 401 because of their access token (or its absence), by reason code', ['reason'], this.registry);
   /** JWKS downloads, by cause (`startup`, `unknown_kid`, `expired`, ...) and outcome (`ok`/`error`). */
   readonly jwksFetches = new Counter({
     name: 'platform_jwks_fetches_total',
@@ -157,10 +145,10 @@ export class PlatformMetrics {
     labelNames: ['app'],
     registers: [this.registry],
   });
-  private readonly requestChildren = new Map<string, { count: { inc(): void }; latency: { observe(value: number): void } }>();
-  private readonly decisionChildren = new Map<string, { inc(): void }>();
-  private readonly principalChildren = new Map<string, { inc(): void }>();
-  private readonly failureChildren = new Map<string, { inc(): void }>();
+  private readonly requestChildren = new Map<string, { count: CounterSeries; latency: HistogramSeries }>();
+  private readonly decisionChildren = new Map<string, CounterSeries>();
+  private readonly principalChildren = new Map<string, CounterSeries>();
+  private readonly failureChildren = new Map<string, CounterSeries>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -213,36 +201,36 @@ export class PlatformMetrics {
     const key = `${o.app}\u0000${o.route}\u0000${o.method}\u0000${status}`;
     let children = this.requestChildren.get(key);
     if (!children) {
-      children = { count: this.requests.labels(o.app, o.route, o.method, status), latency: this.latency.labels(o.app, o.route, o.method, status) };
+      children = { count: this.requests.child(o.app, o.route, o.method, status), latency: this.latency.child(o.app, o.route, o.method, status) };
       this.requestChildren.set(key, children);
     }
-    children.count.inc();
-    children.latency.observe(o.durationSeconds);
+    children.count.value++;
+    this.latency.observe(children.latency, o.durationSeconds);
     if (o.errorReason === 'database_unavailable') this.databaseUnavailable.labels(o.app).inc();
     const decision = o.decision ?? 'none';
     const principalKey = `${o.app}\u0000${o.principalType}\u0000${o.tokenBinding}\u0000${decision}`;
     let principal = this.principalChildren.get(principalKey);
     if (!principal) {
-      principal = this.principals.labels(o.app, o.principalType, o.tokenBinding, decision);
+      principal = this.principals.child(o.app, o.principalType, o.tokenBinding, decision);
       this.principalChildren.set(principalKey, principal);
     }
-    principal.inc();
+    principal.value++;
     if (o.decision) {
       const reason = o.reason ?? 'unknown';
       const decisionKey = `${o.app}\u0000${o.decision}\u0000${reason}`;
       let child = this.decisionChildren.get(decisionKey);
       if (!child) {
-        child = this.decisions.labels(o.app, o.decision, reason);
+        child = this.decisions.child(o.app, o.decision, reason);
         this.decisionChildren.set(decisionKey, child);
       }
-      child.inc();
+      child.value++;
       if (o.decision === 'deny' && o.status === 401) {
         let failure = this.failureChildren.get(reason);
         if (!failure) {
-          failure = this.tokenFailures.labels(reason);
+          failure = this.tokenFailures.child(reason);
           this.failureChildren.set(reason, failure);
         }
-        failure.inc();
+        failure.value++;
       }
     }
   }
