@@ -89,6 +89,10 @@ export default tseslint.config(
   },
   {
     // This file: a Node ES module, untyped.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
+  },
+  {
     files: ['eslint.config.mjs'],
     languageOptions: { sourceType: 'module', globals: globals.node },
   },

@@ -10,7 +10,7 @@ export async function auditedIds(dataDir: string, databaseUrl?: string): Promise
     const { Client } = await import('pg');
     const client = new Client({ connectionString: databaseUrl });
     await client.connect();
-    rows = (await client.query(sql)).rows;
+    rows = (await client.query<{ request_id: string }>(sql)).rows;
     await client.end();
   } else {
     const { PGlite } = await import('@electric-sql/pglite');

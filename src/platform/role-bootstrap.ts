@@ -60,7 +60,7 @@ export function parseBootstrap(text: string, source: string, issuer: string | re
       if (!roleExists(role)) problems.push(`${at}: role "${role}" is not defined in the policy`);
       else if (entry.tenant === undefined && !isPlatformRole(role)) problems.push(`${at}: role "${role}" is a tenant role: give the tenant (only platform-* roles are held without one)`);
     }
-    result.push({ subject: String(entry.subject), issuer: entry.issuer as string | undefined, tenant: typeof entry.tenant === 'string' ? entry.tenant : undefined, roles: entry.roles as string[] });
+    result.push({ subject: String(entry.subject), issuer: entry.issuer as string | undefined, tenant: typeof entry.tenant === 'string' ? entry.tenant : undefined, roles: entry.roles });
   });
   if (problems.length) throw new Error(`Invalid bootstrap:\n - ${problems.join('\n - ')}`);
   return result;

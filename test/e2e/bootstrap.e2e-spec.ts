@@ -105,14 +105,13 @@ describe('bootstrap role bindings', () => {
       const database = new DatabaseService(parsePlatformConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }), () => undefined);
       await database.open();
       try {
-        const rows = (await database.db.execute(sql`select event, subject, tenant, resource_id, details, hash from audit_records where kind = 'event' order by id`)) as unknown as {
-          rows: Array<{ event: string; subject: string; tenant: string | null; resource_id: string; details: Record<string, unknown>; hash: string | null }>;
-        };
+        type EventRow = { event: string; subject: string; tenant: string | null; resource_id: string; details: Record<string, unknown>; hash: string | null };
+        const rows = (await database.db.execute<EventRow>(sql`select event, subject, tenant, resource_id, details, hash from audit_records where kind = 'event' order by id`)) as { rows: EventRow[] };
         expect(rows.rows.map(({ hash, ...row }) => ({ ...row, chained: hash !== null }))).toEqual([
           { event: 'access.role_bound', subject: 'grant-cli', tenant: null, resource_id: 'ops-9', details: expect.objectContaining({ reason: 'grant', subject: 'ops-9', tenant: null, role: 'platform-operator' }), chained: true },
           { event: 'access.role_unbound', subject: 'grant-cli', tenant: null, resource_id: 'ops-9', details: expect.objectContaining({ reason: 'grant', subject: 'ops-9', tenant: null, role: 'platform-operator' }), chained: true },
         ]);
-        const outbox = (await database.db.execute(sql`select count(*)::int as n from audit_outbox`)) as unknown as { rows: Array<{ n: number }> };
+        const outbox = (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from audit_outbox`)) as { rows: Array<{ n: number }> };
         expect(outbox.rows[0].n).toBe(0);
       } finally {
         await database.onApplicationShutdown();

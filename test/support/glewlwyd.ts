@@ -276,7 +276,7 @@ export class Glewlwyd {
       code_challenge_method: 'S256',
       resource,
     });
-    const authorize = await session.call('GET', `/oidc/auth?${query}`, undefined, true);
+    const authorize = await session.call('GET', `/oidc/auth?${query.toString()}`, undefined, true);
     const location = authorize.headers.get('location') ?? '';
     const code = location.startsWith(GLEWLWYD_CLI.redirectUri) ? new URL(location).searchParams.get('code') : null;
     if (!code) throw new Error(`glewlwyd's authorization of ${username} answered ${authorize.status}, location ${location || '(none)'}`);

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     process.send?.({ eventloopP99Ms: delay.percentile(99) / 1e6 });
     delay.reset();
   });
-  process.send?.({ ready: app.getHttpServer().address().port });
+  process.send?.({ ready: ((app.getHttpServer() as import('node:http').Server).address() as import('node:net').AddressInfo).port });
 }
 
 void main();

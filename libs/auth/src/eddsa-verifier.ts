@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { Strategy } from 'passport-jwt';
 import { AuthFailure, type AuthFailureReason } from './auth-failure';
 import { decodeJwsHeader } from './jws-header';
-import { verifyWithJsonwebtoken, type JwtVerifier } from './jwt-verifier';
+import { verifyWithJsonwebtoken } from './jwt-verifier';
 
 type Callback = (err: unknown, payload?: unknown) => void;
 interface JwtVerifyOptions {
@@ -48,7 +48,7 @@ export function installEdDsaVerifier(): void {
     } catch (err) {
       return callback(err);
     }
-    if (alg !== 'EdDSA') return verifyWithJsonwebtoken(jsonwebtokenVerifier as JwtVerifier, token, key, options, callback);
+    if (alg !== 'EdDSA') return verifyWithJsonwebtoken(jsonwebtokenVerifier, token, key, options, callback);
     jwtVerify(token, key, {
       algorithms: ['EdDSA'],
       issuer: options.issuer,

@@ -62,8 +62,9 @@ describe('@TenantPrincipal()', () => {
     }
   });
   it('marks the handler for the start-up check and registers the Nest parameter', () => {
-    expect(Reflect.getMetadata(TENANT_PRINCIPAL_PARAM, Fixture.prototype.read)).toBe(true);
-    expect(Reflect.getMetadata(TENANT_PRINCIPAL_PARAM, Fixture.prototype.me)).toBeUndefined();
+    const { read, me } = Object.getOwnPropertyDescriptors(Fixture.prototype);
+    expect(Reflect.getMetadata(TENANT_PRINCIPAL_PARAM, read.value as object)).toBe(true);
+    expect(Reflect.getMetadata(TENANT_PRINCIPAL_PARAM, me.value as object)).toBeUndefined();
     const args = Object.values(Reflect.getMetadata(ROUTE_ARGS_METADATA, Fixture, 'read') as Record<string, { factory: unknown }>);
     expect(args.map((a) => a.factory)).toContain(tenantPrincipalOf);
   });

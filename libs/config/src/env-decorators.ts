@@ -14,7 +14,7 @@ export function EnvInt(min: number, max = Number.MAX_SAFE_INTEGER): PropertyDeco
   return applyDecorators(
     IsOptional(),
     // Number() and not parseInt: "3000abc" and "80.5" must fail, not become 3000 and 80.
-    Transform(({ value }) => (typeof value === 'string' ? Number(value) : value)),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? Number(value) : value)),
     IsInt({ message }),
     Min(min, { message }),
     Max(max, { message }),
@@ -25,7 +25,7 @@ export function EnvInt(min: number, max = Number.MAX_SAFE_INTEGER): PropertyDeco
 export function EnvBool(): PropertyDecorator {
   return applyDecorators(
     IsOptional(),
-    Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value)),
+    Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value)),
     IsBoolean({ message: ({ property }) => `${property} must be true or false` }),
   );
 }
@@ -39,7 +39,7 @@ export function EnvOneOf(allowed: readonly string[], text = `one of ${allowed.jo
 export function EnvList(): PropertyDecorator {
   return applyDecorators(
     IsOptional(),
-    Transform(({ value }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value)),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value)),
   );
 }
 
@@ -48,7 +48,7 @@ export function EnvList(): PropertyDecorator {
  * own line (validatePlatformEnv splits them). Use only where entries are not secrets: they are quoted.
  */
 export function EachEntry(accept: (entry: string) => boolean, refusal: (property: string, entry: string) => string): PropertyDecorator {
-  const refused = (value: unknown) => (Array.isArray(value) ? value.filter((entry) => typeof entry !== 'string' || !accept(entry)) : []);
+  const refused = (value: unknown) => (Array.isArray(value) ? (value as unknown[]).filter((entry) => typeof entry !== 'string' || !accept(entry)) : []);
   return ValidateBy({
     name: 'eachEntry',
     validator: {

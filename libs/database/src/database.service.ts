@@ -234,7 +234,7 @@ export class DatabaseService implements OnApplicationShutdown {
     const db = drizzle(pool);
     // drizzle's own transaction leaks the client of a failed BEGIN and reuses one whose ROLLBACK failed.
     installPoolTransactions(db, pool);
-    this.db = db as unknown as Db;
+    this.db = db;
     return pool;
   }
 }

@@ -93,7 +93,7 @@ export class EmbeddedPglite {
       database: 'postgres',
       host: 'embedded',
       stream: () => new WorkerSocket(() => this.connect()),
-    } as PoolConfig;
+    };
   }
 
   /** Whether the worker is running (false after a crash or {@link close}). */

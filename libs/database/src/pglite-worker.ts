@@ -22,9 +22,13 @@
  * the engine compiled once per process from `workerData.wasmModule`.
  */
 export function pgliteWorkerMain(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
-  const { PGlite } = require(workerData.pglite as string) as typeof import('@electric-sql/pglite');
+  // This function's source runs as an eval'd worker: it can only require, never import.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker body has no module scope to import into
+  const threads = require('node:worker_threads') as typeof import('node:worker_threads');
+  const { parentPort } = threads;
+  const workerData = threads.workerData as { pglite: string; dataDir: string; wasmModule: unknown };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above; the module path comes from the parent
+  const { PGlite } = require(workerData.pglite) as typeof import('@electric-sql/pglite');
   type Port = import('node:worker_threads').MessagePort;
   interface Session {
     port: Port;
@@ -177,7 +181,8 @@ export function pgliteWorkerMain(): void {
 
   async function main(): Promise<void> {
     try {
-      db = await PGlite.create(workerData.dataDir as string, { pgliteWasmModule: workerData.wasmModule });
+      // The WebAssembly.Module the parent compiled (WebAssembly is not in this project's lib typings).
+      db = await PGlite.create(workerData.dataDir, { pgliteWasmModule: workerData.wasmModule as never });
     } catch (err) {
       parentPort?.postMessage({ type: 'failed', message: (err as Error).message });
       return;

@@ -118,7 +118,7 @@ describe('principal state and delegation', () => {
   it('a delegation chain longer than the maximum is refused', () => {
     const context = { access: access(), maxDepth: 1, serviceAccountsRequired: false };
     expect(checkDelegation(agentFor(2), context)).toMatchObject({ ok: false, refusal: { reason: 'delegation_too_deep', audit: { depth: 2, maxDepth: 1 } } });
-    expect(checkDelegation(agentFor(1), { ...context, maxDepth: 0 })).toMatchObject({ ok: false, refusal: { detail: expect.stringContaining('accepts no delegated tokens') } });
+    expect(checkDelegation(agentFor(1), { ...context, maxDepth: 0 })).toMatchObject({ ok: false, refusal: { detail: expect.stringContaining('accepts no delegated tokens') as string } });
   });
   it("a machine's scopes are bound by its service account; unregistered or deactivated accounts are refused", () => {
     const bound = checkDelegation(machine, { access: access({ account: { active: true, scopes: ['billing:read'] } }), maxDepth: 1, serviceAccountsRequired: true });
@@ -159,7 +159,7 @@ describe('decide', () => {
 
 describe('spendBudget', () => {
   const decision = (allowed: boolean): RateLimitDecision =>
-    ({ allowed, limit: 10, remaining: 0, windowSeconds: 60, resetSeconds: 30, retryAfterSeconds: 7, policyName: 'billing.user', kind: 'user', shared: false }) as RateLimitDecision;
+    ({ allowed, limit: 10, remaining: 0, windowSeconds: 60, resetSeconds: 30, retryAfterSeconds: 7, policyName: 'billing.user', kind: 'user', shared: false });
   const reply = () => {
     const sent: Record<string, string> = {};
     return { sent, reply: { headers: (h: Record<string, string>) => Object.assign(sent, h) } as unknown as FastifyReply };
