@@ -39,10 +39,16 @@ interface ProviderLike {
 
 /** oidc-provider's own DPoP proof check at its token endpoint (the one its client-credentials grant uses). */
 type DpopValidate = (ctx: KoaContextWithOIDC) => Promise<{ thumbprint: string; jti: string } | undefined>;
+/** Typed string, not its literal: tsc would otherwise resolve this untyped module (TS7016). */
+const VALIDATE_DPOP_MODULE: string = 'oidc-provider/lib/helpers/validate_dpop.js';
 let dpopModule: Promise<{ default: DpopValidate; DPOP_OK_WINDOW: number }> | undefined;
 const loadDpop = () =>
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- widening the specifier to string keeps tsc from resolving the untyped module (TS7016)
-  (dpopModule ??= (import('oidc-provider/lib/helpers/validate_dpop.js' as string) as Promise<{ default: DpopValidate; DPOP_OK_WINDOW: number }>).catch((err: unknown) => {
+  (dpopModule ??= (
+    import(VALIDATE_DPOP_MODULE) as Promise<{
+      default: DpopValidate;
+      DPOP_OK_WINDOW: number;
+    }>
+  ).catch((err: unknown) => {
     dpopModule = undefined;
     throw err;
   }));
@@ -58,7 +64,12 @@ export interface TokenExchangeOptions {
   resourceServerInfo: () => Record<string, unknown>;
   /** The provider's public signing keys right now (a subject token is verified against them). */
   publicKeys: () => Record<string, unknown>[];
-  errors: { InvalidGrant: OidcErrorClass; InvalidRequest: OidcErrorClass; InvalidScope: OidcErrorClass; InvalidTarget: OidcErrorClass };
+  errors: {
+    InvalidGrant: OidcErrorClass;
+    InvalidRequest: OidcErrorClass;
+    InvalidScope: OidcErrorClass;
+    InvalidTarget: OidcErrorClass;
+  };
   /** Where the handler leaves each new token's delegation for `extraTokenClaims` and the JWT customizer. */
   delegations: WeakMap<object, Delegation>;
 }
@@ -67,7 +78,16 @@ export interface TokenExchangeOptions {
 const CARRIED_CLAIMS = ['tenant', 'roles', 'name', 'email'];
 
 /** RFC 8693 section 2.1 request parameters (beyond grant_type) the grant reads. */
-export const TOKEN_EXCHANGE_PARAMETERS = ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'scope', 'resource', 'audience'];
+export const TOKEN_EXCHANGE_PARAMETERS = [
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'requested_token_type',
+  'scope',
+  'resource',
+  'audience',
+];
 
 /**
  * The development provider's token-exchange grant (RFC 8693) for AI agents acting for people:
@@ -108,10 +128,16 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
 
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
     const params = ctx.oidc.params as Record<string, string | undefined>;
-    const client = ctx.oidc.client as unknown as { clientId: string; scope?: string; tenant?: string; dpopBoundAccessTokens?: boolean };
+    const client = ctx.oidc.client as unknown as {
+      clientId: string;
+      scope?: string;
+      tenant?: string;
+      dpopBoundAccessTokens?: boolean;
+    };
     const provider = ctx.oidc.provider as unknown as ProviderLike;
     if (!params.subject_token) throw new InvalidRequest('subject_token is required');
-    if (params.subject_token_type !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
+    if (params.subject_token_type !== ACCESS_TOKEN_TYPE)
+      throw new InvalidRequest(`subject_token_type must be ${ACCESS_TOKEN_TYPE}`);
     if (params.requested_token_type !== undefined && params.requested_token_type !== ACCESS_TOKEN_TYPE) {
       throw new InvalidRequest(`only ${ACCESS_TOKEN_TYPE} can be requested`);
     }
@@ -125,13 +151,15 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
       throw new InvalidGrant("subject_token must be a user's access token, not a machine's own");
     }
     if (client.tenant === undefined || subject.tenant !== client.tenant) {
-      throw new InvalidGrant("the agent may act only for users of its own tenant");
+      throw new InvalidGrant('the agent may act only for users of its own tenant');
     }
     if (params.actor_token !== undefined) {
-      if (params.actor_token_type !== ACCESS_TOKEN_TYPE) throw new InvalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
+      if (params.actor_token_type !== ACCESS_TOKEN_TYPE)
+        throw new InvalidRequest(`actor_token_type must be ${ACCESS_TOKEN_TYPE}`);
       const actor = await verify(params.actor_token, 'actor_token');
       if (actor.cnf !== undefined) throw new InvalidGrant('a sender-constrained actor_token cannot be used here');
-      if (actor.sub !== client.clientId) throw new InvalidGrant('actor_token must be the authenticated client\'s own token');
+      if (actor.sub !== client.clientId)
+        throw new InvalidGrant("actor_token must be the authenticated client's own token");
     }
 
     const allowed = new Set((client.scope ?? '').split(' ').filter(Boolean));
@@ -142,7 +170,9 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
     const resourceScopes = new Set((typeof info.scope === 'string' ? info.scope : '').split(' '));
     const scope = requested.filter((s) => resourceScopes.has(s)).join(' ') || undefined;
 
-    const carried = Object.fromEntries(CARRIED_CLAIMS.filter((c) => subject[c] !== undefined).map((c) => [c, subject[c]]));
+    const carried = Object.fromEntries(
+      CARRIED_CLAIMS.filter((c) => subject[c] !== undefined).map((c) => [c, subject[c]]),
+    );
     const { default: validateDpop, DPOP_OK_WINDOW } = await loadDpop();
     const proof = await validateDpop(ctx);
     const token = new provider.ClientCredentials({ client, scope });
@@ -150,7 +180,8 @@ export function tokenExchangeGrant(options: TokenExchangeOptions) {
     const now = Math.floor(Date.now() / 1000);
     token.expiresIn = Math.max(1, Math.min(Number(info.accessTokenTTL ?? 3600), (subject.exp as number) - now));
     if (proof) {
-      if (!(await provider.ReplayDetection.unique(client.clientId, proof.jti, now + DPOP_OK_WINDOW))) throw new InvalidGrant('DPoP proof JWT Replay detected');
+      if (!(await provider.ReplayDetection.unique(client.clientId, proof.jti, now + DPOP_OK_WINDOW)))
+        throw new InvalidGrant('DPoP proof JWT Replay detected');
       token.setThumbprint('jkt', proof.thumbprint);
     } else if (client.dpopBoundAccessTokens) {
       throw new InvalidGrant('DPoP proof JWT not provided');
