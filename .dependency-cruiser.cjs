@@ -7,7 +7,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 /** Feature apps, read from the folder so that a generated app is covered without editing this file. */
-const apps = fs.readdirSync(path.join(__dirname, 'apps'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+const apps = fs
+  .readdirSync(path.join(__dirname, 'apps'), { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
 /** A file of a lib or app other than its public index (and, for libs, its `testing` entry point). */
 const libInternal = '^libs/[^/]+/src/(?!index\\.ts$|testing\\.ts$)';
 /** Test code: unit specs, e2e specs and their support files. */
@@ -18,7 +21,8 @@ module.exports = {
   forbidden: [
     {
       name: 'no-cross-app',
-      comment: 'A feature app never imports another app (not even its index): apps talk to the platform through @platform/* only.',
+      comment:
+        'A feature app never imports another app (not even its index): apps talk to the platform through @platform/* only.',
       severity: 'error',
       from: { path: '^apps/([^/]+)/' },
       to: { path: '^apps/', pathNot: '^apps/$1/' },
@@ -39,7 +43,7 @@ module.exports = {
     },
     {
       name: 'lib-deep-import-from-lib',
-      comment: "A lib uses another lib only through its index (@platform/<lib>), never one of its files.",
+      comment: 'A lib uses another lib only through its index (@platform/<lib>), never one of its files.',
       severity: 'error',
       from: { path: '^libs/([^/]+)/' },
       to: { path: libInternal, pathNot: '^libs/$1/' },
@@ -56,7 +60,11 @@ module.exports = {
       comment: 'A lib is imported by its alias (@platform/<lib>), not by a relative path into libs/.',
       severity: 'error',
       from: { path: '^libs/([^/]+)/' },
-      to: { path: '^libs/', pathNot: '^libs/$1/', dependencyTypesNot: ['aliased-tsconfig-paths', 'aliased-tsconfig', 'aliased'] },
+      to: {
+        path: '^libs/',
+        pathNot: '^libs/$1/',
+        dependencyTypesNot: ['aliased-tsconfig-paths', 'aliased-tsconfig', 'aliased'],
+      },
     },
     {
       name: 'lib-index-by-relative-path-outside-libs',
@@ -89,7 +97,8 @@ module.exports = {
     })),
     {
       name: 'app-index-from-root-only',
-      comment: 'Only the root app (src/, which composes the apps) and tests import a feature app by its index (@apps/<app>).',
+      comment:
+        'Only the root app (src/, which composes the apps) and tests import a feature app by its index (@apps/<app>).',
       severity: 'error',
       from: { path: '^(libs|scripts|bench)/', pathNot: testCode },
       to: { path: '^apps/[^/]+/src/index\\.ts$' },
@@ -115,7 +124,11 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.d.ts', '.js', '.cjs', '.mjs', '.json'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.d.ts', '.js', '.cjs', '.mjs', '.json'],
+    },
     reporterOptions: { text: { highlightFocused: true } },
   },
 };

@@ -9,7 +9,13 @@ const r = (p: string) => path.resolve(root, p);
 export default defineConfig({
   plugins: [
     // Nest needs decorator metadata, which esbuild does not emit.
-    swc.vite({ jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2022' } }),
+    swc.vite({
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true },
+        target: 'es2022',
+      },
+    }),
   ],
   resolve: {
     alias: {
@@ -33,7 +39,9 @@ export default defineConfig({
   test: {
     // Against a deployed platform (PLATFORM_URL) only the remote-capable suites run; the others
     // need the platform's process (logs, restarts, faults) and global-setup says they were skipped.
-    include: process.env.PLATFORM_URL ? ['test/e2e/remote/**/*.e2e-spec.ts'] : ['{apps,libs,src}/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+    include: process.env.PLATFORM_URL
+      ? ['test/e2e/remote/**/*.e2e-spec.ts']
+      : ['{apps,libs,src}/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/setup.ts'],
     testTimeout: 30_000,

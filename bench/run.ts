@@ -38,7 +38,11 @@ const TOKEN_COUNT = 10_000;
 const EVENTLOOP_RESOLUTION_MS = 10;
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'skip-build': { type: 'boolean', default: false }, profile: { type: 'boolean', default: false } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    'skip-build': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+  },
 });
 const QUICK = args.quick;
 const DURATION_S = QUICK ? 3 : 10;
@@ -84,7 +88,10 @@ const beyondResolution = (p99Ms: number) => Math.max(0, Math.round((p99Ms - EVEN
 
 /** A bench app (bare, bare+db, recipe): ready and event-loop delay over IPC. */
 async function startForked(name: string, file: string, env: Record<string, string>): Promise<Target> {
-  const child = fork(file, [], { env: { ...process.env, ...env, PORT: '0' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(file, [], {
+    env: { ...process.env, ...env, PORT: '0' },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   started.push(child.pid as number);
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { ready: number }) => resolve(m.ready));
@@ -92,7 +99,9 @@ async function startForked(name: string, file: string, env: Record<string, strin
   });
   const eventloopP99Ms = () =>
     new Promise<number | undefined>((resolve) => {
-      child.once('message', (m: { eventloopP99Ms?: number }) => resolve(m.eventloopP99Ms === undefined ? undefined : beyondResolution(m.eventloopP99Ms)));
+      child.once('message', (m: { eventloopP99Ms?: number }) =>
+        resolve(m.eventloopP99Ms === undefined ? undefined : beyondResolution(m.eventloopP99Ms)),
+      );
       child.send('eventloop');
     });
   return { name, process: child, url: `http://127.0.0.1:${port}`, answeredIds: [], eventloopP99Ms };
@@ -160,7 +169,11 @@ async function seedInvoice(target: Target, token: string): Promise<string> {
   const seed = await fetch(`${target.url}/billing/invoices`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ customer: 'Bench', currency: 'EUR', lines: [{ description: 'x', quantity: 1, unitAmount: 100 }] }),
+    body: JSON.stringify({
+      customer: 'Bench',
+      currency: 'EUR',
+      lines: [{ description: 'x', quantity: 1, unitAmount: 100 }],
+    }),
   });
   if (seed.status !== 201) throw new Error(`seeding an invoice on ${target.name} answered ${seed.status}`);
   target.answeredIds.push(seed.headers.get('x-request-id') as string);
@@ -199,7 +212,10 @@ interface RoundResult {
   eventloopP99Ms?: number;
 }
 
-async function fire(scenario: Scenario, seconds: number): Promise<{ result: autocannon.Result; rssPeakMb: number; cpuSeconds: number }> {
+async function fire(
+  scenario: Scenario,
+  seconds: number,
+): Promise<{ result: autocannon.Result; rssPeakMb: number; cpuSeconds: number }> {
   const pid = scenario.target.process.pid as number;
   const tokens = scenario.tokens;
   let next = 0;
@@ -218,7 +234,12 @@ async function fire(scenario: Scenario, seconds: number): Promise<{ result: auto
         path: scenario.path,
         headers,
         body: scenario.body,
-        onResponse: (_status: number, _body: string, _context: object, responseHeaders?: Record<string, string | string[] | undefined>) => {
+        onResponse: (
+          _status: number,
+          _body: string,
+          _context: object,
+          responseHeaders?: Record<string, string | string[] | undefined>,
+        ) => {
           const id = responseHeaders?.['x-request-id'];
           if (typeof id === 'string') scenario.target.answeredIds.push(id);
         },
@@ -264,7 +285,8 @@ async function measure(scenario: Scenario, all: readonly number[]): Promise<Roun
 function figures(results: RoundResult[]): ScenarioFigures {
   // Latency and CPU per request mean nothing for a round that got no answer (a starved server).
   const answered = results.filter((r) => r.answered > 0);
-  const over = (pick: (r: RoundResult) => number, digits = 0) => (answered.length > 0 ? spread(answered.map(pick), digits) : null);
+  const over = (pick: (r: RoundResult) => number, digits = 0) =>
+    answered.length > 0 ? spread(answered.map(pick), digits) : null;
   const loop = results.map((r) => r.eventloopP99Ms).filter((v): v is number => v !== undefined);
   return {
     rps: spread(results.map((r) => r.rps)),
@@ -279,7 +301,13 @@ function figures(results: RoundResult[]): ScenarioFigures {
   };
 }
 
-const machine = () => ({ cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverage1m: Math.round(loadavg()[0] * 10) / 10 });
+const machine = () => ({
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  loadAverage1m: Math.round(loadavg()[0] * 10) / 10,
+});
 
 // ---------- main ----------
 
@@ -293,14 +321,28 @@ async function main(): Promise<void> {
   progress(`signing ${TOKEN_COUNT} distinct tokens (users and machine clients)`);
   const manyTokens = makeTokens(issuer, TOKEN_COUNT);
   const oneToken = [manyTokens[0]];
-  const scraperToken = signToken(issuer, { sub: 'bench-scraper', client_id: 'bench-scraper', scope: 'platform:metrics:read' });
+  const scraperToken = signToken(issuer, {
+    sub: 'bench-scraper',
+    client_id: 'bench-scraper',
+    scope: 'platform:metrics:read',
+  });
   mkdirSync(RESULTS, { recursive: true });
   if (args.profile) return profile(issuer, oneToken[0], scraperToken);
 
   progress('starting bare, recipe and platform servers');
   const bare = await startForked('bare', path.join(__dirname, 'apps/bare.mjs'), {});
-  const recipe = await startForked('recipe', path.join(__dirname, 'dist/apps/recipe/main.js'), { JWKS_URI: `${issuer.url}/jwks`, ISSUER: issuer.url, AUDIENCE });
-  const databases: { label: string; url?: string; redisUrl?: string; drop?: () => Promise<void>; env?: Record<string, string> }[] = [{ label: 'pglite' }];
+  const recipe = await startForked('recipe', path.join(__dirname, 'dist/apps/recipe/main.js'), {
+    JWKS_URI: `${issuer.url}/jwks`,
+    ISSUER: issuer.url,
+    AUDIENCE,
+  });
+  const databases: {
+    label: string;
+    url?: string;
+    redisUrl?: string;
+    drop?: () => Promise<void>;
+    env?: Record<string, string>;
+  }[] = [{ label: 'pglite' }];
   if (process.env.DATABASE_URL) {
     const created = await createDatabase(process.env.DATABASE_URL);
     databases.push({ label: 'postgres', url: created.url, drop: created.drop });
@@ -309,27 +351,50 @@ async function main(): Promise<void> {
   // Its own database, so that each target's audit rows are counted apart.
   if (process.env.REDIS_URL) {
     const twin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
-    databases.push({ label: `${twin ? 'postgres' : 'pglite'}+redis`, url: twin?.url, drop: twin?.drop, redisUrl: process.env.REDIS_URL });
+    databases.push({
+      label: `${twin ? 'postgres' : 'pglite'}+redis`,
+      url: twin?.url,
+      drop: twin?.drop,
+      redisUrl: process.env.REDIS_URL,
+    });
   }
   // The cost of durable-before-response (the default, AUDIT_DURABILITY=journal: fsynced in the
   // write-ahead log): the same platform with AUDIT_DURABILITY=async, its own database.
   {
     const asyncTwin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
-    databases.push({ label: `${asyncTwin ? 'postgres' : 'pglite'}-async`, url: asyncTwin?.url, drop: asyncTwin?.drop, env: { AUDIT_DURABILITY: 'async' } });
+    databases.push({
+      label: `${asyncTwin ? 'postgres' : 'pglite'}-async`,
+      url: asyncTwin?.url,
+      drop: asyncTwin?.drop,
+      env: { AUDIT_DURABILITY: 'async' },
+    });
   }
   const platforms = [];
   for (const db of databases) {
-    const target = await startPlatform(`platform@${db.label}`, issuer, scraperToken, { databaseUrl: db.url, redisUrl: db.redisUrl, env: db.env });
+    const target = await startPlatform(`platform@${db.label}`, issuer, scraperToken, {
+      databaseUrl: db.url,
+      redisUrl: db.redisUrl,
+      env: db.env,
+    });
     platforms.push({ db, target, invoiceId: await seedInvoice(target, oneToken[0]) });
   }
   // bare+db reads the very row the PostgreSQL platform serves, from its database.
   const postgres = platforms.find((p) => p.db.label === 'postgres');
-  const bareDb = postgres ? await startForked('bare+db', path.join(__dirname, 'apps/bare-db.mjs'), { DATABASE_URL: postgres.db.url as string, TENANT: 'acme' }) : undefined;
+  const bareDb = postgres
+    ? await startForked('bare+db', path.join(__dirname, 'apps/bare-db.mjs'), {
+        DATABASE_URL: postgres.db.url as string,
+        TENANT: 'acme',
+      })
+    : undefined;
 
-  const eventBody = JSON.stringify({ events: [{ name: 'bench', timestamp: '2026-11-30T12:00:00Z', properties: { n: 1 } }] });
+  const eventBody = JSON.stringify({
+    events: [{ name: 'bench', timestamp: '2026-11-30T12:00:00Z', properties: { n: 1 } }],
+  });
   const scenarios: Scenario[] = [
     { name: 'bare', target: bare, method: 'GET', path: '/items/42' },
-    ...(bareDb && postgres ? [{ name: 'bare+db', target: bareDb, method: 'GET' as const, path: `/billing/invoices/${postgres.invoiceId}` }] : []),
+    ...(bareDb && postgres
+      ? [{ name: 'bare+db', target: bareDb, method: 'GET' as const, path: `/billing/invoices/${postgres.invoiceId}` }]
+      : []),
     { name: 'recipe', target: recipe, method: 'GET', path: '/items/42', tokens: oneToken },
     { name: 'recipe-10k', target: recipe, method: 'GET', path: '/items/42', tokens: manyTokens },
   ];
@@ -339,7 +404,14 @@ async function main(): Promise<void> {
     if (db.env?.AUDIT_DURABILITY === 'async') {
       scenarios.push(
         { name: `platform-read${suffix}`, target, method: 'GET', path: read, tokens: oneToken },
-        { name: `platform-write${suffix}`, target, method: 'POST', path: '/analytics/events', body: eventBody, tokens: oneToken },
+        {
+          name: `platform-write${suffix}`,
+          target,
+          method: 'POST',
+          path: '/analytics/events',
+          body: eventBody,
+          tokens: oneToken,
+        },
       );
       continue;
     }
@@ -347,16 +419,34 @@ async function main(): Promise<void> {
       { name: `platform-public${suffix}`, target, method: 'GET', path: '/health/live' },
       { name: `platform-read${suffix}`, target, method: 'GET', path: read, tokens: oneToken },
       { name: `platform-read-10k${suffix}`, target, method: 'GET', path: read, tokens: manyTokens },
-      { name: `platform-write${suffix}`, target, method: 'POST', path: '/analytics/events', body: eventBody, tokens: oneToken },
-      { name: `platform-write-10k${suffix}`, target, method: 'POST', path: '/analytics/events', body: eventBody, tokens: manyTokens },
+      {
+        name: `platform-write${suffix}`,
+        target,
+        method: 'POST',
+        path: '/analytics/events',
+        body: eventBody,
+        tokens: oneToken,
+      },
+      {
+        name: `platform-write-10k${suffix}`,
+        target,
+        method: 'POST',
+        path: '/analytics/events',
+        body: eventBody,
+        tokens: manyTokens,
+      },
     );
   }
 
-  const pids = [bare, recipe, ...(bareDb ? [bareDb] : []), ...platforms.map((p) => p.target)].map((t) => t.process.pid as number);
+  const pids = [bare, recipe, ...(bareDb ? [bareDb] : []), ...platforms.map((p) => p.target)].map(
+    (t) => t.process.pid as number,
+  );
   const runs = new Map<string, RoundResult[]>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const scenario of scenarios) {
-      progress(`round ${round}/${ROUNDS}: ${scenario.name} (${WARMUP_S}s warm-up + ${DURATION_S}s, ${CONNECTIONS} connections, others paused)`);
+      progress(
+        `round ${round}/${ROUNDS}: ${scenario.name} (${WARMUP_S}s warm-up + ${DURATION_S}s, ${CONNECTIONS} connections, others paused)`,
+      );
       runs.set(scenario.name, [...(runs.get(scenario.name) ?? []), await measure(scenario, pids)]);
     }
   }
@@ -370,7 +460,12 @@ async function main(): Promise<void> {
     const audited = await auditedIds(target.dataDir, db.url);
     const lost = target.answeredIds.filter((id) => !audited.has(id)).length;
     const duplicated = [...audited.values()].filter((n) => n > 1).length;
-    audit[db.label] = { answered: target.answeredIds.length, records: [...audited.values()].reduce((a, b) => a + b, 0), lost, duplicated };
+    audit[db.label] = {
+      answered: target.answeredIds.length,
+      records: [...audited.values()].reduce((a, b) => a + b, 0),
+      lost,
+      duplicated,
+    };
     rmSync(target.dataDir, { recursive: true, force: true });
     await db.drop?.();
   }
@@ -379,7 +474,10 @@ async function main(): Promise<void> {
   const scenariosOut: Record<string, ScenarioFigures> = {};
   for (const [name, results] of runs) scenariosOut[name] = figures(results);
   const primary = postgres ? '@postgres' : '@pglite';
-  const ratio = (a: string, b: string) => (scenariosOut[a] && scenariosOut[b]?.rps.median ? Math.round((scenariosOut[a].rps.median / scenariosOut[b].rps.median) * 1000) / 1000 : null);
+  const ratio = (a: string, b: string) =>
+    scenariosOut[a] && scenariosOut[b]?.rps.median
+      ? Math.round((scenariosOut[a].rps.median / scenariosOut[b].rps.median) * 1000) / 1000
+      : null;
   const ratios: Record<string, number | null> = {
     read_vs_bare: ratio(`platform-read${primary}`, 'bare'),
     read_vs_recipe: ratio(`platform-read${primary}`, 'recipe'),
@@ -391,7 +489,12 @@ async function main(): Promise<void> {
   // The identity layer: the platform's read minus the same read without it, per round (interleaved pairs).
   const platformRead = runs.get('platform-read@postgres');
   const bareDbRuns = runs.get('bare+db');
-  const pairs = platformRead && bareDbRuns ? platformRead.flatMap((r, i) => (r.answered > 0 && bareDbRuns[i].answered > 0 ? [r.cpuUsPerRequest - bareDbRuns[i].cpuUsPerRequest] : [])) : [];
+  const pairs =
+    platformRead && bareDbRuns
+      ? platformRead.flatMap((r, i) =>
+          r.answered > 0 && bareDbRuns[i].answered > 0 ? [r.cpuUsPerRequest - bareDbRuns[i].cpuUsPerRequest] : [],
+        )
+      : [];
   const identity = pairs.length > 0 ? spread(pairs) : null;
   const lost = Object.values(audit).reduce((s, a) => s + a.lost, 0);
   const duplicated = Object.values(audit).reduce((s, a) => s + a.duplicated, 0);
@@ -435,11 +538,22 @@ async function main(): Promise<void> {
     'vs bare': ratio(name, 'bare'),
     'vs recipe': name.includes('10k') ? ratio(name, 'recipe-10k') : ratio(name, 'recipe'),
   }));
-  console.log(`median (min-max) over ${ROUNDS} interleaved rounds, each server measured alone; load average ${machine().loadAverage1m} on ${cpus().length} cores`);
+  console.log(
+    `median (min-max) over ${ROUNDS} interleaved rounds, each server measured alone; load average ${machine().loadAverage1m} on ${cpus().length} cores`,
+  );
   console.table(rows);
-  console.log(`identity layer (platform-read@postgres minus bare+db, CPU µs/request): ${identity ? formatSpread(identity) : 'not measured (needs DATABASE_URL)'}`);
+  console.log(
+    `identity layer (platform-read@postgres minus bare+db, CPU µs/request): ${identity ? formatSpread(identity) : 'not measured (needs DATABASE_URL)'}`,
+  );
   console.log(`ratios: ${JSON.stringify(ratios)}`);
-  console.table(targets.map((t) => ({ target: t.target, measured: t.measured ?? '-', limit: t.limit, met: t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met' })));
+  console.table(
+    targets.map((t) => ({
+      target: t.target,
+      measured: t.measured ?? '-',
+      limit: t.limit,
+      met: t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met',
+    })),
+  );
   console.log(`audit: ${JSON.stringify(report.audit)}`);
   console.log(`written: bench/results/latest.json (${report.elapsedSeconds}s)`);
 }
@@ -461,7 +575,13 @@ async function profile(issuer: Issuer, token: string, scraperToken: string): Pro
   });
   try {
     const invoiceId = await seedInvoice(target, token);
-    const scenario: Scenario = { name: 'platform-read@postgres', target, method: 'GET', path: `/billing/invoices/${invoiceId}`, tokens: [token] };
+    const scenario: Scenario = {
+      name: 'platform-read@postgres',
+      target,
+      method: 'GET',
+      path: `/billing/invoices/${invoiceId}`,
+      tokens: [token],
+    };
     progress(`profiling ${scenario.name}: ${WARMUP_S}s warm-up + ${DURATION_S}s`);
     await fire(scenario, WARMUP_S);
     const fromUs = Number(process.hrtime.bigint() / 1000n);
@@ -488,13 +608,20 @@ async function profile(issuer: Issuer, token: string, scraperToken: string): Pro
       layers: costs.layers,
     };
     writeFileSync(path.join(RESULTS, 'profile.json'), `${JSON.stringify(out, null, 2)}\n`);
-    console.log(`${scenario.name}: ${requests} requests, ${out.rps} req/s; process CPU ${processUs} µs/request (/proc, all threads), main thread busy ${mainUs} µs/request (profile)`);
+    console.log(
+      `${scenario.name}: ${requests} requests, ${out.rps} req/s; process CPU ${processUs} µs/request (/proc, all threads), main thread busy ${mainUs} µs/request (profile)`,
+    );
     // V8 samples wall time: on a busy machine a descheduled thread inflates every layer alike, so
     // the shares also scaled to the /proc CPU figure (an upper bound: it includes helper threads).
     console.table(
       costs.layers
         .filter((l) => l.usPerRequest >= 0.1)
-        .map((l) => ({ layer: l.layer, 'µs/request (profile)': l.usPerRequest, share: `${Math.round(l.share * 1000) / 10}%`, 'share x /proc CPU µs': Math.round(l.share * processUs * 10) / 10 })),
+        .map((l) => ({
+          layer: l.layer,
+          'µs/request (profile)': l.usPerRequest,
+          share: `${Math.round(l.share * 1000) / 10}%`,
+          'share x /proc CPU µs': Math.round(l.share * processUs * 10) / 10,
+        })),
     );
     console.log(`written: bench/results/${file}, bench/results/profile.json`);
   } finally {

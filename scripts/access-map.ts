@@ -10,7 +10,13 @@
 import 'reflect-metadata';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { buildAccessMap, loadPolicy, loadRouteInventory, renderAccessMapJson, renderAccessMapMarkdown } from '../src/access-map/access-map';
+import {
+  buildAccessMap,
+  loadPolicy,
+  loadRouteInventory,
+  renderAccessMapJson,
+  renderAccessMapMarkdown,
+} from '../src/access-map/access-map';
 import { checkAccessMapFiles } from '../src/access-map/check';
 
 async function main(): Promise<void> {
@@ -26,7 +32,9 @@ async function main(): Promise<void> {
   const map = buildAccessMap(routes, loadPolicy(policyFile, registry), path.relative(root, policyFile));
   const files = { 'access-map.md': renderAccessMapMarkdown(map), 'access-map.json': renderAccessMapJson(map) };
   if (args.includes('--check')) {
-    const stale = checkAccessMapFiles(files, (name) => (existsSync(path.join(outDir, name)) ? readFileSync(path.join(outDir, name), 'utf8') : undefined));
+    const stale = checkAccessMapFiles(files, (name) =>
+      existsSync(path.join(outDir, name)) ? readFileSync(path.join(outDir, name), 'utf8') : undefined,
+    );
     if (stale) {
       process.stderr.write(`${stale}\n`);
       process.exit(1);
@@ -35,7 +43,9 @@ async function main(): Promise<void> {
     return;
   }
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(outDir, name), text);
-  process.stdout.write(`wrote access-map.md and access-map.json (${map.routes.length} routes, ${map.roles.length} roles, ${map.scopes.length} scopes)\n`);
+  process.stdout.write(
+    `wrote access-map.md and access-map.json (${map.routes.length} routes, ${map.roles.length} roles, ${map.scopes.length} scopes)\n`,
+  );
 }
 
 main().then(

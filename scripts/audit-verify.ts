@@ -32,9 +32,15 @@ async function main(): Promise<number> {
   }
   // The same password source as the platform (the `database-password` secret, when given).
   const secrets = new SecretsService([DATABASE_PASSWORD], process.env, config, new PlatformMetrics());
-  const database = new DatabaseService(config, () => (secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined));
+  const database = new DatabaseService(config, () =>
+    secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined,
+  );
   await database.open().catch((err: Error) => {
-    throw /in use by process/.test(err.message) ? new Error(`${err.message.split(':')[0]}: stop the platform first (the embedded database belongs to one process), or run against DATABASE_URL`) : err;
+    throw /in use by process/.test(err.message)
+      ? new Error(
+          `${err.message.split(':')[0]}: stop the platform first (the embedded database belongs to one process), or run against DATABASE_URL`,
+        )
+      : err;
   });
   try {
     const repository = new AuditRepository(database);

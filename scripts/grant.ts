@@ -36,38 +36,71 @@ class UsageError extends Error {}
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { subject: { type: 'string' }, role: { type: 'string' }, tenant: { type: 'string' }, revoke: { type: 'boolean', default: false } }, strict: true }));
+    ({ values } = parseArgs({
+      options: {
+        subject: { type: 'string' },
+        role: { type: 'string' },
+        tenant: { type: 'string' },
+        revoke: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const { subject, role, tenant, revoke } = values;
-  if (!subject || !role) throw new UsageError('usage: npm run grant -- --subject <sub> --role <role> [--tenant <tenant>] [--revoke]');
+  if (!subject || !role)
+    throw new UsageError('usage: npm run grant -- --subject <sub> --role <role> [--tenant <tenant>] [--revoke]');
   if (tenant === '') throw new UsageError('--tenant must not be empty (omit it for a platform role)');
   const config = parsePlatformConfig(process.env);
   const policy = parsePolicy(readFileSync(config.policyFile, 'utf8'), config.policyFile);
   if (!Object.hasOwn(policy.roles, role)) throw new UsageError(`role "${role}" is not defined in ${config.policyFile}`);
-  if (tenant === undefined && !isPlatformRole(role)) throw new UsageError(`role "${role}" is a tenant role: give --tenant (only platform-* roles are held without one)`);
+  if (tenant === undefined && !isPlatformRole(role))
+    throw new UsageError(`role "${role}" is a tenant role: give --tenant (only platform-* roles are held without one)`);
   const embedded = path.join(config.dataDir, 'pglite');
-  if (!config.databaseUrl && !existsSync(path.join(embedded, 'PG_VERSION'))) throw new Error(`no embedded database at ${embedded} (set DATA_DIR to the platform's, or DATABASE_URL)`);
+  if (!config.databaseUrl && !existsSync(path.join(embedded, 'PG_VERSION')))
+    throw new Error(`no embedded database at ${embedded} (set DATA_DIR to the platform's, or DATABASE_URL)`);
   const secrets = new SecretsService([DATABASE_PASSWORD], process.env, config, new PlatformMetrics());
-  const database = new DatabaseService(config, () => (secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined));
+  const database = new DatabaseService(config, () =>
+    secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined,
+  );
   await database.open();
   try {
     const bindingTenant = tenant ?? PLATFORM_TENANT;
-    const where = and(eq(roleBindings.tenant, bindingTenant), eq(roleBindings.subject, subject), eq(roleBindings.role, role));
+    const where = and(
+      eq(roleBindings.tenant, bindingTenant),
+      eq(roleBindings.subject, subject),
+      eq(roleBindings.role, role),
+    );
     // The change and its audit record commit together, or neither does.
     const changed = await database.db.transaction(async (tx) => {
       const rows = revoke
         ? await tx.delete(roleBindings).where(where).returning({ role: roleBindings.role })
-        : await tx.insert(roleBindings).values({ tenant: bindingTenant, subject, role, grantedBy: GRANTOR }).onConflictDoNothing().returning({ role: roleBindings.role });
-      if (rows.length) await tx.insert(auditOutbox).values({ record: grantRecord(revoke ? 'access.role_unbound' : 'access.role_bound', { subject, tenant: tenant ?? null, role }) });
+        : await tx
+            .insert(roleBindings)
+            .values({ tenant: bindingTenant, subject, role, grantedBy: GRANTOR })
+            .onConflictDoNothing()
+            .returning({ role: roleBindings.role });
+      if (rows.length)
+        await tx.insert(auditOutbox).values({
+          record: grantRecord(revoke ? 'access.role_unbound' : 'access.role_bound', {
+            subject,
+            tenant: tenant ?? null,
+            role,
+          }),
+        });
       return rows;
     });
     // Into the hash chain now; if this fails the record waits in the outbox for the platform.
-    if (changed.length) await new AuditRepository(database).appendChained([], { timeoutMs: 5000, mayBeStored: false, outbox: 100 }).catch(() => undefined);
+    if (changed.length)
+      await new AuditRepository(database)
+        .appendChained([], { timeoutMs: 5000, mayBeStored: false, outbox: 100 })
+        .catch(() => undefined);
     if (changed.length) await database.notify(ACCESS_CHANGED_CHANNEL, 'changed');
     const scope = tenant === undefined ? 'platform-wide' : `in tenant ${tenant}`;
-    process.stdout.write(`${revoke ? 'revoked' : 'granted'} ${role} ${scope} for ${subject}${changed.length ? '' : ' (no change: it already was)'}\n`);
+    process.stdout.write(
+      `${revoke ? 'revoked' : 'granted'} ${role} ${scope} for ${subject}${changed.length ? '' : ' (no change: it already was)'}\n`,
+    );
     return 0;
   } finally {
     await database.onApplicationShutdown();

@@ -6,10 +6,18 @@
  * validated instead and the run says so. Exit code 1 on any problem.
  */
 import * as path from 'node:path';
-import { kustomizeAvailable, overlays, readResourceFiles, renderKustomization, validateManifests, schemaProblems } from './k8s/manifests';
+import {
+  kustomizeAvailable,
+  overlays,
+  readResourceFiles,
+  renderKustomization,
+  validateManifests,
+  schemaProblems,
+} from './k8s/manifests';
 
 const deployDir = path.resolve(__dirname, '../deploy');
-const targets = process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => path.resolve(p)) : overlays(deployDir);
+const targets =
+  process.argv.slice(2).length > 0 ? process.argv.slice(2).map((p) => path.resolve(p)) : overlays(deployDir);
 let failed = false;
 
 if (kustomizeAvailable()) {
@@ -26,7 +34,9 @@ if (kustomizeAvailable()) {
     }
     if (problems.length > 0) {
       failed = true;
-      process.stdout.write(`[k8s] ${label}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
+      process.stdout.write(
+        `[k8s] ${label}: ${problems.length} problem(s)\n${problems.map((p) => `  - ${p}`).join('\n')}\n`,
+      );
     } else {
       process.stdout.write(`[k8s] ${label}: ${count} objects valid\n`);
     }

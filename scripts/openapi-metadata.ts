@@ -14,7 +14,14 @@ import * as path from 'node:path';
 
 const root = path.resolve(__dirname, '..');
 new PluginMetadataGenerator().generate({
-  visitors: [new ReadonlyVisitor({ introspectComments: true, pathToSource: path.join(root, 'src'), classValidatorShim: true, dtoFileNameSuffix: ['.dto.ts', 'pagination.ts'] })],
+  visitors: [
+    new ReadonlyVisitor({
+      introspectComments: true,
+      pathToSource: path.join(root, 'src'),
+      classValidatorShim: true,
+      dtoFileNameSuffix: ['.dto.ts', 'pagination.ts'],
+    }),
+  ],
   outputDir: path.join(root, 'src'),
   filename: 'openapi-metadata.ts',
   watch: false,

@@ -14,7 +14,16 @@ import { parseArgs } from 'node:util';
 import { parsePlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
-import { assertPlatformDevProvider, clientCredentialsToken, delegatedToken, devClientSecretName, devClientToken, devUserToken, DEV_MACHINE_CLIENTS, DEV_USERS } from '@platform/dev-idp';
+import {
+  assertPlatformDevProvider,
+  clientCredentialsToken,
+  delegatedToken,
+  devClientSecretName,
+  devClientToken,
+  devUserToken,
+  DEV_MACHINE_CLIENTS,
+  DEV_USERS,
+} from '@platform/dev-idp';
 
 /**
  * A seeded client's token with its current secret: the platform's `dev-client-<id>-secret` when
@@ -24,25 +33,51 @@ import { assertPlatformDevProvider, clientCredentialsToken, delegatedToken, devC
 async function seededClientToken(issuer: string, clientId: string, audience: string): Promise<string> {
   const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
   if (!client) return devClientToken(issuer, clientId, audience);
-  return clientCredentialsToken(issuer, { clientId, clientSecret: seededClientSecret(clientId, client.clientSecret), scopes: client.scopes }, audience);
+  return clientCredentialsToken(
+    issuer,
+    { clientId, clientSecret: seededClientSecret(clientId, client.clientSecret), scopes: client.scopes },
+    audience,
+  );
 }
 
 /** A seeded client's current secret, read the way the platform reads it (same sources, same order). */
 function seededClientSecret(clientId: string, developmentDefault: string): string {
   const name = devClientSecretName(clientId);
   const config = parsePlatformConfig(process.env);
-  const secrets = new SecretsService([{ name, description: name, validate: () => undefined, consumers: [], developmentDefault }], process.env, config, new PlatformMetrics());
+  const secrets = new SecretsService(
+    [{ name, description: name, validate: () => undefined, consumers: [], developmentDefault }],
+    process.env,
+    config,
+    new PlatformMetrics(),
+  );
   const secret = secrets.get(name);
   secrets.onModuleDestroy();
   return secret;
 }
 
 /** A token of `user` exchanged by the seeded agent `actorId` for a delegated one (sub = user, act = agent). */
-async function delegatedUserToken(issuer: string, user: string, actorId: string, audience: string, scopes?: string[]): Promise<string> {
+async function delegatedUserToken(
+  issuer: string,
+  user: string,
+  actorId: string,
+  audience: string,
+  scopes?: string[],
+): Promise<string> {
   const agent = DEV_MACHINE_CLIENTS.find((c) => c.clientId === actorId && c.agent);
-  if (!agent) throw new Error(`no seeded agent "${actorId}" (seeded agents: ${DEV_MACHINE_CLIENTS.filter((c) => c.agent).map((c) => c.clientId).join(', ')})`);
+  if (!agent)
+    throw new Error(
+      `no seeded agent "${actorId}" (seeded agents: ${DEV_MACHINE_CLIENTS.filter((c) => c.agent)
+        .map((c) => c.clientId)
+        .join(', ')})`,
+    );
   const subjectToken = await devUserToken(issuer, user, audience);
-  return delegatedToken(issuer, subjectToken, { clientId: actorId, clientSecret: seededClientSecret(actorId, agent.clientSecret) }, audience, scopes);
+  return delegatedToken(
+    issuer,
+    subjectToken,
+    { clientId: actorId, clientSecret: seededClientSecret(actorId, agent.clientSecret) },
+    audience,
+    scopes,
+  );
 }
 
 async function main(): Promise<void> {
@@ -68,17 +103,27 @@ async function main(): Promise<void> {
   // Seeded users and client secrets go only to this platform's own development provider.
   await assertPlatformDevProvider(issuer);
   let token: string;
-  if (values.scope && !values.secret && !values.actor) throw new Error('--scope goes with --actor (the scopes the agent asks for) or with --client and --secret');
-  if (values.user && values.actor) token = await delegatedUserToken(issuer, values.user, values.actor, audience, values.scope);
+  if (values.scope && !values.secret && !values.actor)
+    throw new Error('--scope goes with --actor (the scopes the agent asks for) or with --client and --secret');
+  if (values.user && values.actor)
+    token = await delegatedUserToken(issuer, values.user, values.actor, audience, values.scope);
   else if (values.user) token = await devUserToken(issuer, values.user, audience);
   // A registered service account: its own id and secret, and the scopes to ask for.
-  else if (values.secret) token = await clientCredentialsToken(issuer, { clientId: values.client as string, clientSecret: values.secret, scopes: values.scope ?? [] }, audience);
+  else if (values.secret)
+    token = await clientCredentialsToken(
+      issuer,
+      { clientId: values.client as string, clientSecret: values.secret, scopes: values.scope ?? [] },
+      audience,
+    );
   else token = await seededClientToken(issuer, values.client as string, audience);
   process.stdout.write(`${token}\n`);
 }
 
 main().catch((err: Error) => {
-  const hint = (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED' ? ' (is the platform running? start it with npm start)' : '';
+  const hint =
+    (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED'
+      ? ' (is the platform running? start it with npm start)'
+      : '';
   process.stderr.write(`token: ${err.message}${hint}\n`);
   process.exit(1);
 });

@@ -50,7 +50,10 @@ export class AppModule {
         LoggerModule.forRoot({ useExisting: true, pinoHttp: { logger }, forRoutes: [] }),
         ObservabilityModule,
         // The secrets of the platform and of every app it serves, read from one place.
-        SecretsModule.forRoot([...(PLATFORM_APP.secrets ?? []), ...extraSecrets, ...apps.flatMap((app) => app.manifest.secrets ?? [])], env),
+        SecretsModule.forRoot(
+          [...(PLATFORM_APP.secrets ?? []), ...extraSecrets, ...apps.flatMap((app) => app.manifest.secrets ?? [])],
+          env,
+        ),
         DatabaseModule,
         RedisModule,
         AuditModule,
@@ -59,7 +62,10 @@ export class AppModule {
         PlatformModule,
         ConsoleModule,
         AppRegistryModule.forRoot(
-          new AppRegistry([...apps.map((app) => app.manifest), PLATFORM_APP, CONSOLE_APP], [...known.map((app) => app.manifest), PLATFORM_APP, CONSOLE_APP]),
+          new AppRegistry(
+            [...apps.map((app) => app.manifest), PLATFORM_APP, CONSOLE_APP],
+            [...known.map((app) => app.manifest), PLATFORM_APP, CONSOLE_APP],
+          ),
         ),
         ...apps.map((app) => app.module),
       ],

@@ -10,9 +10,25 @@ import type { DestinationStream } from 'pino';
 import { AuditWriter, registerAuditHooks, type RequestTracker } from '@platform/audit';
 import { AccessStateService, MachineClientRegistrar, RouteInventory } from '@platform/auth';
 import { parsePlatformConfig, type PlatformConfigValues } from '@platform/config';
-import { DEV_MACHINE_CLIENTS, devClientSecretName, startDevOidcProvider, type DevOidcProvider } from '@platform/dev-idp';
+import {
+  DEV_MACHINE_CLIENTS,
+  devClientSecretName,
+  startDevOidcProvider,
+  type DevOidcProvider,
+} from '@platform/dev-idp';
 import { PlatformMetrics, traceContextFrom } from '@platform/observability';
-import { baselineSecurityHeaders, DOCS_OAUTH_REDIRECT_PATH, problemType, PROBLEM_CONTENT_TYPE, registerInputHygiene, registerJsonBodyParser, registerSecurityHeaders, REQUEST_ID_HEADER, requestIdFrom, titleFor } from '@platform/http';
+import {
+  baselineSecurityHeaders,
+  DOCS_OAUTH_REDIRECT_PATH,
+  problemType,
+  PROBLEM_CONTENT_TYPE,
+  registerInputHygiene,
+  registerJsonBodyParser,
+  registerSecurityHeaders,
+  REQUEST_ID_HEADER,
+  requestIdFrom,
+  titleFor,
+} from '@platform/http';
 import { createRootLogger } from '@platform/logging';
 import { AppRegistry, type FeatureApp } from '@platform/feature-apps';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
@@ -29,20 +45,30 @@ import { logStartSummary, quietStartupLogger, startSummary } from './start/start
  * operation carries a bearer security requirement and `x-required-permissions`) at
  * `/docs/openapi.json`, and Swagger UI at `/docs`. Both public.
  */
-async function publishOpenApi(app: NestFastifyApplication, signIn: { devIssuer?: string; issuer?: string; audience: string }): Promise<void> {
+async function publishOpenApi(
+  app: NestFastifyApplication,
+  signIn: { devIssuer?: string; issuer?: string; audience: string },
+): Promise<void> {
   // DTO schemas and operation descriptions, generated from the sources (npm run openapi:metadata).
   await SwaggerModule.loadPluginMetadata(openApiMetadata);
   const config = new DocumentBuilder()
     .setTitle('Identity-aware platform')
-    .setDescription('Every feature app behind one OpenID Connect authentication, one policy and one audit trail. Errors are RFC 9457 problem+json.')
+    .setDescription(
+      'Every feature app behind one OpenID Connect authentication, one policy and one audit trail. Errors are RFC 9457 problem+json.',
+    )
     .setVersion('0.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
-  SwaggerModule.setup('docs', app, () => withDevSignIn(SwaggerModule.createDocument(app, config), signIn.devIssuer, signIn.issuer), {
-    jsonDocumentUrl: 'docs/openapi.json',
-    yamlDocumentUrl: 'docs/openapi.yaml',
-    ...(signIn.devIssuer && { swaggerOptions: devSignInUiOptions(signIn.audience) }),
-  });
+  SwaggerModule.setup(
+    'docs',
+    app,
+    () => withDevSignIn(SwaggerModule.createDocument(app, config), signIn.devIssuer, signIn.issuer),
+    {
+      jsonDocumentUrl: 'docs/openapi.json',
+      yamlDocumentUrl: 'docs/openapi.yaml',
+      ...(signIn.devIssuer && { swaggerOptions: devSignInUiOptions(signIn.audience) }),
+    },
+  );
   if (signIn.devIssuer) forwardOAuthRedirect(app);
 }
 
@@ -53,10 +79,13 @@ async function publishOpenApi(app: NestFastifyApplication, signIn: { devIssuer?:
  * on the same origin, so the popup can hand the code back to the page that opened it.
  */
 function forwardOAuthRedirect(app: NestFastifyApplication): void {
-  app.getHttpAdapter().getInstance().get(DOCS_OAUTH_REDIRECT_PATH, (request, reply) => {
-    const query = request.url.indexOf('?');
-    void reply.redirect(`/docs/oauth2-redirect.html${query === -1 ? '' : request.url.slice(query)}`, 302);
-  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .get(DOCS_OAUTH_REDIRECT_PATH, (request, reply) => {
+      const query = request.url.indexOf('?');
+      void reply.redirect(`/docs/oauth2-redirect.html${query === -1 ? '' : request.url.slice(query)}`, 302);
+    });
 }
 
 /** Service accounts are created at the development provider at once (client id and a secret shown once). */
@@ -64,7 +93,10 @@ function devClientRegistrar(devIdp: DevOidcProvider): MachineClientRegistrar {
   return {
     issuesClients: true,
     create: async (tenant, scopes) => {
-      const client = { clientId: `sa-${tenant}-${randomBytes(4).toString('hex')}`, clientSecret: randomBytes(24).toString('base64url') };
+      const client = {
+        clientId: `sa-${tenant}-${randomBytes(4).toString('hex')}`,
+        clientSecret: randomBytes(24).toString('base64url'),
+      };
       await devIdp.registerClient({ ...client, tenant, scopes });
       return client;
     },
@@ -75,7 +107,13 @@ function devClientRegistrar(devIdp: DevOidcProvider): MachineClientRegistrar {
 async function seedDevServiceAccounts(access: AccessStateService): Promise<void> {
   for (const client of DEV_MACHINE_CLIENTS) {
     if (client.tenant === null) continue;
-    await access.seedServiceAccount({ tenant: client.tenant, clientId: client.clientId, name: client.clientId, scopes: client.grantedScopes ?? client.scopes, createdBy: 'development-seed' });
+    await access.seedServiceAccount({
+      tenant: client.tenant,
+      clientId: client.clientId,
+      name: client.clientId,
+      scopes: client.grantedScopes ?? client.scopes,
+      createdBy: 'development-seed',
+    });
   }
 }
 
@@ -86,7 +124,9 @@ async function seedDevServiceAccounts(access: AccessStateService): Promise<void>
 const DEV_IDP_SIGNING_KEY: SecretDefinition = {
   name: 'dev-idp-signing-key',
   description: "The development OpenID provider's RS256 signing key",
-  validate: (value) => pem('PRIVATE KEY')(value) ?? (isRsaPrivateKey(value) ? undefined : 'must be an RSA private key (the provider signs RS256)'),
+  validate: (value) =>
+    pem('PRIVATE KEY')(value) ??
+    (isRsaPrivateKey(value) ? undefined : 'must be an RSA private key (the provider signs RS256)'),
   consumers: ['development OpenID provider: access token signatures'],
   optional: true,
 };
@@ -115,9 +155,16 @@ async function followDevSecrets(devIdp: DevOidcProvider, secrets: SecretsService
     const client = DEV_MACHINE_CLIENTS.find((c) => devClientSecretName(c.clientId) === name);
     if (client) await devIdp.setSeededClientSecret(client.clientId, secrets.get(name));
   };
-  for (const name of [DEV_IDP_SIGNING_KEY.name, ...DEV_CLIENT_SECRETS.map((s) => s.name)]) if (secrets.has(name)) await apply(name);
+  for (const name of [DEV_IDP_SIGNING_KEY.name, ...DEV_CLIENT_SECRETS.map((s) => s.name)])
+    if (secrets.has(name)) await apply(name);
   secrets.onChange((name, change) => {
-    if (change === 'rotated') void apply(name).catch((err: Error) => new NestLogger('DevOidcProvider').error({ err, secretName: name }, 'Development provider could not apply a rotated secret'));
+    if (change === 'rotated')
+      void apply(name).catch((err: Error) =>
+        new NestLogger('DevOidcProvider').error(
+          { err, secretName: name },
+          'Development provider could not apply a rotated secret',
+        ),
+      );
   });
 }
 
@@ -156,16 +203,30 @@ export interface RunningPlatform {
  */
 export async function startPlatform(options: StartOptions = {}): Promise<RunningPlatform> {
   let config = parsePlatformConfig(options.env ?? process.env);
-  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && config.env === 'development' && process.stdout.isTTY === true);
+  const pretty =
+    config.logFormat === 'pretty' ||
+    (config.logFormat === 'auto' && config.env === 'development' && process.stdout.isTTY === true);
   const logger = createRootLogger(config.logLevel, options.logDestination, pretty);
   let devIdp: DevOidcProvider | undefined;
   if (!config.oidc.issuer) {
     const resourceScopes = resourceScopesOf([...FEATURE_APPS, ...(options.apps ?? [])]);
     devIdp = await explainPortInUse('DEV_OIDC_PORT', '127.0.0.1', config.devIdp.port, () =>
-      startDevOidcProvider({ port: config.devIdp.port, audience: config.oidc.audiences[0], dataDir: config.dataDir, resourceScopes }),
+      startDevOidcProvider({
+        port: config.devIdp.port,
+        audience: config.oidc.audiences[0],
+        dataDir: config.dataDir,
+        resourceScopes,
+      }),
     );
-    config = { ...config, oidc: { ...config.oidc, issuer: devIdp.issuer }, issuers: [{ ...config.oidc, issuer: devIdp.issuer }] };
-    logger.warn({ issuer: devIdp.issuer, audience: config.oidc.audiences[0] }, 'Development OpenID provider started (never use it in production)');
+    config = {
+      ...config,
+      oidc: { ...config.oidc, issuer: devIdp.issuer },
+      issuers: [{ ...config.oidc, issuer: devIdp.issuer }],
+    };
+    logger.warn(
+      { issuer: devIdp.issuer, audience: config.oidc.audiences[0] },
+      'Development OpenID provider started (never use it in production)',
+    );
   }
 
   let app: NestFastifyApplication | undefined;
@@ -186,27 +247,50 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       return503OnClosing: false,
       // Fastify answers a malformed URL before any hook: give it the same problem body and audit record.
       frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
-        request.platform = { startedAt: process.hrtime.bigint(), errorReason: 'malformed_url', trace: traceContextFrom(request.headers.traceparent) };
+        request.platform = {
+          startedAt: process.hrtime.bigint(),
+          errorReason: 'malformed_url',
+          trace: traceContextFrom(request.headers.traceparent),
+        };
         trackRequest?.(request, reply);
         void reply
           .code(400)
           .headers(baselineSecurityHeaders(config.dpop.publicOrigin))
           .header(REQUEST_ID_HEADER, request.id)
           .header('content-type', PROBLEM_CONTENT_TYPE)
-          .send({ type: problemType('malformed_url'), title: titleFor(400), status: 400, detail: 'The request URL is malformed.', reason: 'malformed_url', requestId: request.id });
+          .send({
+            type: problemType('malformed_url'),
+            title: titleFor(400),
+            status: 400,
+            detail: 'The request URL is malformed.',
+            reason: 'malformed_url',
+            requestId: request.id,
+          });
       },
     });
     const registrar = devIdp ? devClientRegistrar(devIdp) : undefined;
     const extraSecrets = devIdp ? [DEV_IDP_SIGNING_KEY, ...DEV_CLIENT_SECRETS] : [];
-    app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger, apps, [...FEATURE_APPS, ...(options.apps ?? [])], registrar, options.env ?? process.env, extraSecrets), adapter, {
-      // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
-      // failing start rejects here (no stack trace printed, no process.exit inside Nest).
-      // Module and route-mapping lines at debug: the start log at info stays short.
-      logger: quietStartupLogger(new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {})),
-      abortOnError: false,
-      // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
-      bodyParser: false,
-    });
+    app = await NestFactory.create<NestFastifyApplication>(
+      AppModule.forRoot(
+        config,
+        logger,
+        apps,
+        [...FEATURE_APPS, ...(options.apps ?? [])],
+        registrar,
+        options.env ?? process.env,
+        extraSecrets,
+      ),
+      adapter,
+      {
+        // Nest's own start-up lines go to the platform's JSON logger from the first line on, and a
+        // failing start rejects here (no stack trace printed, no process.exit inside Nest).
+        // Module and route-mapping lines at debug: the start log at info stays short.
+        logger: quietStartupLogger(new NestPinoLogger(new PinoLogger({ pinoHttp: { logger } }), {})),
+        abortOnError: false,
+        // The platform registers its own JSON parser (registerJsonBodyParser) for clear errors.
+        bodyParser: false,
+      },
+    );
     app.useLogger(quietStartupLogger(app.get(Logger)));
     app.get(RouteInventory).assertRoutesCovered({ allowMissingPolicy: options.allowRoutesWithoutPolicy });
     if (devIdp) {
@@ -216,20 +300,40 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     registerJsonBodyParser(app.getHttpAdapter().getInstance());
     // NUL, lone surrogates, out-of-range instants and excessive nesting: 400 before any guard or handler.
     registerInputHygiene(app.getHttpAdapter().getInstance());
-    await publishOpenApi(app, { devIssuer: devIdp?.issuer, issuer: config.oidc.issuer, audience: config.oidc.audiences[0] });
-    trackRequest = registerAuditHooks(app.getHttpAdapter().getInstance(), app.get(AuditWriter), logger, app.get(AppRegistry), app.get(PlatformMetrics), {
-      durability: config.audit.durability,
-      // One database write (bounded by AUDIT_WRITE_TIMEOUT_MS), then time for the journal's fsync when it fails.
-      durableWithinMs: 2 * config.audit.writeTimeoutMs,
+    await publishOpenApi(app, {
+      devIssuer: devIdp?.issuer,
+      issuer: config.oidc.issuer,
+      audience: config.oidc.audiences[0],
     });
+    trackRequest = registerAuditHooks(
+      app.getHttpAdapter().getInstance(),
+      app.get(AuditWriter),
+      logger,
+      app.get(AppRegistry),
+      app.get(PlatformMetrics),
+      {
+        durability: config.audit.durability,
+        // One database write (bounded by AUDIT_WRITE_TIMEOUT_MS), then time for the journal's fsync when it fails.
+        durableWithinMs: 2 * config.audit.writeTimeoutMs,
+      },
+    );
     // After the audit hooks: a refused CORS preflight is answered in onRequest and still audited.
-    registerSecurityHeaders(app.getHttpAdapter().getInstance(), { publicOrigin: config.dpop.publicOrigin, corsAllowedOrigins: config.corsAllowedOrigins, docsConnectSources: devIdp ? [new URL(devIdp.issuer).origin] : [] });
+    registerSecurityHeaders(app.getHttpAdapter().getInstance(), {
+      publicOrigin: config.dpop.publicOrigin,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+      docsConnectSources: devIdp ? [new URL(devIdp.issuer).origin] : [],
+    });
     const beginClosingConnections = closeConnectionsOnShutdown(app.getHttpAdapter().getInstance());
-    await explainPortInUse('PORT', config.host, config.port, () => (app as NestFastifyApplication).listen(config.port, config.host));
+    await explainPortInUse('PORT', config.host, config.port, () =>
+      (app as NestFastifyApplication).listen(config.port, config.host),
+    );
     const address = app.getHttpServer().address() as AddressInfo;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
     const url = `http://${host}:${address.port}`;
-    logger.info({ url, issuer: config.oidc.issuer, database: config.databaseUrl ? 'postgres' : 'pglite' }, 'Platform listening');
+    logger.info(
+      { url, issuer: config.oidc.issuer, database: config.databaseUrl ? 'postgres' : 'pglite' },
+      'Platform listening',
+    );
     logStartSummary(logger, startSummary(url, config, devIdp !== undefined));
     let closing: Promise<void> | undefined;
     const started = app;

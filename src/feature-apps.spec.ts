@@ -5,14 +5,17 @@ import { FEATURE_APPS, PLATFORM_APP, resourceScopesOf } from './feature-apps';
 describe('scopes, written once in the manifests', () => {
   it('every manifest scope is one of its own permissions', () => {
     for (const manifest of [PLATFORM_APP, ...FEATURE_APPS.map((app) => app.manifest)]) {
-      for (const scope of manifest.scopes) expect(Object.keys(manifest.permissions), `${manifest.name}: ${scope}`).toContain(scope);
+      for (const scope of manifest.scopes)
+        expect(Object.keys(manifest.permissions), `${manifest.name}: ${scope}`).toContain(scope);
     }
   });
 
   it('the platform API offers every manifest scope once, and the development seed names no other', () => {
     const scopes = resourceScopesOf(FEATURE_APPS);
     expect(new Set(scopes).size).toBe(scopes.length);
-    expect(scopes).toEqual(expect.arrayContaining(['platform:metrics:read', 'billing:invoices:write', 'analytics:usage:read']));
+    expect(scopes).toEqual(
+      expect.arrayContaining(['platform:metrics:read', 'billing:invoices:write', 'analytics:usage:read']),
+    );
     expect(undeclaredSeedScopes(scopes)).toEqual([]);
   });
 

@@ -24,9 +24,11 @@ export const PLATFORM_APP: FeatureAppManifest = {
   secrets: [DATABASE_PASSWORD, REDIS_PASSWORD],
   permissions: {
     [PLATFORM_PERMISSIONS.metricsRead]: 'Scrape the Prometheus metrics at /metrics',
-    [PLATFORM_PERMISSIONS.secretsRead]: 'List the secrets in use: name, source, version, last rotation, consumers (never a value)',
+    [PLATFORM_PERMISSIONS.secretsRead]:
+      'List the secrets in use: name, source, version, last rotation, consumers (never a value)',
     [PLATFORM_PERMISSIONS.auditRead]: 'Read the audit trail of your tenant',
-    [PLATFORM_PERMISSIONS.auditReadAll]: 'Read the audit trail of every tenant, including requests without a valid token',
+    [PLATFORM_PERMISSIONS.auditReadAll]:
+      'Read the audit trail of every tenant, including requests without a valid token',
     [PLATFORM_PERMISSIONS.inventoryRead]: 'List the apps and routes the platform serves, with their permissions',
     [PLATFORM_PERMISSIONS.authzExplain]: 'Explain why a principal of your tenant may or may not do something',
     [PLATFORM_PERMISSIONS.authzExplainAll]: 'Explain decisions in any tenant',
@@ -45,6 +47,9 @@ export function resourceScopesOf(apps: FeatureApp[]): string[] {
 export function enabledApps(all: FeatureApp[], names: string[] | undefined): FeatureApp[] {
   if (names === undefined) return all;
   const unknown = names.filter((name) => !all.some((app) => app.manifest.name === name));
-  if (unknown.length) throw new Error(`ENABLED_APPS names unknown apps: ${unknown.join(', ')} (known: ${all.map((a) => a.manifest.name).join(', ')})`);
+  if (unknown.length)
+    throw new Error(
+      `ENABLED_APPS names unknown apps: ${unknown.join(', ')} (known: ${all.map((a) => a.manifest.name).join(', ')})`,
+    );
   return all.filter((app) => names.includes(app.manifest.name));
 }

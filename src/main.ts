@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   // Validated here too, so a bad setting fails once, in the primary, before any worker starts.
   const config = parsePlatformConfig(process.env);
   const journalBase = config.audit.journalDir;
-  const owners = workers === 1 ? [journalBase] : Array.from({ length: workers }, (_, i) => workerJournalDir(journalBase, i));
+  const owners =
+    workers === 1 ? [journalBase] : Array.from({ length: workers }, (_, i) => workerJournalDir(journalBase, i));
   // Records a crash left in folders no process of this run owns are replayed by the first one.
   adoptOrphanJournals(journalBase, owners);
   if (workers === 1) return serve();

@@ -19,7 +19,10 @@ if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TR
     traceExporter: new OTLPTraceExporter(),
     instrumentations: [
       // Probes and scrapes are not worth a trace each.
-      new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => req.url === '/health/live' || req.url === '/health/ready' || req.url === '/metrics' }),
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) =>
+          req.url === '/health/live' || req.url === '/health/ready' || req.url === '/metrics',
+      }),
       new PgInstrumentation(),
       new IORedisInstrumentation(),
     ],

@@ -14,7 +14,12 @@ const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }
 const app = Fastify({ logger: false });
 app.get('/billing/invoices/:id', async (request, reply) => {
   // Array rows: the columns of both tables share names (id), as drizzle reads them.
-  const { rows } = await pool.query({ name: 'bench_find_invoice_with_lines', text: SQL, values: [TENANT, request.params.id], rowMode: 'array' });
+  const { rows } = await pool.query({
+    name: 'bench_find_invoice_with_lines',
+    text: SQL,
+    values: [TENANT, request.params.id],
+    rowMode: 'array',
+  });
   if (rows.length === 0) return reply.code(404).send({ status: 404 });
   const [id, , customer, currency, totalMinor, status, createdBy, createdAt] = rows[0];
   return {
@@ -25,7 +30,9 @@ app.get('/billing/invoices/:id', async (request, reply) => {
     status,
     createdBy,
     createdAt,
-    lines: rows.filter((r) => r[8] !== null).map((r) => ({ description: r[11], quantity: r[12], unitAmount: r[13], amount: r[14] })),
+    lines: rows
+      .filter((r) => r[8] !== null)
+      .map((r) => ({ description: r[11], quantity: r[12], unitAmount: r[13], amount: r[14] })),
   };
 });
 await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
@@ -36,5 +43,12 @@ process.on('message', (m) => {
   process.send({ eventloopP99Ms: delay.percentile(99) / 1e6 });
   delay.reset();
 });
-process.on('SIGTERM', () => void app.close().then(() => pool.end()).then(() => process.exit(0)));
+process.on(
+  'SIGTERM',
+  () =>
+    void app
+      .close()
+      .then(() => pool.end())
+      .then(() => process.exit(0)),
+);
 process.send?.({ ready: app.server.address().port });

@@ -42,4 +42,3 @@ export async function createDatabase(adminUrl: string): Promise<{ url: string; d
     },
   };
 }
-

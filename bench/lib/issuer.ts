@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net';
 /** The `aud` of every bench token and the platform's `OIDC_AUDIENCE`. */
 export const AUDIENCE = 'bench-api';
 
-
 export interface Issuer {
   url: string;
   server: Server;
@@ -15,14 +14,19 @@ export interface Issuer {
 
 export async function startIssuer(): Promise<Issuer> {
   // As PEM, then parsed: a JWK exported from a freshly generated KeyObject can deadlock Node 20.
-  const pem = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const pem = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const [privateKey, publicKey] = [createPrivateKey(pem.privateKey), createPublicKey(pem.publicKey)];
   const kid = 'bench-k1';
   const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'RS256' }] });
   let url = '';
   const server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
-    if (req.url === '/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
+    if (req.url === '/.well-known/openid-configuration')
+      res.end(JSON.stringify({ issuer: url, jwks_uri: `${url}/jwks` }));
     else if (req.url === '/jwks') res.end(jwks);
     else res.writeHead(404).end('{}');
   });
@@ -44,11 +48,20 @@ export function makeTokens(issuer: Issuer, count: number): string[] {
   for (let i = 0; i < count; i++) {
     if (i % 4 === 3) {
       const client = `bench-bot-${i % 50}`;
-      tokens.push(signToken(issuer, { sub: client, client_id: client, tenant: 'acme', roles: ['admin'], scope: 'billing:invoices:read analytics:events:write' }));
+      tokens.push(
+        signToken(issuer, {
+          sub: client,
+          client_id: client,
+          tenant: 'acme',
+          roles: ['admin'],
+          scope: 'billing:invoices:read analytics:events:write',
+        }),
+      );
     } else {
-      tokens.push(signToken(issuer, { sub: `bench-user-${i}`, client_id: 'bench-web', tenant: 'acme', roles: ['admin'] }));
+      tokens.push(
+        signToken(issuer, { sub: `bench-user-${i}`, client_id: 'bench-web', tenant: 'acme', roles: ['admin'] }),
+      );
     }
   }
   return tokens;
 }
-

@@ -97,7 +97,10 @@ export function layerOf(functionName: string, url: string): string | undefined {
   if (modules !== -1) {
     const parts = url.slice(modules + '/node_modules/'.length).split('/');
     const name = parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-    return PACKAGE_LAYERS[name] ?? (name.startsWith('@nestjs/') ? '@nestjs' : name.startsWith('@opentelemetry/') ? '@opentelemetry' : name);
+    return (
+      PACKAGE_LAYERS[name] ??
+      (name.startsWith('@nestjs/') ? '@nestjs' : name.startsWith('@opentelemetry/') ? '@opentelemetry' : name)
+    );
   }
   const lib = /\/(libs|apps)\/([^/]+)\//.exec(url);
   if (lib) return `${lib[1]}/${lib[2]}`;
@@ -111,7 +114,12 @@ export function layerOf(functionName: string, url: string): string | undefined {
  * the next sample (as Chrome DevTools counts it). Idle time is left out; native frames without a
  * script are charged to the nearest caller that has one.
  */
-export function layerCosts(profile: CpuProfile, requests: number, fromUs = -Infinity, toUs = Infinity): { layers: LayerCost[]; busyMs: number; windowMs: number } {
+export function layerCosts(
+  profile: CpuProfile,
+  requests: number,
+  fromUs = -Infinity,
+  toUs = Infinity,
+): { layers: LayerCost[]; busyMs: number; windowMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -145,7 +153,12 @@ export function layerCosts(profile: CpuProfile, requests: number, fromUs = -Infi
   totals.delete('(idle)');
   const busyUs = windowUs - idle;
   const layers = [...totals.entries()]
-    .map(([layer, us]) => ({ layer, selfMs: Math.round(us / 100) / 10, usPerRequest: requests > 0 ? Math.round((us / requests) * 10) / 10 : 0, share: busyUs > 0 ? Math.round((us / busyUs) * 1000) / 1000 : 0 }))
+    .map(([layer, us]) => ({
+      layer,
+      selfMs: Math.round(us / 100) / 10,
+      usPerRequest: requests > 0 ? Math.round((us / requests) * 10) / 10 : 0,
+      share: busyUs > 0 ? Math.round((us / busyUs) * 1000) / 1000 : 0,
+    }))
     .sort((a, b) => b.selfMs - a.selfMs);
   return { layers, busyMs: Math.round(busyUs / 1000), windowMs: Math.round(windowUs / 1000) };
 }

@@ -18,7 +18,12 @@ export function median(values: readonly number[]): number {
 /** Median, min and max of the rounds' values, rounded to `digits` decimals. */
 export function spread(values: readonly number[], digits = 0): Spread {
   const round = (v: number) => Math.round(v * 10 ** digits) / 10 ** digits;
-  return { median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)), rounds: values.map(round) };
+  return {
+    median: round(median(values)),
+    min: round(Math.min(...values)),
+    max: round(Math.max(...values)),
+    rounds: values.map(round),
+  };
 }
 
 /** `median (min-max)` for a table cell; just the median when every round gave the same value. */

@@ -35,10 +35,20 @@ export interface TargetCheck {
  * @param identityLayerUs platform-read@postgres minus bare+db, CPU µs per request (median of the rounds' differences)
  * @param auditExact 0 lost and 0 duplicated on every platform
  */
-export function checkTargets(s: Record<string, ScenarioFigures>, identityLayerUs: number | null, auditExact: boolean): TargetCheck[] {
-  const m = (name: string, key: 'rps' | 'p99_ms' | 'cpu_us_per_request'): number | null => s[name]?.[key]?.median ?? null;
+export function checkTargets(
+  s: Record<string, ScenarioFigures>,
+  identityLayerUs: number | null,
+  auditExact: boolean,
+): TargetCheck[] {
+  const m = (name: string, key: 'rps' | 'p99_ms' | 'cpu_us_per_request'): number | null =>
+    s[name]?.[key]?.median ?? null;
   const el = (name: string): number | null => s[name]?.eventloop_p99_ms?.median ?? null;
-  const at = (value: number | null, ok: (v: number) => boolean, target: string, limit: string): TargetCheck => ({ target, measured: value, limit, met: value === null ? null : ok(value) });
+  const at = (value: number | null, ok: (v: number) => boolean, target: string, limit: string): TargetCheck => ({
+    target,
+    measured: value,
+    limit,
+    met: value === null ? null : ok(value),
+  });
   const readRps = m('platform-read@postgres', 'rps');
   const recipeRps = m('recipe', 'rps');
   const read1 = m('platform-read@postgres', 'cpu_us_per_request');
@@ -46,15 +56,45 @@ export function checkTargets(s: Record<string, ScenarioFigures>, identityLayerUs
   return [
     at(read1, (v) => v <= 90, 'read@postgres: server CPU per request (µs)', '<= 90'),
     at(identityLayerUs, (v) => v <= 30, 'identity layer: read@postgres minus bare+db (CPU µs/request)', '<= 30'),
-    at(readRps !== null && recipeRps ? Math.round((readRps / recipeRps) * 100) / 100 : null, (v) => v >= 8, 'read@postgres throughput / recipe throughput', '>= 8'),
-    at(m('platform-read@postgres', 'p99_ms'), (v) => v <= 15, 'read@postgres: latency p99 at 64 connections (ms)', '<= 15'),
-    at(read1 !== null && read10k !== null ? Math.round((read10k / read1 - 1) * 1000) / 10 : null, (v) => v <= 15, 'read with 10,000 distinct tokens vs one token: extra CPU (%)', '<= 15'),
+    at(
+      readRps !== null && recipeRps ? Math.round((readRps / recipeRps) * 100) / 100 : null,
+      (v) => v >= 8,
+      'read@postgres throughput / recipe throughput',
+      '>= 8',
+    ),
+    at(
+      m('platform-read@postgres', 'p99_ms'),
+      (v) => v <= 15,
+      'read@postgres: latency p99 at 64 connections (ms)',
+      '<= 15',
+    ),
+    at(
+      read1 !== null && read10k !== null ? Math.round((read10k / read1 - 1) * 1000) / 10 : null,
+      (v) => v <= 15,
+      'read with 10,000 distinct tokens vs one token: extra CPU (%)',
+      '<= 15',
+    ),
     { target: 'a first-seen token (µs)', measured: null, limit: '<= 100', met: null },
-    at(m('platform-write@postgres', 'cpu_us_per_request'), (v) => v <= 150, 'write@postgres: server CPU per request (µs)', '<= 150'),
-    at(m('platform-read@pglite', 'cpu_us_per_request'), (v) => v <= 300, 'read@pglite: server CPU per request (µs)', '<= 300'),
+    at(
+      m('platform-write@postgres', 'cpu_us_per_request'),
+      (v) => v <= 150,
+      'write@postgres: server CPU per request (µs)',
+      '<= 150',
+    ),
+    at(
+      m('platform-read@pglite', 'cpu_us_per_request'),
+      (v) => v <= 300,
+      'read@pglite: server CPU per request (µs)',
+      '<= 300',
+    ),
     at(el('platform-read@pglite'), (v) => v <= 10, 'read@pglite: event-loop delay p99 (ms)', '<= 10'),
     at(m('platform-read@pglite', 'p99_ms'), (v) => v <= 50, 'read@pglite: latency p99 at 64 connections (ms)', '<= 50'),
     at(s['platform-read@pglite']?.rss_mb ?? null, (v) => v <= 400, 'pglite: RSS (MB)', '<= 400'),
-    { target: 'audit: 0 lost, 0 duplicated in every scenario', measured: auditExact ? 0 : 1, limit: 'exact', met: auditExact },
+    {
+      target: 'audit: 0 lost, 0 duplicated in every scenario',
+      measured: auditExact ? 0 : 1,
+      limit: 'exact',
+      met: auditExact,
+    },
   ];
 }

@@ -20,8 +20,13 @@ export interface Names {
   ressSnake: string;
 }
 
-const pascal = (kebab: string) => kebab.split('-').map((p) => p[0].toUpperCase() + p.slice(1)).join('');
-const plural = (noun: string) => (/(s|x|z|ch|sh)$/.test(noun) ? `${noun}es` : /[^aeiou]y$/.test(noun) ? `${noun.slice(0, -1)}ies` : `${noun}s`);
+const pascal = (kebab: string) =>
+  kebab
+    .split('-')
+    .map((p) => p[0].toUpperCase() + p.slice(1))
+    .join('');
+const plural = (noun: string) =>
+  /(s|x|z|ch|sh)$/.test(noun) ? `${noun}es` : /[^aeiou]y$/.test(noun) ? `${noun.slice(0, -1)}ies` : `${noun}s`;
 
 /** Every spelling the templates use. */
 export function namesFor(app: string, resource: string): Names {

@@ -98,25 +98,49 @@ export function platformProblems(manifests: Manifest[]): string[] {
   const healthPaths = new Set(['/health/live', '/health/ready']);
   for (const deployment of deployments) {
     const where = name(deployment);
-    const spec = (deployment.spec ?? {}) as { template?: { spec?: { containers?: Container[]; terminationGracePeriodSeconds?: number; securityContext?: { runAsNonRoot?: boolean } } } };
+    const spec = (deployment.spec ?? {}) as {
+      template?: {
+        spec?: {
+          containers?: Container[];
+          terminationGracePeriodSeconds?: number;
+          securityContext?: { runAsNonRoot?: boolean };
+        };
+      };
+    };
     const pod = spec.template?.spec ?? {};
-    if (pod.securityContext?.runAsNonRoot !== true) problems.push(`${where}: securityContext.runAsNonRoot must be true`);
+    if (pod.securityContext?.runAsNonRoot !== true)
+      problems.push(`${where}: securityContext.runAsNonRoot must be true`);
     const grace = pod.terminationGracePeriodSeconds ?? 30;
     for (const container of pod.containers ?? []) {
       const at = `${where} container ${container.name}`;
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
         const probePath = container[probe]?.httpGet?.path;
-        if (!probePath || !healthPaths.has(probePath)) problems.push(`${at}: ${probe} must be an httpGet on /health/live or /health/ready (got ${probePath ?? 'none'})`);
+        if (!probePath || !healthPaths.has(probePath))
+          problems.push(
+            `${at}: ${probe} must be an httpGet on /health/live or /health/ready (got ${probePath ?? 'none'})`,
+          );
       }
-      if (container.readinessProbe?.httpGet?.path !== '/health/ready') problems.push(`${at}: readinessProbe must use /health/ready`);
+      if (container.readinessProbe?.httpGet?.path !== '/health/ready')
+        problems.push(`${at}: readinessProbe must use /health/ready`);
       const preStop = container.lifecycle?.preStop;
-      const pause = preStop?.sleep?.seconds ?? (preStop?.exec?.command?.[0] === 'sleep' ? Number(preStop.exec.command[1]) : undefined);
-      if (pause === undefined || !Number.isFinite(pause)) problems.push(`${at}: lifecycle.preStop must pause (sleep) before SIGTERM`);
-      else if (pause + 15 > grace) problems.push(`${at}: terminationGracePeriodSeconds (${grace}) must leave at least 15 s to drain after the ${pause} s preStop pause`);
-      if (container.securityContext?.readOnlyRootFilesystem !== true) problems.push(`${at}: securityContext.readOnlyRootFilesystem must be true`);
-      if (container.securityContext?.allowPrivilegeEscalation !== false) problems.push(`${at}: securityContext.allowPrivilegeEscalation must be false`);
+      const pause =
+        preStop?.sleep?.seconds ??
+        (preStop?.exec?.command?.[0] === 'sleep' ? Number(preStop.exec.command[1]) : undefined);
+      if (pause === undefined || !Number.isFinite(pause))
+        problems.push(`${at}: lifecycle.preStop must pause (sleep) before SIGTERM`);
+      else if (pause + 15 > grace)
+        problems.push(
+          `${at}: terminationGracePeriodSeconds (${grace}) must leave at least 15 s to drain after the ${pause} s preStop pause`,
+        );
+      if (container.securityContext?.readOnlyRootFilesystem !== true)
+        problems.push(`${at}: securityContext.readOnlyRootFilesystem must be true`);
+      if (container.securityContext?.allowPrivilegeEscalation !== false)
+        problems.push(`${at}: securityContext.allowPrivilegeEscalation must be false`);
       for (const mount of container.volumeMounts ?? []) {
-        if (mount.subPath !== undefined) problems.push(`${at}: volume ${mount.name} is mounted with subPath, which Kubernetes never updates (no hot reload)`);
+        if (mount.subPath !== undefined)
+          problems.push(
+            `${at}: volume ${mount.name} is mounted with subPath, which Kubernetes never updates (no hot reload)`,
+          );
       }
     }
   }
@@ -145,13 +169,19 @@ export function kustomizeAvailable(): boolean {
  * @throws Error with kustomize's message when rendering fails
  */
 export function renderKustomization(dir: string): Manifest[] {
-  const out = execFileSync('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 * 1024 * 1024 });
+  const out = execFileSync('kubectl', ['kustomize', '--load-restrictor', 'LoadRestrictionsNone', dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return parseManifests(out);
 }
 
 /** Without kustomize: the plain resource files of a folder (patches and generators are not applied). */
 export function readResourceFiles(dir: string): Manifest[] {
-  const kustomization = parseManifests(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8'))[0] as { resources?: string[] };
+  const kustomization = parseManifests(readFileSync(path.join(dir, 'kustomization.yaml'), 'utf8'))[0] as {
+    resources?: string[];
+  };
   return (kustomization.resources ?? [])
     .map((r) => path.join(dir, r))
     .filter((file) => existsSync(file) && file.endsWith('.yaml'))

@@ -37,12 +37,25 @@ export interface AccessMap {
  *
  * @param apps feature apps to include (default: every app the platform knows)
  */
-export async function loadRouteInventory(apps: FeatureApp[] = FEATURE_APPS): Promise<{ routes: RouteEntry[]; registry: AppRegistry }> {
-  const config = parsePlatformConfig({ NODE_ENV: 'test', DATA_DIR: path.join(process.cwd(), 'data', 'access-map-unused') });
-  const context = await NestFactory.createApplicationContext(AppModule.forRoot(config, pino({ level: 'silent' }), apps), { preview: true, logger: false, abortOnError: false });
+export async function loadRouteInventory(
+  apps: FeatureApp[] = FEATURE_APPS,
+): Promise<{ routes: RouteEntry[]; registry: AppRegistry }> {
+  const config = parsePlatformConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: path.join(process.cwd(), 'data', 'access-map-unused'),
+  });
+  const context = await NestFactory.createApplicationContext(
+    AppModule.forRoot(config, pino({ level: 'silent' }), apps),
+    { preview: true, logger: false, abortOnError: false },
+  );
   try {
     const registry = new AppRegistry([...apps.map((a) => a.manifest), PLATFORM_APP]);
-    const inventory = new RouteInventory(new DiscoveryService(context.get(ModulesContainer)), new MetadataScanner(), new Reflector(), registry);
+    const inventory = new RouteInventory(
+      new DiscoveryService(context.get(ModulesContainer)),
+      new MetadataScanner(),
+      new Reflector(),
+      registry,
+    );
     return { routes: inventory.routes(), registry };
   } finally {
     await context.close();
@@ -80,12 +93,17 @@ export function buildAccessMap(routes: RouteEntry[], policy: PolicyService, poli
         permissions: [...new Set(closure.flatMap((r) => doc.roles[r].permissions))].sort(),
       };
     }),
-    scopes: scopeNames.map((name) => ({ name, description: doc.scopes[name].description ?? '', permissions: [...doc.scopes[name].permissions] })),
+    scopes: scopeNames.map((name) => ({
+      name,
+      description: doc.scopes[name].description ?? '',
+      permissions: [...doc.scopes[name].permissions],
+    })),
     routes: rows,
   };
 }
 
-const cell = (values: string[]) => (values.length ? values.map((v) => (v === '*' ? 'any' : `\`${v}\``)).join(', ') : '—');
+const cell = (values: string[]) =>
+  values.length ? values.map((v) => (v === '*' ? 'any' : `\`${v}\``)).join(', ') : '—';
 
 /** The map as Markdown: roles with includes resolved, scopes, then one table of routes per app. */
 export function renderAccessMapMarkdown(map: AccessMap): string {
@@ -113,10 +131,18 @@ export function renderAccessMapMarkdown(map: AccessMap): string {
     ...map.scopes.map((s) => `| \`${s.name}\` | ${cell(s.permissions)} |`),
   ];
   for (const app of [...new Set(map.routes.map((r) => r.app))]) {
-    lines.push('', `## ${app}`, '', '| Method | Path | Needs | Roles | Mapped from | Scopes | Tenant | DPoP |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push(
+      '',
+      `## ${app}`,
+      '',
+      '| Method | Path | Needs | Roles | Mapped from | Scopes | Tenant | DPoP |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
     for (const r of map.routes.filter((route) => route.app === app)) {
       const needs = r.policy === 'permissions' ? cell(r.permissions) : r.policy;
-      lines.push(`| ${r.method} | \`${r.path}\` | ${needs} | ${cell(r.roles)} | ${cell(r.mappedFrom)} | ${cell(r.scopes)} | ${r.tenant ?? '—'} | ${r.dpop ? 'machines' : '—'} |`);
+      lines.push(
+        `| ${r.method} | \`${r.path}\` | ${needs} | ${cell(r.roles)} | ${cell(r.mappedFrom)} | ${cell(r.scopes)} | ${r.tenant ?? '—'} | ${r.dpop ? 'machines' : '—'} |`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

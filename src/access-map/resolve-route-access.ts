@@ -31,7 +31,12 @@ export interface AccessMapRoute {
  * only `boundRoles` (granted in the platform, so role mappings do not apply), or a machine holding
  * only `scopes`. `tenant` defaults to a tenant that no mapping names.
  */
-export function profilePrincipal(profile: { roles?: string[]; boundRoles?: string[]; scopes?: string[]; tenant?: string | null }): Principal {
+export function profilePrincipal(profile: {
+  roles?: string[];
+  boundRoles?: string[];
+  scopes?: string[];
+  tenant?: string | null;
+}): Principal {
   const machine = profile.scopes !== undefined;
   return {
     subject: 'access-map',
@@ -60,7 +65,11 @@ export function profilePrincipal(profile: { roles?: string[]; boundRoles?: strin
  * @param tenant the tenant the roles and scopes are held in (mappings without a tenant always apply;
  *   a tenant-specific mapping is evaluated in its own tenant); default: a tenant no mapping names
  */
-export function resolveRouteAccess(route: RouteEntry, policy: PolicyService, tenant: string | null = 'any-tenant'): AccessMapRoute {
+export function resolveRouteAccess(
+  route: RouteEntry,
+  policy: PolicyService,
+  tenant: string | null = 'any-tenant',
+): AccessMapRoute {
   const doc: PolicyDocument = policy.current;
   const p = route.policy;
   const base = {
@@ -91,6 +100,9 @@ export function resolveRouteAccess(route: RouteEntry, policy: PolicyService, ten
 }
 
 /** Orders access-map rows by app, then path, then method (stable output for review). */
-export function byAppPathMethod(a: { app: string; path: string; method: string }, b: { app: string; path: string; method: string }): number {
+export function byAppPathMethod(
+  a: { app: string; path: string; method: string },
+  b: { app: string; path: string; method: string },
+): number {
   return a.app.localeCompare(b.app) || a.path.localeCompare(b.path) || a.method.localeCompare(b.method);
 }

@@ -21,7 +21,9 @@ describe('audit journals left by another worker count', () => {
     const owners = [workerJournalDir(base, 0), workerJournalDir(base, 1)];
     expect(adoptOrphanJournals(base, owners)).toEqual([base]);
     // The torn last line (never acknowledged) is left out; the segment keeps its content.
-    expect(readFileSync(path.join(owners[0], 'audit-journal.ndjson'), 'utf8')).toBe('{"recordId":"a"}\n{"recordId":"b"}\n');
+    expect(readFileSync(path.join(owners[0], 'audit-journal.ndjson'), 'utf8')).toBe(
+      '{"recordId":"a"}\n{"recordId":"b"}\n',
+    );
     expect(readdirSync(owners[0]).filter((n) => n.startsWith('audit-wal-'))).toEqual(['audit-wal-000000000001.ndjson']);
     expect(readFileSync(path.join(owners[0], 'audit-wal-000000000001.ndjson'), 'utf8')).toBe('{"recordId":"c"}\n');
     expect(readdirSync(base).filter((n) => n.endsWith('.ndjson'))).toEqual([]);
@@ -42,7 +44,9 @@ describe('audit journals left by another worker count', () => {
     write(workerJournalDir(base, 0), 'audit-journal.ndjson', '{"recordId":"mine"}\n');
     mkdirSync(workerJournalDir(base, 5));
     expect(adoptOrphanJournals(base, [workerJournalDir(base, 0), workerJournalDir(base, 1)])).toEqual([]);
-    expect(readFileSync(path.join(workerJournalDir(base, 0), 'audit-journal.ndjson'), 'utf8')).toBe('{"recordId":"mine"}\n');
+    expect(readFileSync(path.join(workerJournalDir(base, 0), 'audit-journal.ndjson'), 'utf8')).toBe(
+      '{"recordId":"mine"}\n',
+    );
   });
 
   it('never takes a folder a live process holds', () => {
@@ -50,6 +54,8 @@ describe('audit journals left by another worker count', () => {
     // The lock names a live process other than this one (the parent: lockFolder treats its own pid as free).
     writeFileSync(`${workerJournalDir(base, 3)}.lock`, `${process.ppid}@${hostname()}`);
     expect(() => adoptOrphanJournals(base, [workerJournalDir(base, 0)])).toThrow(/in use by process/);
-    expect(readFileSync(path.join(workerJournalDir(base, 3), 'audit-journal.ndjson'), 'utf8')).toBe('{"recordId":"live"}\n');
+    expect(readFileSync(path.join(workerJournalDir(base, 3), 'audit-journal.ndjson'), 'utf8')).toBe(
+      '{"recordId":"live"}\n',
+    );
   });
 });

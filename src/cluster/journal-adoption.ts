@@ -1,4 +1,13 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { lockFolder } from '@platform/database';
 
@@ -39,7 +48,9 @@ function moveRecords(source: string, target: string): number {
     }
     const seqs = (dir: string) => readdirSync(dir).map((n) => Number(SEGMENT.exec(n)?.[1] ?? 0));
     let next = Math.max(0, ...seqs(target)) + 1;
-    for (const name of readdirSync(source).filter((n) => SEGMENT.test(n)).sort()) {
+    for (const name of readdirSync(source)
+      .filter((n) => SEGMENT.test(n))
+      .sort()) {
       renameSync(path.join(source, name), path.join(target, `audit-wal-${String(next++).padStart(12, '0')}.ndjson`));
       moved++;
     }
@@ -64,7 +75,12 @@ export function adoptOrphanJournals(base: string, owners: string[]): string[] {
   if (!existsSync(base)) return [];
   const [heir] = owners;
   const owned = new Set(owners.map((o) => path.resolve(o)));
-  const candidates = [base, ...readdirSync(base).filter((n) => WORKER_FOLDER.test(n)).map((n) => path.join(base, n))];
+  const candidates = [
+    base,
+    ...readdirSync(base)
+      .filter((n) => WORKER_FOLDER.test(n))
+      .map((n) => path.join(base, n)),
+  ];
   const adopted: string[] = [];
   for (const dir of candidates) {
     if (owned.has(path.resolve(dir)) || !statSync(dir).isDirectory()) continue;

@@ -12,7 +12,9 @@ const MAX_FAILED_STARTS = 3;
 /** One line of the primary's own log: JSON, like the workers' (pino) lines. */
 function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void {
   const levels = { info: 30, warn: 40, error: 50 } as const;
-  process.stdout.write(`${JSON.stringify({ level: levels[level], time: Date.now(), pid: process.pid, role: 'primary', ...fields, msg })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ level: levels[level], time: Date.now(), pid: process.pid, role: 'primary', ...fields, msg })}\n`,
+  );
 }
 
 /**
@@ -29,7 +31,12 @@ function log(level: 'info' | 'warn' | 'error', msg: string, fields: Record<strin
  * @param shutdownTimeoutMs how long a graceful stop may take before workers are killed
  * @returns resolves when the cluster has stopped, with the exit code to use
  */
-export function runPrimary(count: number, journalBase: string, rateLimitInstances: number, shutdownTimeoutMs: number): Promise<number> {
+export function runPrimary(
+  count: number,
+  journalBase: string,
+  rateLimitInstances: number,
+  shutdownTimeoutMs: number,
+): Promise<number> {
   const startedAt = new Map<Worker, number>();
   const indexOf = new Map<Worker, number>();
   const listening = new Set<number>();

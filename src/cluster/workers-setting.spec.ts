@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@platform/config';
 import { resolveWorkerCount } from './workers-setting';
 
-const SHARED = { DATABASE_URL: 'postgres://db/platform', REDIS_URL: 'redis://cache:6379', OIDC_ISSUER: 'https://idp.example' };
+const SHARED = {
+  DATABASE_URL: 'postgres://db/platform',
+  REDIS_URL: 'redis://cache:6379',
+  OIDC_ISSUER: 'https://idp.example',
+};
 
 describe('WORKERS', () => {
   it('is one process when unset, and on the embedded database even with auto', () => {
@@ -18,7 +22,9 @@ describe('WORKERS', () => {
 
   it('refuses a value that is not auto or 1-64, naming the variable', () => {
     for (const bad of ['0', '-2', '65', 'two', '1.5']) {
-      expect(() => resolveWorkerCount({ ...SHARED, WORKERS: bad }, 2)).toThrow(/WORKERS must be "auto" or a whole number from 1 to 64/);
+      expect(() => resolveWorkerCount({ ...SHARED, WORKERS: bad }, 2)).toThrow(
+        /WORKERS must be "auto" or a whole number from 1 to 64/,
+      );
     }
   });
 

@@ -35,9 +35,14 @@ export function resolveWorkerCount(env: Env, parallelism: number): number {
   }
   if (count === 1) return 1;
   const problems: string[] = [];
-  if (embedded) problems.push(`WORKERS=${raw} needs DATABASE_URL (PostgreSQL): the embedded database belongs to one process`);
-  if (!env.REDIS_URL) problems.push(`WORKERS=${raw} needs REDIS_URL: rate limits and DPoP replay checks are shared between workers through Redis`);
-  if (!env.OIDC_ISSUER && !env.OIDC_ISSUERS_FILE) problems.push(`WORKERS=${raw} needs a configured issuer (OIDC_ISSUER): the development provider is one process`);
+  if (embedded)
+    problems.push(`WORKERS=${raw} needs DATABASE_URL (PostgreSQL): the embedded database belongs to one process`);
+  if (!env.REDIS_URL)
+    problems.push(
+      `WORKERS=${raw} needs REDIS_URL: rate limits and DPoP replay checks are shared between workers through Redis`,
+    );
+  if (!env.OIDC_ISSUER && !env.OIDC_ISSUERS_FILE)
+    problems.push(`WORKERS=${raw} needs a configured issuer (OIDC_ISSUER): the development provider is one process`);
   if (problems.length > 0) throw new ConfigError(problems);
   return count;
 }

@@ -1,6 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, PolicyService, RequirePermissions, RouteInventory, type Principal } from '@platform/auth';
+import {
+  Authenticated,
+  CurrentPrincipal,
+  PolicyService,
+  RequirePermissions,
+  RouteInventory,
+  type Principal,
+} from '@platform/auth';
 import { AppRegistry } from '@platform/feature-apps';
 import { buildAccessMap, type AccessMap } from './access-map';
 import { PLATFORM_PERMISSIONS } from '../platform/platform-permissions';
@@ -32,7 +39,9 @@ export class AccessMapController {
    * matrix is the same explanation for every role at once.
    */
   @Get('access-map')
-  @ApiOperation({ summary: 'Routes x roles and scopes from the inventory and the policy, each cell with its grant path' })
+  @ApiOperation({
+    summary: 'Routes x roles and scopes from the inventory and the policy, each cell with its grant path',
+  })
   @RequirePermissions(PLATFORM_PERMISSIONS.authzExplain, { tenant: 'optional' })
   accessMap(@CurrentPrincipal() principal: Principal): AccessMap {
     return buildAccessMap(this.inventory.routes(), this.policy, principal.tenant);
@@ -43,7 +52,9 @@ export class AccessMapController {
   @ApiOperation({ summary: "The caller's identity, effective roles and the declared permissions the policy grants it" })
   @Authenticated({ tenant: 'optional' })
   me(@CurrentPrincipal() principal: Principal): MeView {
-    const permissions = [...this.registry.permissions().keys()].filter((permission) => this.policy.decide(principal, [permission]).allowed).sort();
+    const permissions = [...this.registry.permissions().keys()]
+      .filter((permission) => this.policy.decide(principal, [permission]).allowed)
+      .sort();
     const roles = principal.type === 'user' ? this.policy.effectiveRoles(principal) : [];
     return { subject: principal.subject, type: principal.type, tenant: principal.tenant, roles, permissions };
   }

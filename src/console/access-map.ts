@@ -46,7 +46,11 @@ export function buildAccessMap(routes: RouteEntry[], policy: PolicyService, tena
   const document = policy.current;
   const roleNames = Object.keys(document.roles).sort();
   const scopeNames = Object.keys(document.scopes).sort();
-  const cell = (allowed: boolean, permissions: string[], explain: (permission: string) => PolicyExplanation): AccessCell => {
+  const cell = (
+    allowed: boolean,
+    permissions: string[],
+    explain: (permission: string) => PolicyExplanation,
+  ): AccessCell => {
     const grants: AccessCell['grants'] = [];
     const missing: string[] = [];
     for (const permission of permissions) {
@@ -56,7 +60,13 @@ export function buildAccessMap(routes: RouteEntry[], policy: PolicyService, tena
       const first = explanation.grantedBy[0];
       if (first) {
         const via = first.source?.source === 'includes' ? `included by ${first.source.from}` : undefined;
-        grants.push({ permission, pattern: first.pattern, ...(first.role && { role: first.role }), ...(first.scope && { scope: first.scope }), ...(via && { via }) });
+        grants.push({
+          permission,
+          pattern: first.pattern,
+          ...(first.role && { role: first.role }),
+          ...(first.scope && { scope: first.scope }),
+          ...(via && { via }),
+        });
       }
     }
     return { allowed, grants, missing };
@@ -73,16 +83,30 @@ export function buildAccessMap(routes: RouteEntry[], policy: PolicyService, tena
         permissions: resolved.permissions,
         tenantScoped: resolved.tenant === 'required',
         roles: Object.fromEntries(
-          roleNames.map((role) => [role, cell(gets(resolved.roles, role), resolved.permissions, (p) => policy.explain({ type: 'user', roles: [], scopes: [], tenant }, p, [role]))]),
+          roleNames.map((role) => [
+            role,
+            cell(gets(resolved.roles, role), resolved.permissions, (p) =>
+              policy.explain({ type: 'user', roles: [], scopes: [], tenant }, p, [role]),
+            ),
+          ]),
         ),
         scopes: Object.fromEntries(
-          scopeNames.map((scope) => [scope, cell(gets(resolved.scopes, scope), resolved.permissions, (p) => policy.explain({ type: 'service', roles: [], scopes: [scope], tenant }, p))]),
+          scopeNames.map((scope) => [
+            scope,
+            cell(gets(resolved.scopes, scope), resolved.permissions, (p) =>
+              policy.explain({ type: 'service', roles: [], scopes: [scope], tenant }, p),
+            ),
+          ]),
         ),
       };
     })
     .sort(byAppPathMethod);
   return {
-    roles: roleNames.map((name) => ({ name, description: document.roles[name].description, includes: document.roles[name].includes })),
+    roles: roleNames.map((name) => ({
+      name,
+      description: document.roles[name].description,
+      includes: document.roles[name].includes,
+    })),
     scopes: scopeNames.map((name) => ({ name, description: document.scopes[name].description })),
     routes: rows,
   };

@@ -31,7 +31,8 @@ export function loadConsoleAssets(dir = CONSOLE_PUBLIC_DIR): Map<string, Console
     for (const entry of readdirSync(path.join(dir, relative), { withFileTypes: true })) {
       const name = relative ? `${relative}/${entry.name}` : entry.name;
       if (entry.isDirectory()) walk(name);
-      else if (TYPES[path.extname(entry.name)]) assets.set(name, { body: readFileSync(path.join(dir, name)), contentType: TYPES[path.extname(entry.name)] });
+      else if (TYPES[path.extname(entry.name)])
+        assets.set(name, { body: readFileSync(path.join(dir, name)), contentType: TYPES[path.extname(entry.name)] });
     }
   };
   walk('');

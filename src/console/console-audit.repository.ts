@@ -42,7 +42,13 @@ export class ConsoleAuditRepository {
    * Access records denied in [from, to), counted per group key and per bucket of `bucketMs`
    * milliseconds (bucket 0 starts at `from`); one tenant, or every tenant when `tenant` is undefined.
    */
-  async refusalCounts(dimension: RefusalDimension, from: Date, to: Date, bucketMs: number, tenant: string | undefined): Promise<RefusalCount[]> {
+  async refusalCounts(
+    dimension: RefusalDimension,
+    from: Date,
+    to: Date,
+    bucketMs: number,
+    tenant: string | undefined,
+  ): Promise<RefusalCount[]> {
     const key = KEY[dimension];
     const bucket = sql<number>`floor(extract(epoch from (${auditRecords.occurredAt} - ${from.toISOString()}::timestamptz)) * 1000 / ${bucketMs})::int`;
     const rows = await this.database.db
@@ -54,7 +60,14 @@ export class ConsoleAuditRepository {
   }
 
   /** The newest `limit` denials of one group in [from, to). */
-  async refusalRecords(dimension: RefusalDimension, key: string, from: Date, to: Date, tenant: string | undefined, limit: number): Promise<AuditRow[]> {
+  async refusalRecords(
+    dimension: RefusalDimension,
+    key: string,
+    from: Date,
+    to: Date,
+    tenant: string | undefined,
+    limit: number,
+  ): Promise<AuditRow[]> {
     return this.database.db
       .select()
       .from(auditRecords)
@@ -79,7 +92,8 @@ export class ConsoleAuditRepository {
    * is read). The full walk is `npm run audit:verify`.
    */
   async chainStatus(row: AuditRow): Promise<ChainStatus> {
-    if (row.hash === null || row.prevHash === null) return { status: 'unchained', hashMatches: null, linkMatches: null };
+    if (row.hash === null || row.prevHash === null)
+      return { status: 'unchained', hashMatches: null, linkMatches: null };
     const hashMatches = chainHash(row.prevHash, row) === row.hash;
     const [previous] = await this.database.db
       .select({ hash: auditRecords.hash })

@@ -39,7 +39,11 @@ export class ConsoleController {
   @Get('settings.json')
   @Public()
   settings(@Res() reply: FastifyReply): void {
-    const body: ConsoleSettings = { issuer: this.config.oidc.issuer as string, clientId: this.config.consoleClientId, audience: this.config.oidc.audiences[0] };
+    const body: ConsoleSettings = {
+      issuer: this.config.oidc.issuer as string,
+      clientId: this.config.consoleClientId,
+      audience: this.config.oidc.audiences[0],
+    };
     void reply.headers(this.headers).type('application/json').send(body);
   }
 

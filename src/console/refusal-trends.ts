@@ -27,6 +27,11 @@ export function refusalTrends(counts: RefusalCount[], buckets: number): RefusalG
   const half = Math.floor(buckets / 2);
   const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
   return [...byKey]
-    .map(([key, series]) => ({ key, series, total: sum(series), rise: sum(series.slice(buckets - half)) - sum(series.slice(0, half)) }))
+    .map(([key, series]) => ({
+      key,
+      series,
+      total: sum(series),
+      rise: sum(series.slice(buckets - half)) - sum(series.slice(0, half)),
+    }))
     .sort((a, b) => b.rise - a.rise || b.total - a.total || a.key.localeCompare(b.key));
 }

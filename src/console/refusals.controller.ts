@@ -20,7 +20,10 @@ export class RefusalsController {
   constructor(private readonly refusalsService: RefusalsService) {}
 
   @Get('refusals')
-  @ApiOperation({ summary: 'Denials in a time window, grouped (route, reason, permission, principal type, app, subject), per time bucket, rising groups first' })
+  @ApiOperation({
+    summary:
+      'Denials in a time window, grouped (route, reason, permission, principal type, app, subject), per time bucket, rising groups first',
+  })
   @RequirePermissions(PLATFORM_PERMISSIONS.auditRead, { tenant: 'optional' })
   refusals(@CurrentPrincipal() principal: Principal, @Query() query: RefusalsQuery): Promise<RefusalsView> {
     return this.refusalsService.refusals(principal, query);
@@ -29,14 +32,22 @@ export class RefusalsController {
   @Get('refusals/records')
   @ApiOperation({ summary: 'The newest 100 denials of one group of GET /platform/audit/refusals' })
   @RequirePermissions(PLATFORM_PERMISSIONS.auditRead, { tenant: 'optional' })
-  async refusalRecords(@CurrentPrincipal() principal: Principal, @Query() query: RefusalRecordsQuery): Promise<{ items: AuditRow[] }> {
+  async refusalRecords(
+    @CurrentPrincipal() principal: Principal,
+    @Query() query: RefusalRecordsQuery,
+  ): Promise<{ items: AuditRow[] }> {
     return { items: await this.refusalsService.refusalRecords(principal, query) };
   }
 
   @Get('records/:id')
-  @ApiOperation({ summary: "One audit record by id, with its hash-chain status (its hash recomputed, its link to the record before)" })
+  @ApiOperation({
+    summary: 'One audit record by id, with its hash-chain status (its hash recomputed, its link to the record before)',
+  })
   @RequirePermissions(PLATFORM_PERMISSIONS.auditRead, { tenant: 'optional' })
-  record(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<{ record: AuditRow; chain: ChainStatus }> {
+  record(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+  ): Promise<{ record: AuditRow; chain: ChainStatus }> {
     return this.refusalsService.record(principal, id);
   }
 }

@@ -45,7 +45,13 @@ export class RefusalsService {
     const bucketMs = Math.ceil((to.getTime() - from.getTime()) / buckets);
     await this.catchUp();
     const counts = await this.repository.refusalCounts(groupBy, from, to, bucketMs, tenant);
-    return { groupBy, from: from.toISOString(), to: to.toISOString(), bucketMs, groups: refusalTrends(counts, buckets) };
+    return {
+      groupBy,
+      from: from.toISOString(),
+      to: to.toISOString(),
+      bucketMs,
+      groups: refusalTrends(counts, buckets),
+    };
   }
 
   /** The newest 100 denials of one group. @throws as {@link refusals} */
@@ -60,7 +66,11 @@ export class RefusalsService {
    * @throws InvalidRequestError `invalid_record_id`; ResourceNotFoundError `audit_record_not_found`; ProblemException 403
    */
   async record(principal: Principal, id: string): Promise<{ record: AuditRow; chain: ChainStatus }> {
-    if (!/^[1-9][0-9]{0,15}$/.test(id)) throw new InvalidRequestError('invalid_record_id', 'A record id is a positive integer, as the audit trail lists it.');
+    if (!/^[1-9][0-9]{0,15}$/.test(id))
+      throw new InvalidRequestError(
+        'invalid_record_id',
+        'A record id is a positive integer, as the audit trail lists it.',
+      );
     const { tenant } = this.scope(principal, {});
     await this.catchUp();
     const record = await this.repository.record(Number(id), tenant);
@@ -81,11 +91,16 @@ export class RefusalsService {
 
   /** The tenant this principal may read (undefined: every tenant) and the window asked for. */
   private scope(principal: Principal, query: RefusalsQuery) {
-    const tenant = auditTenantScope(principal, this.policy.decide(principal, [PLATFORM_PERMISSIONS.auditReadAll]).allowed, query.tenant);
+    const tenant = auditTenantScope(
+      principal,
+      this.policy.decide(principal, [PLATFORM_PERMISSIONS.auditReadAll]).allowed,
+      query.tenant,
+    );
     const to = query.to === undefined ? new Date() : new Date(query.to);
     const from = query.from === undefined ? new Date(to.getTime() - DAY_MS) : new Date(query.from);
     if (from >= to) throw new InvalidRequestError('invalid_time_range', '`from` must be before `to`.');
-    if (to.getTime() - from.getTime() > MAX_WINDOW_MS) throw new InvalidRequestError('invalid_time_range', 'The window may span 31 days at most.');
+    if (to.getTime() - from.getTime() > MAX_WINDOW_MS)
+      throw new InvalidRequestError('invalid_time_range', 'The window may span 31 days at most.');
     return { tenant, from, to, buckets: query.buckets ?? 24, groupBy: query.groupBy ?? 'route' };
   }
 }

@@ -57,7 +57,11 @@ export class AuditTrailService {
 
   /** The query this principal may run (see {@link auditTenantScope}). */
   private scopedQuery(principal: Principal, input: AuditFilterInput): Omit<AuditQuery, 'limit'> {
-    const tenant = auditTenantScope(principal, this.policy.decide(principal, [PLATFORM_PERMISSIONS.auditReadAll]).allowed, input.tenant);
+    const tenant = auditTenantScope(
+      principal,
+      this.policy.decide(principal, [PLATFORM_PERMISSIONS.auditReadAll]).allowed,
+      input.tenant,
+    );
     const from = input.from === undefined ? undefined : new Date(input.from);
     const to = input.to === undefined ? undefined : new Date(input.to);
     if (from && to && from >= to) throw new InvalidRequestError('invalid_time_range', '`from` must be before `to`.');

@@ -20,7 +20,10 @@ export class AuditController {
   @Get()
   @ApiOperation({ summary: 'Audit records, newest first, filtered, one page at a time' })
   @RequirePermissions(PLATFORM_PERMISSIONS.auditRead, { tenant: 'optional' })
-  list(@CurrentPrincipal() principal: Principal, @Query() input: AuditPageInput): Promise<{ items: AuditRow[]; nextCursor: string | null }> {
+  list(
+    @CurrentPrincipal() principal: Principal,
+    @Query() input: AuditPageInput,
+  ): Promise<{ items: AuditRow[]; nextCursor: string | null }> {
     return this.trail.page(principal, input);
   }
 

@@ -1,5 +1,13 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { AccessStateService, CurrentPrincipal, isExactPermission, PolicyService, RequirePermissions, type Principal, type PolicyExplanation } from '@platform/auth';
+import {
+  AccessStateService,
+  CurrentPrincipal,
+  isExactPermission,
+  PolicyService,
+  RequirePermissions,
+  type Principal,
+  type PolicyExplanation,
+} from '@platform/auth';
 import { PlatformConfig } from '@platform/config';
 import { ForbiddenChangeError, InvalidRequestError } from '@platform/http';
 import { AppRegistry } from '@platform/feature-apps';
@@ -13,7 +21,12 @@ export type ExplainResult = Omit<PolicyExplanation, 'reason'> & {
   permission: string;
   decision: 'allow' | 'deny';
   /** The same reason an audit record of this decision carries. */
-  reason: PolicyExplanation['reason'] | 'principal_deactivated' | 'service_account_not_registered' | 'scope_not_granted' | 'delegation_too_deep';
+  reason:
+    | PolicyExplanation['reason']
+    | 'principal_deactivated'
+    | 'service_account_not_registered'
+    | 'scope_not_granted'
+    | 'delegation_too_deep';
   /** For a machine of the tenant, or the agent acting for the subject: the scopes its service account is granted (null when it is not registered). */
   grantedScopes?: string[] | null;
   /** With `actor`: the agent acting for the subject, and which of its scopes grant the permission. */
@@ -47,7 +60,10 @@ export class AuthzController {
       throw new ForbiddenChangeError('other_tenant', 'You can only explain decisions within your own tenant.');
     }
     if (!isExactPermission(query.permission) || !this.registry.permissions().has(query.permission)) {
-      throw new InvalidRequestError('unknown_permission', `"${query.permission}" is not a permission any app declares.`);
+      throw new InvalidRequestError(
+        'unknown_permission',
+        `"${query.permission}" is not a permission any app declares.`,
+      );
     }
     const boundRoles = [...this.access.rolesOf(tenant, query.subject)];
     const tokenRoles = query.roles ?? [];
@@ -60,18 +76,28 @@ export class AuthzController {
     const scopes = account ? tokenScopes.filter((scope) => account.scopes.has(scope)) : tokenScopes;
     const explanation = this.policy.explain({ type, roles: tokenRoles, scopes, tenant }, query.permission, boundRoles);
     // Delegation: the person's roles (above) and the agent's scopes must both grant.
-    const actorSide = query.actor ? this.policy.explain({ type: 'service', roles: [], scopes, tenant }, query.permission) : undefined;
+    const actorSide = query.actor
+      ? this.policy.explain({ type: 'service', roles: [], scopes, tenant }, query.permission)
+      : undefined;
     let reason: ExplainResult['reason'] = explanation.reason;
     let allowed = explanation.allowed && (actorSide?.allowed ?? true);
     const scopeSide = type === 'service' || (actorSide !== undefined && explanation.allowed);
     if (client !== undefined && !account && this.config.serviceAccountsRequired) {
       [allowed, reason] = [false, 'service_account_not_registered'];
     } else if (scopeSide && !allowed) {
-      const withAllTokenScopes = this.policy.explain({ type: 'service', roles: [], scopes: tokenScopes, tenant }, query.permission).allowed;
+      const withAllTokenScopes = this.policy.explain(
+        { type: 'service', roles: [], scopes: tokenScopes, tenant },
+        query.permission,
+      ).allowed;
       reason = account && withAllTokenScopes ? 'scope_not_granted' : 'insufficient_scope';
     }
     if (query.actor && this.config.delegationMaxDepth < 1) [allowed, reason] = [false, 'delegation_too_deep'];
-    if (this.access.isDeactivated(tenant, query.subject) || (query.actor !== undefined && this.access.isDeactivated(tenant, query.actor)) || (account && !account.active)) [allowed, reason] = [false, 'principal_deactivated'];
+    if (
+      this.access.isDeactivated(tenant, query.subject) ||
+      (query.actor !== undefined && this.access.isDeactivated(tenant, query.actor)) ||
+      (account && !account.active)
+    )
+      [allowed, reason] = [false, 'principal_deactivated'];
     return {
       subject: query.subject,
       tenant,

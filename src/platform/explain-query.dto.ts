@@ -1,7 +1,13 @@
 import { Transform } from 'class-transformer';
 import { IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 
-const list = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((v) => v.trim()).filter(Boolean) : value);
+const list = ({ value }: { value: unknown }) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean)
+    : value;
 
 /** Query of `GET /platform/authz/explain`. */
 export class ExplainQuery {
@@ -10,7 +16,9 @@ export class ExplainQuery {
   subject!: string;
 
   @IsString()
-  @Matches(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, { message: 'permission must be an exact app:resource:action' })
+  @Matches(/^[a-z][a-z0-9-]*:[a-z][a-z0-9-]*:[a-z][a-z0-9-]*$/, {
+    message: 'permission must be an exact app:resource:action',
+  })
   permission!: string;
 
   /** Required for principals outside any tenant; tenant admins may only ask about their own. */

@@ -41,14 +41,24 @@ export class HealthController {
           const states = await Promise.all(this.issuers.issuers.map((trusted) => issuerState(trusted)));
           const failing = states.filter((s) => s.down);
           if (failing.length === 0) return check.up({ issuers: states.length });
-          return check.down({ ...failing[0].details, issuer: failing[0].issuer, failing: failing.map((s) => s.issuer) });
+          return check.down({
+            ...failing[0].details,
+            issuer: failing[0].issuer,
+            failing: failing.map((s) => s.issuer),
+          });
         },
       ]);
     } catch (err) {
       if (err instanceof ServiceUnavailableException) {
-        throw new ProblemException(503, 'not_ready', 'A dependency of the platform is unavailable.', { 'retry-after': '5' }, {
-          checks: (err.getResponse() as { details?: unknown }).details,
-        });
+        throw new ProblemException(
+          503,
+          'not_ready',
+          'A dependency of the platform is unavailable.',
+          { 'retry-after': '5' },
+          {
+            checks: (err.getResponse() as { details?: unknown }).details,
+          },
+        );
       }
       throw err;
     }
@@ -56,11 +66,16 @@ export class HealthController {
 }
 
 /** Readiness of one issuer: its keys loaded and fitting the configuration (a misconfiguration named with expected and found). */
-async function issuerState(trusted: TrustedIssuer): Promise<{ issuer: string; down: boolean; details: Record<string, string> }> {
+async function issuerState(
+  trusted: TrustedIssuer,
+): Promise<{ issuer: string; down: boolean; details: Record<string, string> }> {
   const keys = trusted.keys;
   if (!keys.isReady() || keys.misconfigured()) await keys.reload().catch(() => undefined);
   const misconfigured = keys.misconfigured();
   const issuer = trusted.config.issuer;
-  if (misconfigured) return { issuer, down: true, details: { message: misconfigured.message, ...misconfigured.toJSON() } };
-  return keys.isReady() ? { issuer, down: false, details: {} } : { issuer, down: true, details: { message: 'JWKS not loaded' } };
+  if (misconfigured)
+    return { issuer, down: true, details: { message: misconfigured.message, ...misconfigured.toJSON() } };
+  return keys.isReady()
+    ? { issuer, down: false, details: {} }
+    : { issuer, down: true, details: { message: 'JWKS not loaded' } };
 }

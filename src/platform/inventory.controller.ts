@@ -43,7 +43,8 @@ export class InventoryController {
         public: route.policy?.kind === 'public',
         permissions: route.policy?.kind === 'permissions' ? route.policy.permissions : [],
         policy: route.policy?.kind ?? 'none',
-        tenantScoped: route.policy !== undefined && route.policy.kind !== 'public' && route.policy.tenant === 'required',
+        tenantScoped:
+          route.policy !== undefined && route.policy.kind !== 'public' && route.policy.tenant === 'required',
       })),
     };
   }

@@ -13,7 +13,15 @@ import { SecretsController } from './secrets.controller';
 /** The platform's own endpoints: health probes, the audit trail, inventory, explain, metrics, secrets, RFC 9728 protected resource metadata. */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController, AuditController, InventoryController, AuthzController, MetricsController, SecretsController, ProtectedResourceController],
+  controllers: [
+    HealthController,
+    AuditController,
+    InventoryController,
+    AuthzController,
+    MetricsController,
+    SecretsController,
+    ProtectedResourceController,
+  ],
   providers: [ResourceMetadataChallenges, RoleBootstrap, AuditTrailService],
 })
 export class PlatformModule {}

@@ -15,7 +15,11 @@ const problems = (text: string) => {
 
 describe('bootstrap document', () => {
   it('reads tenant grants and platform grants, in YAML or JSON', () => {
-    expect(parse('grants:\n  - { subject: alice, tenant: acme, roles: [admin] }\n  - { subject: olivia, issuer: "https://idp.example", roles: [platform-operator] }')).toEqual([
+    expect(
+      parse(
+        'grants:\n  - { subject: alice, tenant: acme, roles: [admin] }\n  - { subject: olivia, issuer: "https://idp.example", roles: [platform-operator] }',
+      ),
+    ).toEqual([
       { subject: 'alice', tenant: 'acme', roles: ['admin'], issuer: undefined },
       { subject: 'olivia', issuer: ISS, roles: ['platform-operator'], tenant: undefined },
     ]);

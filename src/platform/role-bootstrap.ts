@@ -30,7 +30,12 @@ export function isPlatformRole(role: string): boolean {
  *
  * @throws Error listing every problem by entry number (never a secret: the file holds none)
  */
-export function parseBootstrap(text: string, source: string, issuer: string | readonly string[] | undefined, roleExists: (role: string) => boolean): BootstrapGrant[] {
+export function parseBootstrap(
+  text: string,
+  source: string,
+  issuer: string | readonly string[] | undefined,
+  roleExists: (role: string) => boolean,
+): BootstrapGrant[] {
   // Any trusted issuer (the issuers file may declare several).
   const trusted: readonly string[] = issuer === undefined ? [] : typeof issuer === 'string' ? [issuer] : issuer;
   let document: unknown;
@@ -40,7 +45,8 @@ export function parseBootstrap(text: string, source: string, issuer: string | re
     throw new Error(`${source}: not valid YAML or JSON (${(err as Error).message.split('\n')[0]})`);
   }
   const grants = (document as { grants?: unknown } | null)?.grants;
-  if (!Array.isArray(grants)) throw new Error(`${source}: expected "grants:" with a list of { subject, tenant?, roles }`);
+  if (!Array.isArray(grants))
+    throw new Error(`${source}: expected "grants:" with a list of { subject, tenant?, roles }`);
   const problems: string[] = [];
   const result: BootstrapGrant[] = [];
   grants.forEach((raw, i) => {
@@ -49,18 +55,29 @@ export function parseBootstrap(text: string, source: string, issuer: string | re
     if (typeof entry !== 'object' || entry === null) return problems.push(`${at} must be a map`);
     const unknownKeys = Object.keys(entry).filter((k) => !['subject', 'issuer', 'tenant', 'roles'].includes(k));
     if (unknownKeys.length) problems.push(`${at} has unknown keys ${unknownKeys.join(', ')}`);
-    if (typeof entry.subject !== 'string' || entry.subject.trim() === '') problems.push(`${at}.subject must be a non-empty string`);
-    if (entry.issuer !== undefined && !trusted.includes(entry.issuer as string)) problems.push(`${at}.issuer ${JSON.stringify(entry.issuer)} is not a trusted issuer (${trusted.join(', ')})`);
-    if (entry.tenant !== undefined && (typeof entry.tenant !== 'string' || entry.tenant === '')) problems.push(`${at}.tenant must be a non-empty string (omit it for platform roles)`);
+    if (typeof entry.subject !== 'string' || entry.subject.trim() === '')
+      problems.push(`${at}.subject must be a non-empty string`);
+    if (entry.issuer !== undefined && !trusted.includes(entry.issuer as string))
+      problems.push(`${at}.issuer ${JSON.stringify(entry.issuer)} is not a trusted issuer (${trusted.join(', ')})`);
+    if (entry.tenant !== undefined && (typeof entry.tenant !== 'string' || entry.tenant === ''))
+      problems.push(`${at}.tenant must be a non-empty string (omit it for platform roles)`);
     if (!Array.isArray(entry.roles) || entry.roles.length === 0 || !entry.roles.every((r) => typeof r === 'string')) {
       problems.push(`${at}.roles must be a non-empty list of role names`);
       return;
     }
     for (const role of entry.roles) {
       if (!roleExists(role)) problems.push(`${at}: role "${role}" is not defined in the policy`);
-      else if (entry.tenant === undefined && !isPlatformRole(role)) problems.push(`${at}: role "${role}" is a tenant role: give the tenant (only platform-* roles are held without one)`);
+      else if (entry.tenant === undefined && !isPlatformRole(role))
+        problems.push(
+          `${at}: role "${role}" is a tenant role: give the tenant (only platform-* roles are held without one)`,
+        );
     }
-    result.push({ subject: String(entry.subject), issuer: entry.issuer as string | undefined, tenant: typeof entry.tenant === 'string' ? entry.tenant : undefined, roles: entry.roles });
+    result.push({
+      subject: String(entry.subject),
+      issuer: entry.issuer as string | undefined,
+      tenant: typeof entry.tenant === 'string' ? entry.tenant : undefined,
+      roles: entry.roles,
+    });
   });
   if (problems.length) throw new Error(`Invalid bootstrap:\n - ${problems.join('\n - ')}`);
   return result;
@@ -87,8 +104,10 @@ export class RoleBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { inline, file, fileRequired } = this.config.bootstrap;
     let grants: BootstrapGrant[] | undefined;
-    if (inline !== undefined) grants = parseBootstrap(inline, 'PLATFORM_BOOTSTRAP', this.trustedIssuers(), (r) => this.policy.hasRole(r));
-    else if (existsSync(file)) grants = parseBootstrap(readFileSync(file, 'utf8'), file, this.trustedIssuers(), (r) => this.policy.hasRole(r));
+    if (inline !== undefined)
+      grants = parseBootstrap(inline, 'PLATFORM_BOOTSTRAP', this.trustedIssuers(), (r) => this.policy.hasRole(r));
+    else if (existsSync(file))
+      grants = parseBootstrap(readFileSync(file, 'utf8'), file, this.trustedIssuers(), (r) => this.policy.hasRole(r));
     else if (fileRequired) throw new Error(`BOOTSTRAP_FILE ${file} does not exist`);
     if (grants === undefined) return;
     await this.apply(grants, inline ? 'PLATFORM_BOOTSTRAP' : file);
@@ -109,19 +128,34 @@ export class RoleBootstrap implements OnApplicationBootstrap {
         }
       }
     }
-    const dropped = (await this.access.bindingsGrantedBy(BOOTSTRAP_GRANTOR)).filter((row) => !wanted.has(key(row.tenant, row.subject, row.role)));
+    const dropped = (await this.access.bindingsGrantedBy(BOOTSTRAP_GRANTOR)).filter(
+      (row) => !wanted.has(key(row.tenant, row.subject, row.role)),
+    );
     const unbound = await this.access.revokeGrantedBy(BOOTSTRAP_GRANTOR, dropped);
-    for (const row of dropped) this.audited('access.role_unbound', source, { subject: row.subject, tenant: row.tenant === PLATFORM_TENANT ? null : row.tenant, role: row.role });
+    for (const row of dropped)
+      this.audited('access.role_unbound', source, {
+        subject: row.subject,
+        tenant: row.tenant === PLATFORM_TENANT ? null : row.tenant,
+        role: row.role,
+      });
     this.logger.log({ source, bound, unbound, grants: grants.length }, 'Bootstrap role bindings applied');
     return { bound, unbound };
   }
 
   /** Every exact issuer a grant may name (one per allow-listed Entra directory). */
   private trustedIssuers(): string[] {
-    return this.config.issuers.length > 0 ? this.config.issuers.flatMap(concreteIssuers) : this.config.oidc.issuer ? [this.config.oidc.issuer] : [];
+    return this.config.issuers.length > 0
+      ? this.config.issuers.flatMap(concreteIssuers)
+      : this.config.oidc.issuer
+        ? [this.config.oidc.issuer]
+        : [];
   }
 
-  private audited(event: string, source: string, binding: { subject: string; tenant: string | null; role: string }): void {
+  private audited(
+    event: string,
+    source: string,
+    binding: { subject: string; tenant: string | null; role: string },
+  ): void {
     this.audit.record({
       recordId: randomUUID(),
       kind: 'event',

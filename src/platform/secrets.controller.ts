@@ -12,7 +12,8 @@ export class SecretsController {
 
   @Get()
   @ApiOperation({
-    summary: 'Every secret in use: name, source, version (a hash prefix), last rotation, previous version still accepted, consumers; never a value. `absent`: the optional secrets not configured',
+    summary:
+      'Every secret in use: name, source, version (a hash prefix), last rotation, previous version still accepted, consumers; never a value. `absent`: the optional secrets not configured',
   })
   @RequirePermissions(PLATFORM_PERMISSIONS.secretsRead, { tenant: 'optional' })
   list(): { items: SecretDescription[]; absent: { name: string; description: string; consumers: string[] }[] } {

@@ -27,6 +27,9 @@ describe('OpenAPI sign-in', () => {
   it('the page keeps the token in memory only: Swagger UI is not asked to persist it (localStorage)', () => {
     const options = devSignInUiOptions('https://api.example.com');
     expect(options).not.toHaveProperty('persistAuthorization');
-    expect(options.initOAuth).toMatchObject({ usePkceWithAuthorizationCodeGrant: true, additionalQueryStringParams: { resource: 'https://api.example.com' } });
+    expect(options.initOAuth).toMatchObject({
+      usePkceWithAuthorizationCodeGrant: true,
+      additionalQueryStringParams: { resource: 'https://api.example.com' },
+    });
   });
 });

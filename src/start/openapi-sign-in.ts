@@ -12,7 +12,11 @@ export const DEV_SIGN_IN_SCHEME = 'development-provider';
  *
  * @param issuer the development provider's issuer, or undefined when an external provider is configured
  */
-export function withDevSignIn(document: OpenAPIObject, issuer: string | undefined, externalIssuer: string | undefined): OpenAPIObject {
+export function withDevSignIn(
+  document: OpenAPIObject,
+  issuer: string | undefined,
+  externalIssuer: string | undefined,
+): OpenAPIObject {
   if (!issuer) {
     document.info.description += ` Sign-in: "Try it out" needs an access token from ${externalIssuer ?? 'the identity provider'} (Authorize, bearer). To sign in from this page, register a public client with authorization code + PKCE and this page's /docs/oauth2-redirect.html as redirect URI at that provider.`;
     return document;
@@ -23,12 +27,19 @@ export function withDevSignIn(document: OpenAPIObject, issuer: string | undefine
     [DEV_SIGN_IN_SCHEME]: {
       type: 'oauth2',
       description: 'Sign in as a seeded user of the development provider (authorization code + PKCE)',
-      flows: { authorizationCode: { authorizationUrl: `${issuer}/auth`, tokenUrl: `${issuer}/token`, scopes: { openid: 'Sign in', profile: 'Name, email and tenant' } } },
+      flows: {
+        authorizationCode: {
+          authorizationUrl: `${issuer}/auth`,
+          tokenUrl: `${issuer}/token`,
+          scopes: { openid: 'Sign in', profile: 'Name, email and tenant' },
+        },
+      },
     },
   };
   for (const item of Object.values(document.paths)) {
     for (const operation of Object.values(item) as { security?: Record<string, string[]>[] }[]) {
-      if (operation?.security?.some((requirement) => 'bearer' in requirement)) operation.security.push({ [DEV_SIGN_IN_SCHEME]: ['openid'] });
+      if (operation?.security?.some((requirement) => 'bearer' in requirement))
+        operation.security.push({ [DEV_SIGN_IN_SCHEME]: ['openid'] });
     }
   }
   return document;
@@ -41,6 +52,11 @@ export function withDevSignIn(document: OpenAPIObject, issuer: string | undefine
  */
 export function devSignInUiOptions(audience: string): Record<string, unknown> {
   return {
-    initOAuth: { clientId: DEV_CLI_CLIENT.clientId, usePkceWithAuthorizationCodeGrant: true, scopes: ['openid', 'profile'], additionalQueryStringParams: { resource: audience } },
+    initOAuth: {
+      clientId: DEV_CLI_CLIENT.clientId,
+      usePkceWithAuthorizationCodeGrant: true,
+      scopes: ['openid', 'profile'],
+      additionalQueryStringParams: { resource: audience },
+    },
   };
 }

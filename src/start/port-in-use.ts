@@ -28,7 +28,8 @@ export function findPortHolder(port: number): PortHolder | undefined {
         const fields = line.trim().split(/\s+/);
         // local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the socket's inode.
         if (fields.length < 10 || fields[3] !== '0A') continue;
-        if (Number.parseInt(fields[1].split(':')[1], 16) === port && fields[9] !== '0') inodes.add(`socket:[${fields[9]}]`);
+        if (Number.parseInt(fields[1].split(':')[1], 16) === port && fields[9] !== '0')
+          inodes.add(`socket:[${fields[9]}]`);
       }
     }
     if (inodes.size === 0) return undefined;
@@ -70,13 +71,21 @@ export function findPortHolder(port: number): PortHolder | undefined {
  * @param setting the environment variable that chose the port (`PORT`, `DEV_OIDC_PORT`)
  * @throws Error `PORT=3000: 127.0.0.1:3000 is already in use by process 123 (node dist/src/main.js); ...`
  */
-export async function explainPortInUse<T>(setting: string, host: string, port: number, listen: () => Promise<T>): Promise<T> {
+export async function explainPortInUse<T>(
+  setting: string,
+  host: string,
+  port: number,
+  listen: () => Promise<T>,
+): Promise<T> {
   try {
     return await listen();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     const holder = findPortHolder(port);
     const by = holder ? ` by process ${holder.pid}${holder.command ? ` (${holder.command})` : ''}` : '';
-    throw new Error(`${setting}=${port}: ${host}:${port} is already in use${by}. Stop that process or set ${setting} to a free port (0 picks one).`, { cause: err });
+    throw new Error(
+      `${setting}=${port}: ${host}:${port} is already in use${by}. Stop that process or set ${setting} to a free port (0 picks one).`,
+      { cause: err },
+    );
   }
 }

@@ -10,7 +10,8 @@ const ROUTINE_CONTEXTS = new Set(['RoutesResolver', 'RouterExplorer', 'InstanceL
  * mapping lines (~75 of them) are written at debug; everything else is unchanged.
  */
 export function quietStartupLogger(inner: LoggerService): LoggerService {
-  const isRoutine = (params: unknown[]) => typeof params.at(-1) === 'string' && ROUTINE_CONTEXTS.has(params.at(-1) as string);
+  const isRoutine = (params: unknown[]) =>
+    typeof params.at(-1) === 'string' && ROUTINE_CONTEXTS.has(params.at(-1) as string);
   return {
     log: (message: unknown, ...params: unknown[]) => {
       if (isRoutine(params)) inner.debug?.(message, ...params);
@@ -71,10 +72,18 @@ export function startSummary(url: string, config: PlatformConfigValues, devProvi
   return {
     api: url,
     openapi: `${url}/docs`,
-    provider: devProvider ? `development provider at ${issuer} (seeded users and clients; never in production)` : `${issuer} (external)`,
-    token: devProvider ? `${portPrefix}npm run --silent token -- --user bob   (or --client ingest-bot)` : `from ${issuer}, for audience ${config.oidc.audiences.join(', ')}`,
-    database: config.databaseUrl ? `PostgreSQL ${withoutCredentials(config.databaseUrl)}` : `embedded PGlite in ${config.dataDir}`,
-    cache: config.redis ? `Redis ${withoutCredentials(config.redis.url)}` : 'in-process (REDIS_URL not set: rate limits and DPoP replay checks are per instance)',
+    provider: devProvider
+      ? `development provider at ${issuer} (seeded users and clients; never in production)`
+      : `${issuer} (external)`,
+    token: devProvider
+      ? `${portPrefix}npm run --silent token -- --user bob   (or --client ingest-bot)`
+      : `from ${issuer}, for audience ${config.oidc.audiences.join(', ')}`,
+    database: config.databaseUrl
+      ? `PostgreSQL ${withoutCredentials(config.databaseUrl)}`
+      : `embedded PGlite in ${config.dataDir}`,
+    cache: config.redis
+      ? `Redis ${withoutCredentials(config.redis.url)}`
+      : 'in-process (REDIS_URL not set: rate limits and DPoP replay checks are per instance)',
   };
 }
 

@@ -5,7 +5,8 @@ import { availableDatabases, TestPlatform } from '../support/test-platform';
 describe.each(availableDatabases())('analytics end to end on %s', (database) => {
   let platform: TestPlatform;
   const tokens: Record<string, string> = {};
-  const as = (user: string, method: string, path: string, options: Parameters<TestPlatform['request']>[2] = {}) => platform.request(method, path, { token: tokens[user], ...options });
+  const as = (user: string, method: string, path: string, options: Parameters<TestPlatform['request']>[2] = {}) =>
+    platform.request(method, path, { token: tokens[user], ...options });
 
   beforeAll(async () => {
     platform = await TestPlatform.start({}, database);
@@ -18,17 +19,46 @@ describe.each(availableDatabases())('analytics end to end on %s', (database) => 
     const name = `batch-${randomBytes(3).toString('hex')}`;
     const good = { name, timestamp: '2026-11-30T10:00:00Z' };
     const refused = await as('bot', 'POST', '/analytics/events', {
-      body: { events: [good, { ...good, timestamp: '2999-01-01T00:00:00Z' }, good, { ...good, properties: { blob: 'x'.repeat(9000) } }] },
+      body: {
+        events: [
+          good,
+          { ...good, timestamp: '2999-01-01T00:00:00Z' },
+          good,
+          { ...good, properties: { blob: 'x'.repeat(9000) } },
+        ],
+      },
     });
-    expect(refused.body).toMatchObject({ status: 400, reason: 'invalid_events', invalidEvents: [{ index: 1, reason: 'timestamp_in_future' }, { index: 3, reason: 'properties_too_large' }] });
-    const malformed = await as('bot', 'POST', '/analytics/events', { body: { events: [good, { name: 'x', timestamp: 'yesterday' }] } });
+    expect(refused.body).toMatchObject({
+      status: 400,
+      reason: 'invalid_events',
+      invalidEvents: [
+        { index: 1, reason: 'timestamp_in_future' },
+        { index: 3, reason: 'properties_too_large' },
+      ],
+    });
+    const malformed = await as('bot', 'POST', '/analytics/events', {
+      body: { events: [good, { name: 'x', timestamp: 'yesterday' }] },
+    });
     expect(malformed.body).toMatchObject({ status: 400, errors: [{ path: 'events.1.timestamp' }] });
-    expect((await as('bot', 'POST', '/analytics/events', { body: { events: Array.from({ length: 1001 }, () => good) } })).status).toBe(400);
+    expect(
+      (await as('bot', 'POST', '/analytics/events', { body: { events: Array.from({ length: 1001 }, () => good) } }))
+        .status,
+    ).toBe(400);
     // Dates that match the pattern but name no instant: 400, never a 500.
     for (const timestamp of ['2026-11-30T23:59:60Z', '2026-02-30T10:00:00Z']) {
-      expect((await as('bot', 'POST', '/analytics/events', { body: { events: [{ name, timestamp }] } })).body).toMatchObject({ status: 400, errors: [{ path: 'events.0.timestamp' }] });
+      expect(
+        (await as('bot', 'POST', '/analytics/events', { body: { events: [{ name, timestamp }] } })).body,
+      ).toMatchObject({ status: 400, errors: [{ path: 'events.0.timestamp' }] });
     }
-    expect((await as('carol', 'GET', `/analytics/events/series?name=${name}&from=2026-02-30T00:00:00Z&to=2026-03-02T00:00:00Z&interval=day`)).status).toBe(400);
+    expect(
+      (
+        await as(
+          'carol',
+          'GET',
+          `/analytics/events/series?name=${name}&from=2026-02-30T00:00:00Z&to=2026-03-02T00:00:00Z&interval=day`,
+        )
+      ).status,
+    ).toBe(400);
     expect((await as('carol', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([]);
   });
 
@@ -36,23 +66,67 @@ describe.each(availableDatabases())('analytics end to end on %s', (database) => 
     const name = `view-${randomBytes(3).toString('hex')}`;
     const at = (iso: string, userId: string) => ({ name, timestamp: iso, userId });
     expect(
-      (await as('bot', 'POST', '/analytics/events', {
-        body: { events: [at('2026-11-29T10:05:00Z', 'u1'), at('2026-11-29T10:55:00Z', 'u1'), at('2026-11-29T10:59:59+00:00', 'u2'), at('2026-11-29T11:00:00Z', 'u1'), at('2026-11-30T00:30:00+01:00', 'u3')] },
-      })).status,
+      (
+        await as('bot', 'POST', '/analytics/events', {
+          body: {
+            events: [
+              at('2026-11-29T10:05:00Z', 'u1'),
+              at('2026-11-29T10:55:00Z', 'u1'),
+              at('2026-11-29T10:59:59+00:00', 'u2'),
+              at('2026-11-29T11:00:00Z', 'u1'),
+              at('2026-11-30T00:30:00+01:00', 'u3'),
+            ],
+          },
+        })
+      ).status,
     ).toBe(202);
-    const hours = await as('carol', 'GET', `/analytics/events/series?name=${name}&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z&interval=hour`);
+    const hours = await as(
+      'carol',
+      'GET',
+      `/analytics/events/series?name=${name}&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z&interval=hour`,
+    );
     expect(hours.body.buckets).toEqual([
       { start: '2026-11-29T10:00:00.000Z', count: 3, uniqueUsers: 2 },
       { start: '2026-11-29T11:00:00.000Z', count: 1, uniqueUsers: 1 },
       // 00:30+01:00 is 23:30 UTC on the 29th.
       { start: '2026-11-29T23:00:00.000Z', count: 1, uniqueUsers: 1 },
     ]);
-    const days = await as('carol', 'GET', `/analytics/events/series?name=${name}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=day`);
+    const days = await as(
+      'carol',
+      'GET',
+      `/analytics/events/series?name=${name}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=day`,
+    );
     expect(days.body.buckets).toEqual([{ start: '2026-11-29T00:00:00.000Z', count: 5, uniqueUsers: 3 }]);
-    expect((await as('carol', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([{ name, count: 5, uniqueUsers: 3 }]);
-    expect((await as('dave', 'GET', `/analytics/events/series?name=${name}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=day`)).body.buckets).toEqual([]);
-    expect((await as('carol', 'GET', `/analytics/events/series?name=${name}&from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=hour`)).body).toMatchObject({ status: 400, reason: 'invalid_time_range' });
-    expect((await as('carol', 'GET', `/analytics/events/series?name=${name}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=week`)).status).toBe(400);
+    expect((await as('carol', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([
+      { name, count: 5, uniqueUsers: 3 },
+    ]);
+    expect(
+      (
+        await as(
+          'dave',
+          'GET',
+          `/analytics/events/series?name=${name}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=day`,
+        )
+      ).body.buckets,
+    ).toEqual([]);
+    expect(
+      (
+        await as(
+          'carol',
+          'GET',
+          `/analytics/events/series?name=${name}&from=2026-01-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=hour`,
+        )
+      ).body,
+    ).toMatchObject({ status: 400, reason: 'invalid_time_range' });
+    expect(
+      (
+        await as(
+          'carol',
+          'GET',
+          `/analytics/events/series?name=${name}&from=2026-11-01T00:00:00Z&to=2026-12-01T00:00:00Z&interval=week`,
+        )
+      ).status,
+    ).toBe(400);
   });
 
   it("reports the tenant's API usage per app, route and decision from the audit trail (admins only)", async () => {

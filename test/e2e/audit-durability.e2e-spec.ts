@@ -46,7 +46,12 @@ function journalRecord(requestId: string, at: Date): NewAuditRow {
 async function allRecords(platform: TestPlatform): Promise<AuditRow[]> {
   const repository = platform.running.app.get(AuditRepository);
   const rows: AuditRow[] = [];
-  for (let page = await repository.ascendingPage(0, 1000); page.length > 0; page = await repository.ascendingPage(rows[rows.length - 1].id, 1000)) rows.push(...page);
+  for (
+    let page = await repository.ascendingPage(0, 1000);
+    page.length > 0;
+    page = await repository.ascendingPage(rows[rows.length - 1].id, 1000)
+  )
+    rows.push(...page);
   return rows;
 }
 
@@ -67,7 +72,11 @@ describe.each(availableDatabases())('audit durability on %s', (database) => {
     const journalDir = mkdtempSync(path.join(tmpdir(), 'audit-journal-'));
     const base = Date.now() - 10_000;
     const records = ['j-1', 'j-2', 'j-3'].map((id, i) => journalRecord(id, new Date(base + i)));
-    const journal = (rows: NewAuditRow[], torn = '') => writeFileSync(path.join(journalDir, 'audit-journal.ndjson'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n' + torn);
+    const journal = (rows: NewAuditRow[], torn = '') =>
+      writeFileSync(
+        path.join(journalDir, 'audit-journal.ndjson'),
+        rows.map((r) => JSON.stringify(r)).join('\n') + '\n' + torn,
+      );
     // The second record twice (appended again before a crash); a record the database refuses as
     // data (a NUL character, which PostgreSQL text cannot hold); a line torn by the crash.
     const poison = { ...journalRecord('j-poison', new Date(base + 1)), path: '/a\u0000b' };
@@ -87,13 +96,21 @@ describe.each(availableDatabases())('audit durability on %s', (database) => {
       expect(metrics.body).toMatch(/^platform_audit_records_dropped_total 1$/m);
       // The refused record blocks nothing: it is set aside, counted and kept for an operator.
       expect(metrics.body).toMatch(/^platform_audit_records_rejected_total 1$/m);
-      const rejected = readFileSync(path.join(journalDir, 'audit-rejected.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-      expect(rejected).toMatchObject([{ sqlstate: expect.stringMatching(/^22/), record: { recordId: poison.recordId } }]);
+      const rejected = readFileSync(path.join(journalDir, 'audit-rejected.ndjson'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(rejected).toMatchObject([
+        { sqlstate: expect.stringMatching(/^22/), record: { recordId: poison.recordId } },
+      ]);
 
       // A crash after the replay but before the journal was emptied: the same records come again.
       await first.running.close();
       journal(records);
-      const reuse: Record<string, string> = database === 'postgres' ? { DATABASE_URL: first.running.config.databaseUrl as string } : { DATA_DIR: first.running.config.dataDir };
+      const reuse: Record<string, string> =
+        database === 'postgres'
+          ? { DATABASE_URL: first.running.config.databaseUrl as string }
+          : { DATA_DIR: first.running.config.dataDir };
       second = await TestPlatform.start({ ...reuse, AUDIT_JOURNAL_DIR: journalDir }, database);
       await second.flushAudit();
       const again = await allRecords(second);
@@ -191,7 +208,11 @@ describe.runIf(availableDatabases().includes('postgres'))('audit durability thro
   it('records made while the database is down go to the journal and reach the table once each, in order, chain intact', async () => {
     const viaProxy = new URL(created.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const platform = await TestPlatform.start({ DATABASE_URL: viaProxy.toString(), AUDIT_REPLAY_INTERVAL_MS: '100', AUDIT_WRITE_TIMEOUT_MS: '2000' });
+    const platform = await TestPlatform.start({
+      DATABASE_URL: viaProxy.toString(),
+      AUDIT_REPLAY_INTERVAL_MS: '100',
+      AUDIT_WRITE_TIMEOUT_MS: '2000',
+    });
     try {
       const olivia = await platform.userToken('olivia');
       const answered: Array<{ requestId: string; status: number }> = [];
@@ -199,7 +220,11 @@ describe.runIf(availableDatabases().includes('postgres'))('audit durability thro
       const waiters: Array<[number, () => void]> = [];
       const reached = (n: number) => new Promise<void>((resolve) => waiters.push([answered.length + n, resolve]));
       // Routes that need no database: the platform keeps answering through the outage.
-      const routes: Array<[string, string | undefined]> = [['/health/live', undefined], ['/billing/invoices', undefined], ['/platform/routes', olivia]];
+      const routes: Array<[string, string | undefined]> = [
+        ['/health/live', undefined],
+        ['/billing/invoices', undefined],
+        ['/platform/routes', olivia],
+      ];
       const loop = async (n: number) => {
         for (let i = n; running; i++) {
           const [route, token] = routes[i % routes.length];
@@ -226,10 +251,12 @@ describe.runIf(availableDatabases().includes('postgres'))('audit durability thro
       expect(answered.filter((a) => a.status >= 500)).toEqual([]);
       const rows = await allRecords(platform);
       const counts = new Map<string, number>();
-      for (const row of rows) if (row.kind === 'access') counts.set(row.requestId, (counts.get(row.requestId) ?? 0) + 1);
+      for (const row of rows)
+        if (row.kind === 'access') counts.set(row.requestId, (counts.get(row.requestId) ?? 0) + 1);
       expect(answered.filter((a) => counts.get(a.requestId) !== 1)).toEqual([]);
       // Journalled records kept their place: id order is arrival order.
-      for (let i = 1; i < rows.length; i++) expect(rows[i].occurredAt.getTime()).toBeGreaterThanOrEqual(rows[i - 1].occurredAt.getTime());
+      for (let i = 1; i < rows.length; i++)
+        expect(rows[i].occurredAt.getTime()).toBeGreaterThanOrEqual(rows[i - 1].occurredAt.getTime());
       expect(new AuditChainVerifier().check(rows)).toBeUndefined();
 
       const metrics = (await platform.running.app.get(PlatformMetrics).exposition()).body;

@@ -3,7 +3,11 @@ import { GUARD_FIXTURES } from '../support/fixture-controllers';
 import { auditTable, runAuditVerify } from '../support/audit-table';
 import { availableDatabases, TestPlatform, type TestResponse } from '../support/test-platform';
 
-const invoiceBody = { customer: 'Wayne Enterprises', currency: 'EUR', lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }] };
+const invoiceBody = {
+  customer: 'Wayne Enterprises',
+  currency: 'EUR',
+  lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }],
+};
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 /** The value of one sample of the Prometheus text exposition, or undefined when absent. */
@@ -42,12 +46,34 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
       [401, await send('GET', '/billing/invoices', { token: 'not-a-jwt' })],
       [403, await send('GET', '/billing/invoices', { token: tokens.carol })],
       [404, await send('GET', '/no/such/route', { token: tokens.bob })],
-      [400, await send('POST', '/billing/invoices', { token: tokens.bob, body: { ...invoiceBody, currency: 'euros' } })],
-      [400, await send('POST', '/billing/invoices', { token: tokens.bob, rawBody: '{"broken', headers: { 'content-type': 'application/json' } })],
-      [413, await send('POST', '/analytics/events', { token: tokens['ingest-bot'], body: { events: [{ name: 'x'.repeat(4000), timestamp: '2026-11-30T10:00:00Z' }] } })],
+      [
+        400,
+        await send('POST', '/billing/invoices', { token: tokens.bob, body: { ...invoiceBody, currency: 'euros' } }),
+      ],
+      [
+        400,
+        await send('POST', '/billing/invoices', {
+          token: tokens.bob,
+          rawBody: '{"broken',
+          headers: { 'content-type': 'application/json' },
+        }),
+      ],
+      [
+        413,
+        await send('POST', '/analytics/events', {
+          token: tokens['ingest-bot'],
+          body: { events: [{ name: 'x'.repeat(4000), timestamp: '2026-11-30T10:00:00Z' }] },
+        }),
+      ],
       [500, await send('GET', '/fixtures/health/boom')],
       [201, await send('POST', '/billing/invoices', { token: tokens.bob, body: invoiceBody })],
-      [202, await send('POST', '/analytics/events', { token: tokens['ingest-bot'], body: { events: [{ name: 'signup', timestamp: '2026-11-30T10:00:00Z' }] } })],
+      [
+        202,
+        await send('POST', '/analytics/events', {
+          token: tokens['ingest-bot'],
+          body: { events: [{ name: 'signup', timestamp: '2026-11-30T10:00:00Z' }] },
+        }),
+      ],
     ];
     expect(expected.map(([, r]) => r.status)).toEqual(expected.map(([status]) => status));
     await platform.flushAudit();
@@ -63,23 +89,57 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
     // A failed request declares no event: the 400s of the same route have none.
     expect(rows.filter((r) => r.request_id === expected[6][1].requestId && r.kind === 'event')).toHaveLength(0);
 
-    const [event] = (await platform.request('GET', `/platform/audit?kind=event&requestId=${created.requestId}`, { token: tokens.olivia })).body.items;
-    expect(event).toMatchObject({ event: 'billing.invoice.created', resourceId: created.body.id, subject: 'bob', tenant: 'acme', app: 'billing', status: 201 });
+    const [event] = (
+      await platform.request('GET', `/platform/audit?kind=event&requestId=${created.requestId}`, {
+        token: tokens.olivia,
+      })
+    ).body.items;
+    expect(event).toMatchObject({
+      event: 'billing.invoice.created',
+      resourceId: created.body.id,
+      subject: 'bob',
+      tenant: 'acme',
+      app: 'billing',
+      status: 201,
+    });
   });
 
   it('records the acting client and the subject of a machine call', async () => {
-    const response = await send('POST', '/analytics/events', { token: tokens['ingest-bot'], body: { events: [{ name: 'login', timestamp: '2026-11-30T10:00:00Z' }] } });
-    const { items } = (await platform.request('GET', `/platform/audit?requestId=${response.requestId}`, { token: tokens.olivia })).body;
-    expect(items.find((r: { kind: string }) => r.kind === 'access')).toMatchObject({ principalType: 'service', clientId: 'ingest-bot', subject: 'ingest-bot', tenant: 'acme' });
-    expect(items.find((r: { kind: string }) => r.kind === 'event')).toMatchObject({ event: 'analytics.events.ingested', clientId: 'ingest-bot' });
+    const response = await send('POST', '/analytics/events', {
+      token: tokens['ingest-bot'],
+      body: { events: [{ name: 'login', timestamp: '2026-11-30T10:00:00Z' }] },
+    });
+    const { items } = (
+      await platform.request('GET', `/platform/audit?requestId=${response.requestId}`, { token: tokens.olivia })
+    ).body;
+    expect(items.find((r: { kind: string }) => r.kind === 'access')).toMatchObject({
+      principalType: 'service',
+      clientId: 'ingest-bot',
+      subject: 'ingest-bot',
+      tenant: 'acme',
+    });
+    expect(items.find((r: { kind: string }) => r.kind === 'event')).toMatchObject({
+      event: 'analytics.events.ingested',
+      clientId: 'ingest-bot',
+    });
   });
 
   it('continues the caller W3C trace: the trace id is in the response, the audit record and the log line', async () => {
-    const response = await send('GET', '/billing/invoices', { token: tokens.bob, headers: { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` } });
+    const response = await send('GET', '/billing/invoices', {
+      token: tokens.bob,
+      headers: { traceparent: `00-${TRACE_ID}-00f067aa0ba902b7-01` },
+    });
     expect(response.headers.get('traceresponse')).toMatch(new RegExp(`^00-${TRACE_ID}-[0-9a-f]{16}-01$`));
     expect(await platform.auditOf(response.requestId)).toMatchObject({ traceId: TRACE_ID });
     const line = platform.logLines().find((l) => l.requestId === response.requestId);
-    expect(line).toMatchObject({ msg: 'request', traceId: TRACE_ID, subject: 'bob', app: 'billing', decision: 'allow', status: 200 });
+    expect(line).toMatchObject({
+      msg: 'request',
+      traceId: TRACE_ID,
+      subject: 'bob',
+      app: 'billing',
+      decision: 'allow',
+      status: 200,
+    });
 
     const fresh = await send('GET', '/health/live', { headers: { traceparent: 'garbage' } });
     const traceId = (await platform.auditOf(fresh.requestId)).traceId;
@@ -89,7 +149,8 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
 
   it('filters by subject, client, tenant, app, decision, status and time range, pages with a cursor, and exports NDJSON', async () => {
     const from = new Date(Date.now() - 60_000).toISOString();
-    const get = async (query: string, token = tokens.olivia) => (await platform.request('GET', `/platform/audit?${query}`, { token })).body;
+    const get = async (query: string, token = tokens.olivia) =>
+      (await platform.request('GET', `/platform/audit?${query}`, { token })).body;
 
     const denied = await get('decision=deny&status=403&app=billing');
     expect(denied.items.length).toBeGreaterThan(0);
@@ -100,14 +161,22 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
     const byClient = await get('client=ingest-bot');
     expect(byClient.items.length).toBeGreaterThan(0);
     expect(byClient.items.every((i: { clientId: string }) => i.clientId === 'ingest-bot')).toBe(true);
-    expect((await get(`from=${from}&to=${new Date(Date.now() + 60_000).toISOString()}&limit=500`)).items.length).toBeGreaterThanOrEqual(sent.length);
+    expect(
+      (await get(`from=${from}&to=${new Date(Date.now() + 60_000).toISOString()}&limit=500`)).items.length,
+    ).toBeGreaterThanOrEqual(sent.length);
     expect((await get(`to=${from}`)).items).toHaveLength(0);
-    expect((await platform.request('GET', `/platform/audit?from=${from}&to=${from}`, { token: tokens.olivia })).body).toMatchObject({ status: 400, reason: 'invalid_time_range' });
-    expect((await platform.request('GET', '/platform/audit?from=yesterday', { token: tokens.olivia })).status).toBe(400);
+    expect(
+      (await platform.request('GET', `/platform/audit?from=${from}&to=${from}`, { token: tokens.olivia })).body,
+    ).toMatchObject({ status: 400, reason: 'invalid_time_range' });
+    expect((await platform.request('GET', '/platform/audit?from=yesterday', { token: tokens.olivia })).status).toBe(
+      400,
+    );
 
     // The platform auditor sees requests that had no valid token (no tenant, no subject).
     const anonymous = sent.find((r) => r.status === 401) as TestResponse;
-    expect((await get(`requestId=${anonymous.requestId}`)).items).toMatchObject([{ decision: 'deny', reason: 'missing_token', subject: null, tenant: null }]);
+    expect((await get(`requestId=${anonymous.requestId}`)).items).toMatchObject([
+      { decision: 'deny', reason: 'missing_token', subject: null, tenant: null },
+    ]);
 
     // Pages follow each other without overlap.
     const first = await get('limit=3');
@@ -116,10 +185,15 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
     expect(second.items[0].id).toBeLessThan(first.items[2].id);
 
     // NDJSON export: every matching record, one JSON object per line, same filters.
-    const exported = await fetch(`${platform.url}/platform/audit/export?app=billing&from=${from}`, { headers: { authorization: `Bearer ${tokens.olivia}` } });
+    const exported = await fetch(`${platform.url}/platform/audit/export?app=billing&from=${from}`, {
+      headers: { authorization: `Bearer ${tokens.olivia}` },
+    });
     expect(exported.status).toBe(200);
     expect(exported.headers.get('content-type')).toContain('application/x-ndjson');
-    const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l) as { app: string; id: number });
+    const lines = (await exported.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { app: string; id: number });
     const listed = await get(`app=billing&from=${from}&limit=500`);
     expect(lines.map((l) => l.id)).toEqual(listed.items.map((i: { id: number }) => i.id));
   });
@@ -129,10 +203,16 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
     expect(alice.length).toBeGreaterThan(0);
     expect(alice.every((i: { tenant: string }) => i.tenant === 'acme')).toBe(true);
     expect((await platform.request('GET', '/platform/audit?tenant=globex', { token: tokens.alice })).status).toBe(403);
-    expect((await platform.request('GET', '/platform/audit/export?tenant=globex', { token: tokens.alice })).status).toBe(403);
+    expect(
+      (await platform.request('GET', '/platform/audit/export?tenant=globex', { token: tokens.alice })).status,
+    ).toBe(403);
     expect((await platform.request('GET', '/platform/audit', { token: tokens.bob })).status).toBe(403);
     await send('GET', '/billing/invoices', { token: tokens.dave });
-    const tenants = new Set((await platform.request('GET', '/platform/audit?limit=500', { token: tokens.olivia })).body.items.map((i: { tenant: string | null }) => i.tenant));
+    const tenants = new Set(
+      (await platform.request('GET', '/platform/audit?limit=500', { token: tokens.olivia })).body.items.map(
+        (i: { tenant: string | null }) => i.tenant,
+      ),
+    );
     expect([...tenants]).toEqual(expect.arrayContaining(['acme', 'globex', null]));
   });
 
@@ -144,13 +224,23 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
     });
     await send('GET', `/billing/invoices?access_token=${tokens.alice}`);
     const all = platform.logs.join('');
-    for (const secret of [tokens.bob, tokens.alice, 's3cr3t-pass', 'k-123-secret', 'cookie-value-42', 'dpop-proof-value-17']) expect(all).not.toContain(secret);
+    for (const secret of [
+      tokens.bob,
+      tokens.alice,
+      's3cr3t-pass',
+      'k-123-secret',
+      'cookie-value-42',
+      'dpop-proof-value-17',
+    ])
+      expect(all).not.toContain(secret);
     expect(all).not.toMatch(/eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\./);
     // One line per request, with the fields operators search by.
     for (const response of sent.slice(-2)) {
       const lines = platform.logLines().filter((l) => l.msg === 'request' && l.requestId === response.requestId);
       expect(lines).toHaveLength(1);
-      expect(Object.keys(lines[0])).toEqual(expect.arrayContaining(['requestId', 'traceId', 'app', 'status', 'decision']));
+      expect(Object.keys(lines[0])).toEqual(
+        expect.arrayContaining(['requestId', 'traceId', 'app', 'status', 'decision']),
+      );
     }
   });
 
@@ -175,8 +265,15 @@ describe.each(availableDatabases())('the audit trail and observability on %s', (
       ['platform_audit_batches_written_total', { source: 'queue' }],
       ['platform_audit_records_written_total', {}],
     ];
-    for (const [name, labels] of positive) expect(sample(text, name, labels), `${name} ${JSON.stringify(labels)}`).toBeGreaterThan(0);
-    for (const name of ['platform_audit_queue_depth', 'platform_audit_journal_depth', 'platform_audit_journal_spilled_records_total', 'platform_audit_journal_replayed_records_total', 'platform_audit_records_dropped_total']) {
+    for (const [name, labels] of positive)
+      expect(sample(text, name, labels), `${name} ${JSON.stringify(labels)}`).toBeGreaterThan(0);
+    for (const name of [
+      'platform_audit_queue_depth',
+      'platform_audit_journal_depth',
+      'platform_audit_journal_spilled_records_total',
+      'platform_audit_journal_replayed_records_total',
+      'platform_audit_records_dropped_total',
+    ]) {
       expect(sample(text, name, {}), name).toBe(0);
     }
   });

@@ -18,7 +18,12 @@ const ROOT = path.resolve(__dirname, '../..');
 
 /** Runs `npm run grant -- ...` against a platform's embedded database, as an operator would. */
 function runGrant(dataDir: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATA_DIR: dataDir, POLICY_FILE: path.join(ROOT, 'config/policy.yaml') };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'test',
+    DATA_DIR: dataDir,
+    POLICY_FILE: path.join(ROOT, 'config/policy.yaml'),
+  };
   delete env.DATABASE_URL;
   return new Promise((resolve) => {
     execFile('npm', ['run', '--silent', 'grant', '--', ...args], { cwd: ROOT, env }, (err, stdout, stderr) => {
@@ -45,7 +50,11 @@ describe('bootstrap role bindings', () => {
   beforeAll(async () => {
     issuer = await TestIssuer.start();
     issuer.addKey('k1');
-    platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, PLATFORM_BOOTSTRAP: JSON.stringify({ grants }) });
+    platform = await TestPlatform.start({
+      OIDC_ISSUER: issuer.issuer,
+      OIDC_AUDIENCE: AUD,
+      PLATFORM_BOOTSTRAP: JSON.stringify({ grants }),
+    });
   });
   afterAll(async () => {
     await platform?.close();
@@ -53,10 +62,16 @@ describe('bootstrap role bindings', () => {
   });
 
   it('a bootstrapped tenant admin administers the tenant; a person without a tenant is a platform operator', async () => {
-    expect((await platform.request('GET', '/users', { token: token('first-admin', { tenant: 'acme' }) })).status).toBe(200);
-    expect((await platform.request('GET', '/users', { token: token('somebody', { tenant: 'acme' }) })).status).toBe(403);
+    expect((await platform.request('GET', '/users', { token: token('first-admin', { tenant: 'acme' }) })).status).toBe(
+      200,
+    );
+    expect((await platform.request('GET', '/users', { token: token('somebody', { tenant: 'acme' }) })).status).toBe(
+      403,
+    );
     // The admin binding is for acme only.
-    expect((await platform.request('GET', '/users', { token: token('first-admin', { tenant: 'globex' }) })).status).toBe(403);
+    expect(
+      (await platform.request('GET', '/users', { token: token('first-admin', { tenant: 'globex' }) })).status,
+    ).toBe(403);
     expect((await platform.request('GET', '/platform/apps', { token: token('ops-1') })).status).toBe(200);
     expect((await platform.request('GET', '/platform/apps', { token: token('ops-2') })).status).toBe(403);
   });
@@ -80,7 +95,11 @@ describe('bootstrap role bindings', () => {
 
   it('an invalid bootstrap stops the start, naming the problem', async () => {
     await expect(
-      TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, PLATFORM_BOOTSTRAP: 'grants:\n  - { subject: x, roles: [admin] }' }),
+      TestPlatform.start({
+        OIDC_ISSUER: issuer.issuer,
+        OIDC_AUDIENCE: AUD,
+        PLATFORM_BOOTSTRAP: 'grants:\n  - { subject: x, roles: [admin] }',
+      }),
     ).rejects.toThrow('role "admin" is a tenant role');
   });
 
@@ -102,16 +121,54 @@ describe('bootstrap role bindings', () => {
       const revoked = await runGrant(dataDir, ['--subject', 'ops-9', '--role', 'platform-operator', '--revoke']);
       expect(revoked.stdout).toBe('revoked platform-operator platform-wide for ops-9\n');
       // Each change is audited like the bootstrap's, in the hash chain (no platform running to move it).
-      const database = new DatabaseService(parsePlatformConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }), () => undefined);
+      const database = new DatabaseService(
+        parsePlatformConfig({ NODE_ENV: 'test', DATA_DIR: dataDir }),
+        () => undefined,
+      );
       await database.open();
       try {
-        type EventRow = { event: string; subject: string; tenant: string | null; resource_id: string; details: Record<string, unknown>; hash: string | null };
-        const rows = (await database.db.execute<EventRow>(sql`select event, subject, tenant, resource_id, details, hash from audit_records where kind = 'event' order by id`)) as { rows: EventRow[] };
+        type EventRow = {
+          event: string;
+          subject: string;
+          tenant: string | null;
+          resource_id: string;
+          details: Record<string, unknown>;
+          hash: string | null;
+        };
+        const rows = (await database.db.execute<EventRow>(
+          sql`select event, subject, tenant, resource_id, details, hash from audit_records where kind = 'event' order by id`,
+        )) as { rows: EventRow[] };
         expect(rows.rows.map(({ hash, ...row }) => ({ ...row, chained: hash !== null }))).toEqual([
-          { event: 'access.role_bound', subject: 'grant-cli', tenant: null, resource_id: 'ops-9', details: expect.objectContaining({ reason: 'grant', subject: 'ops-9', tenant: null, role: 'platform-operator' }), chained: true },
-          { event: 'access.role_unbound', subject: 'grant-cli', tenant: null, resource_id: 'ops-9', details: expect.objectContaining({ reason: 'grant', subject: 'ops-9', tenant: null, role: 'platform-operator' }), chained: true },
+          {
+            event: 'access.role_bound',
+            subject: 'grant-cli',
+            tenant: null,
+            resource_id: 'ops-9',
+            details: expect.objectContaining({
+              reason: 'grant',
+              subject: 'ops-9',
+              tenant: null,
+              role: 'platform-operator',
+            }),
+            chained: true,
+          },
+          {
+            event: 'access.role_unbound',
+            subject: 'grant-cli',
+            tenant: null,
+            resource_id: 'ops-9',
+            details: expect.objectContaining({
+              reason: 'grant',
+              subject: 'ops-9',
+              tenant: null,
+              role: 'platform-operator',
+            }),
+            chained: true,
+          },
         ]);
-        const outbox = (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from audit_outbox`)) as { rows: Array<{ n: number }> };
+        const outbox = (await database.db.execute<{ n: number }>(sql`select count(*)::int as n from audit_outbox`)) as {
+          rows: Array<{ n: number }>;
+        };
         expect(outbox.rows[0].n).toBe(0);
       } finally {
         await database.onApplicationShutdown();

@@ -35,14 +35,18 @@ afterAll(() => issuer?.close());
 describe('multi-valued claims as one string', () => {
   it('a one-element string is that value (no delimiter configured)', async () => {
     const a = await start();
-    expect((await a.call('GET', '/whoami', person({ roles: 'billing-manager' }))).body.roles).toEqual(['billing-manager']);
+    expect((await a.call('GET', '/whoami', person({ roles: 'billing-manager' }))).body.roles).toEqual([
+      'billing-manager',
+    ]);
     expect((await a.call('POST', '/billing/invoices', person({ roles: 'billing-manager' }))).status).toBe(201);
     // Without a delimiter a joined string is one (unknown) role, never split by guess.
-    expect((await a.call('GET', '/whoami', person({ roles: 'billing-manager,analysts' }))).body.roles).toEqual(['billing-manager,analysts']);
+    expect((await a.call('GET', '/whoami', person({ roles: 'billing-manager,analysts' }))).body.roles).toEqual([
+      'billing-manager,analysts',
+    ]);
     expect((await a.call('POST', '/billing/invoices', person({ roles: 'billing-manager,analysts' }))).status).toBe(403);
   });
 
-  it('OIDC_CLAIM_DELIMITER=comma splits glewlwyd\'s joined roles', async () => {
+  it("OIDC_CLAIM_DELIMITER=comma splits glewlwyd's joined roles", async () => {
     const a = await start({ OIDC_CLAIM_DELIMITER: 'comma' });
     const token = person({ roles: 'billing-manager,analysts' });
     expect((await a.call('GET', '/whoami', token)).body.roles).toEqual(['billing-manager', 'analysts']);
@@ -70,7 +74,9 @@ describe('a malformed claim is named in the 401, never its value', () => {
 describe('claim paths and groups', () => {
   it('OIDC_ROLES_CLAIM takes a nested path (realm_access.roles); a name with dots is read as a name first', async () => {
     const a = await start({ OIDC_ROLES_CLAIM: 'realm_access.roles' });
-    expect((await a.call('GET', '/whoami', person({ realm_access: { roles: ['billing-manager'] } }))).body.roles).toEqual(['billing-manager']);
+    expect(
+      (await a.call('GET', '/whoami', person({ realm_access: { roles: ['billing-manager'] } }))).body.roles,
+    ).toEqual(['billing-manager']);
     const named = person({ 'realm_access.roles': ['admin'], realm_access: { roles: ['billing-manager'] } });
     expect((await a.call('GET', '/whoami', named)).body.roles).toEqual(['admin']);
     const wrong = await a.call('GET', '/whoami', person({ realm_access: { roles: 7 } }));
@@ -78,7 +84,11 @@ describe('claim paths and groups', () => {
   });
 
   it('OIDC_GROUPS_CLAIM: groups (a joined string too) map to platform roles through roleMappings', async () => {
-    const a = await start({ OIDC_GROUPS_CLAIM: 'groups', OIDC_CLAIM_DELIMITER: 'space', POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.groups.test.yaml') });
+    const a = await start({
+      OIDC_GROUPS_CLAIM: 'groups',
+      OIDC_CLAIM_DELIMITER: 'space',
+      POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.groups.test.yaml'),
+    });
     expect((await a.call('POST', '/billing/invoices', person({ groups: ['grp-finance'] }))).status).toBe(201);
     expect((await a.call('POST', '/billing/invoices', person({ groups: 'grp-sales grp-finance' }))).status).toBe(201);
     expect((await a.call('POST', '/billing/invoices', person({ groups: ['grp-sales'] }))).status).toBe(403);
@@ -102,21 +112,32 @@ describe('Entra ID groups overage: named, never guessed, never fetched', () => {
   const overage = () => ({ _claim_names: { groups: 'src1' }, _claim_sources: { src1: { endpoint: graphUrl } } });
 
   it('a person whose groups did not fit is refused 403 groups_overage, the groups endpoint never called', async () => {
-    const a = await start({ OIDC_GROUPS_CLAIM: 'groups', POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.groups.test.yaml') });
+    const a = await start({
+      OIDC_GROUPS_CLAIM: 'groups',
+      POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.groups.test.yaml'),
+    });
     const response = await a.call('POST', '/billing/invoices', person(overage()));
     expect(response.status).toBe(403);
     expect(response.body).toMatchObject({ reason: 'groups_overage', missingPermissions: ['billing:invoices:write'] });
     expect(response.body.detail).toMatch(/never guessed/);
     // A role the token does carry still counts; the overage only concerns group-derived roles.
-    expect((await a.call('POST', '/billing/invoices', person({ ...overage(), roles: ['billing-manager'] }))).status).toBe(201);
+    expect(
+      (await a.call('POST', '/billing/invoices', person({ ...overage(), roles: ['billing-manager'] }))).status,
+    ).toBe(201);
     expect((await a.call('GET', '/whoami', person({ hasgroups: true }))).body.groupsOverage).toBe(true);
     expect(graphHits).toBe(0);
   });
 
   it('the audit record names groups_overage', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, OIDC_GROUPS_CLAIM: 'groups' });
+    const platform = await TestPlatform.start({
+      OIDC_ISSUER: issuer.issuer,
+      OIDC_AUDIENCE: AUD,
+      OIDC_GROUPS_CLAIM: 'groups',
+    });
     try {
-      const response = await platform.request('GET', '/billing/invoices', { token: person({ ...overage(), tenant: 'acme' }) });
+      const response = await platform.request('GET', '/billing/invoices', {
+        token: person({ ...overage(), tenant: 'acme' }),
+      });
       expect(response.status).toBe(403);
       expect(response.body.reason).toBe('groups_overage');
       const audit = await platform.auditOf(response.requestId);

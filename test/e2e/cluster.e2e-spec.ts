@@ -23,7 +23,9 @@ function requestLine(line: string): { requestId: string; pid: number } | undefin
   if (!line.startsWith('{')) return undefined;
   try {
     const entry = JSON.parse(line) as { pid?: number; requestId?: string; route?: string };
-    return entry.pid !== undefined && entry.requestId !== undefined && entry.route !== undefined ? { requestId: entry.requestId, pid: entry.pid } : undefined;
+    return entry.pid !== undefined && entry.requestId !== undefined && entry.route !== undefined
+      ? { requestId: entry.requestId, pid: entry.pid }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -33,7 +35,12 @@ describe('WORKERS on the embedded default', () => {
   it('more than one worker without PostgreSQL and Redis refuses to start, naming what is missing', async () => {
     const scratch = mkdtempSync(path.join(tmpdir(), 'cluster-refused-'));
     try {
-      const started = PlatformProcess.start({ NODE_ENV: 'test', PORT: String(await freePort()), DATA_DIR: scratch, WORKERS: '2' });
+      const started = PlatformProcess.start({
+        NODE_ENV: 'test',
+        PORT: String(await freePort()),
+        DATA_DIR: scratch,
+        WORKERS: '2',
+      });
       await expect(started).rejects.toThrow(/WORKERS=2 needs DATABASE_URL.*\n.*WORKERS=2 needs REDIS_URL/s);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
@@ -66,7 +73,9 @@ describe.runIf(READY)('cluster mode: two workers sharing one port, PostgreSQL an
           const id = `${prefix}-${next++}`;
           if (!servedBy.has(id)) logged.push(new Promise((resolve) => lineWaiters.set(id, resolve)));
           // A fresh connection per request: node:cluster hands connections, not requests, to workers.
-          const response = await fetch(`${platform.url}${route}`, { headers: { authorization: `Bearer ${bearer}`, 'x-request-id': id, connection: 'close' } });
+          const response = await fetch(`${platform.url}${route}`, {
+            headers: { authorization: `Bearer ${bearer}`, 'x-request-id': id, connection: 'close' },
+          });
           await response.arrayBuffer();
           results.push({ id, status: response.status });
         }
@@ -83,7 +92,10 @@ describe.runIf(READY)('cluster mode: two workers sharing one port, PostgreSQL an
     database = await createTestDatabase();
     scratch = mkdtempSync(path.join(tmpdir(), 'cluster-'));
     const limits = path.join(scratch, 'rate-limits.yaml');
-    writeFileSync(limits, 'windowSeconds: 60\ndefaults: { user: 1000000, service: 1000000, agent: 1000000, anonymous: 1000000 }\napps:\n  billing: { user: 9 }\n');
+    writeFileSync(
+      limits,
+      'windowSeconds: 60\ndefaults: { user: 1000000, service: 1000000, agent: 1000000, anonymous: 1000000 }\napps:\n  billing: { user: 9 }\n',
+    );
     platform = await PlatformProcess.start({
       NODE_ENV: 'test',
       HOST: '127.0.0.1',
@@ -118,7 +130,13 @@ describe.runIf(READY)('cluster mode: two workers sharing one port, PostgreSQL an
   });
 
   it('both workers answer on the one port, and every answer is audited once', async () => {
-    const results = await reads(token('alice-cluster', ['analyst']), '/analytics/events/counts', 60, 6, `spread-${randomBytes(3).toString('hex')}`);
+    const results = await reads(
+      token('alice-cluster', ['analyst']),
+      '/analytics/events/counts',
+      60,
+      6,
+      `spread-${randomBytes(3).toString('hex')}`,
+    );
     expect(results.map((r) => r.status)).toEqual(Array(60).fill(200));
     expect(pidsOf(results).size).toBe(2);
     // AUDIT_DURABILITY=before-response: each record is in the table when its answer is sent.
@@ -126,7 +144,10 @@ describe.runIf(READY)('cluster mode: two workers sharing one port, PostgreSQL an
     const client = new Client({ connectionString: database.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ n: number }>("select count(*)::int as n from audit_records where kind = 'access' and request_id = any($1) group by request_id", [results.map((r) => r.id)]);
+      const { rows } = await client.query<{ n: number }>(
+        "select count(*)::int as n from audit_records where kind = 'access' and request_id = any($1) group by request_id",
+        [results.map((r) => r.id)],
+      );
       expect(rows).toHaveLength(60);
       expect(rows.every((r) => r.n === 1)).toBe(true);
     } finally {
@@ -135,14 +156,26 @@ describe.runIf(READY)('cluster mode: two workers sharing one port, PostgreSQL an
   });
 
   it('a scrape of /metrics, whichever worker answers it, counts the requests of both workers', async () => {
-    const scraper = issuer.sign({ aud: AUD, sub: 'metrics-scraper', client_id: 'metrics-scraper', scope: 'platform:metrics:read' }, {});
+    const scraper = issuer.sign(
+      { aud: AUD, sub: 'metrics-scraper', client_id: 'metrics-scraper', scope: 'platform:metrics:read' },
+      {},
+    );
     const prefix = `metrics-${randomBytes(3).toString('hex')}`;
     const sent = await reads(token('dave-cluster', ['analyst']), '/analytics/events/usage-not-a-route', 30, 6, prefix);
     expect(pidsOf(sent).size).toBe(2);
     const counted = async () => {
-      const response = await fetch(`${platform.url}/metrics`, { headers: { authorization: `Bearer ${scraper}`, connection: 'close' } });
+      const response = await fetch(`${platform.url}/metrics`, {
+        headers: { authorization: `Bearer ${scraper}`, connection: 'close' },
+      });
       expect(response.status).toBe(200);
-      const line = (await response.text()).split('\n').find((l) => l.startsWith('platform_http_requests_total{') && l.includes('route="unmatched"') && l.includes('status="404"'));
+      const line = (await response.text())
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('platform_http_requests_total{') &&
+            l.includes('route="unmatched"') &&
+            l.includes('status="404"'),
+        );
       return Number(line?.split(' ').pop());
     };
     // Two scrapes on fresh connections: each worker answers one in turn; both see all 30.
@@ -150,13 +183,21 @@ describe.runIf(READY)('cluster mode: two workers sharing one port, PostgreSQL an
   });
 
   it('one rate-limit budget for all workers: 9 of 14 requests pass, whichever worker answers', async () => {
-    const results = await reads(token(`budget-${randomBytes(4).toString('hex')}`, ['billing-manager']), '/billing/invoices', 14, 2, `budget-${randomBytes(3).toString('hex')}`);
+    const results = await reads(
+      token(`budget-${randomBytes(4).toString('hex')}`, ['billing-manager']),
+      '/billing/invoices',
+      14,
+      2,
+      `budget-${randomBytes(3).toString('hex')}`,
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(9);
     expect(results.filter((r) => r.status === 429)).toHaveLength(5);
   });
 
   it('a worker killed with -9 is started again; SIGTERM stops every worker gracefully and the audit chain verifies', async () => {
-    const before = pidsOf(await reads(token('bob-cluster', ['analyst']), '/analytics/events/counts', 20, 4, 'before-kill'));
+    const before = pidsOf(
+      await reads(token('bob-cluster', ['analyst']), '/analytics/events/counts', 20, 4, 'before-kill'),
+    );
     expect(before.size).toBe(2);
     const [killed] = [...before] as number[];
     const restarted = platform.waitForLine(CLUSTER_READY);

@@ -87,7 +87,10 @@ describe('ConfigMap and Secret volumes: a kubelet ..data symlink swap is picked 
     const policyReloaded = nextReload(policy);
     const limitsReloaded = nextReload(limiter);
     const document = parse(POLICY) as { roles: Record<string, unknown> };
-    document.roles['k8s-auditor'] = { description: 'Added through the ConfigMap', permissions: ['platform:audit:read'] };
+    document.roles['k8s-auditor'] = {
+      description: 'Added through the ConfigMap',
+      permissions: ['platform:audit:read'],
+    };
     const edited = stringify(document);
     config.publish({ 'policy.yaml': edited, 'rate-limits.yaml': LIMITS.replace('user: 600', 'user: 5') });
     expect(await policyReloaded).toBe(true);
@@ -101,7 +104,10 @@ describe('ConfigMap and Secret volumes: a kubelet ..data symlink swap is picked 
     const policy = platform.running.app.get(PolicyService);
     const before = Object.keys(policy.current.roles);
     const reloaded = nextReload(policy);
-    config.publish({ 'policy.yaml': 'roles:\n  broken:\n    permissions: [nobody:declares:this]\n', 'rate-limits.yaml': LIMITS });
+    config.publish({
+      'policy.yaml': 'roles:\n  broken:\n    permissions: [nobody:declares:this]\n',
+      'rate-limits.yaml': LIMITS,
+    });
     expect(await reloaded).toBe(false);
     expect(Object.keys(policy.current.roles)).toEqual(before);
   });

@@ -16,7 +16,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('transactions on a pool whose conn
   let pool: Pool;
   let db: ReturnType<typeof drizzle>;
   const busy = () => pool.totalCount - pool.idleCount;
-  const backendPid = async (tx: { execute: typeof db.execute }) => Number(((await tx.execute(sql`select pg_backend_pid() as pid`)).rows[0] as { pid: number }).pid);
+  const backendPid = async (tx: { execute: typeof db.execute }) =>
+    Number(((await tx.execute(sql`select pg_backend_pid() as pid`)).rows[0] as { pid: number }).pid);
 
   beforeAll(async () => {
     const target = new URL(process.env.TEST_DATABASE_URL as string);
@@ -32,7 +33,12 @@ describe.runIf(process.env.TEST_DATABASE_URL)('transactions on a pool whose conn
   const open = () => {
     const viaProxy = new URL(process.env.TEST_DATABASE_URL as string);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    pool = new Pool({ connectionString: viaProxy.toString(), max: 2, connectionTimeoutMillis: 1000, query_timeout: 300 });
+    pool = new Pool({
+      connectionString: viaProxy.toString(),
+      max: 2,
+      connectionTimeoutMillis: 1000,
+      query_timeout: 300,
+    });
     pool.on('error', () => undefined);
     pool.on('connect', (client) => client.on('error', () => undefined));
     db = drizzle(pool);
@@ -60,7 +66,16 @@ describe.runIf(process.env.TEST_DATABASE_URL)('transactions on a pool whose conn
     open();
     await db.transaction((tx) => tx.execute(sql`select 1`));
     proxy.stall();
-    const failures = await Promise.all(Array.from({ length: 4 }, () => db.transaction((tx) => tx.execute(sql`select 1`)).then(() => undefined, (err: Error) => err)));
+    const failures = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        db
+          .transaction((tx) => tx.execute(sql`select 1`))
+          .then(
+            () => undefined,
+            (err: Error) => err,
+          ),
+      ),
+    );
     expect(failures.every((err) => err instanceof Error && isDatabaseUnavailable(err))).toBe(true);
     proxy.restore();
     // drizzle's own helper leaked each client whose BEGIN failed: two of them emptied this pool for good.
@@ -84,7 +99,9 @@ describe.runIf(process.env.TEST_DATABASE_URL)('transactions on a pool whose conn
       proxy.restore();
     }
     expect(failures.every((err) => isDatabaseUnavailable(err))).toBe(true);
-    expect(await db.transaction(async (tx) => (await tx.execute(sql`select 3 as three`)).rows[0])).toEqual({ three: 3 });
+    expect(await db.transaction(async (tx) => (await tx.execute(sql`select 3 as three`)).rows[0])).toEqual({
+      three: 3,
+    });
   });
 
   it('a connection that hangs mid-transaction: ROLLBACK is not waited for, the client is destroyed', async () => {

@@ -13,23 +13,35 @@ import { PlatformMetrics } from '@platform/observability';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
 /** Rows of one request, read from the table (not from the writer's queue). */
-async function storedOf(platform: TestPlatform, requestId: string): Promise<Array<{ kind: string; event: string | null; status: number; resource_id: string | null }>> {
+async function storedOf(
+  platform: TestPlatform,
+  requestId: string,
+): Promise<Array<{ kind: string; event: string | null; status: number; resource_id: string | null }>> {
   const database = platform.running.app.get(DatabaseService);
-  const result = (await database.db.execute(sql`select kind, event, status, resource_id from audit_records where request_id = ${requestId} order by id`)) as {
+  const result = (await database.db.execute(
+    sql`select kind, event, status, resource_id from audit_records where request_id = ${requestId} order by id`,
+  )) as {
     rows: Array<{ kind: string; event: string | null; status: number; resource_id: string | null }>;
   };
   return result.rows;
 }
 
 async function count(platform: TestPlatform, query: ReturnType<typeof sql>): Promise<number> {
-  const result = (await platform.running.app.get(DatabaseService).db.execute(query)) as { rows: Array<{ n: number | string }> };
+  const result = (await platform.running.app.get(DatabaseService).db.execute(query)) as {
+    rows: Array<{ n: number | string }>;
+  };
   return Number(result.rows[0].n);
 }
 
 async function chainHolds(platform: TestPlatform): Promise<void> {
   const repository = platform.running.app.get(AuditRepository);
   const rows: AuditRow[] = [];
-  for (let page = await repository.ascendingPage(0, 1000); page.length > 0; page = await repository.ascendingPage(rows[rows.length - 1].id, 1000)) rows.push(...page);
+  for (
+    let page = await repository.ascendingPage(0, 1000);
+    page.length > 0;
+    page = await repository.ascendingPage(rows[rows.length - 1].id, 1000)
+  )
+    rows.push(...page);
   expect(new AuditChainVerifier().check(rows)).toBeUndefined();
 }
 
@@ -67,7 +79,10 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
   let invoiceId: string;
   beforeAll(async () => {
     // Records would wait a minute in memory if the response did not wait for them.
-    platform = await TestPlatform.start({ AUDIT_DURABILITY: 'before-response', AUDIT_FLUSH_INTERVAL_MS: '60000', IDEMPOTENCY_LEASE_MS: '1000' }, database);
+    platform = await TestPlatform.start(
+      { AUDIT_DURABILITY: 'before-response', AUDIT_FLUSH_INTERVAL_MS: '60000', IDEMPOTENCY_LEASE_MS: '1000' },
+      database,
+    );
     bob = await platform.userToken('bob');
     const invoice = await platform.request('POST', '/billing/invoices', {
       token: bob,
@@ -98,7 +113,12 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     const rows = await storedOf(platform, created.requestId);
     expect(rows).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ kind: 'event', event: 'billing.invoice.created', status: 201, resource_id: created.body.id }),
+        expect.objectContaining({
+          kind: 'event',
+          event: 'billing.invoice.created',
+          status: 201,
+          resource_id: created.body.id,
+        }),
         expect.objectContaining({ kind: 'access', status: 201 }),
       ]),
     );
@@ -141,7 +161,9 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     };
     const first = eventRowFor(base, 'billing.invoice.created', 'left-1');
     const second = eventRowFor(base, 'billing.invoice.created', 'left-2');
-    await database.db.execute(sql`insert into audit_outbox (record) values (${JSON.stringify(first)}::jsonb), (${JSON.stringify(second)}::jsonb)`);
+    await database.db.execute(
+      sql`insert into audit_outbox (record) values (${JSON.stringify(first)}::jsonb), (${JSON.stringify(second)}::jsonb)`,
+    );
     platform.running.app.get(AuditWriter).outboxWritten();
     await platform.flushAudit();
     expect((await storedOf(platform, base.requestId)).map((r) => r.resource_id)).toEqual(['left-1', 'left-2']);
@@ -155,7 +177,9 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     const database = platform.running.app.get(DatabaseService);
     const writer = platform.running.app.get(AuditWriter);
     const metrics = platform.running.app.get(PlatformMetrics);
-    const rejectedBefore = Number(/^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1]);
+    const rejectedBefore = Number(
+      /^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1],
+    );
     const requestId = `poisoned-outbox-${randomUUID()}`;
     const innocent: NewAuditRow = {
       recordId: randomUUID(),
@@ -184,7 +208,9 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     // A status no integer column holds (SQLSTATE 22003), then a good event behind it.
     const bad = eventRowFor({ ...innocent, status: 99_999_999_999 }, 'billing.invoice.created', 'poison');
     const good = eventRowFor(innocent, 'billing.invoice.created', 'after-poison');
-    await database.db.execute(sql`insert into audit_outbox (record) values (${JSON.stringify(bad)}::jsonb), (${JSON.stringify(good)}::jsonb)`);
+    await database.db.execute(
+      sql`insert into audit_outbox (record) values (${JSON.stringify(bad)}::jsonb), (${JSON.stringify(good)}::jsonb)`,
+    );
     writer.outboxWritten();
     writer.record(innocent);
     await platform.flushAudit();
@@ -193,9 +219,16 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
       expect.objectContaining({ kind: 'event', resource_id: 'after-poison' }),
     ]);
     expect(await count(platform, sql`select count(*) as n from audit_outbox`)).toBe(0);
-    const rejected = readFileSync(path.join(platform.running.config.audit.journalDir, 'audit-rejected.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(rejected.filter((r) => r.record.requestId === requestId)).toMatchObject([{ sqlstate: '22003', record: { recordId: bad.recordId } }]);
-    expect(Number(/^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1])).toBe(rejectedBefore + 1);
+    const rejected = readFileSync(path.join(platform.running.config.audit.journalDir, 'audit-rejected.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rejected.filter((r) => r.record.requestId === requestId)).toMatchObject([
+      { sqlstate: '22003', record: { recordId: bad.recordId } },
+    ]);
+    expect(Number(/^platform_audit_records_rejected_total (\d+)$/m.exec((await metrics.exposition()).body)?.[1])).toBe(
+      rejectedBefore + 1,
+    );
     await chainHolds(platform);
   });
 
@@ -205,7 +238,9 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     const path = `/billing/invoices/${invoiceId}/payments`;
     const repository = platform.running.app.get(IdempotencyRepository);
     // As the interceptor computes it: method, path and canonical body.
-    const requestHash = createHash('sha256').update(`POST ${path}\n${canonicalJson(body)}`).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(`POST ${path}\n${canonicalJson(body)}`)
+      .digest('hex');
     // The claim a process made just before it was killed: its lease still holds.
     const stale = await repository.claim({ tenant: 'acme', subject: 'bob' }, key, requestHash);
     expect(stale).toBeDefined();
@@ -216,20 +251,35 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
 
     // Its lease runs out (set in the past rather than waited for).
     const database = platform.running.app.get(DatabaseService);
-    await database.db.execute(sql`update idempotency_keys set lease_expires_at = now() - interval '1 second' where key = ${key}`);
+    await database.db.execute(
+      sql`update idempotency_keys set lease_expires_at = now() - interval '1 second' where key = ${key}`,
+    );
     const retried = await platform.request('POST', path, { token: bob, body, headers: { 'idempotency-key': key } });
     expect(retried.status).toBe(201);
-    expect((await platform.auditOf(retried.requestId)).details).toMatchObject({ idempotency: 'retried_after_lease_expiry' });
+    expect((await platform.auditOf(retried.requestId)).details).toMatchObject({
+      idempotency: 'retried_after_lease_expiry',
+    });
     // The dead process's token can no longer complete the key (it was fenced off).
-    expect(await repository.complete({ tenant: 'acme', subject: 'bob' }, key, stale as string, 201, { id: 'ghost' })).toBe(false);
+    expect(
+      await repository.complete({ tenant: 'acme', subject: 'bob' }, key, stale as string, 201, { id: 'ghost' }),
+    ).toBe(false);
     const replay = await platform.request('POST', path, { token: bob, body, headers: { 'idempotency-key': key } });
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(retried.body);
     // The key's result was stored with the payment: one payment, one event.
-    expect(await count(platform, sql`select count(*) as n from billing_payments where id = ${retried.body.id}`)).toBe(1);
-    expect(await count(platform, sql`select count(*) as n from idempotency_keys where key = ${key} and status = 'completed' and response_body->>'id' = ${retried.body.id}`)).toBe(1);
-    expect((await storedOf(platform, retried.requestId)).filter((r) => r.kind === 'event')).toMatchObject([{ event: 'billing.payment.recorded', resource_id: retried.body.id, status: 201 }]);
+    expect(await count(platform, sql`select count(*) as n from billing_payments where id = ${retried.body.id}`)).toBe(
+      1,
+    );
+    expect(
+      await count(
+        platform,
+        sql`select count(*) as n from idempotency_keys where key = ${key} and status = 'completed' and response_body->>'id' = ${retried.body.id}`,
+      ),
+    ).toBe(1);
+    expect((await storedOf(platform, retried.requestId)).filter((r) => r.kind === 'event')).toMatchObject([
+      { event: 'billing.payment.recorded', resource_id: retried.body.id, status: 201 },
+    ]);
   });
 
   it('a lease taken over while its request still runs cannot commit: that run rolls back, no second payment', async () => {
@@ -240,7 +290,9 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
     const first = (await repository.claim(owner, key, 'h')) as string;
     // Still held: no take-over.
     expect(await repository.takeOver(owner, key, 'h')).toBeUndefined();
-    await database.db.execute(sql`update idempotency_keys set lease_expires_at = now() - interval '1 second' where key = ${key}`);
+    await database.db.execute(
+      sql`update idempotency_keys set lease_expires_at = now() - interval '1 second' where key = ${key}`,
+    );
     // Another request body under the same key never takes it over.
     expect(await repository.takeOver(owner, key, 'other')).toBeUndefined();
     const second = await repository.takeOver(owner, key, 'h');
@@ -260,7 +312,11 @@ describe.each(availableDatabases())('durable records and crash-safe idempotency 
 });
 
 // A platform of its own: started after the suite above is done with its platform and tokens.
-describe.each(availableDatabases().flatMap((database) => (['before-response', 'journal'] as const).map((durability) => [database, durability] as const)))('audit unavailable on %s, AUDIT_DURABILITY=%s', (database, durability) => {
+describe.each(
+  availableDatabases().flatMap((database) =>
+    (['before-response', 'journal'] as const).map((durability) => [database, durability] as const),
+  ),
+)('audit unavailable on %s, AUDIT_DURABILITY=%s', (database, durability) => {
   it('when neither the database nor the journal (nor the write-ahead log) takes records, responses are 503 audit_unavailable within 2 x AUDIT_WRITE_TIMEOUT_MS, not held', async () => {
     // A journal whose writes fail (ENOSPC, as a full disk), whoever runs the test (root ignores folder modes).
     const journalDir = mkdtempSync(path.join(tmpdir(), 'audit-journal-full-'));
@@ -270,25 +326,48 @@ describe.each(availableDatabases().flatMap((database) => (['before-response', 'j
     // 1000 ms, not less: the start-up flush (outbox events) runs while Nest and Fastify still start
     // on the same thread; a loaded machine can hold its answer longer than a short limit, and a
     // write over the limit sends the writer to the (full) journal before the test begins.
-    const stuck = await TestPlatform.start({ AUDIT_DURABILITY: durability, AUDIT_JOURNAL_DIR: journalDir, AUDIT_WRITE_TIMEOUT_MS: '1000', AUDIT_FLUSH_INTERVAL_MS: '60000' }, database);
-    const auditTable = (name: string) => sql.raw(`alter table ${name === 'audit_records' ? 'audit_records rename to audit_records_away' : 'audit_records_away rename to audit_records'}`);
+    const stuck = await TestPlatform.start(
+      {
+        AUDIT_DURABILITY: durability,
+        AUDIT_JOURNAL_DIR: journalDir,
+        AUDIT_WRITE_TIMEOUT_MS: '1000',
+        AUDIT_FLUSH_INTERVAL_MS: '60000',
+      },
+      database,
+    );
+    const auditTable = (name: string) =>
+      sql.raw(
+        `alter table ${name === 'audit_records' ? 'audit_records rename to audit_records_away' : 'audit_records_away rename to audit_records'}`,
+      );
     const db = stuck.running.app.get(DatabaseService).db;
     try {
       expect((await stuck.request('GET', '/health/live')).status).toBe(200);
       // The database refuses every audit write (the table is gone), the journal cannot take them.
       await db.execute(auditTable('audit_records'));
-      const journalling = new Promise<void>((resolve) => stuck.running.app.get(AuditWriter).onTargetChange((t) => t === 'journal' && resolve()));
-      const refused = await Promise.all([stuck.request('GET', '/health/live'), stuck.request('GET', '/billing/invoices', { token: await stuck.userToken('bob') })]);
+      const journalling = new Promise<void>((resolve) =>
+        stuck.running.app.get(AuditWriter).onTargetChange((t) => t === 'journal' && resolve()),
+      );
+      const refused = await Promise.all([
+        stuck.request('GET', '/health/live'),
+        stuck.request('GET', '/billing/invoices', { token: await stuck.userToken('bob') }),
+      ]);
       await journalling;
       for (const response of refused) {
         expect(response.status).toBe(503);
         expect(response.headers.get('content-type')).toContain('application/problem+json');
         expect(response.headers.get('retry-after')).toBe('5');
-        expect(response.body).toMatchObject({ status: 503, reason: 'audit_unavailable', type: 'urn:platform:problem:audit_unavailable', requestId: response.requestId });
+        expect(response.body).toMatchObject({
+          status: 503,
+          reason: 'audit_unavailable',
+          type: 'urn:platform:problem:audit_unavailable',
+          requestId: response.requestId,
+        });
       }
       const metrics = (await stuck.running.app.get(PlatformMetrics).exposition()).body;
       expect(metrics).toMatch(/^platform_audit_unavailable_responses_total 2$/m);
-      expect(stuck.logLines().filter((l) => l.msg === 'Audit record not durable in time: answered 503 audit_unavailable')).toHaveLength(2);
+      expect(
+        stuck.logLines().filter((l) => l.msg === 'Audit record not durable in time: answered 503 audit_unavailable'),
+      ).toHaveLength(2);
     } finally {
       await db.execute(auditTable('audit_records_away')).catch(() => undefined);
       await stuck.close();

@@ -7,7 +7,11 @@ import { PlatformMetrics } from '@platform/observability';
 import { TcpProxy } from '../support/tcp-proxy';
 import { availableDatabases, createTestDatabase, TestPlatform, type TestResponse } from '../support/test-platform';
 
-const invoiceBody = { customer: 'Fault Tolerant Ltd', currency: 'EUR', lines: [{ description: 'Seats', quantity: 2, unitAmount: 1000 }] };
+const invoiceBody = {
+  customer: 'Fault Tolerant Ltd',
+  currency: 'EUR',
+  lines: [{ description: 'Seats', quantity: 2, unitAmount: 1000 }],
+};
 
 /**
  * Longest wait for one step (the load meeting a fault, readiness seeing it, recovery), in
@@ -19,7 +23,13 @@ const RECOVERY_BOUND_MS = 30_000;
 /** Rejects with what was awaited when `work` takes longer than RECOVERY_BOUND_MS. */
 async function bounded<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still waiting for ${what} after ${RECOVERY_BOUND_MS} ms`)), RECOVERY_BOUND_MS)));
+  const late = new Promise<never>(
+    (_, reject) =>
+      (timer = setTimeout(
+        () => reject(new Error(`still waiting for ${what} after ${RECOVERY_BOUND_MS} ms`)),
+        RECOVERY_BOUND_MS,
+      )),
+  );
   try {
     return await Promise.race([work, late]);
   } finally {
@@ -42,7 +52,12 @@ interface Answer {
 async function allRecords(platform: TestPlatform): Promise<AuditRow[]> {
   const repository = platform.running.app.get(AuditRepository);
   const rows: AuditRow[] = [];
-  for (let page = await repository.ascendingPage(0, 1000); page.length > 0; page = await repository.ascendingPage(rows[rows.length - 1].id, 1000)) rows.push(...page);
+  for (
+    let page = await repository.ascendingPage(0, 1000);
+    page.length > 0;
+    page = await repository.ascendingPage(rows[rows.length - 1].id, 1000)
+  )
+    rows.push(...page);
   return rows;
 }
 
@@ -63,7 +78,10 @@ function auditBackInDatabase(platform: TestPlatform): Promise<void> {
 /** The count of 503 `database_unavailable` answers in the metrics. */
 async function unavailableCount(platform: TestPlatform): Promise<number> {
   const body = (await platform.running.app.get(PlatformMetrics).exposition()).body;
-  return [...body.matchAll(/^platform_database_unavailable_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  return [...body.matchAll(/^platform_database_unavailable_total\{[^}]*\} (\d+)$/gm)].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
 }
 
 describe('database faults on PGlite', () => {
@@ -78,10 +96,21 @@ describe('database faults on PGlite', () => {
       expect(write.status).toBe(503);
       expect(write.headers.get('content-type')).toContain('application/problem+json');
       expect(write.headers.get('retry-after')).toBe('5');
-      expect(write.body).toMatchObject({ status: 503, reason: 'database_unavailable', type: expect.stringContaining('database_unavailable') });
+      expect(write.body).toMatchObject({
+        status: 503,
+        reason: 'database_unavailable',
+        type: expect.stringContaining('database_unavailable'),
+      });
       expect(JSON.stringify(write.body)).not.toMatch(/PGlite|stack|at .*\.ts/);
-      expect((await platform.request('GET', '/billing/invoices', { token })).body).toMatchObject({ status: 503, reason: 'database_unavailable' });
-      expect((await platform.request('GET', '/health/ready')).body).toMatchObject({ status: 503, reason: 'not_ready', checks: { database: { status: 'down' } } });
+      expect((await platform.request('GET', '/billing/invoices', { token })).body).toMatchObject({
+        status: 503,
+        reason: 'database_unavailable',
+      });
+      expect((await platform.request('GET', '/health/ready')).body).toMatchObject({
+        status: 503,
+        reason: 'not_ready',
+        checks: { database: { status: 'down' } },
+      });
       expect(await unavailableCount(platform)).toBe(2);
       expect(platform.logLines().some((l) => l.msg === 'Unhandled error')).toBe(false);
     } finally {
@@ -112,7 +141,14 @@ describe.each(availableDatabases())('graceful shutdown (the SIGTERM path) under 
             if (closing) return;
             throw err;
           }
-          answers.push({ requestId: response.requestId, status: response.status, reason: response.body?.reason, retryAfter: response.headers.get('retry-after'), invoiceId: response.body?.id, connection: response.headers.get('connection') });
+          answers.push({
+            requestId: response.requestId,
+            status: response.status,
+            reason: response.body?.reason,
+            retryAfter: response.headers.get('retry-after'),
+            invoiceId: response.body?.id,
+            connection: response.headers.get('connection'),
+          });
           if (response.status === 201 && ++created === 40) reachedLoad();
         }
       };
@@ -131,15 +167,27 @@ describe.each(availableDatabases())('graceful shutdown (the SIGTERM path) under 
       await Promise.all(writers);
       answers.push(heldAnswer);
 
-      const { access, invoices } = await storedAfterClose(target, answers.filter((a) => a.status === 201).map((a) => a.invoiceId as string));
+      const { access, invoices } = await storedAfterClose(
+        target,
+        answers.filter((a) => a.status === 201).map((a) => a.invoiceId as string),
+      );
       expect(answers.filter((a) => a.status !== 201)).toEqual([]);
       expect(answers.filter((a) => access.get(a.requestId) !== 1)).toEqual([]);
       expect(answers.filter((a) => !invoices.has(a.invoiceId as string))).toEqual([]);
       // A request in flight when the close began is answered with `Connection: close`: its
       // keep-alive connection does not hold the close until the keep-alive timeout (72 s).
       expect(heldAnswer).toMatchObject({ status: 201, connection: 'close' });
-      expect(platform.logLines().some((l) => l.msg === 'PostgreSQL connections still busy at shutdown: closing them' || l.msg === 'Unhandled error')).toBe(false);
-      process.stdout.write(`\n[faults-database] graceful close on ${database}: ${JSON.stringify({ closeMs, answered: answers.length, closedConnections: answers.filter((a) => a.connection === 'close').length, audited: answers.filter((a) => access.get(a.requestId) === 1).length, stored: invoices.size })}\n`);
+      expect(
+        platform
+          .logLines()
+          .some(
+            (l) =>
+              l.msg === 'PostgreSQL connections still busy at shutdown: closing them' || l.msg === 'Unhandled error',
+          ),
+      ).toBe(false);
+      process.stdout.write(
+        `\n[faults-database] graceful close on ${database}: ${JSON.stringify({ closeMs, answered: answers.length, closedConnections: answers.filter((a) => a.connection === 'close').length, audited: answers.filter((a) => access.get(a.requestId) === 1).length, stored: invoices.size })}\n`,
+      );
     } finally {
       await platform.close();
     }
@@ -162,7 +210,11 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
   it('six cuts and hangs under 8 concurrent writers: 503 database_unavailable while down, recovery after each, no 500, every answer audited', async () => {
     const viaProxy = new URL(created.url);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const platform = await TestPlatform.start({ DATABASE_URL: viaProxy.toString(), AUDIT_REPLAY_INTERVAL_MS: '100', AUDIT_WRITE_TIMEOUT_MS: '2000' });
+    const platform = await TestPlatform.start({
+      DATABASE_URL: viaProxy.toString(),
+      AUDIT_REPLAY_INTERVAL_MS: '100',
+      AUDIT_WRITE_TIMEOUT_MS: '2000',
+    });
     const answers: Answer[] = [];
     const failures: string[] = [];
     const recoveries: Array<{ fault: 'cut' | 'hang'; recoveryMs: number; unavailable: number }> = [];
@@ -211,7 +263,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
       const readiness = async (status: number, label: string) => {
         const deadline = performance.now() + RECOVERY_BOUND_MS;
         while ((await platform.request('GET', '/health/ready')).status !== status) {
-          if (performance.now() > deadline) throw new Error(`readiness did not answer ${status} within ${RECOVERY_BOUND_MS} ms (${label})`);
+          if (performance.now() > deadline)
+            throw new Error(`readiness did not answer ${status} within ${RECOVERY_BOUND_MS} ms (${label})`);
         }
       };
 
@@ -235,7 +288,11 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
         written.catch(() => undefined); // awaited below; readiness may fail first
         await readiness(200, `recovery after fault ${round + 1}, ${fault}`);
         await written;
-        recoveries.push({ fault, recoveryMs: Math.round(performance.now() - restoredAt), unavailable: answers.slice(before).filter((a) => a.status === 503).length });
+        recoveries.push({
+          fault,
+          recoveryMs: Math.round(performance.now() - restoredAt),
+          unavailable: answers.slice(before).filter((a) => a.status === 503).length,
+        });
         await more(16, `created after recovery ${round + 1}`, (a) => a.status === 201);
       }
       running = false;
@@ -245,10 +302,14 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
       await platform.flushAudit();
       const records = await allRecords(platform);
       const access = new Map<string, number>();
-      for (const row of records) if (row.kind === 'access') access.set(row.requestId, (access.get(row.requestId) ?? 0) + 1);
+      for (const row of records)
+        if (row.kind === 'access') access.set(row.requestId, (access.get(row.requestId) ?? 0) + 1);
       const unaudited = answers.filter((a) => access.get(a.requestId) !== 1);
       const created201 = answers.filter((a) => a.status === 201);
-      const stored = await invoiceIds(created.url, created201.map((a) => a.invoiceId as string));
+      const stored = await invoiceIds(
+        created.url,
+        created201.map((a) => a.invoiceId as string),
+      );
       const storedIds = new Set(stored);
       const withoutRow = created201.filter((a) => !storedIds.has(a.invoiceId as string));
       const statusCounts: Record<string, number> = {};
@@ -280,7 +341,9 @@ describe.runIf(process.env.TEST_DATABASE_URL)('database faults on PostgreSQL: cu
       await platform.close();
     }
     // No connection of the pool was left busy at shutdown (a leaked client kept it waiting, then logged).
-    expect(platform.logLines().some((l) => l.msg === 'PostgreSQL connections still busy at shutdown: closing them')).toBe(false);
+    expect(
+      platform.logLines().some((l) => l.msg === 'PostgreSQL connections still busy at shutdown: closing them'),
+    ).toBe(false);
   }, 180_000);
 });
 
@@ -293,7 +356,10 @@ async function invoiceIds(url: string, ids: string[]): Promise<string[]> {
  * Access records per request id, and which of `invoiceIds` have a row, read straight from the
  * database a platform used (PostgreSQL by URL, else the PGlite folder under `dataDir`, once closed).
  */
-async function storedAfterClose(target: { dataDir: string; databaseUrl?: string }, invoiceIds: string[]): Promise<{ access: Map<string, number>; invoices: Set<string> }> {
+async function storedAfterClose(
+  target: { dataDir: string; databaseUrl?: string },
+  invoiceIds: string[],
+): Promise<{ access: Map<string, number>; invoices: Set<string> }> {
   const accessQuery = "select request_id from audit_records where kind = 'access'";
   const invoiceQuery = 'select id::text as id from billing_invoices where id = any($1::uuid[])';
   let accessRows: Array<{ request_id: string }>;
@@ -347,7 +413,12 @@ function heldRequest(platform: TestPlatform, token: string): { arrived: Promise<
   const request = httpRequest(`${platform.url}/billing/invoices`, {
     method: 'POST',
     agent,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': String(body.length), 'x-test-held': marker },
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      'x-test-held': marker,
+    },
   });
   request.on('error', (err) => fail(err));
   request.on('response', (response) => {
@@ -356,7 +427,14 @@ function heldRequest(platform: TestPlatform, token: string): { arrived: Promise<
     response.on('end', () => {
       agent.destroy();
       const parsed = JSON.parse(text) as { id?: string; reason?: string };
-      answer({ requestId: String(response.headers['x-request-id']), status: response.statusCode ?? 0, reason: parsed.reason, retryAfter: null, invoiceId: parsed.id, connection: response.headers.connection ?? null });
+      answer({
+        requestId: String(response.headers['x-request-id']),
+        status: response.statusCode ?? 0,
+        reason: parsed.reason,
+        retryAfter: null,
+        invoiceId: parsed.id,
+        connection: response.headers.connection ?? null,
+      });
     });
   });
   request.write(body.subarray(0, 10));

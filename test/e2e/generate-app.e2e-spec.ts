@@ -9,7 +9,11 @@ const SHARED = ['tsconfig.json', 'vitest.config.mts', 'nest-cli.json', 'src/feat
 
 /** Runs the generator; its success path is exercised by scripts/ci-generated-app.sh in a scratch copy. */
 async function generate(args: string[]): Promise<{ code: number; stderr: string }> {
-  return promisify(execFile)(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/generate-app.ts', ...args], { cwd: root }).then(
+  return promisify(execFile)(
+    process.execPath,
+    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/generate-app.ts', ...args],
+    { cwd: root },
+  ).then(
     ({ stderr }) => ({ code: 0, stderr }),
     (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
   );

@@ -10,13 +10,18 @@ describe('guards, audit completeness, log redaction and validation', () => {
   let issuer: TestIssuer;
   let platform: TestPlatform;
   const AUD = 'platform-api';
-  const token = (roles: string[], claims: Record<string, unknown> = {}) => issuer.sign({ aud: AUD, sub: `u-${roles.join('-') || 'none'}`, tenant: 't1', roles, ...claims });
+  const token = (roles: string[], claims: Record<string, unknown> = {}) =>
+    issuer.sign({ aud: AUD, sub: `u-${roles.join('-') || 'none'}`, tenant: 't1', roles, ...claims });
 
   beforeAll(async () => {
     issuer = await TestIssuer.start();
     issuer.addKey('k1');
     platform = await TestPlatform.start(
-      { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD, POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.guards.yaml') },
+      {
+        OIDC_ISSUER: issuer.issuer,
+        OIDC_AUDIENCE: AUD,
+        POLICY_FILE: path.resolve(__dirname, '../fixtures/policy.guards.yaml'),
+      },
       'pglite',
       [GUARD_FIXTURES, UNGUARDED_FIXTURE],
       true,
@@ -39,7 +44,11 @@ describe('guards, audit completeness, log redaction and validation', () => {
       const response = await platform.request('GET', '/fixtures/users/admin/export', { token: token(['user']) });
       expect(response.status).toBe(403);
       expect(await platform.auditCount(response.requestId)).toBe(1);
-      expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'deny', reason: 'insufficient_permission', requiredPermissions: ['users:admin:manage'] });
+      expect(await platform.auditOf(response.requestId)).toMatchObject({
+        decision: 'deny',
+        reason: 'insufficient_permission',
+        requiredPermissions: ['users:admin:manage'],
+      });
     });
 
     it('(c) a failing handler: generic 500, one allow record, one error log without internals', async () => {
@@ -48,7 +57,11 @@ describe('guards, audit completeness, log redaction and validation', () => {
       expect(response.body).toMatchObject({ status: 500, reason: 'internal_error' });
       expect(JSON.stringify(response.body)).not.toContain('boom');
       expect(await platform.auditCount(response.requestId)).toBe(1);
-      expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'allow', status: 500, errorReason: 'internal_error' });
+      expect(await platform.auditOf(response.requestId)).toMatchObject({
+        decision: 'allow',
+        status: 500,
+        errorReason: 'internal_error',
+      });
       const errors = platform.logLines().filter((l) => l.requestId === response.requestId && l.level === 50);
       expect(errors).toHaveLength(1);
       expect(errors[0].err).toEqual({ type: 'Error', message: 'boom' });
@@ -56,11 +69,18 @@ describe('guards, audit completeness, log redaction and validation', () => {
     });
 
     it('(d) an unreadable body: 400, one access record, no authorization decision', async () => {
-      const response = await platform.request('POST', '/analytics/events', { rawBody: '{bad json', headers: { 'content-type': 'application/json' } });
+      const response = await platform.request('POST', '/analytics/events', {
+        rawBody: '{bad json',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(response.status).toBe(400);
       expect(response.body.reason).toBe('malformed_body');
       expect(await platform.auditCount(response.requestId)).toBe(1);
-      expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: null, reason: 'rejected_before_authorization', status: 400 });
+      expect(await platform.auditOf(response.requestId)).toMatchObject({
+        decision: null,
+        reason: 'rejected_before_authorization',
+        status: 400,
+      });
     });
   });
 
@@ -77,7 +97,13 @@ describe('guards, audit completeness, log redaction and validation', () => {
       expect(response.status).toBe(status);
       const audit = await platform.auditOf(response.requestId);
       if (pathname.endsWith('forgotten')) expect(audit.reason).toBe('no_policy');
-      if (status === 200 && roles === undefined) expect(audit).toMatchObject({ decision: 'allow', reason: 'public_route', subject: null, requiredPermissions: [] });
+      if (status === 200 && roles === undefined)
+        expect(audit).toMatchObject({
+          decision: 'allow',
+          reason: 'public_route',
+          subject: null,
+          requiredPermissions: [],
+        });
     });
 
     it('documented: public routes ignore any token, even an expired one, the same way everywhere', async () => {
@@ -91,7 +117,9 @@ describe('guards, audit completeness, log redaction and validation', () => {
   });
 
   it('the platform refuses to start with a route that declares no policy, and names it', async () => {
-    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD }, 'pglite', [UNGUARDED_FIXTURE])).rejects.toThrow(
+    await expect(
+      TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: AUD }, 'pglite', [UNGUARDED_FIXTURE]),
+    ).rejects.toThrow(
       /Routes without a valid access policy[\s\S]*GET \/fixtures\/unguarded\/forgotten \(UnguardedFixture\.forgotten\): no access policy/,
     );
   });
@@ -101,7 +129,18 @@ describe('guards, audit completeness, log redaction and validation', () => {
     const routes = platform.running.app.get(RouteInventory).routes();
     const product = routes.filter((r) => !r.path.startsWith('/fixtures'));
     expect(product.map((r) => `${r.method} ${r.path}`)).toEqual(
-      expect.arrayContaining(['GET /billing/invoices', 'POST /billing/invoices', 'GET /billing/invoices/:id', 'POST /analytics/events', 'GET /analytics/events/counts', 'GET /users/me', 'GET /users', 'GET /platform/audit', 'GET /health/live', 'GET /health/ready']),
+      expect.arrayContaining([
+        'GET /billing/invoices',
+        'POST /billing/invoices',
+        'GET /billing/invoices/:id',
+        'POST /analytics/events',
+        'GET /analytics/events/counts',
+        'GET /users/me',
+        'GET /users',
+        'GET /platform/audit',
+        'GET /health/live',
+        'GET /health/ready',
+      ]),
     );
     expect(product.every((r) => r.policy !== undefined)).toBe(true);
   });
@@ -110,29 +149,52 @@ describe('guards, audit completeness, log redaction and validation', () => {
     const writer = () => token(['writer']);
 
     it('the global pipe runs with whitelist, forbidNonWhitelisted, forbidUnknownValues and transform', () => {
-      expect(VALIDATION_OPTIONS).toMatchObject({ whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true, transform: true });
+      expect(VALIDATION_OPTIONS).toMatchObject({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        forbidUnknownValues: true,
+        transform: true,
+      });
     });
 
     it('(a) nested items are validated, errors name the field path, never the value; the request is audited allow', async () => {
       const response = await platform.request('POST', '/analytics/events', {
         token: writer(),
-        body: { events: [{ name: 'click', ts: 'not-a-date', props: {} }, { name: 'click', timestamp: 'not-a-date' }] },
+        body: {
+          events: [
+            { name: 'click', ts: 'not-a-date', props: {} },
+            { name: 'click', timestamp: 'not-a-date' },
+          ],
+        },
       });
       expect(response.status).toBe(400);
       const paths = response.body.errors.map((e: { path: string }) => e.path);
-      expect(paths).toEqual(expect.arrayContaining(['events.0.ts', 'events.0.props', 'events.0.timestamp', 'events.1.timestamp']));
+      expect(paths).toEqual(
+        expect.arrayContaining(['events.0.ts', 'events.0.props', 'events.0.timestamp', 'events.1.timestamp']),
+      );
       expect(JSON.stringify(response.body)).not.toContain('not-a-date');
-      expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'allow', status: 400, errorReason: 'validation_failed' });
+      expect(await platform.auditOf(response.requestId)).toMatchObject({
+        decision: 'allow',
+        status: 400,
+        errorReason: 'validation_failed',
+      });
     });
 
     it('(b) an object where an array belongs is 400', async () => {
-      const response = await platform.request('POST', '/analytics/events', { token: writer(), body: { events: { name: 'click' } } });
+      const response = await platform.request('POST', '/analytics/events', {
+        token: writer(),
+        body: { events: { name: 'click' } },
+      });
       expect(response.status).toBe(400);
       expect(response.body.errors.map((e: { path: string }) => e.path)).toContain('events');
     });
 
     it.each([['[]'], ['"x"'], ['null'], ['42']])('(c) a body that is not an object (%s) is 400', async (raw) => {
-      const response = await platform.request('POST', '/billing/invoices', { token: writer(), rawBody: raw, headers: { 'content-type': 'application/json' } });
+      const response = await platform.request('POST', '/billing/invoices', {
+        token: writer(),
+        rawBody: raw,
+        headers: { 'content-type': 'application/json' },
+      });
       expect(response.status).toBe(400);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
     });
@@ -148,14 +210,22 @@ describe('guards, audit completeness, log redaction and validation', () => {
 
     it('(e) more than 1000 events is 400; a body over the size limit is 413; nothing is written', async () => {
       const event = { name: 'bulk', timestamp: '2026-11-30T00:00:00Z' };
-      const many = await platform.request('POST', '/analytics/events', { token: writer(), body: { events: Array.from({ length: 1001 }, () => event) } });
+      const many = await platform.request('POST', '/analytics/events', {
+        token: writer(),
+        body: { events: Array.from({ length: 1001 }, () => event) },
+      });
       expect(many.status).toBe(400);
-      const huge = await platform.request('POST', '/analytics/events', { token: writer(), body: { events: Array.from({ length: 50_000 }, () => event) } });
+      const huge = await platform.request('POST', '/analytics/events', {
+        token: writer(),
+        body: { events: Array.from({ length: 50_000 }, () => event) },
+      });
       expect(huge.status).toBe(413);
       expect(huge.body.reason).toBe('body_too_large');
       const { DatabaseService } = await import('@platform/database');
       const { sql } = await import('drizzle-orm');
-      const rows = await platform.running.app.get(DatabaseService).db.execute(sql`select count(*)::int as n from analytics_events where name = 'bulk'`);
+      const rows = await platform.running.app
+        .get(DatabaseService)
+        .db.execute(sql`select count(*)::int as n from analytics_events where name = 'bulk'`);
       expect((rows as { rows: { n: number }[] }).rows[0].n).toBe(0);
     });
   });
@@ -169,7 +239,10 @@ describe('guards, audit completeness, log redaction and validation', () => {
       await platform.request('POST', '/billing/invoices', { token: valid, headers: secretHeaders, body });
       await platform.request('POST', '/billing/invoices', { token: expired, headers: secretHeaders, body });
       await platform.request('GET', `/billing/invoices?access_token=${valid}`);
-      const last = await platform.request('GET', '/fixtures/users/admin/boom', { token: token(['admin']), headers: secretHeaders });
+      const last = await platform.request('GET', '/fixtures/users/admin/boom', {
+        token: token(['admin']),
+        headers: secretHeaders,
+      });
       await platform.auditOf(last.requestId);
       const logs = platform.logs.join('');
       expect(logs).not.toMatch(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./);

@@ -5,7 +5,10 @@ import { Glewlwyd, glewlwydInstalled, type GlewlwydSetup } from '../support/glew
 import { TestPlatform, type TestResponse } from '../support/test-platform';
 
 const INSTALLED = glewlwydInstalled();
-if (!INSTALLED) process.stdout.write('[e2e] interop with glewlwyd: SKIPPED (glewlwyd is not installed: scripts/ci/install-glewlwyd.sh)\n');
+if (!INSTALLED)
+  process.stdout.write(
+    '[e2e] interop with glewlwyd: SKIPPED (glewlwyd is not installed: scripts/ci/install-glewlwyd.sh)\n',
+  );
 
 const AUD = 'https://api.platform.test';
 const OTHER_AUD = 'https://other-api.example';
@@ -28,14 +31,26 @@ const SETUP: GlewlwydSetup = {
     { username: 'erin', tenant: 'acme', roles: ['billing-manager', 'analyst'] },
   ],
   clients: [
-    { clientId: 'ingest-bot', secret: 'ingest-secret', tenant: 'acme', scopes: ['analytics:events:write', 'billing:invoices:read'] },
+    {
+      clientId: 'ingest-bot',
+      secret: 'ingest-secret',
+      tenant: 'acme',
+      scopes: ['analytics:events:write', 'billing:invoices:read'],
+    },
     { clientId: 'metrics-scraper', secret: 'scraper-secret', scopes: ['platform:metrics:read'] },
   ],
 };
 
-const decode = (token: string, part: 0 | 1) => JSON.parse(Buffer.from(token.split('.')[part], 'base64url').toString('utf8')) as Record<string, unknown>;
-const events = (name: string) => ({ events: [{ name, timestamp: '2026-11-30T10:00:00Z', properties: { plan: 'pro' } }] });
-const invoice = { customer: 'Wayne Enterprises', currency: 'EUR', lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }] };
+const decode = (token: string, part: 0 | 1) =>
+  JSON.parse(Buffer.from(token.split('.')[part], 'base64url').toString('utf8')) as Record<string, unknown>;
+const events = (name: string) => ({
+  events: [{ name, timestamp: '2026-11-30T10:00:00Z', properties: { plan: 'pro' } }],
+});
+const invoice = {
+  customer: 'Wayne Enterprises',
+  currency: 'EUR',
+  lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }],
+};
 
 /**
  * Interop with glewlwyd 2.7.5 (Debian's package), an OpenID provider no one here wrote (issue 16
@@ -51,9 +66,22 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
   const subjects: Record<string, string> = {};
 
   /** One request, its status asserted (the body named in the failure message). */
-  const expectCall = async (who: string | undefined, method: string, path: string, status: number, options: { body?: unknown; headers?: Record<string, string>; reason?: string } = {}): Promise<TestResponse> => {
-    const response = await platform.request(method, path, { token: who === undefined ? undefined : tokens[who], body: options.body, headers: options.headers });
-    expect({ who, method, path, status: response.status, ...(options.reason && { reason: response.body.reason }) }, JSON.stringify(response.body).slice(0, 400)).toEqual({
+  const expectCall = async (
+    who: string | undefined,
+    method: string,
+    path: string,
+    status: number,
+    options: { body?: unknown; headers?: Record<string, string>; reason?: string } = {},
+  ): Promise<TestResponse> => {
+    const response = await platform.request(method, path, {
+      token: who === undefined ? undefined : tokens[who],
+      body: options.body,
+      headers: options.headers,
+    });
+    expect(
+      { who, method, path, status: response.status, ...(options.reason && { reason: response.body.reason }) },
+      JSON.stringify(response.body).slice(0, 400),
+    ).toEqual({
       who,
       method,
       path,
@@ -77,7 +105,9 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
         // glewlwyd's subjects are opaque (made at the first sign-in): the bootstrap names them.
         subjects[username] = decode(tokens[username], 1).sub as string;
       }),
-      glewlwyd.machineToken('ingest-bot', 'analytics:events:write billing:invoices:read').then((token) => (tokens.bot = token)),
+      glewlwyd
+        .machineToken('ingest-bot', 'analytics:events:write billing:invoices:read')
+        .then((token) => (tokens.bot = token)),
       glewlwyd.machineToken('metrics-scraper', 'platform:metrics:read').then((token) => (tokens.scraper = token)),
     ]);
     const grants = [
@@ -104,11 +134,19 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
   it("(a) the README walkthrough with glewlwyd's people: a bootstrapped admin (no SQL) grants roles, the answers are the walkthrough's", async () => {
     // The first admin and the operator were bound at start, audited as the bootstrap (no SQL).
     await platform.flushAudit();
-    const bootstrapped = (await auditTable(platform)).filter((r) => r.event === 'access.role_bound' && r.request_id.startsWith('bootstrap-'));
+    const bootstrapped = (await auditTable(platform)).filter(
+      (r) => r.event === 'access.role_bound' && r.request_id.startsWith('bootstrap-'),
+    );
     expect(bootstrapped).toHaveLength(2);
     // glewlwyd has no dynamic registration: alice registers its existing client as acme's service account.
-    const registered = await expectCall('alice', 'POST', '/service-accounts', 201, { body: { name: 'Ingest bot', scopes: ['analytics:events:write'], clientId: 'ingest-bot' } });
-    expect(registered.body).toMatchObject({ clientId: 'ingest-bot', scopes: ['analytics:events:write'], status: 'active' });
+    const registered = await expectCall('alice', 'POST', '/service-accounts', 201, {
+      body: { name: 'Ingest bot', scopes: ['analytics:events:write'], clientId: 'ingest-bot' },
+    });
+    expect(registered.body).toMatchObject({
+      clientId: 'ingest-bot',
+      scopes: ['analytics:events:write'],
+      status: 'active',
+    });
 
     // billing: create, list, open, pay (retry-safe), read
     const created = await expectCall('bob', 'POST', '/billing/invoices', 201, { body: invoice });
@@ -118,14 +156,21 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
     expect((await expectCall('bob', 'POST', `/billing/invoices/${invoiceId}/open`, 200)).body.status).toBe('open');
     const pay = { body: { amount: 3750, currency: 'EUR' }, headers: { 'idempotency-key': `pay-${invoiceId}` } };
     const paid = await expectCall('bob', 'POST', `/billing/invoices/${invoiceId}/payments`, 201, pay);
-    expect((await expectCall('bob', 'POST', `/billing/invoices/${invoiceId}/payments`, 201, pay)).body.id).toBe(paid.body.id);
+    expect((await expectCall('bob', 'POST', `/billing/invoices/${invoiceId}/payments`, 201, pay)).body.id).toBe(
+      paid.body.id,
+    );
     await expectCall('bob', 'GET', `/billing/invoices/${invoiceId}`, 200);
 
     // analytics: the machine sends events, the analyst counts them, the admin reads usage
     await expectCall('bot', 'POST', '/analytics/events', 202, { body: events('signup') });
     const counts = await expectCall('carol', 'GET', '/analytics/events/counts?from=2026-11-01T00:00:00Z', 200);
     expect(counts.body.counts).toContainEqual(expect.objectContaining({ name: 'signup', count: 1 }));
-    await expectCall('carol', 'GET', '/analytics/events/series?name=signup&from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z&interval=hour', 200);
+    await expectCall(
+      'carol',
+      'GET',
+      '/analytics/events/series?name=signup&from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z&interval=hour',
+      200,
+    );
     await expectCall('alice', 'GET', '/analytics/usage?from=2026-11-01T00:00:00Z&to=2030-01-01T00:00:00Z', 200);
 
     // user management: provisioned just in time from the tokens
@@ -147,9 +192,16 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
     await expectCall('alice', 'GET', `/platform/audit?subject=${encodeURIComponent(subjects.carol)}`, 200);
     await expectCall('alice', 'GET', '/platform/audit?kind=event&event=billing.invoice.created', 200);
     // NDJSON: read as text (TestPlatform.request parses any *json type whole).
-    const exported = await fetch(`${platform.url}/platform/audit/export?app=billing`, { headers: { authorization: `Bearer ${tokens.alice}` } });
+    const exported = await fetch(`${platform.url}/platform/audit/export?app=billing`, {
+      headers: { authorization: `Bearer ${tokens.alice}` },
+    });
     expect(exported.status).toBe(200);
-    expect((await exported.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line).app)).toContain('billing');
+    expect(
+      (await exported.text())
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).app),
+    ).toContain('billing');
 
     // role bindings and deactivation by the bootstrapped admin
     const carolId = (await expectCall('carol', 'GET', '/users/me', 200)).body.id as string;
@@ -157,7 +209,12 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
     await expectCall('carol', 'GET', '/billing/invoices', 200);
     await expectCall('alice', 'DELETE', `/users/${carolId}/roles/billing-manager`, 200);
     await expectCall('carol', 'GET', '/billing/invoices', 403, { reason: 'insufficient_permission' });
-    await expectCall('alice', 'GET', `/platform/authz/explain?subject=${encodeURIComponent(subjects.carol)}&permission=billing:invoices:read&roles=analyst`, 200);
+    await expectCall(
+      'alice',
+      'GET',
+      `/platform/authz/explain?subject=${encodeURIComponent(subjects.carol)}&permission=billing:invoices:read&roles=analyst`,
+      200,
+    );
     await expectCall('alice', 'POST', `/users/${carolId}/deactivate`, 200);
     await expectCall('carol', 'GET', '/analytics/events/counts', 403, { reason: 'principal_deactivated' });
     await expectCall('alice', 'POST', `/users/${carolId}/reactivate`, 200);
@@ -175,10 +232,22 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
   it('(b) a person through authorization code + PKCE whose roles arrive as one comma-joined string', async () => {
     const { accessToken, idToken } = await glewlwyd.userTokens('erin');
     expect(decode(accessToken, 0)).toMatchObject({ typ: 'at+jwt', alg: 'RS256' });
-    expect(decode(accessToken, 1)).toMatchObject({ iss: glewlwyd.issuer, aud: AUD, tenant: 'acme', roles: 'billing-manager,analyst', client_id: 'platform-cli' });
+    expect(decode(accessToken, 1)).toMatchObject({
+      iss: glewlwyd.issuer,
+      aud: AUD,
+      tenant: 'acme',
+      roles: 'billing-manager,analyst',
+      client_id: 'platform-cli',
+    });
     tokens.erin = accessToken;
     const invoices = await expectCall('erin', 'GET', '/billing/invoices', 200);
-    expect(await platform.auditOf(invoices.requestId)).toMatchObject({ decision: 'allow', subject: subjects.erin, principalType: 'user', tenant: 'acme', issuer: glewlwyd.issuer });
+    expect(await platform.auditOf(invoices.requestId)).toMatchObject({
+      decision: 'allow',
+      subject: subjects.erin,
+      principalType: 'user',
+      tenant: 'acme',
+      issuer: glewlwyd.issuer,
+    });
     await expectCall('erin', 'GET', '/analytics/events/counts', 200);
     await expectCall('erin', 'GET', '/users', 403, { reason: 'insufficient_permission' });
     // Her ID token (typ JWT, at_hash) is never an access token.
@@ -187,13 +256,28 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
 
   it("(c) a machine through client credentials reaches a tenant route: the client's tenant property is its tenant claim", async () => {
     const token = await glewlwyd.machineToken('ingest-bot', 'analytics:events:write');
-    expect(decode(token, 1)).toMatchObject({ sub: 'ingest-bot', client_id: 'ingest-bot', tenant: 'acme', scope: 'analytics:events:write', aud: AUD });
+    expect(decode(token, 1)).toMatchObject({
+      sub: 'ingest-bot',
+      client_id: 'ingest-bot',
+      tenant: 'acme',
+      scope: 'analytics:events:write',
+      aud: AUD,
+    });
     const sent = await platform.request('POST', '/analytics/events', { token, body: events('machine') });
     expect(sent.status).toBe(202);
-    expect(await platform.auditOf(sent.requestId)).toMatchObject({ decision: 'allow', principalType: 'service', clientId: 'ingest-bot', tenant: 'acme' });
+    expect(await platform.auditOf(sent.requestId)).toMatchObject({
+      decision: 'allow',
+      principalType: 'service',
+      clientId: 'ingest-bot',
+      tenant: 'acme',
+    });
     // A client without the tenant property reaches only routes outside any tenant.
     const scraper = await glewlwyd.machineToken('metrics-scraper', 'platform:metrics:read');
-    await expectRefused(await platform.request('GET', '/analytics/events/counts', { token: scraper }), 403, 'tenant_required');
+    await expectRefused(
+      await platform.request('GET', '/analytics/events/counts', { token: scraper }),
+      403,
+      'tenant_required',
+    );
   });
 
   it('(d) rotation: ES256 added and made the signing key, RS256 removed; new tokens accepted, RS256 tokens refused once the key set is reloaded', async () => {
@@ -206,7 +290,9 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
     expect(decode(rotated, 0)).toMatchObject({ alg: 'ES256', kid: 'ec-2' });
     // An unknown kid makes the platform refetch the JWKS once.
     expect((await platform.request('GET', '/billing/invoices', { token: rotated })).status).toBe(200);
-    expect(platform.logLines()).toContainEqual(expect.objectContaining({ msg: 'JWKS loaded', cause: 'unknown_kid', added: ['ec-2'] }));
+    expect(platform.logLines()).toContainEqual(
+      expect.objectContaining({ msg: 'JWKS loaded', cause: 'unknown_kid', added: ['ec-2'] }),
+    );
     expect((await platform.request('GET', '/billing/invoices', { token: before })).status).toBe(200);
 
     await glewlwyd.rotateKeys('remove-rs256');
@@ -232,13 +318,33 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
     expect(bound.tokenType.toLowerCase()).toBe('dpop');
     expect(decode(bound.accessToken, 1).cnf).toEqual({ jkt: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
     const url = `${platform.url}/billing/invoices`;
-    const accepted = await platform.request('GET', '/billing/invoices', { token: bound.accessToken, scheme: 'DPoP', headers: { dpop: await createDpopProof(key, 'GET', url, bound.accessToken) } });
+    const accepted = await platform.request('GET', '/billing/invoices', {
+      token: bound.accessToken,
+      scheme: 'DPoP',
+      headers: { dpop: await createDpopProof(key, 'GET', url, bound.accessToken) },
+    });
     expect(accepted.status).toBe(200);
-    expect(await platform.auditOf(accepted.requestId)).toMatchObject({ decision: 'allow', dpopBound: true, subject: subjects.bob });
-    await expectRefused(await platform.request('GET', '/billing/invoices', { token: bound.accessToken, scheme: 'DPoP' }), 401, 'invalid_dpop_proof');
-    await expectRefused(await platform.request('GET', '/billing/invoices', { token: bound.accessToken }), 401, 'dpop_proof_required');
+    expect(await platform.auditOf(accepted.requestId)).toMatchObject({
+      decision: 'allow',
+      dpopBound: true,
+      subject: subjects.bob,
+    });
+    await expectRefused(
+      await platform.request('GET', '/billing/invoices', { token: bound.accessToken, scheme: 'DPoP' }),
+      401,
+      'invalid_dpop_proof',
+    );
+    await expectRefused(
+      await platform.request('GET', '/billing/invoices', { token: bound.accessToken }),
+      401,
+      'dpop_proof_required',
+    );
     const otherKey = await generateDpopKey();
-    const stolen = await platform.request('GET', '/billing/invoices', { token: bound.accessToken, scheme: 'DPoP', headers: { dpop: await createDpopProof(otherKey, 'GET', url, bound.accessToken) } });
+    const stolen = await platform.request('GET', '/billing/invoices', {
+      token: bound.accessToken,
+      scheme: 'DPoP',
+      headers: { dpop: await createDpopProof(otherKey, 'GET', url, bound.accessToken) },
+    });
     await expectRefused(stolen, 401, 'invalid_dpop_proof');
   });
 
@@ -246,22 +352,41 @@ describe.runIf(INSTALLED)('interop with glewlwyd, an independent OpenID provider
     const carol = await glewlwyd.userToken('carol');
     const [header, , signature] = carol.split('.');
     const raised = Buffer.from(JSON.stringify({ ...decode(carol, 1), roles: 'admin' })).toString('base64url');
-    await expectRefused(await platform.request('GET', '/users', { token: `${header}.${raised}.${signature}` }), 401, 'invalid_signature');
+    await expectRefused(
+      await platform.request('GET', '/users', { token: `${header}.${raised}.${signature}` }),
+      401,
+      'invalid_signature',
+    );
 
     const elsewhere = await glewlwyd.machineToken('ingest-bot', 'analytics:events:write', { resource: OTHER_AUD });
     expect(decode(elsewhere, 1).aud).toBe(OTHER_AUD);
-    await expectRefused(await platform.request('POST', '/analytics/events', { token: elsewhere, body: events('x') }), 401, 'aud_mismatch');
+    await expectRefused(
+      await platform.request('POST', '/analytics/events', { token: elsewhere, body: events('x') }),
+      401,
+      'aud_mismatch',
+    );
     // Without a resource indicator glewlwyd puts the granted scopes into aud.
     const noResource = await glewlwyd.machineToken('ingest-bot', 'analytics:events:write', { resource: null });
     expect(decode(noResource, 1).aud).not.toBe(AUD);
-    await expectRefused(await platform.request('POST', '/analytics/events', { token: noResource, body: events('x') }), 401, 'aud_mismatch');
+    await expectRefused(
+      await platform.request('POST', '/analytics/events', { token: noResource, body: events('x') }),
+      401,
+      'aud_mismatch',
+    );
 
     const token = await glewlwyd.machineToken('ingest-bot', 'analytics:events:write');
     expect((await platform.request('POST', '/analytics/events', { token, body: events('expiring') })).status).toBe(202);
     // The clock (Date only) moved past exp and the tolerance.
-    vi.useFakeTimers({ toFake: ['Date'], now: ((decode(token, 1).exp as number) + CLOCK_TOLERANCE_SECONDS + 1) * 1000 });
+    vi.useFakeTimers({
+      toFake: ['Date'],
+      now: ((decode(token, 1).exp as number) + CLOCK_TOLERANCE_SECONDS + 1) * 1000,
+    });
     try {
-      await expectRefused(await platform.request('POST', '/analytics/events', { token, body: events('expiring') }), 401, 'expired');
+      await expectRefused(
+        await platform.request('POST', '/analytics/events', { token, body: events('expiring') }),
+        401,
+        'expired',
+      );
     } finally {
       vi.useRealTimers();
     }

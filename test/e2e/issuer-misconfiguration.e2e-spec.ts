@@ -37,11 +37,20 @@ describe('issuer misconfiguration', () => {
       expect(response.body).toMatchObject({ status: 503, reason: 'issuer_misconfigured' });
       expect(response.headers.get('retry-after')).toBeNull();
       expect(response.headers.get('content-type')).toContain('application/problem+json');
-      expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'deny', reason: 'issuer_misconfigured', status: 503 });
+      expect(await platform.auditOf(response.requestId)).toMatchObject({
+        decision: 'deny',
+        reason: 'issuer_misconfigured',
+        status: 503,
+      });
     }
     const ready = await platform.request('GET', '/health/ready');
     expect(ready.status).toBe(503);
-    expect(ready.body.checks.issuer).toMatchObject({ status: 'down', problem: 'discovery_issuer_mismatch', expected: issuer.issuer, found: `${issuer.issuer}/` });
+    expect(ready.body.checks.issuer).toMatchObject({
+      status: 'down',
+      problem: 'discovery_issuer_mismatch',
+      expected: issuer.issuer,
+      found: `${issuer.issuer}/`,
+    });
     const logged = platform.logLines().filter((l) => String(l.msg).startsWith('Issuer misconfigured'));
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ expected: issuer.issuer, found: `${issuer.issuer}/` });
@@ -56,12 +65,19 @@ describe('issuer misconfiguration', () => {
     try {
       ecOnly.addKey('ec-1', 'ec');
       platform = await TestPlatform.start({ OIDC_ISSUER: ecOnly.issuer, OIDC_AUDIENCE: AUD, OIDC_ALGORITHMS: 'RS256' });
-      const response = await platform.request('GET', '/billing/invoices', { token: ecOnly.sign({ aud: AUD, sub: 'u-1', tenant: 't1' }, { alg: 'RS256' }) });
+      const response = await platform.request('GET', '/billing/invoices', {
+        token: ecOnly.sign({ aud: AUD, sub: 'u-1', tenant: 't1' }, { alg: 'RS256' }),
+      });
       expect(response.status).toBe(503);
       expect(response.body.reason).toBe('issuer_misconfigured');
       expect(response.headers.get('retry-after')).toBeNull();
       const ready = await platform.request('GET', '/health/ready');
-      expect(ready.body.checks.issuer).toMatchObject({ status: 'down', problem: 'no_key_for_allowed_algorithms', expected: 'RS256', found: 'ec-1:ec' });
+      expect(ready.body.checks.issuer).toMatchObject({
+        status: 'down',
+        problem: 'no_key_for_allowed_algorithms',
+        expected: 'RS256',
+        found: 'ec-1:ec',
+      });
     } finally {
       await platform?.close();
       platform = undefined;
@@ -75,7 +91,9 @@ describe('issuer misconfiguration', () => {
     await gone.close();
     platform = await TestPlatform.start({ OIDC_ISSUER: url, OIDC_AUDIENCE: AUD, OIDC_HTTP_TIMEOUT_MS: '500' });
     // Named by its own iss: a token is matched to its issuer before any key lookup.
-    const response = await platform.request('GET', '/billing/invoices', { token: issuer.sign({ aud: AUD, sub: 'u-1', tenant: 't1', iss: url }) });
+    const response = await platform.request('GET', '/billing/invoices', {
+      token: issuer.sign({ aud: AUD, sub: 'u-1', tenant: 't1', iss: url }),
+    });
     expect(response.status).toBe(503);
     expect(response.body.reason).toBe('issuer_unavailable');
     expect(response.headers.get('retry-after')).toBe('5');
@@ -87,7 +105,9 @@ describe('issuer misconfiguration', () => {
     const production = new IssuerKeyStore({ ...base, env: 'production' }, new PlatformMetrics());
     const started = production.onModuleInit();
     await expect(started).rejects.toBeInstanceOf(IssuerMisconfiguration);
-    await expect(started).rejects.toThrow(`OIDC_ISSUER is "${issuer.issuer}" but its discovery document names the issuer "${issuer.issuer}/"`);
+    await expect(started).rejects.toThrow(
+      `OIDC_ISSUER is "${issuer.issuer}" but its discovery document names the issuer "${issuer.issuer}/"`,
+    );
     const test = new IssuerKeyStore(base, new PlatformMetrics());
     await expect(test.onModuleInit()).resolves.toBeUndefined();
     expect(test.misconfigured()?.problem).toBe('discovery_issuer_mismatch');

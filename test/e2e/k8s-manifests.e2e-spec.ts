@@ -3,17 +3,40 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kustomizeAvailable, overlays, parseManifests, readResourceFiles, renderKustomization, schemaProblems, validateManifests, type Manifest } from '../../scripts/k8s/manifests';
+import {
+  kustomizeAvailable,
+  overlays,
+  parseManifests,
+  readResourceFiles,
+  renderKustomization,
+  schemaProblems,
+  validateManifests,
+  type Manifest,
+} from '../../scripts/k8s/manifests';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DEPLOY = path.join(ROOT, 'deploy');
 const base = () => readResourceFiles(path.join(DEPLOY, 'base'));
-const deploymentOf = (manifests: Manifest[]) => manifests.find((m) => m.kind === 'Deployment') as Manifest & { spec: { replicas: unknown; template: { spec: { terminationGracePeriodSeconds: number; containers: Record<string, unknown>[] } } } };
+const deploymentOf = (manifests: Manifest[]) =>
+  manifests.find((m) => m.kind === 'Deployment') as Manifest & {
+    spec: {
+      replicas: unknown;
+      template: { spec: { terminationGracePeriodSeconds: number; containers: Record<string, unknown>[] } };
+    };
+  };
 
 describe('Kubernetes manifests: schema validation (kubernetes-models)', () => {
   it('every object of deploy/base is valid against the Kubernetes API schemas', () => {
     const manifests = base();
-    expect(manifests.map((m) => m.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(manifests.map((m) => m.kind).sort()).toEqual([
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Service',
+      'ServiceAccount',
+      'ServiceMonitor',
+    ]);
     expect(schemaProblems(manifests)).toEqual([]);
     expect(validateManifests(manifests)).toEqual([]);
   });
@@ -21,7 +44,9 @@ describe('Kubernetes manifests: schema validation (kubernetes-models)', () => {
   it('refuses a wrong type, a wrong enum value and an unknown kind, naming the object and the field', () => {
     const manifests = base();
     deploymentOf(manifests).spec.replicas = 'three';
-    const service = manifests.find((m) => m.kind === 'Service') as Manifest & { spec: { ports: { protocol: string }[] } };
+    const service = manifests.find((m) => m.kind === 'Service') as Manifest & {
+      spec: { ports: { protocol: string }[] };
+    };
     service.spec.ports[0].protocol = 'HTTP';
     manifests.push({ apiVersion: 'apps/v1', kind: 'Deploymant', metadata: { name: 'typo' } });
     const problems = schemaProblems(manifests);
@@ -36,9 +61,13 @@ describe('Kubernetes manifests: schema validation (kubernetes-models)', () => {
 
   it("refuses a ServiceMonitor that breaks the Prometheus Operator's CRD schema", () => {
     const manifests = base();
-    const monitor = manifests.find((m) => m.kind === 'ServiceMonitor') as Manifest & { spec: { endpoints: { interval: unknown }[] } };
+    const monitor = manifests.find((m) => m.kind === 'ServiceMonitor') as Manifest & {
+      spec: { endpoints: { interval: unknown }[] };
+    };
     monitor.spec.endpoints[0].interval = 30;
-    expect(schemaProblems(manifests)).toEqual([expect.stringMatching(/^ServiceMonitor\/identity-platform: .*interval/)]);
+    expect(schemaProblems(manifests)).toEqual([
+      expect.stringMatching(/^ServiceMonitor\/identity-platform: .*interval/),
+    ]);
   });
 
   it('refuses YAML that does not parse', () => {
@@ -49,7 +78,9 @@ describe('Kubernetes manifests: schema validation (kubernetes-models)', () => {
 describe("Kubernetes manifests: the platform's own rules", () => {
   it('a ConfigMap mounted with subPath (never updated: no hot reload) is refused', () => {
     const manifests = base();
-    const container = deploymentOf(manifests).spec.template.spec.containers[0] as { volumeMounts: { name: string; subPath?: string }[] };
+    const container = deploymentOf(manifests).spec.template.spec.containers[0] as {
+      volumeMounts: { name: string; subPath?: string }[];
+    };
     container.volumeMounts.find((m) => m.name === 'policy')!.subPath = 'policy.yaml';
     expect(validateManifests(manifests)).toEqual([expect.stringContaining('volume policy is mounted with subPath')]);
   });
@@ -57,25 +88,32 @@ describe("Kubernetes manifests: the platform's own rules", () => {
   it('readiness on /health/live, a missing startup probe, a writable root and a grace period shorter than preStop + drain are refused', () => {
     const manifests = base();
     const pod = deploymentOf(manifests).spec.template.spec;
-    const container = pod.containers[0] as Record<string, { httpGet?: { path: string; port: string }; readOnlyRootFilesystem?: boolean } | undefined>;
+    const container = pod.containers[0] as Record<
+      string,
+      { httpGet?: { path: string; port: string }; readOnlyRootFilesystem?: boolean } | undefined
+    >;
     container.readinessProbe = { httpGet: { path: '/health/live', port: 'http' } };
     delete container.startupProbe;
     container.securityContext = { ...container.securityContext, readOnlyRootFilesystem: false };
     pod.terminationGracePeriodSeconds = 12;
     const problems = validateManifests(manifests);
     expect(problems).toHaveLength(4);
-    expect(problems).toEqual(expect.arrayContaining([
-      expect.stringContaining('startupProbe must be an httpGet'),
-      expect.stringContaining('readinessProbe must use /health/ready'),
-      expect.stringContaining('terminationGracePeriodSeconds (12) must leave at least 15 s'),
-      expect.stringContaining('readOnlyRootFilesystem must be true'),
-    ]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('startupProbe must be an httpGet'),
+        expect.stringContaining('readinessProbe must use /health/ready'),
+        expect.stringContaining('terminationGracePeriodSeconds (12) must leave at least 15 s'),
+        expect.stringContaining('readOnlyRootFilesystem must be true'),
+      ]),
+    );
   });
 });
 
 const KUSTOMIZE = kustomizeAvailable();
 if (!KUSTOMIZE) {
-  process.stdout.write('[e2e] Kubernetes overlays rendered with kubectl kustomize: SKIPPED (kubectl is not installed; not required, .ci/run does not install it); deploy/base is still validated\n');
+  process.stdout.write(
+    '[e2e] Kubernetes overlays rendered with kubectl kustomize: SKIPPED (kubectl is not installed; not required, .ci/run does not install it); deploy/base is still validated\n',
+  );
 }
 
 describe.runIf(KUSTOMIZE)('Kubernetes manifests: overlays rendered with kubectl kustomize', () => {
@@ -88,10 +126,14 @@ describe.runIf(KUSTOMIZE)('Kubernetes manifests: overlays rendered with kubectl 
     for (const manifests of Object.values(rendered)) expect(validateManifests(manifests)).toEqual([]);
     const prod = rendered.prod;
     expect(deploymentOf(prod).spec.replicas).toBe(3);
-    const policy = prod.find((m) => m.kind === 'ConfigMap' && m.metadata?.name === 'platform-policy') as Manifest & { data: Record<string, string> };
+    const policy = prod.find((m) => m.kind === 'ConfigMap' && m.metadata?.name === 'platform-policy') as Manifest & {
+      data: Record<string, string>;
+    };
     expect(policy.data['policy.yaml']).toBe(readFileSync(path.join(ROOT, 'config/policy.yaml'), 'utf8'));
     expect(Object.keys(policy.data).sort()).toEqual(['policy.yaml', 'rate-limits.yaml']);
-    expect(prod.map((m) => m.kind)).toEqual(expect.arrayContaining(['PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor']));
+    expect(prod.map((m) => m.kind)).toEqual(
+      expect.arrayContaining(['PodDisruptionBudget', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'ServiceMonitor']),
+    );
   });
 
   it('npm run k8s:validate exits 1 and names the problem for an overlay that breaks the schema', () => {
@@ -115,7 +157,11 @@ describe.runIf(KUSTOMIZE)('Kubernetes manifests: overlays rendered with kubectl 
     );
     let result: { code: number; out: string } = { code: 0, out: '' };
     try {
-      execFileSync(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'scripts/k8s-validate.ts'), overlay], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync(
+        process.execPath,
+        [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'scripts/k8s-validate.ts'), overlay],
+        { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
     } catch (err) {
       result = { code: (err as { status: number }).status, out: String((err as { stdout: string }).stdout) };
     }

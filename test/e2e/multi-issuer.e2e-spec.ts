@@ -28,14 +28,34 @@ let platform: TestPlatform;
 let dir: string;
 
 const person = (issuer: TestIssuer, claims: Record<string, unknown>, kid?: string) =>
-  issuer.sign({ aud: AUD, sub: `person-of-${issuer === a ? 'a' : 'b'}`, roles: ['billing-manager'], ...claims }, kid ? { kid } : {});
+  issuer.sign(
+    { aud: AUD, sub: `person-of-${issuer === a ? 'a' : 'b'}`, roles: ['billing-manager'], ...claims },
+    kid ? { kid } : {},
+  );
 const entraIssuer = (tid: string) => `${entra.issuer}/${tid}/v2.0`;
 const entraPerson = (tid: string, claims: Record<string, unknown> = {}) =>
-  entra.sign({ iss: entraIssuer(tid), tid, aud: ENTRA_AUD, oid: 'oid-1', sub: 'entra-person', scp: 'access_as_user', roles: ['billing-manager'], ...claims }, { header: { typ: 'JWT' } });
+  entra.sign(
+    {
+      iss: entraIssuer(tid),
+      tid,
+      aud: ENTRA_AUD,
+      oid: 'oid-1',
+      sub: 'entra-person',
+      scp: 'access_as_user',
+      roles: ['billing-manager'],
+      ...claims,
+    },
+    { header: { typ: 'JWT' } },
+  );
 const invoices = (token: string) => platform.request('GET', '/billing/invoices', { token });
 
 beforeAll(async () => {
-  [a, b, entra, stranger] = await Promise.all([TestIssuer.start(), TestIssuer.start(), TestIssuer.start(), TestIssuer.start()]);
+  [a, b, entra, stranger] = await Promise.all([
+    TestIssuer.start(),
+    TestIssuer.start(),
+    TestIssuer.start(),
+    TestIssuer.start(),
+  ]);
   a.addKey('a1');
   b.addKey('b1', 'ec');
   entra.addKey('e1');
@@ -71,12 +91,20 @@ describe('several issuers, each bound to its tenants', () => {
   it('each issuer\u2019s people are served in their own tenants; the audit record carries the issuer', async () => {
     const fromA = await invoices(person(a, { tenant: 'acme' }));
     expect(fromA.status).toBe(200);
-    expect(await platform.auditOf(fromA.requestId)).toMatchObject({ decision: 'allow', issuer: a.issuer, tenant: 'acme' });
+    expect(await platform.auditOf(fromA.requestId)).toMatchObject({
+      decision: 'allow',
+      issuer: a.issuer,
+      tenant: 'acme',
+    });
     expect((await invoices(person(a, { tenant: 'initech' }))).status).toBe(200);
     // B's tokens carry no tenant claim: its fixed tenant is the one they act in.
     const fromB = await invoices(person(b, {}));
     expect(fromB.status).toBe(200);
-    expect(await platform.auditOf(fromB.requestId)).toMatchObject({ decision: 'allow', issuer: b.issuer, tenant: 'globex' });
+    expect(await platform.auditOf(fromB.requestId)).toMatchObject({
+      decision: 'allow',
+      issuer: b.issuer,
+      tenant: 'globex',
+    });
     expect((await invoices(person(b, { tenant: 'globex' }))).status).toBe(200);
   });
 
@@ -95,11 +123,17 @@ describe('several issuers, each bound to its tenants', () => {
     // Naming no tenant would make it a platform-wide principal (platform roles): A is not trusted so.
     const none = await platform.request('GET', '/users/me', { token: person(a, {}) });
     expect(none.status).toBe(401);
-    expect(await platform.auditOf(none.requestId)).toMatchObject({ reason: 'tenant_not_allowed_for_issuer', details: { issuer: a.issuer, tenant: null } });
+    expect(await platform.auditOf(none.requestId)).toMatchObject({
+      reason: 'tenant_not_allowed_for_issuer',
+      details: { issuer: a.issuer, tenant: null },
+    });
     // And the other way round: B speaks for globex only.
     const fromB = await invoices(person(b, { tenant: 'acme' }));
     expect(fromB.status).toBe(401);
-    expect(await platform.auditOf(fromB.requestId)).toMatchObject({ reason: 'tenant_not_allowed_for_issuer', details: { issuer: b.issuer, tenant: 'acme' } });
+    expect(await platform.auditOf(fromB.requestId)).toMatchObject({
+      reason: 'tenant_not_allowed_for_issuer',
+      details: { issuer: b.issuer, tenant: 'acme' },
+    });
   });
 
   it('each issuer is held to its own settings: B allows ES256 only, so its RS256 key never verifies', async () => {
@@ -108,10 +142,16 @@ describe('several issuers, each bound to its tenants', () => {
     expect(response.status).toBe(401);
     expect(response.body.reason).toBe('alg_not_allowed');
     // A key of B never verifies a token naming A as its issuer (keys are per issuer, chosen by iss).
-    const forged = b.sign({ iss: a.issuer, aud: AUD, sub: 'x', tenant: 'acme', roles: ['billing-manager'] }, { kid: 'b1' });
+    const forged = b.sign(
+      { iss: a.issuer, aud: AUD, sub: 'x', tenant: 'acme', roles: ['billing-manager'] },
+      { kid: 'b1' },
+    );
     expect((await invoices(forged)).body.reason).toBe('unknown_kid');
     const audience = await invoices(person(a, { tenant: 'acme', aud: 'another-api' }));
-    expect(await platform.auditOf(audience.requestId)).toMatchObject({ reason: 'aud_mismatch', details: { expectedAudiences: [AUD], tokenAudience: 'another-api' } });
+    expect(await platform.auditOf(audience.requestId)).toMatchObject({
+      reason: 'aud_mismatch',
+      details: { expectedAudiences: [AUD], tokenAudience: 'another-api' },
+    });
   });
 
   it('an unknown issuer is refused before any key lookup: 401 iss_mismatch, audited with the issuers', async () => {
@@ -120,7 +160,11 @@ describe('several issuers, each bound to its tenants', () => {
     expect(response.status).toBe(401);
     expect(response.body.reason).toBe('iss_mismatch');
     const audit = await platform.auditOf(response.requestId);
-    expect(audit).toMatchObject({ decision: 'deny', reason: 'iss_mismatch', details: { tokenIssuer: stranger.issuer } });
+    expect(audit).toMatchObject({
+      decision: 'deny',
+      reason: 'iss_mismatch',
+      details: { tokenIssuer: stranger.issuer },
+    });
     expect(audit.details?.expectedIssuer).toEqual([a.issuer, b.issuer, entraIssuer(CONTOSO)]);
     expect([a.jwksFetches, b.jwksFetches, entra.jwksFetches]).toEqual(fetchesBefore);
   });
@@ -152,14 +196,20 @@ describe('Entra ID multi-tenant application', () => {
   it('an allow-listed directory is accepted, acting in the tenant it maps to', async () => {
     const response = await invoices(entraPerson(CONTOSO));
     expect(response.status).toBe(200);
-    expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'allow', issuer: entraIssuer(CONTOSO), tenant: 'contoso' });
+    expect(await platform.auditOf(response.requestId)).toMatchObject({
+      decision: 'allow',
+      issuer: entraIssuer(CONTOSO),
+      tenant: 'contoso',
+    });
   });
 
   it('another directory is refused (its issuer is not trusted), before any key lookup', async () => {
     const response = await invoices(entraPerson(FABRIKAM));
     expect(response.status).toBe(401);
     expect(response.body.reason).toBe('iss_mismatch');
-    expect(await platform.auditOf(response.requestId)).toMatchObject({ details: { tokenIssuer: entraIssuer(FABRIKAM) } });
+    expect(await platform.auditOf(response.requestId)).toMatchObject({
+      details: { tokenIssuer: entraIssuer(FABRIKAM) },
+    });
   });
 
   it('the placeholder issuer itself is refused', async () => {
@@ -171,8 +221,13 @@ describe('Entra ID multi-tenant application', () => {
   it('an allow-listed issuer with another directory\u2019s tid (or none) is refused: the iss must be the token\u2019s own directory\u2019s', async () => {
     const response = await invoices(entraPerson(CONTOSO, { tid: FABRIKAM }));
     expect(response.status).toBe(401);
-    expect(await platform.auditOf(response.requestId)).toMatchObject({ reason: 'tenant_not_allowed_for_issuer', details: { issuer: entraIssuer(CONTOSO), tenant: FABRIKAM } });
-    expect((await invoices(entraPerson(CONTOSO, { tid: undefined }))).body.reason).toBe('tenant_not_allowed_for_issuer');
+    expect(await platform.auditOf(response.requestId)).toMatchObject({
+      reason: 'tenant_not_allowed_for_issuer',
+      details: { issuer: entraIssuer(CONTOSO), tenant: FABRIKAM },
+    });
+    expect((await invoices(entraPerson(CONTOSO, { tid: undefined }))).body.reason).toBe(
+      'tenant_not_allowed_for_issuer',
+    );
   });
 });
 
@@ -197,12 +252,17 @@ describe('a misconfigured issuer among several', () => {
       broken.addKey('k1');
       broken.discoveryIssuer = `${broken.issuer}/`;
       const file = path.join(dir2, 'issuers.yaml');
-      writeFileSync(file, `issuers:\n  - { issuer: "${a.issuer}", audiences: [${AUD}], tenant: acme }\n  - { issuer: "${broken.issuer}", audiences: [${AUD}], tenant: globex }\n`);
+      writeFileSync(
+        file,
+        `issuers:\n  - { issuer: "${a.issuer}", audiences: [${AUD}], tenant: acme }\n  - { issuer: "${broken.issuer}", audiences: [${AUD}], tenant: globex }\n`,
+      );
       const config = parsePlatformConfig({ NODE_ENV: 'test', OIDC_ISSUERS_FILE: file });
       const production = new IssuerRegistry({ ...config, env: 'production' }, new PlatformMetrics());
       const started = production.onModuleInit();
       await expect(started).rejects.toBeInstanceOf(IssuerMisconfiguration);
-      await expect(started).rejects.toThrow(`"${broken.issuer}" but its discovery document names the issuer "${broken.issuer}/"`);
+      await expect(started).rejects.toThrow(
+        `"${broken.issuer}" but its discovery document names the issuer "${broken.issuer}/"`,
+      );
       const test = new IssuerRegistry(config, new PlatformMetrics());
       await expect(test.onModuleInit()).resolves.toBeUndefined();
       expect(test.resolve(a.issuer)?.trusted.keys.misconfigured()).toBeUndefined();

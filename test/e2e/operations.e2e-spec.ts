@@ -19,7 +19,11 @@ describe('operations', () => {
   afterAll(() => issuer?.close());
 
   it('unknown kids cause at most one JWKS refetch per interval (no refetch storm)', async () => {
-    const app = await AuthTestApp.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', OIDC_JWKS_REFETCH_INTERVAL_SECONDS: '60' });
+    const app = await AuthTestApp.start({
+      OIDC_ISSUER: issuer.issuer,
+      OIDC_AUDIENCE: 'api',
+      OIDC_JWKS_REFETCH_INTERVAL_SECONDS: '60',
+    });
     try {
       const ok = await app.call('GET', '/whoami', issuer.sign({ aud: 'api', sub: 's' }));
       expect(ok.status).toBe(200);
@@ -35,23 +39,40 @@ describe('operations', () => {
   });
 
   it('an unreachable issuer: the platform still boots, is not ready (503), and token requests get 503, never 500', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: 'http://127.0.0.1:9', OIDC_AUDIENCE: 'api', OIDC_HTTP_TIMEOUT_MS: '500' });
+    const platform = await TestPlatform.start({
+      OIDC_ISSUER: 'http://127.0.0.1:9',
+      OIDC_AUDIENCE: 'api',
+      OIDC_HTTP_TIMEOUT_MS: '500',
+    });
     try {
       const ready = await platform.request('GET', '/health/ready');
       expect(ready.status).toBe(503);
-      expect(ready.body).toMatchObject({ reason: 'not_ready', checks: { issuer: { status: 'down' }, database: { status: 'up' } } });
+      expect(ready.body).toMatchObject({
+        reason: 'not_ready',
+        checks: { issuer: { status: 'down' }, database: { status: 'up' } },
+      });
       expect((await platform.request('GET', '/health/live')).status).toBe(200);
-      const response = await platform.request('GET', '/billing/invoices', { token: issuer.sign({ aud: 'api', sub: 's', tenant: 't' }) });
+      const response = await platform.request('GET', '/billing/invoices', {
+        token: issuer.sign({ aud: 'api', sub: 's', tenant: 't' }),
+      });
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');
-      expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'deny', reason: 'issuer_unavailable', status: 503 });
+      expect(await platform.auditOf(response.requestId)).toMatchObject({
+        decision: 'deny',
+        reason: 'issuer_unavailable',
+        status: 503,
+      });
     } finally {
       await platform.close();
     }
   });
 
   it('graceful shutdown: every request in flight is answered, and each has exactly one audit row in the table', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', AUDIT_FLUSH_INTERVAL_MS: '60000', AUDIT_BATCH_SIZE: '10000' }, 'pglite', [GUARD_FIXTURES]);
+    const platform = await TestPlatform.start(
+      { OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', AUDIT_FLUSH_INTERVAL_MS: '60000', AUDIT_BATCH_SIZE: '10000' },
+      'pglite',
+      [GUARD_FIXTURES],
+    );
     SlowGate.reset();
     const inFlight = Array.from({ length: 40 }, () => platform.request('GET', '/fixtures/slow'));
     await SlowGate.arrivals(40);
@@ -74,7 +95,9 @@ describe('operations', () => {
   });
 
   it('a client that goes away before the answer still leaves exactly one audit record (499)', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [GUARD_FIXTURES]);
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [
+      GUARD_FIXTURES,
+    ]);
     try {
       SlowGate.reset();
       const controller = new AbortController();
@@ -87,7 +110,12 @@ describe('operations', () => {
         if (found) return resolve(found);
         platform.running.app.get(AuditWriter).subscribe((r) => r.path === '/fixtures/slow' && resolve(r));
       });
-      expect(row).toMatchObject({ status: 499, errorReason: 'client_closed_request', decision: 'allow', reason: 'public_route' });
+      expect(row).toMatchObject({
+        status: 499,
+        errorReason: 'client_closed_request',
+        decision: 'allow',
+        reason: 'public_route',
+      });
       expect(platform.audit.filter((r) => r.requestId === row.requestId)).toHaveLength(1);
     } finally {
       SlowGate.release();
@@ -96,13 +124,19 @@ describe('operations', () => {
   });
 
   it('a client that leaves before a handler declaring a domain event succeeds: the event is still recorded', async () => {
-    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [GUARD_FIXTURES]);
+    const platform = await TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api' }, 'pglite', [
+      GUARD_FIXTURES,
+    ]);
     try {
       SlowGate.reset();
       const controller = new AbortController();
-      const request = fetch(`${platform.url}/fixtures/slow/event`, { method: 'POST', signal: controller.signal }).catch(() => 'aborted');
+      const request = fetch(`${platform.url}/fixtures/slow/event`, { method: 'POST', signal: controller.signal }).catch(
+        () => 'aborted',
+      );
       const writer = platform.running.app.get(AuditWriter);
-      const access = new Promise<NewAuditRow>((resolve) => writer.subscribe((r) => r.path === '/fixtures/slow/event' && r.kind === 'access' && resolve(r)));
+      const access = new Promise<NewAuditRow>((resolve) =>
+        writer.subscribe((r) => r.path === '/fixtures/slow/event' && r.kind === 'access' && resolve(r)),
+      );
       const event = new Promise<NewAuditRow>((resolve) => writer.subscribe((r) => r.kind === 'event' && resolve(r)));
       await SlowGate.arrivals(1);
       controller.abort();
@@ -129,7 +163,11 @@ describe('operations', () => {
       expect(response.status).toBe(400);
       expect(response.body).toMatchObject({ reason: 'malformed_url', status: 400 });
       expect(response.requestId).not.toBe('');
-      expect(await platform.auditOf(response.requestId)).toMatchObject({ status: 400, errorReason: 'malformed_url', decision: null });
+      expect(await platform.auditOf(response.requestId)).toMatchObject({
+        status: 400,
+        errorReason: 'malformed_url',
+        decision: null,
+      });
     } finally {
       await platform.close();
     }
@@ -140,23 +178,27 @@ describe('operations', () => {
     mkdirSync(path.join(dataDir, 'pglite'));
     // The test runner's parent process is alive and is not this one.
     writeFileSync(path.join(dataDir, 'pglite.lock'), String(process.ppid));
-    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', DATA_DIR: dataDir })).rejects.toThrow(
-      new RegExp(`in use by process ${process.ppid}: give each instance its own DATA_DIR`),
-    );
+    await expect(
+      TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', DATA_DIR: dataDir }),
+    ).rejects.toThrow(new RegExp(`in use by process ${process.ppid}: give each instance its own DATA_DIR`));
   });
 
   it('never takes over a data folder locked from another host (a volume shared between containers)', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'locked-'));
     mkdirSync(path.join(dataDir, 'pglite'));
     writeFileSync(path.join(dataDir, 'pglite.lock'), '1@another-host');
-    await expect(TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', DATA_DIR: dataDir })).rejects.toThrow(/in use by process 1 on host another-host/);
+    await expect(
+      TestPlatform.start({ OIDC_ISSUER: issuer.issuer, OIDC_AUDIENCE: 'api', DATA_DIR: dataDir }),
+    ).rejects.toThrow(/in use by process 1 on host another-host/);
   });
 
   it('the development provider refuses to start in production', async () => {
     const previous = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
     try {
-      await expect(startDevOidcProvider({ port: 0, audience: 'urn:platform:api', dataDir: '/tmp' })).rejects.toThrow(/refuses to start/);
+      await expect(startDevOidcProvider({ port: 0, audience: 'urn:platform:api', dataDir: '/tmp' })).rejects.toThrow(
+        /refuses to start/,
+      );
     } finally {
       process.env.NODE_ENV = previous;
     }

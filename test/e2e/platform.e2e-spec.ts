@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
-const invoiceBody = { customer: 'Wayne Enterprises', currency: 'EUR', lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }] };
+const invoiceBody = {
+  customer: 'Wayne Enterprises',
+  currency: 'EUR',
+  lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }],
+};
 
 describe.each(availableDatabases())('the platform end to end on %s, with the development provider', (database) => {
   let platform: TestPlatform;
@@ -24,7 +28,13 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
   it('bob lists and creates invoices; the total is computed in minor units', async () => {
     const created = await platform.request('POST', '/billing/invoices', { token: tokens.bob, body: invoiceBody });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ customer: 'Wayne Enterprises', currency: 'EUR', total: 3750, status: 'draft', createdBy: 'bob' });
+    expect(created.body).toMatchObject({
+      customer: 'Wayne Enterprises',
+      currency: 'EUR',
+      total: 3750,
+      status: 'draft',
+      createdBy: 'bob',
+    });
     const list = await platform.request('GET', '/billing/invoices', { token: tokens.bob });
     expect(list.status).toBe(200);
     expect(list.body.items.map((i: { id: string }) => i.id)).toContain(created.body.id);
@@ -32,11 +42,21 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     expect(one.status).toBe(200);
     expect(one.body.lines).toEqual([{ description: 'Seats', quantity: 3, unitAmount: 1250, amount: 3750 }]);
     const audit = await platform.auditOf(created.requestId);
-    expect(audit).toMatchObject({ decision: 'allow', reason: 'permission_granted', subject: 'bob', tenant: 'acme', app: 'billing', status: 201 });
+    expect(audit).toMatchObject({
+      decision: 'allow',
+      reason: 'permission_granted',
+      subject: 'bob',
+      tenant: 'acme',
+      app: 'billing',
+      status: 201,
+    });
   });
 
   it('a client-sent total is refused, not trusted', async () => {
-    const response = await platform.request('POST', '/billing/invoices', { token: tokens.bob, body: { ...invoiceBody, total: 1 } });
+    const response = await platform.request('POST', '/billing/invoices', {
+      token: tokens.bob,
+      body: { ...invoiceBody, total: 1 },
+    });
     expect(response.status).toBe(400);
     expect(response.body.errors).toEqual([{ path: 'total', messages: ['property total should not exist'] }]);
   });
@@ -45,7 +65,11 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     const response = await platform.request('GET', '/billing/invoices', { token: tokens.carol });
     expect(response.status).toBe(403);
     expect(response.headers.get('content-type')).toContain('application/problem+json');
-    expect(response.body).toMatchObject({ status: 403, reason: 'insufficient_permission', missingPermissions: ['billing:invoices:read'] });
+    expect(response.body).toMatchObject({
+      status: 403,
+      reason: 'insufficient_permission',
+      missingPermissions: ['billing:invoices:read'],
+    });
     expect(await platform.auditOf(response.requestId)).toMatchObject({
       decision: 'deny',
       reason: 'insufficient_permission',
@@ -58,23 +82,44 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
   it('ingest-bot posts events, and gets 403 insufficient_scope on subscriptions, scope_not_granted on invoices', async () => {
     const posted = await platform.request('POST', '/analytics/events', {
       token: tokens['ingest-bot'],
-      body: { events: [{ name: 'signup', timestamp: '2026-11-30T10:00:00Z', properties: { plan: 'pro' } }, { name: 'signup', timestamp: '2026-11-30T11:00:00Z' }] },
+      body: {
+        events: [
+          { name: 'signup', timestamp: '2026-11-30T10:00:00Z', properties: { plan: 'pro' } },
+          { name: 'signup', timestamp: '2026-11-30T11:00:00Z' },
+        ],
+      },
     });
     expect(posted.status).toBe(202);
     expect(posted.body).toEqual({ accepted: 2 });
-    expect(await platform.auditOf(posted.requestId)).toMatchObject({ decision: 'allow', principalType: 'service', clientId: 'ingest-bot', tenant: 'acme' });
+    expect(await platform.auditOf(posted.requestId)).toMatchObject({
+      decision: 'allow',
+      principalType: 'service',
+      clientId: 'ingest-bot',
+      tenant: 'acme',
+    });
 
     const denied = await platform.request('POST', '/billing/invoices', { token: tokens['ingest-bot'], body: {} });
     expect(denied.status).toBe(403);
-    expect(denied.headers.get('www-authenticate')).toBe('Bearer realm="platform", error="insufficient_scope", scope="billing:invoices:write"');
+    expect(denied.headers.get('www-authenticate')).toBe(
+      'Bearer realm="platform", error="insufficient_scope", scope="billing:invoices:write"',
+    );
     expect(denied.body.reason).toBe('insufficient_scope');
     // Its token carries billing:invoices:read (the provider allows it), but acme never granted it.
-    expect((await platform.request('GET', '/billing/invoices', { token: tokens['ingest-bot'] })).body.reason).toBe('scope_not_granted');
+    expect((await platform.request('GET', '/billing/invoices', { token: tokens['ingest-bot'] })).body.reason).toBe(
+      'scope_not_granted',
+    );
   });
 
   it('carol reads event counts of her tenant only', async () => {
-    await platform.request('POST', '/analytics/events', { token: tokens['ingest-bot'], body: { events: [{ name: 'login', timestamp: '2026-11-29T10:00:00Z' }] } });
-    const counts = await platform.request('GET', '/analytics/events/counts?from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z', { token: tokens.carol });
+    await platform.request('POST', '/analytics/events', {
+      token: tokens['ingest-bot'],
+      body: { events: [{ name: 'login', timestamp: '2026-11-29T10:00:00Z' }] },
+    });
+    const counts = await platform.request(
+      'GET',
+      '/analytics/events/counts?from=2026-11-30T00:00:00Z&to=2026-12-01T00:00:00Z',
+      { token: tokens.carol },
+    );
     expect(counts.status).toBe(200);
     expect(counts.body.counts).toEqual([{ name: 'signup', count: 2, uniqueUsers: 1 }]);
     const globex = await platform.request('GET', '/analytics/events/counts', { token: tokens.dave });
@@ -88,7 +133,12 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     const response = await platform.request('GET', `/billing/invoices/${created.body.id}`, { token: tokens.dave });
     expect(response.status).toBe(404);
     expect(response.body.reason).toBe('invoice_not_found');
-    expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'allow', tenant: 'globex', status: 404, errorReason: 'invoice_not_found' });
+    expect(await platform.auditOf(response.requestId)).toMatchObject({
+      decision: 'allow',
+      tenant: 'globex',
+      status: 404,
+      errorReason: 'invoice_not_found',
+    });
     const list = await platform.request('GET', '/billing/invoices', { token: tokens.dave });
     expect(list.body.items).toEqual([]);
   });
@@ -123,10 +173,20 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     // No credential: both schemes are offered (RFC 6750 section 3, RFC 9449 section 7.2).
     // RFC 9728 section 5.1: each challenge names the protected resource metadata.
     const rm = `resource_metadata="${platform.url}/.well-known/oauth-protected-resource"`;
-    expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="platform", ${rm}, DPoP algs="ES256 ES384 PS256 RS256 EdDSA", ${rm}`);
-    expect(response.body).toMatchObject({ status: 401, reason: 'missing_token', type: 'urn:platform:problem:missing_token' });
+    expect(response.headers.get('www-authenticate')).toBe(
+      `Bearer realm="platform", ${rm}, DPoP algs="ES256 ES384 PS256 RS256 EdDSA", ${rm}`,
+    );
+    expect(response.body).toMatchObject({
+      status: 401,
+      reason: 'missing_token',
+      type: 'urn:platform:problem:missing_token',
+    });
     expect(await platform.auditCount(response.requestId)).toBe(1);
-    expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: 'deny', reason: 'missing_token', subject: null });
+    expect(await platform.auditOf(response.requestId)).toMatchObject({
+      decision: 'deny',
+      reason: 'missing_token',
+      subject: null,
+    });
   });
 
   it('an unknown route is 404 problem+json and still audited once', async () => {
@@ -134,20 +194,31 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     expect(response.status).toBe(404);
     expect(response.body.reason).toBe('not_found');
     expect(await platform.auditCount(response.requestId)).toBe(1);
-    expect(await platform.auditOf(response.requestId)).toMatchObject({ decision: null, reason: 'route_not_found', app: 'billing', status: 404 });
+    expect(await platform.auditOf(response.requestId)).toMatchObject({
+      decision: null,
+      reason: 'route_not_found',
+      app: 'billing',
+      status: 404,
+    });
   });
 
   it('echoes a safe X-Request-Id and replaces an unsafe one', async () => {
     const kept = await platform.request('GET', '/health/live', { headers: { 'x-request-id': 'trace-123.abc' } });
     expect(kept.requestId).toBe('trace-123.abc');
-    const replaced = await platform.request('GET', '/health/live', { headers: { 'x-request-id': `<script>${'x'.repeat(200)}` } });
+    const replaced = await platform.request('GET', '/health/live', {
+      headers: { 'x-request-id': `<script>${'x'.repeat(200)}` },
+    });
     expect(replaced.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('lists page with a cursor: every invoice exactly once, even within one millisecond', async () => {
     const fresh = await platform.userToken('bob');
     const before = await platform.request('GET', '/billing/invoices?limit=200', { token: fresh });
-    const created = await Promise.all(Array.from({ length: 5 }, () => platform.request('POST', '/billing/invoices', { token: fresh, body: invoiceBody })));
+    const created = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        platform.request('POST', '/billing/invoices', { token: fresh, body: invoiceBody }),
+      ),
+    );
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -166,14 +237,50 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
   });
 
   it.each([
-    ['a forged cursor', 'GET', '/billing/invoices?cursor=' + Buffer.from('2026-01-01T00:00:00.000Z|not-a-uuid').toString('base64url'), 'bob', undefined, 400],
-    ['a cursor with an absurd date', 'GET', '/users?cursor=' + Buffer.from('-200000-01-01T00:00:00.000Z|00000000-0000-4000-8000-000000000000').toString('base64url'), 'alice', undefined, 400],
+    [
+      'a forged cursor',
+      'GET',
+      '/billing/invoices?cursor=' + Buffer.from('2026-01-01T00:00:00.000Z|not-a-uuid').toString('base64url'),
+      'bob',
+      undefined,
+      400,
+    ],
+    [
+      'a cursor with an absurd date',
+      'GET',
+      '/users?cursor=' +
+        Buffer.from('-200000-01-01T00:00:00.000Z|00000000-0000-4000-8000-000000000000').toString('base64url'),
+      'alice',
+      undefined,
+      400,
+    ],
     ['a page size over the bound', 'GET', '/billing/invoices?limit=201', 'bob', undefined, 400],
     ['an audit cursor beyond any id', 'GET', '/platform/audit?cursor=1e20', 'alice', undefined, 400],
-    ['a week-date timestamp', 'POST', '/analytics/events', 'ingest-bot', { events: [{ name: 'x', timestamp: '2026-W05-3T00:00:00Z' }] }, 400],
-    ['a timestamp without a zone', 'POST', '/analytics/events', 'ingest-bot', { events: [{ name: 'x', timestamp: '2026-11-30T12:00:00' }] }, 400],
+    [
+      'a week-date timestamp',
+      'POST',
+      '/analytics/events',
+      'ingest-bot',
+      { events: [{ name: 'x', timestamp: '2026-W05-3T00:00:00Z' }] },
+      400,
+    ],
+    [
+      'a timestamp without a zone',
+      'POST',
+      '/analytics/events',
+      'ingest-bot',
+      { events: [{ name: 'x', timestamp: '2026-11-30T12:00:00' }] },
+      400,
+    ],
     ['an ordinal-date range', 'GET', '/analytics/events/counts?from=2026-123T00:00:00Z', 'carol', undefined, 400],
-    ['a range that ends before it starts', 'GET', '/analytics/events/counts?from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z', 'carol', undefined, 400],
+    [
+      'a range that ends before it starts',
+      'GET',
+      '/analytics/events/counts?from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z',
+      'carol',
+      undefined,
+      400,
+    ],
     ['a lower-case currency', 'POST', '/billing/invoices', 'bob', { ...invoiceBody, currency: 'eur' }, 400],
     ['an unknown currency', 'POST', '/billing/invoices', 'bob', { ...invoiceBody, currency: 'XYZ' }, 400],
     ['a malformed invoice id', 'GET', '/billing/invoices/not-a-uuid', 'bob', undefined, 400],
@@ -184,7 +291,11 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
   });
 
   it('a body that is not JSON is 415', async () => {
-    const response = await platform.request('POST', '/billing/invoices', { token: tokens.bob, rawBody: 'hi', headers: { 'content-type': 'text/plain' } });
+    const response = await platform.request('POST', '/billing/invoices', {
+      token: tokens.bob,
+      rawBody: 'hi',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(response.status).toBe(415);
     expect(response.body.reason).toBe('unsupported_media_type');
   });
@@ -199,7 +310,11 @@ describe.each(availableDatabases())('the platform end to end on %s, with the dev
     expect(response.status).toBe(200);
     const ids = response.body.items.map((r: { requestId: string }) => r.requestId);
     expect(ids).toEqual(expect.arrayContaining([carol.requestId, bot.requestId]));
-    expect(response.body.items.every((r: { decision: string; tenant: string }) => r.decision === 'deny' && r.tenant === 'acme')).toBe(true);
+    expect(
+      response.body.items.every(
+        (r: { decision: string; tenant: string }) => r.decision === 'deny' && r.tenant === 'acme',
+      ),
+    ).toBe(true);
     // Read back from the database: arrays, JSON and order survive the batched write.
     const carolRow = response.body.items.find((r: { requestId: string }) => r.requestId === carol.requestId);
     expect(carolRow).toMatchObject({

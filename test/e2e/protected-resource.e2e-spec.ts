@@ -26,7 +26,9 @@ describe('protected resource metadata (RFC 9728)', () => {
       bearer_methods_supported: ['header'],
       dpop_bound_access_tokens_required: false,
     });
-    expect(response.body.scopes_supported).toEqual(expect.arrayContaining(['analytics:events:write', 'analytics:usage:read', 'billing:invoices:read']));
+    expect(response.body.scopes_supported).toEqual(
+      expect.arrayContaining(['analytics:events:write', 'analytics:usage:read', 'billing:invoices:read']),
+    );
     expect(response.body.dpop_signing_alg_values_supported).toEqual(expect.arrayContaining(['ES256', 'EdDSA']));
     // RFC 9728 section 3.2: the issuer it names serves OAuth/OIDC metadata.
     const discovery = await fetch(`${response.body.authorization_servers[0]}/.well-known/openid-configuration`);
@@ -49,7 +51,10 @@ describe('protected resource metadata (RFC 9728)', () => {
 
   it('a 403 is not a challenge to get another token: no resource_metadata', async () => {
     const token = await platform.userToken('carol');
-    const response = await platform.request('POST', '/billing/invoices', { token, body: { customer: 'c', lines: [{ description: 'x', quantity: 1, unitPriceCents: 1 }] } });
+    const response = await platform.request('POST', '/billing/invoices', {
+      token,
+      body: { customer: 'c', lines: [{ description: 'x', quantity: 1, unitPriceCents: 1 }] },
+    });
     expect(response.status).toBe(403);
     expect(response.headers.get('www-authenticate') ?? '').not.toContain('resource_metadata');
   });

@@ -47,7 +47,9 @@ describe('rate limits per principal (one instance, counters in memory)', () => {
     expect(first.status).toBe(200);
     expect(first.headers.get('ratelimit-policy')).toBe('"analytics.user";q=5;w=60');
     expect(first.headers.get('ratelimit')).toMatch(/^"analytics\.user";r=4;t=\d+$/);
-    expect(await statuses(4, () => platform.request('GET', '/analytics/events/counts', { token: carol }))).toEqual([200, 200, 200, 200]);
+    expect(await statuses(4, () => platform.request('GET', '/analytics/events/counts', { token: carol }))).toEqual([
+      200, 200, 200, 200,
+    ]);
 
     const limited = await platform.request('GET', '/analytics/events/counts', { token: carol });
     expect(limited.status).toBe(429);
@@ -67,7 +69,9 @@ describe('rate limits per principal (one instance, counters in memory)', () => {
 
     // Another app has its own budget; another person has her own.
     expect((await platform.request('GET', '/users/me', { token: carol })).status).toBe(200);
-    expect((await platform.request('GET', '/analytics/events/counts', { token: await platform.userToken('alice') })).status).toBe(200);
+    expect(
+      (await platform.request('GET', '/analytics/events/counts', { token: await platform.userToken('alice') })).status,
+    ).toBe(200);
 
     const metrics = await platform.request('GET', '/metrics', { token: await platform.clientToken('metrics-scraper') });
     expect(metrics.body).toMatch(/platform_rate_limited_total\{app="analytics",principal_type="user"\} [1-9]/);
@@ -76,7 +80,9 @@ describe('rate limits per principal (one instance, counters in memory)', () => {
   it('an agent acting for a person spends the agent budget, apart from the person\u2019s own', async () => {
     const agent = await platform.delegatedToken('bob', 'assistant-bot');
     const bob = await platform.userToken('bob');
-    expect(await statuses(4, () => platform.request('GET', '/analytics/usage', { token: agent }))).toEqual([403, 403, 403, 429]);
+    expect(await statuses(4, () => platform.request('GET', '/analytics/usage', { token: agent }))).toEqual([
+      403, 403, 403, 429,
+    ]);
     // bob's own budget is untouched by what the agent did for him.
     const own = await platform.request('GET', '/billing/invoices', { token: bob });
     expect(own.status).toBe(200);
@@ -86,11 +92,17 @@ describe('rate limits per principal (one instance, counters in memory)', () => {
   it('unauthenticated requests spend their address\u2019s budget: public routes and refused tokens alike; X-Forwarded-For is not believed', async () => {
     const spoofed = (i: number) => ({ headers: { 'x-forwarded-for': `203.0.113.${i}` } });
     let i = 0;
-    const results = await statuses(5, () => platform.request('GET', '/billing/invoices', { token: 'not.a.token', ...spoofed(i++) }));
+    const results = await statuses(5, () =>
+      platform.request('GET', '/billing/invoices', { token: 'not.a.token', ...spoofed(i++) }),
+    );
     expect(results).toEqual([401, 401, 401, 401, 429]);
     const limited = await platform.request('GET', '/billing/invoices', { ...spoofed(99) });
     expect(limited.status).toBe(429);
-    expect(await platform.auditOf(limited.requestId)).toMatchObject({ reason: 'rate_limited', clientIp: '127.0.0.1', details: { budget: 'billing.anonymous', refusedFirstAs: 'missing_token' } });
+    expect(await platform.auditOf(limited.requestId)).toMatchObject({
+      reason: 'rate_limited',
+      clientIp: '127.0.0.1',
+      details: { budget: 'billing.anonymous', refusedFirstAs: 'missing_token' },
+    });
 
     // Public routes count apart from refused tokens: the junk above does not block the payment
     // provider's webhook from this address (400 for its missing signature, not 429) ...
@@ -108,13 +120,16 @@ describe('changing the budgets', () => {
     const platform = await TestPlatform.start({ RATE_LIMITS_FILE: file });
     try {
       const carol = await platform.userToken('carol');
-      const reload = () => new Promise<boolean>((resolve) => {
-        const off = platform.running.app.get(RateLimiter).onReload((applied) => {
-          off();
-          resolve(applied);
+      const reload = () =>
+        new Promise<boolean>((resolve) => {
+          const off = platform.running.app.get(RateLimiter).onReload((applied) => {
+            off();
+            resolve(applied);
+          });
         });
-      });
-      expect(await statuses(3, () => platform.request('GET', '/analytics/events/counts', { token: carol }))).toEqual([200, 200, 429]);
+      expect(await statuses(3, () => platform.request('GET', '/analytics/events/counts', { token: carol }))).toEqual([
+        200, 200, 429,
+      ]);
       let reloaded = reload();
       writeFileSync(file, 'windowSeconds: 60\ndefaults: { user: 10, service: 2, agent: 2, anonymous: 100 }\n');
       expect(await reloaded).toBe(true);
@@ -124,7 +139,9 @@ describe('changing the budgets', () => {
       reloaded = reload();
       writeFileSync(file, 'windowSeconds: 60\ndefaults: { user: nope }\n');
       expect(await reloaded).toBe(false);
-      expect((await platform.request('GET', '/analytics/events/counts', { token: carol })).headers.get('ratelimit-policy')).toBe('"analytics.user";q=10;w=60');
+      expect(
+        (await platform.request('GET', '/analytics/events/counts', { token: carol })).headers.get('ratelimit-policy'),
+      ).toBe('"analytics.user";q=10;w=60');
     } finally {
       await platform.close();
     }
@@ -156,8 +173,10 @@ describe.runIf(process.env.TEST_REDIS_URL)('two instances sharing Redis', () => 
   let proxy: TcpProxy;
   let a: TestPlatform;
   let b: TestPlatform;
-  const token = (sub: string, extra: Record<string, unknown> = {}) => issuer.sign({ aud: AUD, sub, tenant: 'acme', roles: ['analyst'], ...extra });
-  const counts = (platform: TestPlatform, bearer: string) => platform.request('GET', '/analytics/events/counts', { token: bearer });
+  const token = (sub: string, extra: Record<string, unknown> = {}) =>
+    issuer.sign({ aud: AUD, sub, tenant: 'acme', roles: ['analyst'], ...extra });
+  const counts = (platform: TestPlatform, bearer: string) =>
+    platform.request('GET', '/analytics/events/counts', { token: bearer });
 
   beforeAll(async () => {
     const redis = new URL(process.env.TEST_REDIS_URL as string);
@@ -200,11 +219,15 @@ describe.runIf(process.env.TEST_REDIS_URL)('two instances sharing Redis', () => 
     const key = await generateDpopKey();
     const bound = token('erin', { cnf: { jkt: await calculateJwkThumbprint(key.publicJwk, 'sha256') } });
     const proof = await createDpopProof(key, 'GET', 'https://api.example.test/analytics/events/counts', bound);
-    const send = (platform: TestPlatform) => platform.request('GET', '/analytics/events/counts', { token: bound, scheme: 'DPoP', headers: { dpop: proof } });
+    const send = (platform: TestPlatform) =>
+      platform.request('GET', '/analytics/events/counts', { token: bound, scheme: 'DPoP', headers: { dpop: proof } });
     expect((await send(a)).status).toBe(200);
     const replayed = await send(b);
     expect(replayed.status).toBe(401);
-    expect(await b.auditOf(replayed.requestId)).toMatchObject({ reason: 'invalid_dpop_proof', details: { problem: 'replayed' } });
+    expect(await b.auditOf(replayed.requestId)).toMatchObject({
+      reason: 'invalid_dpop_proof',
+      details: { problem: 'replayed' },
+    });
   });
 
   it('with Redis unreachable, no request fails: each instance limits from its own memory, then sharing resumes', async () => {
@@ -217,14 +240,18 @@ describe.runIf(process.env.TEST_REDIS_URL)('two instances sharing Redis', () => 
     expect(onB).toEqual([200, 200, 200, 200, 200, 200]);
     const limited = await counts(a, fay);
     expect(await a.auditOf(limited.requestId)).toMatchObject({ reason: 'rate_limited', details: { shared: false } });
-    const metrics = await a.request('GET', '/metrics', { token: issuer.sign({ aud: AUD, sub: 'scraper', client_id: 'scraper', scope: 'platform:metrics:read' }) });
+    const metrics = await a.request('GET', '/metrics', {
+      token: issuer.sign({ aud: AUD, sub: 'scraper', client_id: 'scraper', scope: 'platform:metrics:read' }),
+    });
     expect(metrics.body).toMatch(/platform_redis_up 0/);
     expect(metrics.body).toMatch(/platform_shared_state_fallbacks_total\{operation="rate_limit"\} [1-9]/);
     // Logged once per instance, however many requests fell back (Nest's logger is process-wide here, so both logs are read).
     const logs = () => [...a.logLines(), ...b.logLines()].map((l) => String(l.msg));
     expect(logs().filter((msg) => msg.startsWith('Redis is unreachable')).length).toBe(2);
 
-    const back = Promise.all([a, b].map((p) => new Promise((resolve) => p.running.app.get(RedisService).client?.once('ready', resolve))));
+    const back = Promise.all(
+      [a, b].map((p) => new Promise((resolve) => p.running.app.get(RedisService).client?.once('ready', resolve))),
+    );
     proxy.restore();
     await back;
     const gus = token('gus');
@@ -234,7 +261,16 @@ describe.runIf(process.env.TEST_REDIS_URL)('two instances sharing Redis', () => 
   });
 
   it('with Redis hanging (connections open, no answers), requests are still answered, from memory', async () => {
-    const fallbacks = async () => Number(/platform_shared_state_fallbacks_total\{operation="rate_limit"\} (\d+)/.exec((await a.request('GET', '/metrics', { token: issuer.sign({ aud: AUD, sub: 'scraper', client_id: 'scraper', scope: 'platform:metrics:read' }) })).body)?.[1] ?? 0);
+    const fallbacks = async () =>
+      Number(
+        /platform_shared_state_fallbacks_total\{operation="rate_limit"\} (\d+)/.exec(
+          (
+            await a.request('GET', '/metrics', {
+              token: issuer.sign({ aud: AUD, sub: 'scraper', client_id: 'scraper', scope: 'platform:metrics:read' }),
+            })
+          ).body,
+        )?.[1] ?? 0,
+      );
     const before = await fallbacks();
     proxy.stall();
     const hal = token('hal');

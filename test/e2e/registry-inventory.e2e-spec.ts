@@ -33,7 +33,9 @@ describe('app registry, route inventory and the OpenAPI document', () => {
   it('GET /platform/routes lists every route of the three apps with its permissions (platform operators only)', async () => {
     const response = await platform.request('GET', '/platform/routes', { token: tokens.olivia });
     expect(response.status).toBe(200);
-    const byKey = new Map(response.body.items.map((r: { method: string; path: string }) => [`${r.method} ${r.path}`, r]));
+    const byKey = new Map(
+      response.body.items.map((r: { method: string; path: string }) => [`${r.method} ${r.path}`, r]),
+    );
     expect(byKey.get('GET /billing/invoices/:id')).toEqual({
       method: 'GET',
       path: '/billing/invoices/:id',
@@ -43,8 +45,15 @@ describe('app registry, route inventory and the OpenAPI document', () => {
       policy: 'permissions',
       tenantScoped: true,
     });
-    expect(byKey.get('POST /analytics/events')).toMatchObject({ app: 'analytics', permissions: ['analytics:events:write'] });
-    expect(byKey.get('GET /users/me')).toMatchObject({ app: 'user-management', policy: 'authenticated', permissions: [] });
+    expect(byKey.get('POST /analytics/events')).toMatchObject({
+      app: 'analytics',
+      permissions: ['analytics:events:write'],
+    });
+    expect(byKey.get('GET /users/me')).toMatchObject({
+      app: 'user-management',
+      policy: 'authenticated',
+      permissions: [],
+    });
     expect(byKey.get('GET /health/live')).toMatchObject({ public: true, app: 'platform' });
     expect((await platform.request('GET', '/platform/routes', { token: tokens.alice })).status).toBe(403);
   });
@@ -57,8 +66,16 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     expect(Object.keys(billing.permissions)).toEqual(Object.keys(BILLING_APP.permissions));
     expect(billing.permissions).toMatchObject({ 'billing:invoices:read': "Read the tenant's invoices" });
     // Every feature app (generated ones included), in registration order, then the platform.
-    expect(response.body.items.map((a: { name: string }) => a.name)).toEqual([...FEATURE_APPS.map((a) => a.manifest.name), 'platform', 'console']);
-    expect(response.body.items.map((a: { name: string }) => a.name).slice(0, 3)).toEqual(['user-management', 'billing', 'analytics']);
+    expect(response.body.items.map((a: { name: string }) => a.name)).toEqual([
+      ...FEATURE_APPS.map((a) => a.manifest.name),
+      'platform',
+      'console',
+    ]);
+    expect(response.body.items.map((a: { name: string }) => a.name).slice(0, 3)).toEqual([
+      'user-management',
+      'billing',
+      'analytics',
+    ]);
   });
 
   it('olivia (no tenant) reads the audit trail of every tenant; alice only hers', async () => {
@@ -85,18 +102,31 @@ describe('app registry, route inventory and the OpenAPI document', () => {
     expect(document.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
 
     // Every operation is described, and request bodies and queries have their schemas.
-    const undescribed = Object.entries(document.body.paths as Record<string, Record<string, { summary?: string }>>).flatMap(([path, operations]) =>
-      Object.entries(operations).filter(([, operation]) => !operation.summary).map(([method]) => `${method.toUpperCase()} ${path}`),
+    const undescribed = Object.entries(
+      document.body.paths as Record<string, Record<string, { summary?: string }>>,
+    ).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => !operation.summary)
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
     );
     expect(undescribed).toEqual([]);
     const createInvoice = document.body.paths['/billing/invoices'].post.requestBody.content['application/json'].schema;
     expect(createInvoice).toEqual({ $ref: '#/components/schemas/CreateInvoiceInput' });
-    expect(document.body.components.schemas.CreateInvoiceInput).toMatchObject({ required: ['customer', 'currency', 'lines'], properties: { currency: { description: expect.stringContaining('ISO 4217') } } });
-    expect(document.body.paths['/platform/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['subject', 'client', 'from', 'to', 'cursor']));
+    expect(document.body.components.schemas.CreateInvoiceInput).toMatchObject({
+      required: ['customer', 'currency', 'lines'],
+      properties: { currency: { description: expect.stringContaining('ISO 4217') } },
+    });
+    expect(document.body.paths['/platform/audit'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['subject', 'client', 'from', 'to', 'cursor']),
+    );
     const ui = await platform.request('GET', '/docs');
     expect(ui.status).toBe(200);
     expect(String(ui.body)).toContain('swagger');
-    expect(await platform.auditOf(document.requestId)).toMatchObject({ decision: null, reason: 'served_outside_guard', status: 200 });
+    expect(await platform.auditOf(document.requestId)).toMatchObject({
+      decision: null,
+      reason: 'served_outside_guard',
+      status: 200,
+    });
   });
 });
 
@@ -116,18 +146,32 @@ describe('start-up checks of the registry', () => {
   });
 
   it('an unknown app in ENABLED_APPS stops the start', async () => {
-    await expect(TestPlatform.start({ ENABLED_APPS: 'billing,biling' })).rejects.toThrow(/ENABLED_APPS names unknown apps: biling/);
+    await expect(TestPlatform.start({ ENABLED_APPS: 'billing,biling' })).rejects.toThrow(
+      /ENABLED_APPS names unknown apps: biling/,
+    );
   });
 
   it('a route requiring a permission no manifest declares stops the start, naming the route', async () => {
-    const typo = { manifest: { name: 'typo', prefix: '/typo', team: 'qa', scopes: [], permissions: {} }, module: TypoModule };
-    await expect(TestPlatform.start({}, 'pglite', [typo])).rejects.toThrow(/GET \/typo \(TypoController\.read\): requires "typo:things:read", which no app manifest declares/);
+    const typo = {
+      manifest: { name: 'typo', prefix: '/typo', team: 'qa', scopes: [], permissions: {} },
+      module: TypoModule,
+    };
+    await expect(TestPlatform.start({}, 'pglite', [typo])).rejects.toThrow(
+      /GET \/typo \(TypoController\.read\): requires "typo:things:read", which no app manifest declares/,
+    );
   });
 
   it('a policy granting a permission no app declares stops the start, naming the line', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'policy-'));
     const file = path.join(dir, 'policy.yaml');
-    writeFileSync(file, ['roles:', '  admin:', '    permissions:', '      - billing:invoices:read', '      - billing:invoice:read'].join('\n'));
-    await expect(TestPlatform.start({ POLICY_FILE: file })).rejects.toThrow(/line 5: "billing:invoice:read" grants no permission that an app declares/);
+    writeFileSync(
+      file,
+      ['roles:', '  admin:', '    permissions:', '      - billing:invoices:read', '      - billing:invoice:read'].join(
+        '\n',
+      ),
+    );
+    await expect(TestPlatform.start({ POLICY_FILE: file })).rejects.toThrow(
+      /line 5: "billing:invoice:read" grants no permission that an app declares/,
+    );
   });
 });

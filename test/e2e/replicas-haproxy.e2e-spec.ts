@@ -54,9 +54,16 @@ class Load {
         // one was in fact served.
         for (let attempt = 1; ; attempt++) {
           try {
-            const response = await fetch(`${url}/analytics/events/counts`, { headers: { authorization: `Bearer ${tokens[n % tokens.length]}`, 'x-request-id': id } });
+            const response = await fetch(`${url}/analytics/events/counts`, {
+              headers: { authorization: `Bearer ${tokens[n % tokens.length]}`, 'x-request-id': id },
+            });
             const body = await response.text();
-            this.outcomes.push({ id, status: response.status, servedBy: response.headers.get('x-served-by') ?? undefined, ...(response.status >= 500 && { body: body.slice(0, 120) }) });
+            this.outcomes.push({
+              id,
+              status: response.status,
+              servedBy: response.headers.get('x-served-by') ?? undefined,
+              ...(response.status >= 500 && { body: body.slice(0, 120) }),
+            });
             break;
           } catch (err) {
             const cause = (err as { cause?: { code?: string; message?: string } }).cause;
@@ -112,7 +119,10 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     const client = new Client({ connectionString: database.url });
     await client.connect();
     try {
-      const { rows } = await client.query<{ request_id: string; n: number }>("select request_id, count(*)::int as n from audit_records where kind = 'access' and request_id = any($1) group by request_id", [ids]);
+      const { rows } = await client.query<{ request_id: string; n: number }>(
+        "select request_id, count(*)::int as n from audit_records where kind = 'access' and request_id = any($1) group by request_id",
+        [ids],
+      );
       return new Map(rows.map((r) => [r.request_id, r.n]));
     } finally {
       await client.end();
@@ -135,7 +145,10 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     scratch = mkdtempSync(path.join(tmpdir(), 'replicas-'));
     const limits = path.join(scratch, 'rate-limits.yaml');
     // Reads are unlimited enough for the load; billing has a small budget for the shared-budget check.
-    writeFileSync(limits, 'windowSeconds: 60\ndefaults: { user: 1000000, service: 1000000, agent: 1000000, anonymous: 1000000 }\napps:\n  billing: { user: 9 }\n');
+    writeFileSync(
+      limits,
+      'windowSeconds: 60\ndefaults: { user: 1000000, service: 1000000, agent: 1000000, anonymous: 1000000 }\napps:\n  billing: { user: 9 }\n',
+    );
     const prefix = `replicas-${randomBytes(6).toString('hex')}:`;
     for (const name of NAMES) {
       // Kept across restarts (HAProxy's servers): outside the ephemeral range, where no other suite's listen(0) takes it while the replica is down.
@@ -175,7 +188,9 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
   it('one rate-limit budget across the three: 9 requests spread over all three pass, then each replica refuses', async () => {
     const budgeted = token(`budget-${randomBytes(4).toString('hex')}`, ['billing-manager']);
     const send = async () => {
-      const response = await fetch(`${proxy.url}/billing/invoices`, { headers: { authorization: `Bearer ${budgeted}` } });
+      const response = await fetch(`${proxy.url}/billing/invoices`, {
+        headers: { authorization: `Bearer ${budgeted}` },
+      });
       await response.arrayBuffer();
       return { status: response.status, servedBy: response.headers.get('x-served-by') };
     };
@@ -186,7 +201,9 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     expect(new Set(allowed.map((r) => r.servedBy))).toEqual(new Set(NAMES));
     expect(refused.map((r) => r.status)).toEqual([429, 429, 429]);
     expect(new Set(refused.map((r) => r.servedBy))).toEqual(new Set(NAMES));
-    process.stdout.write(`[replicas] rate limit: budget 9, allowed ${allowed.length} over ${new Set(allowed.map((r) => r.servedBy)).size} replicas, then 429 on ${[...new Set(refused.map((r) => r.servedBy))].join(', ')}\n`);
+    process.stdout.write(
+      `[replicas] rate limit: budget 9, allowed ${allowed.length} over ${new Set(allowed.map((r) => r.servedBy)).size} replicas, then 429 on ${[...new Set(refused.map((r) => r.servedBy))].join(', ')}\n`,
+    );
   });
 
   it('a role revoked on one replica is refused on all three within 1 s', async () => {
@@ -194,7 +211,14 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     const subject = `carol-${randomBytes(4).toString('hex')}`;
     const person = token(subject, ['analyst']);
     const call = async (base: string, method: string, route: string, bearer: string, body?: unknown) => {
-      const response = await fetch(`${base}${route}`, { method, headers: { authorization: `Bearer ${bearer}`, ...(body !== undefined && { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const response = await fetch(`${base}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${bearer}`,
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       return { status: response.status, body: await response.text() };
     };
     const me = await call(direct('p0'), 'GET', '/users/me', person);
@@ -252,7 +276,9 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
         const t3 = Date.now();
         await proxy.admin(`set server platform/${name} state ready`);
         await proxy.until(name, (s) => s.status === 'UP');
-        phases.push(`${name}: drained ${t1 - t0} ms, stopped ${t2 - t1} ms, started ${t3 - t2} ms, back in rotation ${Date.now() - t3} ms`);
+        phases.push(
+          `${name}: drained ${t1 - t0} ms, stopped ${t2 - t1} ms, started ${t3 - t2} ms, back in rotation ${Date.now() - t3} ms`,
+        );
         await load.next(50);
       }
     } finally {
@@ -295,7 +321,8 @@ describe.runIf(READY)('three replicas behind HAProxy, sharing PostgreSQL and Red
     // A request p1 received, recorded (durably, before answering) and died before answering is
     // retried by HAProxy on p0 or p2 (retry-on empty-response): two executions, two access records,
     // both true. Only those, by HAProxy's log (its retry count), may have two.
-    const retriedByProxy = (id: string) => Number(/\s\d+\/\d+\/\d+\/\d+\/\+?(\d+)\s\d+\/\d+\s/.exec(proxy.logs.get(id) ?? '')?.[1] ?? 0) > 0;
+    const retriedByProxy = (id: string) =>
+      Number(/\s\d+\/\d+\/\d+\/\d+\/\+?(\d+)\s\d+\/\d+\s/.exec(proxy.logs.get(id) ?? '')?.[1] ?? 0) > 0;
     const notOnce = others.filter((o) => counts.get(o.id) !== 1 && !(counts.get(o.id) === 2 && retriedByProxy(o.id)));
     const twiceAfterRetry = others.filter((o) => counts.get(o.id) === 2 && retriedByProxy(o.id)).length;
     process.stdout.write(

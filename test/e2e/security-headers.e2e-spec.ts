@@ -11,7 +11,10 @@ describe('security headers', () => {
   const ALLOWED = 'https://app.example.com';
 
   beforeAll(async () => {
-    platform = await TestPlatform.start({ CORS_ALLOWED_ORIGINS: `${ALLOWED},http://localhost:5173`, TRUST_PROXY: '127.0.0.1' });
+    platform = await TestPlatform.start({
+      CORS_ALLOWED_ORIGINS: `${ALLOWED},http://localhost:5173`,
+      TRUST_PROXY: '127.0.0.1',
+    });
   });
   afterAll(() => platform?.close());
 
@@ -21,7 +24,11 @@ describe('security headers', () => {
       await platform.request('GET', '/billing/invoices', { token }),
       await platform.request('GET', '/billing/invoices'),
       await platform.request('GET', '/no/such/route'),
-      await platform.request('POST', '/billing/invoices', { token, rawBody: '{', headers: { 'content-type': 'application/json' } }),
+      await platform.request('POST', '/billing/invoices', {
+        token,
+        rawBody: '{',
+        headers: { 'content-type': 'application/json' },
+      }),
       await platform.request('GET', '/health/live'),
     ];
     expect(answers.map((a) => a.status)).toEqual([200, 401, 404, 400, 200]);
@@ -47,7 +54,10 @@ describe('security headers', () => {
 
   it('the one-time clientSecret of POST /service-accounts is never cacheable', async () => {
     const alice = await platform.userToken('alice');
-    const created = await platform.request('POST', '/service-accounts', { token: alice, body: { name: 'Headers check', scopes: ['analytics:events:write'] } });
+    const created = await platform.request('POST', '/service-accounts', {
+      token: alice,
+      body: { name: 'Headers check', scopes: ['analytics:events:write'] },
+    });
     expect(created.status).toBe(201);
     expect(created.body.clientSecret).toEqual(expect.any(String));
     expect(created.headers.get('cache-control')).toBe('no-store');
@@ -95,7 +105,11 @@ describe('security headers', () => {
   it('CORS: an allowed origin gets its preflight answered and its responses readable; any other origin is refused', async () => {
     const preflight = await fetch(`${platform.url}/billing/invoices`, {
       method: 'OPTIONS',
-      headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, idempotency-key' },
+      headers: {
+        origin: ALLOWED,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type, idempotency-key',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ALLOWED);
@@ -112,8 +126,16 @@ describe('security headers', () => {
     expect(read.headers.get('access-control-expose-headers')?.toLowerCase()).toContain('x-request-id');
     expect(read.headers.get('vary')?.toLowerCase()).toContain('origin');
 
-    for (const origin of ['https://evil.example', 'https://app.example.com.evil.example', 'http://app.example.com', 'null']) {
-      const refused = await fetch(`${platform.url}/billing/invoices`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    for (const origin of [
+      'https://evil.example',
+      'https://app.example.com.evil.example',
+      'http://app.example.com',
+      'null',
+    ]) {
+      const refused = await fetch(`${platform.url}/billing/invoices`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'GET' },
+      });
       expect(refused.status, origin).toBe(403);
       expect(refused.headers.get('content-type')).toContain('application/problem+json');
       expect(refused.headers.get('access-control-allow-origin')).toBeNull();
@@ -140,7 +162,10 @@ describe('security headers with an https PUBLIC_ORIGIN and no CORS origins (the 
       expect(response.headers.get('strict-transport-security'), path).toBe('max-age=31536000; includeSubDomains');
       await response.arrayBuffer();
     }
-    const preflight = await fetch(`${platform.url}/health/live`, { method: 'OPTIONS', headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET' } });
+    const preflight = await fetch(`${platform.url}/health/live`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET' },
+    });
     expect(preflight.status).toBe(403);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
     await preflight.arrayBuffer();

@@ -18,9 +18,17 @@ async function holdPort(): Promise<{ server: Server; port: number }> {
 
 /** Runs `npm run token` (the script itself, through tsx) and returns its exit code and output. */
 async function runToken(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return promisify(execFile)(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/token.ts', ...args], { cwd: root }).then(
+  return promisify(execFile)(
+    process.execPath,
+    [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'scripts/token.ts', ...args],
+    { cwd: root },
+  ).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+    (err: { code: number; stdout: string; stderr: string }) => ({
+      code: err.code,
+      stdout: err.stdout,
+      stderr: err.stderr,
+    }),
   );
 }
 
@@ -36,7 +44,9 @@ describe('start: a port in use names its setting and holder', () => {
           },
           (err: Error) => err,
         );
-        expect(failure?.message).toContain(`${setting}=${port}: 127.0.0.1:${port} is already in use by process ${process.pid}`);
+        expect(failure?.message).toContain(
+          `${setting}=${port}: 127.0.0.1:${port} is already in use by process ${process.pid}`,
+        );
         expect(failure?.message).toContain(`set ${setting} to a free port`);
       } finally {
         await new Promise((resolve) => server.close(resolve));
@@ -57,7 +67,9 @@ describe('start: a short log at info that ends with a summary', () => {
     const mappings = lines.filter((l) => typeof l.msg === 'string' && /^Mapped \{/.test(l.msg));
     expect(mappings.length).toBeGreaterThan(30);
     expect(mappings.every((l) => l.level === 20)).toBe(true);
-    const routine = lines.filter((l) => ['RoutesResolver', 'RouterExplorer', 'InstanceLoader'].includes(l.context as string));
+    const routine = lines.filter((l) =>
+      ['RoutesResolver', 'RouterExplorer', 'InstanceLoader'].includes(l.context as string),
+    );
     expect(routine.filter((l) => (l.level as number) >= 30)).toEqual([]);
   });
 
@@ -65,19 +77,28 @@ describe('start: a short log at info that ends with a summary', () => {
     const info = platform.logLines().filter((l) => (l.level as number) >= 30);
     const summaryAt = info.findIndex((l) => typeof l.msg === 'string' && l.msg.startsWith('Platform ready'));
     expect(summaryAt).toBeGreaterThanOrEqual(0);
-    expect(info.slice(summaryAt + 1).filter((l) => l.context !== undefined || /start|listen/i.test(String(l.msg)))).toEqual([]);
+    expect(
+      info.slice(summaryAt + 1).filter((l) => l.context !== undefined || /start|listen/i.test(String(l.msg))),
+    ).toEqual([]);
     // The whole start at info is short: no per-module or per-route line.
     expect(summaryAt).toBeLessThan(15);
     const summary = info[summaryAt].summary as Record<string, string>;
-    expect(summary).toMatchObject({ api: platform.url, openapi: `${platform.url}/docs`, database: expect.stringContaining('embedded PGlite'), cache: expect.stringContaining('in-process') });
+    expect(summary).toMatchObject({
+      api: platform.url,
+      openapi: `${platform.url}/docs`,
+      database: expect.stringContaining('embedded PGlite'),
+      cache: expect.stringContaining('in-process'),
+    });
     expect(summary.provider).toContain(platform.issuer);
-    expect(summary.token).toContain(`DEV_OIDC_PORT=${new URL(platform.issuer).port} npm run --silent token -- --user bob`);
+    expect(summary.token).toContain(
+      `DEV_OIDC_PORT=${new URL(platform.issuer).port} npm run --silent token -- --user bob`,
+    );
     expect(info[summaryAt].msg).toContain(`OpenAPI:   ${platform.url}/docs`);
     // What it names answers.
     expect((await fetch(summary.openapi)).status).toBe(200);
   });
 
-  it('npm run token gets a token from this platform\'s development provider', async () => {
+  it("npm run token gets a token from this platform's development provider", async () => {
     const result = await runToken(['--user', 'bob', '--issuer', platform.issuer]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -87,21 +108,30 @@ describe('start: a short log at info that ends with a summary', () => {
   });
 });
 
-describe('npm run token refuses a provider that is not this platform\'s', () => {
+describe("npm run token refuses a provider that is not this platform's", () => {
   let other: HttpServer;
   let issuer: string;
   beforeAll(async () => {
     // Another OpenID provider on the port: a valid discovery document without the platform's mark.
     other = createHttpServer((req, res) => {
-      const body = JSON.stringify({ issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token` });
-      res.writeHead(req.url === '/.well-known/openid-configuration' ? 200 : 404, { 'content-type': 'application/json' }).end(body);
+      const body = JSON.stringify({
+        issuer,
+        authorization_endpoint: `${issuer}/auth`,
+        token_endpoint: `${issuer}/token`,
+      });
+      res
+        .writeHead(req.url === '/.well-known/openid-configuration' ? 200 : 404, { 'content-type': 'application/json' })
+        .end(body);
     });
     await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
     issuer = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise((resolve) => other.close(resolve)));
 
-  for (const args of [['--user', 'bob'], ['--client', 'ingest-bot']]) {
+  for (const args of [
+    ['--user', 'bob'],
+    ['--client', 'ingest-bot'],
+  ]) {
     it(`${args.join(' ')}: exits 1, says whose provider it is not and what to do, prints no token`, async () => {
       const result = await runToken([...args, '--issuer', issuer]);
       expect(result.code).toBe(1);

@@ -42,7 +42,9 @@ describe('token use: ID tokens are never access tokens', () => {
     });
 
     it('an access token with scope, auth_time and typ JWT, at+jwt or none passes', async () => {
-      expect((await attempt(platform, token({ scope: 'openid invoices', auth_time: now() - 10 }, { typ: 'JWT' }))).status).toBe(200);
+      expect(
+        (await attempt(platform, token({ scope: 'openid invoices', auth_time: now() - 10 }, { typ: 'JWT' }))).status,
+      ).toBe(200);
       expect((await attempt(platform, token({ scp: ['invoices'], auth_time: now() - 10 }))).status).toBe(200);
       expect((await attempt(platform, token({}, { typ: undefined }))).status).toBe(200);
       expect((await attempt(platform, token({}, { typ: 'application/at+jwt' }))).status).toBe(200);
@@ -53,28 +55,40 @@ describe('token use: ID tokens are never access tokens', () => {
       ['at_hash', { at_hash: 'x3v0aN4Xo1Y1YhL0n6-lNw' }, {}, 'at_hash'],
       ['c_hash', { c_hash: 'LDktKdoQak3Pk0cnXxCltA' }, {}, 'c_hash'],
       ['auth_time with no scope', { auth_time: 1_764_400_000 }, {}, 'auth_time_without_scope'],
-      ['the implicit-flow ID token of the issue (typ JWT, API audience, nonce, auth_time, no hashes)', { nonce: 'n', auth_time: 1_764_400_000 }, { typ: 'JWT' }, 'nonce'],
+      [
+        'the implicit-flow ID token of the issue (typ JWT, API audience, nonce, auth_time, no hashes)',
+        { nonce: 'n', auth_time: 1_764_400_000 },
+        { typ: 'JWT' },
+        'nonce',
+      ],
     ];
-    it.each(idTokenShapes)('%s -> 401 wrong_token_use, audited with the marker', async (_name, claims, header, marker) => {
-      const { status, reason, audit } = await attempt(platform, token(claims, header));
-      expect(status).toBe(401);
-      expect(reason).toBe('wrong_token_use');
-      expect(audit).toMatchObject({ decision: 'deny', reason: 'wrong_token_use', status: 401 });
-      expect(JSON.stringify(audit.details)).toContain(marker);
-    });
+    it.each(idTokenShapes)(
+      '%s -> 401 wrong_token_use, audited with the marker',
+      async (_name, claims, header, marker) => {
+        const { status, reason, audit } = await attempt(platform, token(claims, header));
+        expect(status).toBe(401);
+        expect(reason).toBe('wrong_token_use');
+        expect(audit).toMatchObject({ decision: 'deny', reason: 'wrong_token_use', status: 401 });
+        expect(JSON.stringify(audit.details)).toContain(marker);
+      },
+    );
 
     it('the same markers refuse an EdDSA token (jose path)', async () => {
-      const ed = (claims: Record<string, unknown>) => issuer.sign({ aud: AUD, sub: 'user-1', roles: ['billing-manager'], tenant: 't1', ...claims }, { kid: 'k-ed' });
+      const ed = (claims: Record<string, unknown>) =>
+        issuer.sign({ aud: AUD, sub: 'user-1', roles: ['billing-manager'], tenant: 't1', ...claims }, { kid: 'k-ed' });
       expect((await attempt(platform, ed({}))).status).toBe(200);
       expect((await attempt(platform, ed({ nonce: 'n' }))).reason).toBe('wrong_token_use');
       expect((await attempt(platform, ed({ auth_time: now() }))).reason).toBe('wrong_token_use');
     });
 
-    it.each(['id+jwt', 'logout+jwt', 'dpop+jwt', 'secevent+jwt', 'JOSE', 'at+jwt+x'])('header typ %s -> 401 wrong_token_use', async (typ) => {
-      const { status, reason } = await attempt(platform, token({}, { typ }));
-      expect(status).toBe(401);
-      expect(reason).toBe('wrong_token_use');
-    });
+    it.each(['id+jwt', 'logout+jwt', 'dpop+jwt', 'secevent+jwt', 'JOSE', 'at+jwt+x'])(
+      'header typ %s -> 401 wrong_token_use',
+      async (typ) => {
+        const { status, reason } = await attempt(platform, token({}, { typ }));
+        expect(status).toBe(401);
+        expect(reason).toBe('wrong_token_use');
+      },
+    );
   });
 
   // Passport keeps one strategy per name per process: this platform starts after the first closed.

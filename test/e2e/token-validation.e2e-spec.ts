@@ -55,7 +55,9 @@ describe('access-token validation', () => {
     expect((await attempt(valid({ exp: now() - 3600 }, { kid: 'k-ed' }))).reason).toBe('expired');
     expect((await attempt(valid({ iss: 'https://evil.example/' }, { kid: 'k-ed' }))).reason).toBe('iss_mismatch');
     const [h, p, sig] = valid({}, { kid: 'k-ed' }).split('.');
-    expect((await attempt(`${h}.${p}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`)).reason).toBe('invalid_signature');
+    expect((await attempt(`${h}.${p}.${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`)).reason).toBe(
+      'invalid_signature',
+    );
   });
 
   describe('the issuer is compared exactly, never by prefix or case (a mutation run found this untested)', () => {
@@ -114,14 +116,25 @@ describe('access-token validation', () => {
       ['expired', () => valid({ exp: now() - 3600, iat: now() - 7200, nbf: now() - 7200 }), 'expired'],
       ['wrong audience', () => valid({ aud: 'other-api' }), 'aud_mismatch'],
       ['wrong issuer', () => valid({ iss: 'https://evil.example/' }), 'iss_mismatch'],
-      ['alg none', () => TestIssuer.unsignedToken({ alg: 'none', typ: 'JWT' }, { iss: issuer.issuer, aud: AUD, sub: 'x', tenant: 't1', roles: ['admin'], exp: now() + 300 }), 'alg_not_allowed'],
+      [
+        'alg none',
+        () =>
+          TestIssuer.unsignedToken(
+            { alg: 'none', typ: 'JWT' },
+            { iss: issuer.issuer, aud: AUD, sub: 'x', tenant: 't1', roles: ['admin'], exp: now() + 300 },
+          ),
+        'alg_not_allowed',
+      ],
       [
         'HS256 keyed with the public key',
         () =>
           TestIssuer.hmacToken(
             { alg: 'HS256', typ: 'JWT', kid: 'k1' },
             { iss: issuer.issuer, aud: AUD, sub: 'x', tenant: 't1', roles: ['admin'], exp: now() + 300 },
-            createPublicKey({ key: issuer.key('k1').publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }),
+            createPublicKey({ key: issuer.key('k1').publicJwk as never, format: 'jwk' }).export({
+              type: 'spki',
+              format: 'pem',
+            }),
           ),
         'alg_not_allowed',
       ],
@@ -162,18 +175,35 @@ describe('access-token validation', () => {
     it('HS256 keyed with the PEM (with and without newline), the DER, or the JWK text: 401 alg_not_allowed', async () => {
       const publicKey = createPublicKey({ key: issuer.key('k1').publicJwk as never, format: 'jwk' });
       const pem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
-      const secrets = [pem, pem.trimEnd(), `${pem.trimEnd()}\n`, publicKey.export({ type: 'spki', format: 'der' }), JSON.stringify(issuer.key('k1').publicJwk)];
+      const secrets = [
+        pem,
+        pem.trimEnd(),
+        `${pem.trimEnd()}\n`,
+        publicKey.export({ type: 'spki', format: 'der' }),
+        JSON.stringify(issuer.key('k1').publicJwk),
+      ];
       for (const secret of secrets) {
-        const token = TestIssuer.hmacToken({ alg: 'HS256', kid: 'k1' }, { iss: issuer.issuer, aud: AUD, sub: 'x', tenant: 't1', roles: ['admin'], exp: now() + 300 }, secret);
+        const token = TestIssuer.hmacToken(
+          { alg: 'HS256', kid: 'k1' },
+          { iss: issuer.issuer, aud: AUD, sub: 'x', tenant: 't1', roles: ['admin'], exp: now() + 300 },
+          secret,
+        );
         expect((await attempt(token)).reason).toBe('alg_not_allowed');
       }
     });
 
     it('ES256 header on an RSA key, RS256 header on an EC key: 401 key_alg_mismatch', async () => {
       issuer.addKey('k-ec', 'ec');
-      await platform.running.app.get((await import('@platform/auth')).IssuerRegistry).primary().reload();
-      expect((await attempt(valid({}, { kid: 'k-ec', header: { alg: 'RS256' }, alg: 'ES256' }))).reason).toBe('key_alg_mismatch');
-      expect((await attempt(valid({}, { kid: 'k1', alg: 'RS256', header: { alg: 'ES256' } }))).reason).toBe('key_alg_mismatch');
+      await platform.running.app
+        .get((await import('@platform/auth')).IssuerRegistry)
+        .primary()
+        .reload();
+      expect((await attempt(valid({}, { kid: 'k-ec', header: { alg: 'RS256' }, alg: 'ES256' }))).reason).toBe(
+        'key_alg_mismatch',
+      );
+      expect((await attempt(valid({}, { kid: 'k1', alg: 'RS256', header: { alg: 'ES256' } }))).reason).toBe(
+        'key_alg_mismatch',
+      );
       // The EC key itself works with its own algorithm.
       expect((await attempt(valid({}, { kid: 'k-ec' }))).response.status).toBe(200);
     });
@@ -199,7 +229,9 @@ describe('access-token validation', () => {
       expect(response.status).toBe(200);
       expect(audit.decision).toBe('allow');
       expect(issuer.jwksFetches).toBe(before + 1);
-      const refreshLog = platform.logLines().find((l) => l.msg === 'JWKS loaded' && (l.added as string[] | undefined)?.includes('k2'));
+      const refreshLog = platform
+        .logLines()
+        .find((l) => l.msg === 'JWKS loaded' && (l.added as string[] | undefined)?.includes('k2'));
       expect(refreshLog).toMatchObject({ cause: 'unknown_kid' });
 
       expect((await attempt(valid({}, { header: { kid: 'k3-missing' } }))).reason).toBe('unknown_kid');
@@ -254,10 +286,16 @@ describe('access-token validation', () => {
     it('a wrong audience or issuer records expected and presented values, never the token', async () => {
       const token = valid({ aud: 'other-api' });
       const { audit } = await attempt(token);
-      expect(audit).toMatchObject({ reason: 'aud_mismatch', details: { expectedAudiences: [AUD, 'second-api'], tokenAudience: 'other-api' } });
+      expect(audit).toMatchObject({
+        reason: 'aud_mismatch',
+        details: { expectedAudiences: [AUD, 'second-api'], tokenAudience: 'other-api' },
+      });
       expect(JSON.stringify(audit)).not.toContain(token);
       const wrongIssuer = await attempt(valid({ iss: 'https://evil.example/' }));
-      expect(wrongIssuer.audit.details).toEqual({ expectedIssuer: issuer.issuer, tokenIssuer: 'https://evil.example/' });
+      expect(wrongIssuer.audit.details).toEqual({
+        expectedIssuer: issuer.issuer,
+        tokenIssuer: 'https://evil.example/',
+      });
     });
 
     it('a valid token without the permission is 403, not 401', async () => {
@@ -280,7 +318,10 @@ describe('access-token validation', () => {
       expect(response.status).toBe(status);
       if (reason) expect(audit.reason).toBe(reason);
       const rm = `resource_metadata="${platform.url}/.well-known/oauth-protected-resource"`;
-      if (reason === 'unsupported_scheme') expect(response.headers.get('www-authenticate')).toBe(`Bearer realm="platform", ${rm}, DPoP algs="ES256 ES384 PS256 RS256 EdDSA", ${rm}`);
+      if (reason === 'unsupported_scheme')
+        expect(response.headers.get('www-authenticate')).toBe(
+          `Bearer realm="platform", ${rm}, DPoP algs="ES256 ES384 PS256 RS256 EdDSA", ${rm}`,
+        );
     });
 
     it('a changed signature character is invalid_signature', async () => {
@@ -321,7 +362,8 @@ describe('access-token validation', () => {
         // The deny records the server time and the token's time claims.
         expect(audit.details).toMatchObject({ serverTime: expect.any(Number) });
         for (const claim of ['exp', 'nbf', 'iat'] as const) {
-          if (typeof presented[claim as keyof typeof presented] === 'number') expect(audit.details?.[claim]).toBe(presented[claim as keyof typeof presented]);
+          if (typeof presented[claim as keyof typeof presented] === 'number')
+            expect(audit.details?.[claim]).toBe(presented[claim as keyof typeof presented]);
         }
       }
     });

@@ -43,7 +43,11 @@ export interface ConformanceCell {
  * show; each names where it lives. Keep this list short: a rule belongs in the route's decorator
  * whenever it can be said there.
  */
-export const HANDLER_RULES: { name: string; applies: (route: InventoryRoute) => boolean; expect: (profile: AccessProfile, policy: PolicyService) => Outcome | undefined }[] = [
+export const HANDLER_RULES: {
+  name: string;
+  applies: (route: InventoryRoute) => boolean;
+  expect: (profile: AccessProfile, policy: PolicyService) => Outcome | undefined;
+}[] = [
   {
     name: 'the audit trail (src/platform/audit.controller.ts, src/console/refusals.controller.ts): outside any tenant, reading it also needs platform:audit:read-all (403 tenant_required)',
     // The record and refusal-record routes validate their query or id first: the empty request the
@@ -51,9 +55,13 @@ export const HANDLER_RULES: { name: string; applies: (route: InventoryRoute) => 
     applies: (route) => ['/platform/audit', '/platform/audit/export', '/platform/audit/refusals'].includes(route.path),
     expect: (profile, policy) => {
       if (profile.tenant !== null) return undefined;
-      const principal = profilePrincipal(profile.kind === 'service' ? { scopes: profile.scopes, tenant: null } : { roles: profile.roles, tenant: null });
+      const principal = profilePrincipal(
+        profile.kind === 'service' ? { scopes: profile.scopes, tenant: null } : { roles: profile.roles, tenant: null },
+      );
       const mayRead = policy.decide(principal, ['platform:audit:read']).allowed;
-      return mayRead && !policy.decide(principal, ['platform:audit:read-all']).allowed ? '403 tenant_required' : undefined;
+      return mayRead && !policy.decide(principal, ['platform:audit:read-all']).allowed
+        ? '403 tenant_required'
+        : undefined;
     },
   },
 ];
@@ -71,7 +79,11 @@ export function expectedOutcome(route: InventoryRoute, profile: AccessProfile, p
     if (outcome) return outcome;
   }
   if (route.policy !== 'permissions') return 'allow';
-  const principal = profilePrincipal(profile.kind === 'service' ? { scopes: profile.scopes, tenant: profile.tenant } : { roles: profile.roles, tenant: profile.tenant });
+  const principal = profilePrincipal(
+    profile.kind === 'service'
+      ? { scopes: profile.scopes, tenant: profile.tenant }
+      : { roles: profile.roles, tenant: profile.tenant },
+  );
   if (policy.decide(principal, route.permissions).allowed) return 'allow';
   return profile.kind === 'service' ? '403 insufficient_scope' : '403 insufficient_permission';
 }
@@ -118,7 +130,17 @@ export function writeConformanceReport(
     '',
     'Cells: `A` allowed (the request reached the app), `P` 403 insufficient_permission, `S` 403 insufficient_scope, `T` 403 tenant_required; a mismatch shows as **expected→actual**.',
     '',
-    ...(mismatches.length ? ['## Mismatches', '', ...mismatches.map((m) => `- ${m.method} \`${m.path}\` as ${m.profile}: expected ${m.expected}, got ${m.actual} (HTTP ${m.status})`), ''] : []),
+    ...(mismatches.length
+      ? [
+          '## Mismatches',
+          '',
+          ...mismatches.map(
+            (m) =>
+              `- ${m.method} \`${m.path}\` as ${m.profile}: expected ${m.expected}, got ${m.actual} (HTTP ${m.status})`,
+          ),
+          '',
+        ]
+      : []),
     'Handler rules applied on top of the route inventory:',
     ...HANDLER_RULES.map((rule) => `- ${rule.name}`),
     '',
@@ -139,7 +161,9 @@ export function writeConformanceReport(
     '',
     '| Request | As | Expected | Actual |',
     '| --- | --- | --- | --- |',
-    ...isolation.map((c) => `| ${c.method} \`${c.path}\` | ${c.profile} | ${c.expected} | ${c.ok ? c.actual : `**${c.actual}**`} |`),
+    ...isolation.map(
+      (c) => `| ${c.method} \`${c.path}\` | ${c.profile} | ${c.expected} | ${c.ok ? c.actual : `**${c.actual}**`} |`,
+    ),
     ...(untested.length ? ['', '## Profiles not tested', '', ...untested.map((u) => `- ${u.profile}: ${u.why}`)] : []),
   ];
   const markdown = path.join(dir, 'access-conformance.md');

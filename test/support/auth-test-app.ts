@@ -14,9 +14,22 @@ class ProbeController {
   @Get('whoami')
   @Authenticated({ tenant: 'optional' })
   whoami(@CurrentPrincipal() principal: Principal) {
-    const { claims: _claims, expiresAt: _exp, tokenId: _jti, issuer: _iss, boundRoles: _bound, actors, boundKeyThumbprint, ...shape } = principal;
+    const {
+      claims: _claims,
+      expiresAt: _exp,
+      tokenId: _jti,
+      issuer: _iss,
+      boundRoles: _bound,
+      actors,
+      boundKeyThumbprint,
+      ...shape
+    } = principal;
     // Shown only when the token has them: the provider fixtures describe tokens without delegation or binding.
-    return { ...shape, ...(actors.length > 0 && { actors }), ...(boundKeyThumbprint !== null && { boundKeyThumbprint }) };
+    return {
+      ...shape,
+      ...(actors.length > 0 && { actors }),
+      ...(boundKeyThumbprint !== null && { boundKeyThumbprint }),
+    };
   }
 
   @Post('billing/invoices')
@@ -79,10 +92,13 @@ export class AuthTestApp {
       providers: [{ provide: APP_FILTER, useClass: ProblemFilter }],
     }).compile();
     const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false });
-    app.getHttpAdapter().getInstance().addHook('onRequest', (request, _reply, done) => {
-      requestState(request);
-      done();
-    });
+    app
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRequest', (request, _reply, done) => {
+        requestState(request);
+        done();
+      });
     await app.listen(0, '127.0.0.1');
     const address = app.getHttpServer().address() as { port: number };
     return new AuthTestApp(app, `http://127.0.0.1:${address.port}`);

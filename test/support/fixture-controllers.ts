@@ -55,7 +55,6 @@ class MixedFixture {
   invoices() {
     return { items: [] };
   }
-
 }
 
 /** A route that forgot its policy: the platform refuses to start with it; the guard refuses it anyway. */

@@ -7,7 +7,11 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
  */
 
 /** The client people sign in with (authorization code + PKCE); its redirect is never followed. */
-export const GLEWLWYD_CLI = { clientId: 'platform-cli', secret: 'cli-secret', redirectUri: 'http://127.0.0.1/callback' };
+export const GLEWLWYD_CLI = {
+  clientId: 'platform-cli',
+  secret: 'cli-secret',
+  redirectUri: 'http://127.0.0.1/callback',
+};
 
 /** A person of the test set-up: signs in with password `secret-<username>`. */
 export interface GlewlwydPerson {
@@ -66,7 +70,13 @@ export function signingKey(kid: string, type: 'rsa' | 'ec'): SigningKey {
  * properties as claims; resource indicators mapping every scope to the audiences of `setup`; DPoP.
  * @param scopes every scope glewlwyd knows
  */
-export function oidcPluginParameters(issuer: string, setup: GlewlwydSetup, scopes: string[], jwksPrivate: string, defaultKid: string): Record<string, unknown> {
+export function oidcPluginParameters(
+  issuer: string,
+  setup: GlewlwydSetup,
+  scopes: string[],
+  jwksPrivate: string,
+  defaultKid: string,
+): Record<string, unknown> {
   const resources = [setup.audience, ...setup.otherAudiences];
   return {
     iss: issuer,

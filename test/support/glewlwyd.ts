@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createDpopProof, type DpopKey } from '@platform/dev-idp';
-import { GLEWLWYD_CLI, glewlwydConfig, oidcPluginParameters, signingKey, type GlewlwydSetup, type SigningKey } from './glewlwyd-config';
+import {
+  GLEWLWYD_CLI,
+  glewlwydConfig,
+  oidcPluginParameters,
+  signingKey,
+  type GlewlwydSetup,
+  type SigningKey,
+} from './glewlwyd-config';
 import { freePort } from './platform-process';
 
 /** Where Debian's package puts the server (scripts/ci/install-glewlwyd.sh installs it). */
@@ -45,7 +52,10 @@ class Session {
     const response = await fetch(`${this.api}${pathname}`, {
       method,
       redirect: 'manual',
-      headers: { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '), ...(body !== undefined && { 'content-type': 'application/json' }) },
+      headers: {
+        cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '),
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     for (const header of response.headers.getSetCookie()) {
@@ -54,7 +64,9 @@ class Session {
       this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
     }
     if (!raw && (response.status < 200 || response.status > 299)) {
-      throw new Error(`glewlwyd ${method} /api${pathname} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+      throw new Error(
+        `glewlwyd ${method} /api${pathname} answered ${response.status}: ${(await response.text()).slice(0, 300)}`,
+      );
     }
     return response;
   }
@@ -99,7 +111,9 @@ export class Glewlwyd {
     const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'glewlwyd-'));
     const database = path.join(dir, 'glewlwyd.db');
     // In one transaction: statement by statement, each one syncs to disk (3.6 s instead of 0.1 s here).
-    execFileSync('sqlite3', [database], { input: Buffer.concat([Buffer.from('BEGIN;\n'), gunzipSync(readFileSync(SCHEMA)), Buffer.from('\nCOMMIT;\n')]) });
+    execFileSync('sqlite3', [database], {
+      input: Buffer.concat([Buffer.from('BEGIN;\n'), gunzipSync(readFileSync(SCHEMA)), Buffer.from('\nCOMMIT;\n')]),
+    });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const config = path.join(dir, 'glewlwyd.conf');
@@ -121,7 +135,9 @@ export class Glewlwyd {
 
   /** Polls glewlwyd's API until it answers at all (bounded), failing at once if the process exits. */
   private async waitUntilAnswering(): Promise<void> {
-    const exited = new Promise<never>((_, reject) => this.child.once('exit', (code) => reject(new Error(`glewlwyd exited with ${code} before answering`))));
+    const exited = new Promise<never>((_, reject) =>
+      this.child.once('exit', (code) => reject(new Error(`glewlwyd exited with ${code} before answering`))),
+    );
     exited.catch(() => undefined);
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
@@ -133,7 +149,8 @@ export class Glewlwyd {
         exited,
       ]);
       if (answered) return;
-      if (Date.now() > deadline) throw new Error(`glewlwyd did not answer on ${this.url} within ${START_TIMEOUT_MS} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`glewlwyd did not answer on ${this.url} within ${START_TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -150,10 +167,17 @@ export class Glewlwyd {
     // 1. User and client properties: the new fields are accepted only after a reset of the module instances.
     const userModule = (await (await admin.call('GET', '/mod/user/database')).json()) as ModuleInstance;
     const userFormat = { read: true, write: true, 'profile-read': true, 'profile-write': false };
-    userModule.parameters['data-format'] = { ...userModule.parameters['data-format'], tenant: { multiple: false, ...userFormat }, roles: { multiple: true, ...userFormat } };
+    userModule.parameters['data-format'] = {
+      ...userModule.parameters['data-format'],
+      tenant: { multiple: false, ...userFormat },
+      roles: { multiple: true, ...userFormat },
+    };
     await admin.call('PUT', '/mod/user/database', editable(userModule));
     const clientModule = (await (await admin.call('GET', '/mod/client/database')).json()) as ModuleInstance;
-    clientModule.parameters['data-format'] = { ...clientModule.parameters['data-format'], tenant: { multiple: false, read: true, write: true } };
+    clientModule.parameters['data-format'] = {
+      ...clientModule.parameters['data-format'],
+      tenant: { multiple: false, read: true, write: true },
+    };
     await admin.call('PUT', '/mod/client/database', editable(clientModule));
     await admin.call('PUT', '/mod/user/database/reset');
     await admin.call('PUT', '/mod/client/database/reset');
@@ -161,7 +185,13 @@ export class Glewlwyd {
     // 2. Scopes: people ask for "platform", machines for the platform's scope names.
     const scopes = ['platform', ...new Set(this.setup.clients.flatMap((c) => c.scopes))];
     for (const name of scopes) {
-      await admin.call('POST', '/scope/', { name, display_name: name, description: name, password_required: false, scheme: {} });
+      await admin.call('POST', '/scope/', {
+        name,
+        display_name: name,
+        description: name,
+        password_required: false,
+        scheme: {},
+      });
     }
 
     // 3. The OIDC plugin.
@@ -214,7 +244,9 @@ export class Glewlwyd {
 
   private jwksPrivate(): string {
     // The signing key first: glewlwyd 2.7.5 was seen signing with the first key of the set although `default-kid` named another.
-    const ordered = [...this.keys].sort((a, b) => Number(b.kid === this.defaultKid) - Number(a.kid === this.defaultKid));
+    const ordered = [...this.keys].sort(
+      (a, b) => Number(b.kid === this.defaultKid) - Number(a.kid === this.defaultKid),
+    );
     return JSON.stringify({ keys: ordered.map((k) => k.jwk) });
   }
 
@@ -229,7 +261,9 @@ export class Glewlwyd {
 
   /** The key ids glewlwyd publishes in its JWKS (as a relying party sees them). */
   async publishedKids(): Promise<string[]> {
-    const { jwks_uri } = (await (await fetch(`${this.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+    const { jwks_uri } = (await (await fetch(`${this.issuer}/.well-known/openid-configuration`)).json()) as {
+      jwks_uri: string;
+    };
     const { keys } = (await (await fetch(jwks_uri)).json()) as { keys: { kid: string }[] };
     return keys.map((k) => k.kid);
   }
@@ -279,9 +313,18 @@ export class Glewlwyd {
     const authorize = await session.call('GET', `/oidc/auth?${query.toString()}`, undefined, true);
     const location = authorize.headers.get('location') ?? '';
     const code = location.startsWith(GLEWLWYD_CLI.redirectUri) ? new URL(location).searchParams.get('code') : null;
-    if (!code) throw new Error(`glewlwyd's authorization of ${username} answered ${authorize.status}, location ${location || '(none)'}`);
+    if (!code)
+      throw new Error(
+        `glewlwyd's authorization of ${username} answered ${authorize.status}, location ${location || '(none)'}`,
+      );
     const json = await this.tokenRequest(
-      { grant_type: 'authorization_code', code, redirect_uri: GLEWLWYD_CLI.redirectUri, code_verifier: verifier, resource },
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: GLEWLWYD_CLI.redirectUri,
+        code_verifier: verifier,
+        resource,
+      },
       GLEWLWYD_CLI.clientId,
       GLEWLWYD_CLI.secret,
       options.dpop,
@@ -300,15 +343,29 @@ export class Glewlwyd {
    * @param options.resource the resource to ask for (default: the platform's audience; null: none, then glewlwyd's aud is the scope list)
    * @throws Error with glewlwyd's answer when refused
    */
-  async machineToken(clientId: string, scope: string, options: { dpop?: DpopKey; resource?: string | null } = {}): Promise<string> {
+  async machineToken(
+    clientId: string,
+    scope: string,
+    options: { dpop?: DpopKey; resource?: string | null } = {},
+  ): Promise<string> {
     const client = this.setup.clients.find((c) => c.clientId === clientId);
     if (!client) throw new Error(`no glewlwyd client ${clientId} in the set-up`);
     const resource = options.resource === undefined ? this.setup.audience : options.resource;
-    const json = await this.tokenRequest({ grant_type: 'client_credentials', scope, ...(resource !== null && { resource }) }, client.clientId, client.secret, options.dpop);
+    const json = await this.tokenRequest(
+      { grant_type: 'client_credentials', scope, ...(resource !== null && { resource }) },
+      client.clientId,
+      client.secret,
+      options.dpop,
+    );
     return json.access_token;
   }
 
-  private async tokenRequest(body: Record<string, string>, clientId: string, secret: string, dpop?: DpopKey): Promise<TokenResponse> {
+  private async tokenRequest(
+    body: Record<string, string>,
+    clientId: string,
+    secret: string,
+    dpop?: DpopKey,
+  ): Promise<TokenResponse> {
     const endpoint = `${this.issuer}/token`;
     const response = await fetch(endpoint, {
       method: 'POST',
@@ -319,8 +376,14 @@ export class Glewlwyd {
       },
       body: new URLSearchParams(body),
     });
-    const json = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & { error?: string; error_description?: string };
-    if (!response.ok || !json.access_token) throw new Error(`glewlwyd's token endpoint answered ${response.status}: ${json.error ?? ''} ${json.error_description ?? ''}`.trim());
+    const json = (await response.json().catch(() => ({}))) as Partial<TokenResponse> & {
+      error?: string;
+      error_description?: string;
+    };
+    if (!response.ok || !json.access_token)
+      throw new Error(
+        `glewlwyd's token endpoint answered ${response.status}: ${json.error ?? ''} ${json.error_description ?? ''}`.trim(),
+      );
     return json as TokenResponse;
   }
 
@@ -355,5 +418,11 @@ interface ModuleInstance {
 /** The members of an instance that its PUT accepts. */
 function editable(instance: ModuleInstance): Record<string, unknown> {
   const { display_name, order_rank, readonly, multiple_passwords, parameters } = instance;
-  return { display_name, order_rank, readonly, parameters, ...(multiple_passwords !== undefined && { multiple_passwords }) };
+  return {
+    display_name,
+    order_rank,
+    readonly,
+    parameters,
+    ...(multiple_passwords !== undefined && { multiple_passwords }),
+  };
 }

@@ -26,7 +26,9 @@ function buildIfStale(): void {
     }, 0);
   const sources = Math.max(...['src', 'libs', 'apps', 'migrations'].map((d) => newest(path.join(ROOT, d))));
   if (existsSync(entry) && statSync(entry).mtimeMs >= sources) return;
-  process.stdout.write('\n[e2e] dist/ is older than the sources: building the platform (nest build) for the suites that run it as a process\n');
+  process.stdout.write(
+    '\n[e2e] dist/ is older than the sources: building the platform (nest build) for the suites that run it as a process\n',
+  );
   mkdirSync(path.join(ROOT, 'dist'), { recursive: true });
   execFileSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
@@ -40,7 +42,7 @@ export default async function setup(): Promise<() => void> {
   if (remote) {
     process.stdout.write(
       `\n[e2e] PLATFORM_URL=${remote}: the remote-capable suites (test/e2e/remote: main flows of every app, access conformance) run against it, in tenants of their own.\n` +
-        '[e2e] Skipped, as they need the platform\'s process (its logs, restarts, injected faults, database and Redis): every other suite and the unit tests. Run them with npm test.\n',
+        "[e2e] Skipped, as they need the platform's process (its logs, restarts, injected faults, database and Redis): every other suite and the unit tests. Run them with npm test.\n",
     );
     return () => undefined;
   }

@@ -90,7 +90,8 @@ export class HaProxy {
         await proxy.admin('show info');
         break;
       } catch (err) {
-        if (child.exitCode !== null || i > 100) throw new Error(`haproxy did not start: ${stderr || (err as Error).message}`);
+        if (child.exitCode !== null || i > 100)
+          throw new Error(`haproxy did not start: ${stderr || (err as Error).message}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -122,7 +123,11 @@ export class HaProxy {
   }
 
   /** Resolves once `predicate` holds for the server's state, polled (HAProxy has no event for it), within `timeoutMs`. */
-  async until(name: string, predicate: (s: { status: string; sessions: number }) => boolean, timeoutMs = 15_000): Promise<void> {
+  async until(
+    name: string,
+    predicate: (s: { status: string; sessions: number }) => boolean,
+    timeoutMs = 15_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const state = await this.server(name);

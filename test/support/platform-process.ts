@@ -44,7 +44,10 @@ export async function stablePort(): Promise<number> {
   } catch {
     // Not Linux: the usual default range.
   }
-  const candidates = [[10_000, low - 1], [high + 1, 65_535]].filter(([a, b]) => b >= a);
+  const candidates = [
+    [10_000, low - 1],
+    [high + 1, 65_535],
+  ].filter(([a, b]) => b >= a);
   for (let i = 0; i < 200 && candidates.length > 0; i++) {
     const [a, b] = candidates[randomInt(candidates.length)];
     const port = randomInt(a, b + 1);
@@ -87,7 +90,11 @@ export class PlatformProcess {
    * @throws Error with the end of its output when it exits before listening
    */
   static start(env: Record<string, string>): Promise<PlatformProcess> {
-    const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/main.js'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     child.stdin.end();
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     let output = '';
@@ -101,7 +108,10 @@ export class PlatformProcess {
           return;
         }
         // Whole lines only (a chunk can end mid-line).
-        const line = output.split('\n').slice(0, -1).find((l) => l.includes('"msg":"Platform listening"'));
+        const line = output
+          .split('\n')
+          .slice(0, -1)
+          .find((l) => l.includes('"msg":"Platform listening"'));
         const entry = line ? parseLine(line) : undefined;
         if (entry) {
           clearTimeout(timer);
@@ -151,9 +161,17 @@ export class PlatformProcess {
       const watch = (line: string) => {
         if (line.includes(text) && ++seen >= count) done();
       };
-      const timer = setTimeout(() => done(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms: ${this.output.slice(-2000)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done(new Error(`no line with ${JSON.stringify(text)} within ${timeoutMs} ms: ${this.output.slice(-2000)}`)),
+        timeoutMs,
+      );
       this.lineWatchers.add(watch);
-      void this.exited.then(() => this.lineWatchers.has(watch) && done(new Error(`process exited before a line with ${JSON.stringify(text)}: ${this.output.slice(-2000)}`)));
+      void this.exited.then(
+        () =>
+          this.lineWatchers.has(watch) &&
+          done(new Error(`process exited before a line with ${JSON.stringify(text)}: ${this.output.slice(-2000)}`)),
+      );
     });
   }
 

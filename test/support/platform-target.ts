@@ -30,7 +30,11 @@ export interface PlatformTarget {
   profileToken(tenant: string | null, roles: string[]): Promise<string>;
   /** A token of a seeded machine client, or of a registered one (its secret and the scopes to ask for). */
   clientToken(clientId: string, secret?: string, scopes?: string[]): Promise<string>;
-  request(method: string, pathname: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<TestResponse>;
+  request(
+    method: string,
+    pathname: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
@@ -51,8 +55,12 @@ export async function httpRequest(
   const response = await fetch(`${baseUrl}${pathname}`, { method, headers, body });
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
-  return { status: response.status, headers: response.headers, // NDJSON (the audit export) stays text.
-    body: /application\/(problem\+)?json/.test(type) && text ? (JSON.parse(text) as unknown) : text, requestId: response.headers.get('x-request-id') ?? '' };
+  return {
+    status: response.status,
+    headers: response.headers, // NDJSON (the audit export) stays text.
+    body: /application\/(problem\+)?json/.test(type) && text ? (JSON.parse(text) as unknown) : text,
+    requestId: response.headers.get('x-request-id') ?? '',
+  };
 }
 
 const newTenant = () => `e2e-${randomBytes(4).toString('hex')}`;
@@ -67,7 +75,8 @@ function commandTokens(command: string) {
   };
   return {
     user: (name: string) => run(['--user', name]),
-    client: (id: string, secret?: string, scopes: string[] = []) => run(secret ? ['--client', id, '--secret', secret, ...scopes.flatMap((s) => ['--scope', s])] : ['--client', id]),
+    client: (id: string, secret?: string, scopes: string[] = []) =>
+      run(secret ? ['--client', id, '--secret', secret, ...scopes.flatMap((s) => ['--scope', s])] : ['--client', id]),
   };
 }
 
@@ -75,7 +84,10 @@ function commandTokens(command: string) {
 function devProviderTokens(issuer: string, audience: string) {
   return {
     user: (name: string) => devUserToken(issuer, name, audience),
-    client: (id: string, secret?: string, scopes: string[] = []) => (secret ? clientCredentialsToken(issuer, { clientId: id, clientSecret: secret, scopes }, audience) : devClientToken(issuer, id, audience)),
+    client: (id: string, secret?: string, scopes: string[] = []) =>
+      secret
+        ? clientCredentialsToken(issuer, { clientId: id, clientSecret: secret, scopes }, audience)
+        : devClientToken(issuer, id, audience),
   };
 }
 
@@ -92,7 +104,9 @@ export async function openTarget(): Promise<PlatformTarget> {
     const host = new URL(url).hostname;
     // The development provider listens on 127.0.0.1 only.
     const issuer = process.env.PLATFORM_ISSUER ?? `http://${host === 'localhost' ? '127.0.0.1' : host}:3001`;
-    tokens = process.env.PLATFORM_TOKEN_COMMAND ? commandTokens(process.env.PLATFORM_TOKEN_COMMAND) : devProviderTokens(issuer, process.env.PLATFORM_AUDIENCE ?? 'urn:platform:api');
+    tokens = process.env.PLATFORM_TOKEN_COMMAND
+      ? commandTokens(process.env.PLATFORM_TOKEN_COMMAND)
+      : devProviderTokens(issuer, process.env.PLATFORM_AUDIENCE ?? 'urn:platform:api');
   } else {
     const platform = await TestPlatform.start();
     url = platform.url;

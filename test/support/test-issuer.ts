@@ -1,4 +1,12 @@
-import { constants, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -47,7 +55,11 @@ export class TestIssuer {
   }
 
   /** Creates a key; published in the JWKS unless `publish: false`. */
-  addKey(kid: string | undefined, type: 'rsa' | 'rsa1024' | 'ec' | 'ed25519' = 'rsa', options: { publish?: boolean; jwk?: Record<string, unknown> } = {}): TestKey {
+  addKey(
+    kid: string | undefined,
+    type: 'rsa' | 'rsa1024' | 'ec' | 'ed25519' = 'rsa',
+    options: { publish?: boolean; jwk?: Record<string, unknown> } = {},
+  ): TestKey {
     // As PEM, then parsed: exporting a JWK from a KeyObject that key generation returned can
     // deadlock Node 20 (the generation job's destructor, run by GC, takes the key's lock).
     const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
@@ -57,10 +69,19 @@ export class TestIssuer {
         ? generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding, publicKeyEncoding })
         : type === 'ed25519'
           ? generateKeyPairSync('ed25519', { privateKeyEncoding, publicKeyEncoding })
-          : generateKeyPairSync('rsa', { modulusLength: type === 'rsa1024' ? 1024 : 2048, privateKeyEncoding, publicKeyEncoding });
+          : generateKeyPairSync('rsa', {
+              modulusLength: type === 'rsa1024' ? 1024 : 2048,
+              privateKeyEncoding,
+              publicKeyEncoding,
+            });
     const pair = { privateKey: createPrivateKey(pem.privateKey), publicKey: createPublicKey(pem.publicKey) };
     const alg = type === 'ec' ? 'ES256' : type === 'ed25519' ? 'EdDSA' : 'RS256';
-    const publicJwk = { ...pair.publicKey.export({ format: 'jwk' }), ...(kid !== undefined && { kid }), use: 'sig', ...options.jwk };
+    const publicJwk = {
+      ...pair.publicKey.export({ format: 'jwk' }),
+      ...(kid !== undefined && { kid }),
+      use: 'sig',
+      ...options.jwk,
+    };
     const key: TestKey = { kid, privateKey: pair.privateKey, publicJwk, alg };
     this.keys.set(kid ?? '(none)', key);
     if (options.publish !== false) this.published.push(publicJwk);
@@ -77,14 +98,23 @@ export class TestIssuer {
    * Signs `claims` with a key (default: the first). `header` overrides header members
    * (`kid: undefined` removes it). Defaults: iss = this issuer, iat/nbf = now, exp = now + 300.
    */
-  sign(claims: Record<string, unknown>, options: { kid?: string; header?: Record<string, unknown>; alg?: string } = {}): string {
+  sign(
+    claims: Record<string, unknown>,
+    options: { kid?: string; header?: Record<string, unknown>; alg?: string } = {},
+  ): string {
     const key = options.kid ? this.key(options.kid) : [...this.keys.values()][0];
     const now = Math.floor(Date.now() / 1000);
     const alg = options.alg ?? key.alg;
-    const header: Record<string, unknown> = { alg, typ: 'at+jwt', ...(key.kid !== undefined && { kid: key.kid }), ...options.header };
+    const header: Record<string, unknown> = {
+      alg,
+      typ: 'at+jwt',
+      ...(key.kid !== undefined && { kid: key.kid }),
+      ...options.header,
+    };
     for (const name of Object.keys(header)) if (header[name] === undefined) delete header[name];
     const payload = { iss: this.issuer, iat: now, nbf: now, exp: now + 300, ...claims };
-    for (const name of Object.keys(payload)) if ((payload as Record<string, unknown>)[name] === undefined) delete (payload as Record<string, unknown>)[name];
+    for (const name of Object.keys(payload))
+      if ((payload as Record<string, unknown>)[name] === undefined) delete (payload as Record<string, unknown>)[name];
     const input = `${b64(header)}.${b64(payload)}`;
     return `${input}.${signWith(alg, key.privateKey, input).toString('base64url')}`;
   }

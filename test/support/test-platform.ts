@@ -93,7 +93,10 @@ export class TestPlatform {
       dropDatabase = created.drop;
     } else {
       const template = process.env[PGLITE_TEMPLATE_ENV];
-      if (!template) throw new Error(`${PGLITE_TEMPLATE_ENV} is not set: run the tests through vitest (test/support/global-setup.ts)`);
+      if (!template)
+        throw new Error(
+          `${PGLITE_TEMPLATE_ENV} is not set: run the tests through vitest (test/support/global-setup.ts)`,
+        );
       cpSync(template, dataDir, { recursive: true });
     }
     const logs: string[] = [];
@@ -157,7 +160,13 @@ export class TestPlatform {
   async request(
     method: string,
     pathname: string,
-    options: { token?: string; scheme?: 'Bearer' | 'DPoP'; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+    options: {
+      token?: string;
+      scheme?: 'Bearer' | 'DPoP';
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<TestResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token !== undefined) headers.authorization = `${options.scheme ?? 'Bearer'} ${options.token}`;
@@ -198,7 +207,9 @@ export class TestPlatform {
 
   /** Parsed JSON log lines. */
   logLines(): Record<string, unknown>[] {
-    return this.logs.flatMap((line) => line.split('\n').filter(Boolean)).map((line) => JSON.parse(line) as Record<string, unknown>);
+    return this.logs
+      .flatMap((line) => line.split('\n').filter(Boolean))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
   /**

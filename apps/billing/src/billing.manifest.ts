@@ -16,7 +16,12 @@ export const BILLING_APP: FeatureAppManifest = {
   name: 'billing',
   prefix: '/billing',
   // Scopes machine clients may be granted (config/policy.yaml maps each to the permission of its name).
-  scopes: [BILLING_PERMISSIONS.invoicesRead, BILLING_PERMISSIONS.invoicesWrite, BILLING_PERMISSIONS.paymentsRead, BILLING_PERMISSIONS.paymentsWrite],
+  scopes: [
+    BILLING_PERMISSIONS.invoicesRead,
+    BILLING_PERMISSIONS.invoicesWrite,
+    BILLING_PERMISSIONS.paymentsRead,
+    BILLING_PERMISSIONS.paymentsWrite,
+  ],
   team: 'billing',
   secrets: [
     {

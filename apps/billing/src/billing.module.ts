@@ -19,6 +19,18 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 /** billing: the plan catalogue, tenants' subscriptions, invoices and their payments, the payment provider's webhook. */
 @Module({
   controllers: [PlansController, SubscriptionsController, InvoicesController, PaymentsController, WebhooksController],
-  providers: [PlansService, PlansRepository, SubscriptionsService, SubscriptionsRepository, InvoicesService, InvoicesRepository, PaymentsService, PaymentsRepository, WebhookSecrets, WebhookSignatureGuard, PaymentEventsService],
+  providers: [
+    PlansService,
+    PlansRepository,
+    SubscriptionsService,
+    SubscriptionsRepository,
+    InvoicesService,
+    InvoicesRepository,
+    PaymentsService,
+    PaymentsRepository,
+    WebhookSecrets,
+    WebhookSignatureGuard,
+    PaymentEventsService,
+  ],
 })
 export class BillingModule {}

@@ -19,6 +19,7 @@ export const USER_MANAGEMENT_APP: FeatureAppManifest = {
     [USER_PERMISSIONS.usersManage]: 'Deactivate and reactivate users of your tenant',
     [USER_PERMISSIONS.rolesManage]: 'Grant and revoke platform roles you hold to users of your tenant',
     [USER_PERMISSIONS.serviceAccountsRead]: "List your tenant's service accounts (machine clients) and their scopes",
-    [USER_PERMISSIONS.serviceAccountsManage]: 'Register machine clients for your tenant with scopes you hold; deactivate and reactivate them',
+    [USER_PERMISSIONS.serviceAccountsManage]:
+      'Register machine clients for your tenant with scopes you hold; deactivate and reactivate them',
   },
 };

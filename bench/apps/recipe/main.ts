@@ -30,7 +30,12 @@ class JwtStrategy extends PassportStrategy(Strategy) {
   constructor() {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKeyProvider: passportJwtSecret({ cache: true, rateLimit: true, jwksRequestsPerMinute: 10, jwksUri: process.env.JWKS_URI as string }),
+      secretOrKeyProvider: passportJwtSecret({
+        cache: true,
+        rateLimit: true,
+        jwksRequestsPerMinute: 10,
+        jwksUri: process.env.JWKS_URI as string,
+      }),
       audience: process.env.AUDIENCE,
       issuer: process.env.ISSUER,
       algorithms: ['RS256'],
@@ -95,7 +100,9 @@ async function main(): Promise<void> {
     process.send?.({ eventloopP99Ms: delay.percentile(99) / 1e6 });
     delay.reset();
   });
-  process.send?.({ ready: ((app.getHttpServer() as import('node:http').Server).address() as import('node:net').AddressInfo).port });
+  process.send?.({
+    ready: ((app.getHttpServer() as import('node:http').Server).address() as import('node:net').AddressInfo).port,
+  });
 }
 
 void main();

@@ -24,7 +24,25 @@ function stored(records: NewAuditRow[]): AuditRow[] {
   let previous = GENESIS_HASH;
   return records.map((r, i) => {
     const hash = chainHash(previous, r);
-    const row = { event: null, resourceId: null, traceId: null, reason: null, errorReason: null, subject: null, principalType: null, clientId: null, tenant: null, issuer: null, app: null, route: null, clientIp: null, ...r, id: i + 1, prevHash: previous, hash } as AuditRow;
+    const row = {
+      event: null,
+      resourceId: null,
+      traceId: null,
+      reason: null,
+      errorReason: null,
+      subject: null,
+      principalType: null,
+      clientId: null,
+      tenant: null,
+      issuer: null,
+      app: null,
+      route: null,
+      clientIp: null,
+      ...r,
+      id: i + 1,
+      prevHash: previous,
+      hash,
+    } as AuditRow;
     previous = hash;
     return row;
   });
@@ -49,10 +67,21 @@ describe('audit hash chain', () => {
 
   it('names the first changed record, the record after a removed one, and a record stripped of its hash', () => {
     const rows = stored([1, 2, 3, 4].map(record));
-    expect(new AuditChainVerifier().check(rows.map((r) => (r.id === 3 ? { ...r, subject: 'mallory' } : r)))).toMatchObject({ id: 3, problem: 'content_changed' });
-    expect(new AuditChainVerifier().check(rows.filter((r) => r.id !== 2))).toMatchObject({ id: 3, problem: 'previous_record_missing_or_changed' });
-    expect(new AuditChainVerifier().check(rows.slice(1))).toMatchObject({ id: 2, problem: 'previous_record_missing_or_changed' });
-    expect(new AuditChainVerifier().check(rows.map((r) => (r.id === 4 ? { ...r, hash: null } : r)))).toMatchObject({ id: 4, problem: 'hash_missing' });
+    expect(
+      new AuditChainVerifier().check(rows.map((r) => (r.id === 3 ? { ...r, subject: 'mallory' } : r))),
+    ).toMatchObject({ id: 3, problem: 'content_changed' });
+    expect(new AuditChainVerifier().check(rows.filter((r) => r.id !== 2))).toMatchObject({
+      id: 3,
+      problem: 'previous_record_missing_or_changed',
+    });
+    expect(new AuditChainVerifier().check(rows.slice(1))).toMatchObject({
+      id: 2,
+      problem: 'previous_record_missing_or_changed',
+    });
+    expect(new AuditChainVerifier().check(rows.map((r) => (r.id === 4 ? { ...r, hash: null } : r)))).toMatchObject({
+      id: 4,
+      problem: 'hash_missing',
+    });
   });
 
   it("a removed record whose successor's prev_hash is patched to bridge the gap still breaks the chain (the hash covers prev_hash)", () => {

@@ -102,7 +102,8 @@ export class AuditChainVerifier {
       if (row.prevHash !== expectedPrevious) {
         return { id: row.id, recordId: row.recordId, problem: 'previous_record_missing_or_changed' };
       }
-      if (chainHash(row.prevHash, row) !== row.hash) return { id: row.id, recordId: row.recordId, problem: 'content_changed' };
+      if (chainHash(row.prevHash, row) !== row.hash)
+        return { id: row.id, recordId: row.recordId, problem: 'content_changed' };
       this.previous = row.hash;
       this.checked++;
     }

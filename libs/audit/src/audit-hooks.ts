@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { PROBLEM_CONTENT_TYPE, problemType, REQUEST_ID_HEADER, requestState, runInRequestContext, titleFor, type Problem } from '@platform/http';
+import {
+  PROBLEM_CONTENT_TYPE,
+  problemType,
+  REQUEST_ID_HEADER,
+  requestState,
+  runInRequestContext,
+  titleFor,
+  type Problem,
+} from '@platform/http';
 import { AppRegistry } from '@platform/feature-apps';
 import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
@@ -37,7 +45,9 @@ function storableOrNull(value: string | null | undefined): string | null {
 /** Details come partly from unverified input (an offending `alg`, a claimed audience): cleaned deeply. */
 function storableDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | null {
   if (!details) return null;
-  return JSON.parse(JSON.stringify(details, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value))) as Record<string, unknown>;
+  return JSON.parse(
+    JSON.stringify(details, (_key, value: unknown) => (typeof value === 'string' ? storable(value) : value)),
+  ) as Record<string, unknown>;
 }
 
 function paramsOf(request: FastifyRequest): Record<string, string> {
@@ -45,7 +55,12 @@ function paramsOf(request: FastifyRequest): Record<string, string> {
 }
 
 /** Builds the access record of a finished request from its state. Pure but for the new record id. */
-export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router: AppRegistry, now = new Date()): NewAuditRow {
+export function auditRowFor(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  router: AppRegistry,
+  now = new Date(),
+): NewAuditRow {
   const state = requestState(request);
   const path = storable(pathOf(request.url));
   const principal = state.principal;
@@ -57,13 +72,21 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
     occurredAt: now,
     requestId: String(request.id),
     decision: state.decision ?? null,
-    reason: state.reason ?? (reply.statusCode === 404 ? 'route_not_found' : reply.statusCode >= 400 ? 'rejected_before_authorization' : 'served_outside_guard'),
+    reason:
+      state.reason ??
+      (reply.statusCode === 404
+        ? 'route_not_found'
+        : reply.statusCode >= 400
+          ? 'rejected_before_authorization'
+          : 'served_outside_guard'),
     errorReason: state.errorReason ?? null,
     outcome: outcomeOf(state.decision, reply.statusCode),
     subject: storableOrNull(principal?.subject),
     principalType: principal?.type ?? null,
     clientId: storableOrNull(principal?.clientId),
-    actors: principal?.actors.length ? principal.actors.map((a) => ({ subject: storable(a.subject), clientId: storableOrNull(a.clientId) })) : null,
+    actors: principal?.actors.length
+      ? principal.actors.map((a) => ({ subject: storable(a.subject), clientId: storableOrNull(a.clientId) }))
+      : null,
     dpopBound: principal ? principal.boundKeyThumbprint !== null : null,
     tenant: storableOrNull(principal?.tenant),
     issuer: storableOrNull(principal?.issuer),
@@ -81,7 +104,12 @@ export function auditRowFor(request: FastifyRequest, reply: FastifyReply, router
 }
 
 /** The domain-event record of a successful request whose route declares `@Audited()`: its ids and actor, the event and resource. */
-export function eventRowFor(access: NewAuditRow, event: string, resourceId: string | null, tenant?: string): NewAuditRow {
+export function eventRowFor(
+  access: NewAuditRow,
+  event: string,
+  resourceId: string | null,
+  tenant?: string,
+): NewAuditRow {
   return {
     ...access,
     // A request without a tenant (a signed webhook) may name the tenant its event belongs to.
@@ -128,11 +156,16 @@ export function registerAuditHooks(
   logger: Logger,
   router: AppRegistry,
   metrics: PlatformMetrics,
-  options: { durability: 'journal' | 'before-response' | 'async'; durableWithinMs?: number } = { durability: 'journal' },
+  options: { durability: 'journal' | 'before-response' | 'async'; durableWithinMs?: number } = {
+    durability: 'journal',
+  },
 ): RequestTracker {
   const durableWithinMs = options.durableWithinMs ?? 10_000;
   // `journal`: fsynced in the write-ahead log (the database gets it in batches); `before-response`: committed (or journalled).
-  const durably = options.durability === 'journal' ? (row: NewAuditRow) => writer.recordJournalled(row) : (row: NewAuditRow) => writer.recordDurably(row);
+  const durably =
+    options.durability === 'journal'
+      ? (row: NewAuditRow) => writer.recordJournalled(row)
+      : (row: NewAuditRow) => writer.recordDurably(row);
   // Requests whose access record is made: once per request, whichever of onSend and close comes first.
   const recorded = new WeakSet<FastifyRequest>();
   /**
@@ -140,7 +173,11 @@ export function registerAuditHooks(
    * `beforeResponse`: called from onSend, the response is not sent yet; resolves once the records
    * are durable. Otherwise (close): the response is over or the client left (499); queued only.
    */
-  const finish = (request: FastifyRequest, reply: FastifyReply, beforeResponse = false): { durable?: Promise<unknown>; row?: NewAuditRow } => {
+  const finish = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    beforeResponse = false,
+  ): { durable?: Promise<unknown>; row?: NewAuditRow } => {
     if (recorded.has(request)) return {};
     recorded.add(request);
     const row = auditRowFor(request, reply, router);
@@ -208,7 +245,10 @@ export function registerAuditHooks(
       },
       'request',
     );
-    return { row, durable: durable.length === 0 ? undefined : durable.length === 1 ? durable[0] : Promise.all(durable) };
+    return {
+      row,
+      durable: durable.length === 0 ? undefined : durable.length === 1 ? durable[0] : Promise.all(durable),
+    };
   };
   const track: RequestTracker = (request, reply) => {
     reply.raw.once('close', () => void finish(request, reply));
@@ -217,7 +257,10 @@ export function registerAuditHooks(
   const awaitingEvent = new WeakMap<FastifyRequest, NewAuditRow>();
   // A handler declaring a domain event succeeded: its result is here, before serialization.
   fastify.addHook('preSerialization', (request, reply, payload, done) => {
-    const declared = reply.statusCode < 400 && !request.platform?.replayed && !request.platform?.eventInTransaction ? auditedEventOf(request) : undefined;
+    const declared =
+      reply.statusCode < 400 && !request.platform?.replayed && !request.platform?.eventInTransaction
+        ? auditedEventOf(request)
+        : undefined;
     if (declared) {
       const event = { name: declared.name, resourceId: resourceIdOf(declared, payload, paramsOf(request)) };
       const access = awaitingEvent.get(request);
@@ -262,7 +305,13 @@ function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   const late = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
   });
-  return Promise.race([work.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
@@ -271,7 +320,14 @@ function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
  * The record, still queued, is changed to say what the client got. A change the handler made stays
  * made (its domain event is in `audit_outbox`): clients retry with the same `Idempotency-Key`.
  */
-function auditUnavailable(request: FastifyRequest, reply: FastifyReply, payload: unknown, row: NewAuditRow, metrics: PlatformMetrics, logger: Logger): string {
+function auditUnavailable(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  row: NewAuditRow,
+  metrics: PlatformMetrics,
+  logger: Logger,
+): string {
   // The original body is never sent; a stream is closed rather than left open.
   const stream = payload as { destroy?: () => void } | null;
   if (stream && typeof stream === 'object' && typeof stream.destroy === 'function') stream.destroy();
@@ -280,9 +336,13 @@ function auditUnavailable(request: FastifyRequest, reply: FastifyReply, payload:
   row.errorReason = 'audit_unavailable';
   row.outcome = outcomeOf(row.decision ?? undefined, 503);
   metrics.auditUnavailable.inc();
-  logger.error({ requestId: row.requestId, status: answered }, 'Audit record not durable in time: answered 503 audit_unavailable');
+  logger.error(
+    { requestId: row.requestId, status: answered },
+    'Audit record not durable in time: answered 503 audit_unavailable',
+  );
   for (const name of Object.keys(reply.getHeaders())) {
-    if (name !== REQUEST_ID_HEADER && name !== TRACERESPONSE_HEADER && !SECURITY_HEADER.test(name)) reply.removeHeader(name);
+    if (name !== REQUEST_ID_HEADER && name !== TRACERESPONSE_HEADER && !SECURITY_HEADER.test(name))
+      reply.removeHeader(name);
   }
   reply.code(503);
   reply.header('content-type', PROBLEM_CONTENT_TYPE);
@@ -299,4 +359,5 @@ function auditUnavailable(request: FastifyRequest, reply: FastifyReply, payload:
 }
 
 /** Headers kept on the 503: those that protect every answer (CSP, no-store, ...), not those of the replaced body. */
-const SECURITY_HEADER = /^(content-security-policy|cache-control|pragma|strict-transport-security|x-content-type-options|x-frame-options|referrer-policy|cross-origin-.*|x-dns-prefetch-control|x-download-options|x-permitted-cross-domain-policies|x-xss-protection|origin-agent-cluster|permissions-policy|vary|access-control-.*)$/i;
+const SECURITY_HEADER =
+  /^(content-security-policy|cache-control|pragma|strict-transport-security|x-content-type-options|x-frame-options|referrer-policy|cross-origin-.*|x-dns-prefetch-control|x-download-options|x-permitted-cross-domain-policies|x-xss-protection|origin-agent-cluster|permissions-policy|vary|access-control-.*)$/i;

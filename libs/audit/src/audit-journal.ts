@@ -73,7 +73,7 @@ export class AuditJournal {
     const reader = await open(this.file, 'r');
     try {
       const chunk = Buffer.alloc(64 * 1024);
-      for (let end = this.bytes; end > 0; ) {
+      for (let end = this.bytes; end > 0;) {
         const start = Math.max(0, end - chunk.length);
         const { bytesRead } = await reader.read(chunk, 0, end - start, start);
         const nl = chunk.subarray(0, bytesRead).lastIndexOf(10);
@@ -143,7 +143,9 @@ export class AuditJournal {
         const { bytesRead } = await reader.read(chunk, 0, chunk.length, readAt);
         if (bytesRead === 0) break;
         readAt += bytesRead;
-        pending = pending.length ? Buffer.concat([pending, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+        pending = pending.length
+          ? Buffer.concat([pending, chunk.subarray(0, bytesRead)])
+          : chunk.subarray(0, bytesRead);
         let start = 0;
         for (let nl = pending.indexOf(10); nl !== -1 && rows.length < max; nl = pending.indexOf(10, start)) {
           const line = pending.toString('utf8', start, nl);

@@ -48,7 +48,10 @@ export class AuditOutbox {
     const { request, reply } = context;
     const declared = auditedEventOf(request);
     const name = event.event ?? declared?.name;
-    if (!name) throw new Error(`AuditOutbox.record(): ${request.method} ${request.routeOptions?.url} declares no @Audited() event and none was given`);
+    if (!name)
+      throw new Error(
+        `AuditOutbox.record(): ${request.method} ${request.routeOptions?.url} declares no @Audited() event and none was given`,
+      );
     const access = auditRowFor(request, reply, this.router);
     access.status = declared ? successStatusOf(declared, request.method) : 200;
     const row = eventRowFor(access, name, event.resourceId === null ? null : String(event.resourceId), event.tenant);

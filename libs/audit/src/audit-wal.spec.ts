@@ -18,7 +18,10 @@ const row = (n: number): NewAuditRow => ({
   durationMs: 1,
 });
 
-const segmentFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('audit-wal-')).sort();
+const segmentFiles = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.startsWith('audit-wal-'))
+    .sort();
 
 describe('AuditWal', () => {
   let dir: string;

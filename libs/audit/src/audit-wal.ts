@@ -68,7 +68,8 @@ export class AuditWal {
         if (line.trim() === '') continue;
         try {
           const row = JSON.parse(line) as NewAuditRow & { occurredAt: string };
-          if (typeof row.recordId !== 'string' || typeof row.occurredAt !== 'string') throw new Error('not an audit record');
+          if (typeof row.recordId !== 'string' || typeof row.occurredAt !== 'string')
+            throw new Error('not an audit record');
           rows.push({ ...row, occurredAt: new Date(row.occurredAt) });
         } catch {
           unreadable++;

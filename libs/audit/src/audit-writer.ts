@@ -94,7 +94,10 @@ export class AuditWriter implements OnModuleInit {
     this.metrics.trackAuditQueue(() => ({ queued: this.queue.length, journalled: this.journal.records }));
     if (this.journal.pending) {
       this.mode = 'journal';
-      this.logger.warn({ journal: this.journal.file, records: this.journal.records }, 'Audit journal left by an earlier run: replaying it');
+      this.logger.warn(
+        { journal: this.journal.file, records: this.journal.records },
+        'Audit journal left by an earlier run: replaying it',
+      );
     }
     // Replays the journal, and moves domain events an earlier run committed but did not chain.
     void this.flush();
@@ -180,7 +183,10 @@ export class AuditWriter implements OnModuleInit {
     if (files.length === 0) return;
     for (let i = 0; i < rows.length; i += 1000) await this.journal.append(rows.slice(i, i + 1000));
     await this.wal.removeLeftovers(files);
-    this.logger.warn({ segments: files.length, records: rows.length }, 'Audit write-ahead log left by an earlier run: its records are replayed through the journal');
+    this.logger.warn(
+      { segments: files.length, records: rows.length },
+      'Audit write-ahead log left by an earlier run: its records are replayed through the journal',
+    );
   }
 
   /**
@@ -259,7 +265,10 @@ export class AuditWriter implements OnModuleInit {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.journal.pending) {
-      this.logger.warn({ journal: this.journal.file, records: this.journal.records }, 'Audit records kept in the journal: they are replayed at the next start');
+      this.logger.warn(
+        { journal: this.journal.file, records: this.journal.records },
+        'Audit records kept in the journal: they are replayed at the next start',
+      );
     }
     await this.wal.close();
     await this.journal.close();
@@ -288,7 +297,10 @@ export class AuditWriter implements OnModuleInit {
     }
     while (this.queue.length > 0 || this.outboxPending) {
       if (this.queue.length > this.config.audit.queueLimit / 2) {
-        this.logger.warn({ queued: this.queue.length }, 'Audit writes are falling behind: queued records go to the local journal and are replayed');
+        this.logger.warn(
+          { queued: this.queue.length },
+          'Audit writes are falling behind: queued records go to the local journal and are replayed',
+        );
         this.toJournal(0);
         await this.spill(this.queue.splice(0));
         return;
@@ -303,7 +315,10 @@ export class AuditWriter implements OnModuleInit {
         // The outbox rows were not moved (same transaction): they wait for the database.
         this.outboxPending = true;
         this.metrics.auditWriteFailures.inc();
-        this.logger.error({ err, records: batch.length + this.queue.length }, 'Audit write failed: records go to the local journal until the database is back');
+        this.logger.error(
+          { err, records: batch.length + this.queue.length },
+          'Audit write failed: records go to the local journal until the database is back',
+        );
         this.toJournal(this.config.audit.replayIntervalMs);
         await this.spill(batch.concat(this.queue.splice(0)));
         return;
@@ -330,7 +345,11 @@ export class AuditWriter implements OnModuleInit {
     try {
       // Queued records were never written; journalled ones may have been (a late commit, a replay cut short).
       const { inserted, moved } = await this.withTimeout(
-        this.repository.appendChained(rows, { timeoutMs: this.config.audit.writeTimeoutMs, mayBeStored: source === 'journal', outbox }),
+        this.repository.appendChained(rows, {
+          timeoutMs: this.config.audit.writeTimeoutMs,
+          mayBeStored: source === 'journal',
+          outbox,
+        }),
       );
       const fromOutbox = moved.length;
       // A full take: more events may wait.
@@ -363,7 +382,10 @@ export class AuditWriter implements OnModuleInit {
   private setAside(row: NewAuditRow, sqlstate: string): void {
     this.journal.reject(row, sqlstate);
     this.metrics.auditRejected.inc();
-    this.logger.error({ recordId: row.recordId, requestId: row.requestId, sqlstate }, `Audit record refused by the database; kept in ${this.journal.rejectedFile}`);
+    this.logger.error(
+      { recordId: row.recordId, requestId: row.requestId, sqlstate },
+      `Audit record refused by the database; kept in ${this.journal.rejectedFile}`,
+    );
   }
 
   /**
@@ -377,7 +399,13 @@ export class AuditWriter implements OnModuleInit {
     this.outboxPending = true;
     for (let i = 0; i < max; i++) {
       try {
-        const { moved } = await this.withTimeout(this.repository.appendChained([], { timeoutMs: this.config.audit.writeTimeoutMs, mayBeStored: false, outbox: 1 }));
+        const { moved } = await this.withTimeout(
+          this.repository.appendChained([], {
+            timeoutMs: this.config.audit.writeTimeoutMs,
+            mayBeStored: false,
+            outbox: 1,
+          }),
+        );
         if (moved.length === 0) return;
         if (this.listeners.size > 0) for (const row of moved) for (const listener of this.listeners) listener(row);
         this.metrics.auditBatches.labels(source).inc();
@@ -385,7 +413,9 @@ export class AuditWriter implements OnModuleInit {
       } catch (err) {
         const sqlstate = sqlstateOf(err);
         if (!sqlstate || !DATA_ERROR_CLASSES.has(sqlstate.slice(0, 2))) throw err;
-        const refused = await this.withTimeout(this.repository.takeOldestOutboxRecord(this.config.audit.writeTimeoutMs));
+        const refused = await this.withTimeout(
+          this.repository.takeOldestOutboxRecord(this.config.audit.writeTimeoutMs),
+        );
         if (refused) this.setAside(refused, sqlstate);
       }
     }
@@ -436,7 +466,10 @@ export class AuditWriter implements OnModuleInit {
       this.logger.log({ records: replayed }, 'Audit journal replayed into the database');
     } catch (err) {
       this.nextReplayAt = Date.now() + this.config.audit.replayIntervalMs;
-      this.logger.warn({ err, journalled: this.journal.records }, 'Audit journal replay failed: the database is still unreachable; retrying');
+      this.logger.warn(
+        { err, journalled: this.journal.records },
+        'Audit journal replay failed: the database is still unreachable; retrying',
+      );
     }
   }
 
@@ -449,9 +482,11 @@ export class AuditWriter implements OnModuleInit {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        const abandoned = work.catch(() => undefined).finally(() => {
-          if (this.abandoned === abandoned) this.abandoned = undefined;
-        });
+        const abandoned = work
+          .catch(() => undefined)
+          .finally(() => {
+            if (this.abandoned === abandoned) this.abandoned = undefined;
+          });
         this.abandoned = abandoned;
         reject(new Error(`audit write took longer than ${this.config.audit.writeTimeoutMs} ms`));
       }, this.config.audit.writeTimeoutMs);

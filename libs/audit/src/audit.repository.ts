@@ -51,7 +51,10 @@ export class AuditRepository {
    * @returns the number of records inserted (duplicates excluded) and the outbox records among them
    * @throws the driver's error when the database is unreachable; nothing is written (or moved) then
    */
-  async appendChained(rows: NewAuditRow[], options: { timeoutMs: number; mayBeStored: boolean; outbox?: number }): Promise<{ inserted: number; moved: NewAuditRow[] }> {
+  async appendChained(
+    rows: NewAuditRow[],
+    options: { timeoutMs: number; mayBeStored: boolean; outbox?: number },
+  ): Promise<{ inserted: number; moved: NewAuditRow[] }> {
     const outboxLimit = options.outbox ?? 0;
     if (rows.length === 0 && outboxLimit === 0) return { inserted: 0, moved: [] };
     return this.database.db.transaction(async (tx) => {
@@ -60,7 +63,9 @@ export class AuditRepository {
       // (statement_timeout applies from the next statement on). The response of every request
       // waits for this transaction (durable before response): each round trip counts.
       const limit = `${options.timeoutMs}ms`;
-      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+      await tx.execute(
+        sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
+      );
       // One round trip: the ids already stored (only records that may have been written before,
       // i.e. replayed from the journal, are looked up), the hash the chain continues from, and the
       // outbox rows taken (deleted here, inserted below: moved exactly once, or not at all).
@@ -73,7 +78,9 @@ export class AuditRepository {
         union all
         (select hash, 'last', null::jsonb, 0::bigint from audit_records where hash is not null order by id desc limit 1)
         union all
-        select null, 'outbox', record, id from taken`)) as { rows: Array<{ value: string; what: string; record: unknown; ord: string | number }> };
+        select null, 'outbox', record, id from taken`)) as {
+        rows: Array<{ value: string; what: string; record: unknown; ord: string | number }>;
+      };
       const seen = new Set(known.rows.filter((r) => r.what === 'stored').map((r) => r.value));
       const moved = known.rows
         .filter((r) => r.what === 'outbox')
@@ -106,7 +113,9 @@ export class AuditRepository {
   async takeOldestOutboxRecord(timeoutMs: number): Promise<NewAuditRow | undefined> {
     return this.database.db.transaction(async (tx) => {
       const limit = `${timeoutMs}ms`;
-      await tx.execute(sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`);
+      await tx.execute(
+        sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
+      );
       const result = (await tx.execute(sql`
         delete from audit_outbox where id = (select id from audit_outbox order by id limit 1)
         returning record`)) as { rows: Array<{ record: unknown }> };
@@ -145,11 +154,22 @@ export class AuditRepository {
    * template and decision, most used first (at most 500 rows). The usage reports of feature apps
    * read the trail through this method.
    */
-  async usage(tenant: string, from: Date, to: Date): Promise<Array<{ app: string | null; route: string | null; decision: string | null; requests: number }>> {
+  async usage(
+    tenant: string,
+    from: Date,
+    to: Date,
+  ): Promise<Array<{ app: string | null; route: string | null; decision: string | null; requests: number }>> {
     const rows = await this.database.db
       .select({ app: auditRecords.app, route: auditRecords.route, decision: auditRecords.decision, requests: count() })
       .from(auditRecords)
-      .where(and(eq(auditRecords.tenant, tenant), eq(auditRecords.kind, 'access'), gte(auditRecords.occurredAt, from), lt(auditRecords.occurredAt, to)))
+      .where(
+        and(
+          eq(auditRecords.tenant, tenant),
+          eq(auditRecords.kind, 'access'),
+          gte(auditRecords.occurredAt, from),
+          lt(auditRecords.occurredAt, to),
+        ),
+      )
       .groupBy(auditRecords.app, auditRecords.route, auditRecords.decision)
       .orderBy(desc(count()), asc(auditRecords.app), asc(auditRecords.route))
       .limit(500);
@@ -158,7 +178,12 @@ export class AuditRepository {
 
   /** Up to `limit` records with an id above `afterId`, oldest first: the chain walk of `audit:verify`. */
   async ascendingPage(afterId: number, limit: number): Promise<AuditRow[]> {
-    return this.database.db.select().from(auditRecords).where(gt(auditRecords.id, afterId)).orderBy(asc(auditRecords.id)).limit(limit);
+    return this.database.db
+      .select()
+      .from(auditRecords)
+      .where(gt(auditRecords.id, afterId))
+      .orderBy(asc(auditRecords.id))
+      .limit(limit);
   }
 }
 

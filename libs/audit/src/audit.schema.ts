@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, boolean, doublePrecision, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigserial,
+  boolean,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 
 /**
  * What a request finally got, apart from the authorization decision (OWASP ASVS 5.0 V16.3.2):
@@ -44,7 +56,9 @@ export const auditRecords = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     /** Unique id given when the record is made: replaying the journal twice never duplicates a record. */
     recordId: uuid('record_id').notNull().defaultRandom(),
-    kind: text('kind', { enum: ['access', 'event'] }).notNull().default('access'),
+    kind: text('kind', { enum: ['access', 'event'] })
+      .notNull()
+      .default('access'),
     /** Domain event name (`billing.invoice.created`), for `kind = 'event'`. */
     event: text('event'),
     /** Id of the resource a domain event is about. */
@@ -91,7 +105,9 @@ export const auditRecords = pgTable(
     // Lookups by request, trace and domain event (QA, support, export).
     index('audit_records_request_id_idx').on(t.requestId),
     index('audit_records_trace_id_idx').on(t.traceId),
-    index('audit_records_event_id_idx').on(t.event, t.id).where(sql`event is not null`),
+    index('audit_records_event_id_idx')
+      .on(t.event, t.id)
+      .where(sql`event is not null`),
     // "What did this agent do, for whom": containment queries on the chain.
     index('audit_records_actors_idx').using('gin', sql`${t.actors} jsonb_path_ops`),
   ],

@@ -38,22 +38,33 @@ export interface AuditedEvent extends AuditedOptions {
  * @throws Error at start-up (decoration time) for a name that is not dotted lowercase
  */
 export function Audited(name: string, options: AuditedOptions = {}): MethodDecorator {
-  if (!EVENT_NAME.test(name)) throw new Error(`@Audited("${name}"): event names are dotted lowercase, starting with the app (billing.invoice.created)`);
+  if (!EVENT_NAME.test(name))
+    throw new Error(
+      `@Audited("${name}"): event names are dotted lowercase, starting with the app (billing.invoice.created)`,
+    );
   return (target, key, descriptor) => {
     const handler = descriptor.value as object | undefined;
-    RouteConfig({ [AUDITED_EVENT_CONFIG]: { name, ...options, handler } satisfies AuditedEvent })(target, key, descriptor);
+    RouteConfig({ [AUDITED_EVENT_CONFIG]: { name, ...options, handler } satisfies AuditedEvent })(
+      target,
+      key,
+      descriptor,
+    );
   };
 }
 
 /** The status a successful call of the route answers: its `@HttpCode()`, else Nest's default (201 for POST, 200 otherwise). */
 export function successStatusOf(event: AuditedEvent, method: string): number {
-  const declared = event.handler ? (Reflect.getMetadata(HTTP_CODE_METADATA, event.handler) as number | undefined) : undefined;
+  const declared = event.handler
+    ? (Reflect.getMetadata(HTTP_CODE_METADATA, event.handler) as number | undefined)
+    : undefined;
   return declared ?? (method === 'POST' ? 201 : 200);
 }
 
 /** The domain event a request's route declares, if any. */
 export function auditedEventOf(request: FastifyRequest): AuditedEvent | undefined {
-  return (request.routeOptions?.config as unknown as Record<string, AuditedEvent | undefined> | undefined)?.[AUDITED_EVENT_CONFIG];
+  return (request.routeOptions?.config as unknown as Record<string, AuditedEvent | undefined> | undefined)?.[
+    AUDITED_EVENT_CONFIG
+  ];
 }
 
 /** The resource id of a declared event, from the handler's result or the route parameters. */

@@ -37,8 +37,10 @@ export type AuthFailureReason =
 
 /** Client-facing explanation of each reason: actionable, no internals, no token content. */
 const DETAILS: Record<AuthFailureReason, string> = {
-  missing_token: 'This route needs an access token: send it as "Authorization: Bearer <token>" (or "DPoP <token>" with a DPoP proof for a bound token).',
-  unsupported_scheme: 'Only the Bearer and DPoP authorization schemes are accepted: send "Authorization: Bearer <token>".',
+  missing_token:
+    'This route needs an access token: send it as "Authorization: Bearer <token>" (or "DPoP <token>" with a DPoP proof for a bound token).',
+  unsupported_scheme:
+    'Only the Bearer and DPoP authorization schemes are accepted: send "Authorization: Bearer <token>".',
   malformed_authorization: 'The Authorization header must be exactly "Bearer <token>", with nothing after the token.',
   malformed_token: 'The access token is not a well-formed signed JWT.',
   alg_not_allowed: 'The access token is signed with an algorithm this platform does not accept.',
@@ -60,14 +62,21 @@ const DETAILS: Record<AuthFailureReason, string> = {
   wrong_token_use: 'This is not an access token (an ID or refresh token was sent): send an access token.',
   client_id_mismatch: 'The access token was issued to a client this API does not accept.',
   invalid_token: 'The access token is invalid.',
-  unsupported_token_binding: 'The access token is bound to its client in a way this platform cannot check (only DPoP, cnf.jkt, is supported).',
-  dpop_proof_required: 'The access token is bound to a key (DPoP): send it as "Authorization: DPoP <token>" with a DPoP proof header.',
-  invalid_dpop_proof: 'The DPoP proof is missing, malformed, expired, replayed, or does not match this request, the token or its key.',
-  dpop_token_not_bound: 'The DPoP scheme was used with an access token that is not bound to a key: send it as "Authorization: Bearer <token>".',
-  dpop_required: 'This route requires machine clients to use DPoP-bound access tokens (RFC 9449): request the token with a DPoP proof.',
+  unsupported_token_binding:
+    'The access token is bound to its client in a way this platform cannot check (only DPoP, cnf.jkt, is supported).',
+  dpop_proof_required:
+    'The access token is bound to a key (DPoP): send it as "Authorization: DPoP <token>" with a DPoP proof header.',
+  invalid_dpop_proof:
+    'The DPoP proof is missing, malformed, expired, replayed, or does not match this request, the token or its key.',
+  dpop_token_not_bound:
+    'The DPoP scheme was used with an access token that is not bound to a key: send it as "Authorization: Bearer <token>".',
+  dpop_required:
+    'This route requires machine clients to use DPoP-bound access tokens (RFC 9449): request the token with a DPoP proof.',
   issuer_unavailable: "The platform cannot reach the issuer's keys right now: retry shortly.",
-  tenant_not_allowed_for_issuer: 'The issuer of this access token may not speak for the tenant it names: get a token from the identity provider of that tenant.',
-  issuer_misconfigured: "The platform's configuration of the token issuer does not match the issuer: an operator must fix it; retrying will not help.",
+  tenant_not_allowed_for_issuer:
+    'The issuer of this access token may not speak for the tenant it names: get a token from the identity provider of that tenant.',
+  issuer_misconfigured:
+    "The platform's configuration of the token issuer does not match the issuer: an operator must fix it; retrying will not help.",
 };
 
 /**
@@ -82,13 +91,19 @@ export class AuthFailure extends Error {
   ) {
     // The claim's name (from configuration or the preset, never the token's value) tells the
     // operator which provider setting to fix.
-    super(reason === 'malformed_claims' && typeof details.claim === 'string' ? `The access token's claim "${details.claim}" has the wrong type or shape.` : DETAILS[reason]);
+    super(
+      reason === 'malformed_claims' && typeof details.claim === 'string'
+        ? `The access token's claim "${details.claim}" has the wrong type or shape.`
+        : DETAILS[reason],
+    );
     this.name = 'AuthFailure';
   }
 
   /** Members added to the problem+json body: the malformed claim's name. */
   get problemExtensions(): Record<string, unknown> {
-    return this.reason === 'malformed_claims' && typeof this.details.claim === 'string' ? { claim: this.details.claim } : {};
+    return this.reason === 'malformed_claims' && typeof this.details.claim === 'string'
+      ? { claim: this.details.claim }
+      : {};
   }
 
   get status(): number {

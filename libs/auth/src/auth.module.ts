@@ -34,6 +34,14 @@ import { VerifiedTokenCache } from './verified-token-cache';
     RateLimiter,
     { provide: APP_GUARD, useClass: PlatformAuthGuard },
   ],
-  exports: [AccessStateService, ServiceAccountRegistry, PrincipalEvents, IssuerRegistry, PolicyService, RouteInventory, RateLimiter],
+  exports: [
+    AccessStateService,
+    ServiceAccountRegistry,
+    PrincipalEvents,
+    IssuerRegistry,
+    PolicyService,
+    RouteInventory,
+    RateLimiter,
+  ],
 })
 export class AuthModule {}

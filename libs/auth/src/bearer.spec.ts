@@ -3,7 +3,6 @@ import { AuthFailure } from './auth-failure';
 import { reasonOf } from './auth-failure.testing';
 import { parseAuthorization, parseBearerToken } from './bearer';
 
-
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl';
 
 describe('parseBearerToken', () => {

@@ -21,7 +21,15 @@ describe('readActors (RFC 8693 section 4.1 act)', () => {
   });
 
   it('refuses any other shape as malformed_claims', () => {
-    for (const bad of ['agent', ['agent'], {}, { sub: '' }, { sub: 1 }, { sub: 'a', client_id: 2 }, { sub: 'a', act: 'b' }]) {
+    for (const bad of [
+      'agent',
+      ['agent'],
+      {},
+      { sub: '' },
+      { sub: 1 },
+      { sub: 'a', client_id: 2 },
+      { sub: 'a', act: 'b' },
+    ]) {
       expect(reason(() => readActors(bad))).toBe('malformed_claims');
     }
     let deep: Record<string, unknown> = { sub: 'a' };

@@ -74,10 +74,12 @@ export function readActors(value: unknown): Actor[] {
   const actors: Actor[] = [];
   let level = value;
   while (level !== undefined && level !== null) {
-    if (typeof level !== 'object' || Array.isArray(level) || actors.length >= MAX_ACT_NESTING) throw new AuthFailure('malformed_claims', { claim: 'act' });
+    if (typeof level !== 'object' || Array.isArray(level) || actors.length >= MAX_ACT_NESTING)
+      throw new AuthFailure('malformed_claims', { claim: 'act' });
     const act = level as { sub?: unknown; client_id?: unknown; act?: unknown };
     if (typeof act.sub !== 'string' || act.sub === '') throw new AuthFailure('malformed_claims', { claim: 'act.sub' });
-    if (act.client_id !== undefined && typeof act.client_id !== 'string') throw new AuthFailure('malformed_claims', { claim: 'act.client_id' });
+    if (act.client_id !== undefined && typeof act.client_id !== 'string')
+      throw new AuthFailure('malformed_claims', { claim: 'act.client_id' });
     actors.push({ subject: act.sub, clientId: act.client_id ?? null });
     level = act.act;
   }
@@ -96,7 +98,8 @@ export function readBoundKeyThumbprint(cnf: unknown): string | null {
   if (typeof cnf !== 'object' || Array.isArray(cnf)) throw new AuthFailure('malformed_claims', { claim: 'cnf' });
   const jkt = (cnf as { jkt?: unknown }).jkt;
   if (jkt === undefined) throw new AuthFailure('unsupported_token_binding', { methods: Object.keys(cnf).slice(0, 5) });
-  if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) throw new AuthFailure('malformed_claims', { claim: 'cnf.jkt' });
+  if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt))
+    throw new AuthFailure('malformed_claims', { claim: 'cnf.jkt' });
   return jkt;
 }
 
@@ -116,7 +119,10 @@ function presetFor(options: ClaimMapperOptions): ClaimPreset {
         roles: (claims, apiClientIds) => {
           const realm = nestedRoles(claims.realm_access, 'realm_access', d);
           const resourceAccess = claims.resource_access;
-          if (resourceAccess !== undefined && (typeof resourceAccess !== 'object' || resourceAccess === null || Array.isArray(resourceAccess))) {
+          if (
+            resourceAccess !== undefined &&
+            (typeof resourceAccess !== 'object' || resourceAccess === null || Array.isArray(resourceAccess))
+          ) {
             throw new AuthFailure('malformed_claims', { claim: 'resource_access' });
           }
           // Only this API's own client roles: another client's "admin" is not ours (pitfall C18).
@@ -203,14 +209,20 @@ export class ClaimMapper {
       throw new AuthFailure('wrong_token_use', { typ: claims.typ === undefined ? 'id_token' : String(claims.typ) });
     }
     const clientId = this.clientId(claims);
-    if (this.options.preset === 'cognito' && (clientId === null || !this.options.acceptedClientIds.includes(clientId))) {
+    if (
+      this.options.preset === 'cognito' &&
+      (clientId === null || !this.options.acceptedClientIds.includes(clientId))
+    ) {
       throw new AuthFailure('client_id_mismatch', { expected: this.options.acceptedClientIds });
     }
     const { rolesClaim, groupsClaim, claimDelimiter } = this.options;
-    const roles = rolesClaim ? stringList(readClaimPath(claims, rolesClaim), rolesClaim, claimDelimiter) : this.preset.roles(claims, this.options.apiClientIds);
+    const roles = rolesClaim
+      ? stringList(readClaimPath(claims, rolesClaim), rolesClaim, claimDelimiter)
+      : this.preset.roles(claims, this.options.apiClientIds);
     // Groups join the roles (roleMappings turn them into platform roles), unless the provider left them out (overage).
     const overage = groupsOverage(claims);
-    const groups = groupsClaim && !overage ? stringList(readClaimPath(claims, groupsClaim), groupsClaim, claimDelimiter) : [];
+    const groups =
+      groupsClaim && !overage ? stringList(readClaimPath(claims, groupsClaim), groupsClaim, claimDelimiter) : [];
     return {
       subject,
       type: this.preset.isService(claims, clientId) ? 'service' : 'user',

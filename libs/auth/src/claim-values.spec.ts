@@ -13,7 +13,12 @@ const failure = (fn: () => unknown) => {
 
 describe('claim paths, joined strings and groups overage', () => {
   it('reads a top-level claim by its exact name first (names may hold dots), else walks the dotted path', () => {
-    const claims = { 'https://platform.example/roles': ['a'], realm_access: { roles: ['b'] }, 'realm_access.roles': undefined, x: { y: 'not-an-object' } };
+    const claims = {
+      'https://platform.example/roles': ['a'],
+      realm_access: { roles: ['b'] },
+      'realm_access.roles': undefined,
+      x: { y: 'not-an-object' },
+    };
     expect(readClaimPath(claims, 'https://platform.example/roles')).toEqual(['a']);
     expect(readClaimPath({ realm_access: { roles: ['b'] } }, 'realm_access.roles')).toEqual(['b']);
     expect(readClaimPath(claims, 'x.y.z')).toBeUndefined();
@@ -25,7 +30,10 @@ describe('claim paths, joined strings and groups overage', () => {
   it('a single string is one value; with a delimiter, the values it joins', () => {
     expect(claimValues('billing-manager', 'roles')).toEqual(['billing-manager']);
     expect(claimValues('billing-manager,analyst', 'roles')).toEqual(['billing-manager,analyst']);
-    expect(claimValues('billing-manager, analyst,,billing-manager', 'roles', ',')).toEqual(['billing-manager', 'analyst']);
+    expect(claimValues('billing-manager, analyst,,billing-manager', 'roles', ',')).toEqual([
+      'billing-manager',
+      'analyst',
+    ]);
     expect(claimValues('a  b', 'groups', ' ')).toEqual(['a', 'b']);
     expect(claimValues(['a', 'a', 'b'], 'roles')).toEqual(['a', 'b']);
     expect(claimValues('', 'roles')).toEqual([]);
@@ -42,7 +50,12 @@ describe('claim paths, joined strings and groups overage', () => {
   });
 
   it('recognises the Entra ID groups overage (and nothing else)', () => {
-    expect(groupsOverage({ _claim_names: { groups: 'src1' }, _claim_sources: { src1: { endpoint: 'https://graph.example/x' } } })).toBe(true);
+    expect(
+      groupsOverage({
+        _claim_names: { groups: 'src1' },
+        _claim_sources: { src1: { endpoint: 'https://graph.example/x' } },
+      }),
+    ).toBe(true);
     expect(groupsOverage({ hasgroups: true })).toBe(true);
     expect(groupsOverage({ groups: ['a'] })).toBe(false);
     expect(groupsOverage({ _claim_names: { other: 'src1' }, hasgroups: 'true' })).toBe(false);

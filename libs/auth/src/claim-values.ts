@@ -14,7 +14,13 @@ export function readClaimPath(claims: Record<string, unknown>, path: string): un
   if (Object.prototype.hasOwnProperty.call(claims, path)) return claims[path];
   let value: unknown = claims;
   for (const segment of path.split('.')) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.prototype.hasOwnProperty.call(value, segment)) return undefined;
+    if (
+      typeof value !== 'object' ||
+      value === null ||
+      Array.isArray(value) ||
+      !Object.prototype.hasOwnProperty.call(value, segment)
+    )
+      return undefined;
     value = (value as Record<string, unknown>)[segment];
   }
   return value;
@@ -35,7 +41,8 @@ export function claimValues(value: unknown, claim: string, delimiter?: ClaimDeli
     const parts = delimiter ? value.split(delimiter).map((part) => part.trim()) : [value];
     return [...new Set(parts.filter(Boolean))];
   }
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new AuthFailure('malformed_claims', { claim });
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string'))
+    throw new AuthFailure('malformed_claims', { claim });
   return [...new Set(value)];
 }
 
@@ -47,7 +54,12 @@ export function claimValues(value: unknown, claim: string, delimiter?: ClaimDeli
 export function groupsOverage(claims: Record<string, unknown>): boolean {
   if (claims.hasgroups === true) return true;
   const names = claims._claim_names;
-  return typeof names === 'object' && names !== null && !Array.isArray(names) && Object.prototype.hasOwnProperty.call(names, 'groups');
+  return (
+    typeof names === 'object' &&
+    names !== null &&
+    !Array.isArray(names) &&
+    Object.prototype.hasOwnProperty.call(names, 'groups')
+  );
 }
 
 /** The 403 `groups_overage` detail: what the person's administrator can change. */

@@ -83,7 +83,8 @@ export class IssuerKeyStore implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     await this.refresh('startup').catch((err: Error) => {
       if (err instanceof IssuerMisconfiguration && this.config.env === 'production') throw err;
-      if (!(err instanceof IssuerMisconfiguration)) this.logger.warn({ issuer: this.oidc.issuer, err }, 'JWKS not loaded at startup');
+      if (!(err instanceof IssuerMisconfiguration))
+        this.logger.warn({ issuer: this.oidc.issuer, err }, 'JWKS not loaded at startup');
     });
   }
 
@@ -119,7 +120,9 @@ export class IssuerKeyStore implements OnModuleInit {
     // A load in flight may bring this very key (rotation seen by several requests at once).
     if (this.inflight) await this.inflight.catch(() => undefined);
     if (this.isStale() && !this.inBackoff()) {
-      await this.refresh('expired').catch((err: Error) => this.logger.warn({ err }, 'JWKS refresh failed; using the cached set'));
+      await this.refresh('expired').catch((err: Error) =>
+        this.logger.warn({ err }, 'JWKS refresh failed; using the cached set'),
+      );
     }
     if (this.misconfiguration) throw new AuthFailure('issuer_misconfigured', this.misconfiguration.toJSON());
     if (this.fetchedAtMs === 0) throw new AuthFailure('issuer_unavailable');
@@ -226,10 +229,18 @@ export class IssuerKeyStore implements OnModuleInit {
     for (const raw of keys) {
       const entry = this.parse(raw);
       if (!entry || entry.status !== 'ok' || !entry.key) continue;
-      if (allowed.some((alg) => (entry.alg === undefined || entry.alg === alg) && keyFitsAlg(entry.key as KeyObject, alg))) return;
+      if (
+        allowed.some((alg) => (entry.alg === undefined || entry.alg === alg) && keyFitsAlg(entry.key as KeyObject, alg))
+      )
+        return;
       published.push(`${entry.kid ?? '(no kid)'}:${entry.alg ?? entry.key.asymmetricKeyType}`);
     }
-    if (published.length > 0) throw new IssuerMisconfiguration('no_key_for_allowed_algorithms', allowed.join(','), published.slice(0, 10).join(' '));
+    if (published.length > 0)
+      throw new IssuerMisconfiguration(
+        'no_key_for_allowed_algorithms',
+        allowed.join(','),
+        published.slice(0, 10).join(' '),
+      );
   }
 
   private install(keys: unknown[]): void {
@@ -244,7 +255,10 @@ export class IssuerKeyStore implements OnModuleInit {
       }
       const existing = byKid.get(entry.kid);
       if (existing && existing.fingerprint !== entry.fingerprint) {
-        this.logger.warn({ kid: entry.kid }, 'JWKS publishes conflicting keys under one kid; tokens naming it are refused');
+        this.logger.warn(
+          { kid: entry.kid },
+          'JWKS publishes conflicting keys under one kid; tokens naming it are refused',
+        );
         byKid.set(entry.kid, { ...existing, status: 'conflict', key: undefined });
       } else if (!existing) {
         byKid.set(entry.kid, entry);
@@ -285,15 +299,22 @@ export class IssuerKeyStore implements OnModuleInit {
     const { issuer, jwksUri } = this.oidc;
     if (jwksUri) return (this.jwksUri = jwksUri);
     if (!issuer) throw new Error('No issuer configured');
-    const discovery = (await this.fetchJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as Record<string, unknown>;
+    const discovery = (await this.fetchJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as Record<
+      string,
+      unknown
+    >;
     // OpenID Connect Discovery section 4.3: the document's issuer must be exactly ours.
-    if (discovery.issuer !== issuer) throw new IssuerMisconfiguration('discovery_issuer_mismatch', issuer, String(discovery.issuer).slice(0, 300));
+    if (discovery.issuer !== issuer)
+      throw new IssuerMisconfiguration('discovery_issuer_mismatch', issuer, String(discovery.issuer).slice(0, 300));
     if (typeof discovery.jwks_uri !== 'string') throw new Error('Discovery document has no jwks_uri');
     return (this.jwksUri = discovery.jwks_uri);
   }
 
   private async fetchJson(url: string): Promise<unknown> {
-    const response = await fetch(url, { signal: AbortSignal.timeout(this.oidc.httpTimeoutMs), headers: { accept: 'application/json' } });
+    const response = await fetch(url, {
+      signal: AbortSignal.timeout(this.oidc.httpTimeoutMs),
+      headers: { accept: 'application/json' },
+    });
     if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
     return response.json();
   }

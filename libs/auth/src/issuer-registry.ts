@@ -31,7 +31,12 @@ export class IssuerRegistry implements OnModuleInit {
   private readonly byIss = new Map<string, ResolvedIssuer>();
 
   constructor(config: PlatformConfig, metrics: PlatformMetrics) {
-    const configs = config.issuers.length > 0 ? config.issuers : config.oidc.issuer ? [{ ...config.oidc, issuer: config.oidc.issuer }] : [];
+    const configs =
+      config.issuers.length > 0
+        ? config.issuers
+        : config.oidc.issuer
+          ? [{ ...config.oidc, issuer: config.oidc.issuer }]
+          : [];
     this.issuers = configs.map((issuer) => ({
       config: issuer,
       keys: new IssuerKeyStore(config, metrics, issuer),
@@ -48,7 +53,9 @@ export class IssuerRegistry implements OnModuleInit {
     }));
     for (const trusted of this.issuers) {
       if (!trusted.config.entraTenants) this.byIss.set(trusted.config.issuer, { trusted });
-      else for (const tid of Object.keys(trusted.config.entraTenants)) this.byIss.set(trusted.config.issuer.replace(ENTRA_TENANT_PLACEHOLDER, tid), { trusted, directory: tid });
+      else
+        for (const tid of Object.keys(trusted.config.entraTenants))
+          this.byIss.set(trusted.config.issuer.replace(ENTRA_TENANT_PLACEHOLDER, tid), { trusted, directory: tid });
     }
   }
 
@@ -80,7 +87,10 @@ export class IssuerRegistry implements OnModuleInit {
     const resolved = typeof iss === 'string' ? this.byIss.get(iss) : undefined;
     if (resolved) return resolved;
     const accepted = this.acceptedIssuers();
-    throw new AuthFailure('iss_mismatch', { expectedIssuer: accepted.length === 1 ? accepted[0] : accepted.slice(0, 20), tokenIssuer: typeof iss === 'string' ? iss.slice(0, 200) : null });
+    throw new AuthFailure('iss_mismatch', {
+      expectedIssuer: accepted.length === 1 ? accepted[0] : accepted.slice(0, 20),
+      tokenIssuer: typeof iss === 'string' ? iss.slice(0, 200) : null,
+    });
   }
 
   /** Every exact `iss` accepted, in configuration order (RFC 9728 `authorization_servers`). */

@@ -3,14 +3,18 @@ import { AuthFailure } from './auth-failure';
 import { reasonOf } from './auth-failure.testing';
 import { decodeJwsHeader } from './jws-header';
 
-
-const b64url = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64url = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 /** A compact JWS with the given header (payload `{}` and a dummy signature). */
 const jws = (header: unknown) => `${b64url(header)}.${b64url({})}.c2ln`;
 
 describe('decodeJwsHeader', () => {
   it('returns alg, kid and typ of a good header', () => {
-    expect(decodeJwsHeader(jws({ alg: 'RS256', kid: 'key-1', typ: 'at+jwt' }))).toEqual({ alg: 'RS256', kid: 'key-1', typ: 'at+jwt' });
+    expect(decodeJwsHeader(jws({ alg: 'RS256', kid: 'key-1', typ: 'at+jwt' }))).toEqual({
+      alg: 'RS256',
+      kid: 'key-1',
+      typ: 'at+jwt',
+    });
   });
 
   it('leaves kid and typ undefined when absent, and ignores other header fields', () => {

@@ -55,7 +55,8 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
           header = decodeJwsHeader(rawJwt);
           trusted = registry.forToken(rawJwt).trusted;
           // RFC 8725 section 3.1: the allow-list is checked before a key is even looked up.
-          if (!trusted.config.algorithms.includes(header.alg)) throw new AuthFailure('alg_not_allowed', { alg: header.alg });
+          if (!trusted.config.algorithms.includes(header.alg))
+            throw new AuthFailure('alg_not_allowed', { alg: header.alg });
           assertAccessTokenHeader(header.typ, trusted.config.requireAccessTokenType);
         } catch (err) {
           return done(err);
@@ -76,7 +77,11 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
     const token = (req as WithToken)[BEARER_TOKEN];
     const cached = token === undefined ? undefined : this.cache.get(token);
     if (cached) return (this as unknown as { success(user: Principal): void }).success(cached);
-    return (Strategy.prototype.authenticate as (this: unknown, req: unknown, options?: unknown) => void).call(this, req, options);
+    return (Strategy.prototype.authenticate as (this: unknown, req: unknown, options?: unknown) => void).call(
+      this,
+      req,
+      options,
+    );
   }
 
   /**
@@ -85,7 +90,8 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
    *   `lifetime_exceeded`, `malformed_claims`, `wrong_token_use`, `tenant_not_allowed_for_issuer`, and the mapper's reasons
    */
   validate(req: WithToken, payload: unknown): Principal {
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new AuthFailure('malformed_claims');
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+      throw new AuthFailure('malformed_claims');
     const claims = payload as Record<string, unknown>;
     // The same exact iss that chose the key (passport-jwt has verified it is an accepted one).
     const resolved = typeof claims.iss === 'string' ? this.registry.resolve(claims.iss) : undefined;
@@ -97,8 +103,10 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
     if (claims.exp === undefined) throw new AuthFailure('missing_exp');
     // passport-jwt used the largest tolerance of all issuers; this issuer's own may be smaller.
     if (typeof claims.exp === 'number' && now > claims.exp + clockToleranceSeconds) throw new AuthFailure('expired');
-    if (typeof claims.nbf === 'number' && claims.nbf > now + clockToleranceSeconds) throw new AuthFailure('not_yet_valid');
-    if (claims.iat !== undefined && typeof claims.iat !== 'number') throw new AuthFailure('malformed_claims', { claim: 'iat' });
+    if (typeof claims.nbf === 'number' && claims.nbf > now + clockToleranceSeconds)
+      throw new AuthFailure('not_yet_valid');
+    if (claims.iat !== undefined && typeof claims.iat !== 'number')
+      throw new AuthFailure('malformed_claims', { claim: 'iat' });
     if (typeof claims.iat === 'number' && claims.iat > now + clockToleranceSeconds) {
       throw new AuthFailure('iat_in_future', { iat: claims.iat, now });
     }
@@ -109,7 +117,10 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
       const lifetime = exp - (typeof claims.iat === 'number' ? claims.iat : now);
       const remaining = exp - now;
       if (lifetime > maxTokenLifetimeSeconds || remaining > maxTokenLifetimeSeconds + clockToleranceSeconds) {
-        throw new AuthFailure('lifetime_exceeded', { maxSeconds: maxTokenLifetimeSeconds, lifetimeSeconds: Math.max(lifetime, remaining) });
+        throw new AuthFailure('lifetime_exceeded', {
+          maxSeconds: maxTokenLifetimeSeconds,
+          lifetimeSeconds: Math.max(lifetime, remaining),
+        });
       }
     }
     assertNotIdToken(claims);
@@ -126,5 +137,6 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
  */
 function assertAudience(aud: unknown, accepted: string[]): void {
   const presented = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
-  if (!presented.some((a) => typeof a === 'string' && accepted.includes(a))) throw new AuthFailure('aud_mismatch', { expectedAudiences: accepted });
+  if (!presented.some((a) => typeof a === 'string' && accepted.includes(a)))
+    throw new AuthFailure('aud_mismatch', { expectedAudiences: accepted });
 }

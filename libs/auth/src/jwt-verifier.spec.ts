@@ -17,13 +17,18 @@ function sign(claims: Record<string, unknown>): string {
   return `${input}.${createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url')}`;
 }
 // passport-jwt's own verifier is jsonwebtoken's verify with a callback.
-const jsonwebtoken: JwtVerifier = (token, key, options, callback) => jwt.verify(token, key, options as jwt.VerifyOptions, callback as jwt.VerifyCallback);
+const jsonwebtoken: JwtVerifier = (token, key, options, callback) =>
+  jwt.verify(token, key, options as jwt.VerifyOptions, callback as jwt.VerifyCallback);
 
 /** Runs the verifier as passport-jwt does; resolves to the payload or the failure's reason. */
 function verify(token: string, key: KeyObject = publicKey): Promise<unknown> {
   return new Promise((resolve) =>
-    verifyWithJsonwebtoken(jsonwebtoken, token, key, { issuer: ISS, audience: [AUD], clockTolerance: 60, ...{ algorithms: ['RS256'] } }, (err, payload) =>
-      resolve(err ? reasonForJwtError(err) : payload),
+    verifyWithJsonwebtoken(
+      jsonwebtoken,
+      token,
+      key,
+      { issuer: ISS, audience: [AUD], clockTolerance: 60, ...{ algorithms: ['RS256'] } },
+      (err, payload) => resolve(err ? reasonForJwtError(err) : payload),
     ),
   );
 }
@@ -53,7 +58,9 @@ describe('verifyWithJsonwebtoken: every failure carries its reason by constructi
     expect(await verify(`${token.slice(0, -2)}${last}${token.at(-1)}`)).toBe('invalid_signature');
   });
   it('another key is invalid_signature', async () => {
-    expect(await verify(sign({}), generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey)).toBe('invalid_signature');
+    expect(await verify(sign({}), generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey)).toBe(
+      'invalid_signature',
+    );
   });
   it('a token without a signature is malformed_token', async () => {
     const [h, p] = sign({}).split('.');

@@ -4,7 +4,12 @@ import { AuthFailure } from './auth-failure';
 import { checkRegisteredClaims, type RegisteredClaimOptions } from './registered-claims';
 
 /** passport-jwt's verifier signature (`JwtStrategy.JwtVerifier`): jsonwebtoken's `verify` with a callback. */
-export type JwtVerifier = (token: string, key: KeyObject, options: object, callback: (err: unknown, payload?: unknown) => void) => void;
+export type JwtVerifier = (
+  token: string,
+  key: KeyObject,
+  options: object,
+  callback: (err: unknown, payload?: unknown) => void,
+) => void;
 
 /**
  * Runs jsonwebtoken for what only it does (the signature, by the key and algorithms passport-jwt
@@ -16,11 +21,22 @@ export type JwtVerifier = (token: string, key: KeyObject, options: object, callb
  *   time subclasses) can only be the signature's: `invalid_signature`;
  * - any other error (e.g. an unusable key) is passed on unchanged (`invalid_token`).
  */
-export function verifyWithJsonwebtoken(jsonwebtoken: JwtVerifier, token: string, key: KeyObject, options: RegisteredClaimOptions, callback: (err: unknown, payload?: unknown) => void): void {
+export function verifyWithJsonwebtoken(
+  jsonwebtoken: JwtVerifier,
+  token: string,
+  key: KeyObject,
+  options: RegisteredClaimOptions,
+  callback: (err: unknown, payload?: unknown) => void,
+): void {
   if (token.split('.')[2] === '') return callback(new AuthFailure('malformed_token'));
   const { issuer, audience, ...signatureOnly } = options;
   jsonwebtoken(token, key, { ...signatureOnly, ignoreExpiration: true, ignoreNotBefore: true }, (err, payload) => {
-    if (err) return callback(err instanceof JsonWebTokenError && !(err instanceof TokenExpiredError) && !(err instanceof NotBeforeError) ? new AuthFailure('invalid_signature') : err);
+    if (err)
+      return callback(
+        err instanceof JsonWebTokenError && !(err instanceof TokenExpiredError) && !(err instanceof NotBeforeError)
+          ? new AuthFailure('invalid_signature')
+          : err,
+      );
     try {
       checkRegisteredClaims(payload, { issuer, audience, clockTolerance: options.clockTolerance });
     } catch (failure) {

@@ -39,7 +39,11 @@ interface Authenticated {
   presented: PresentedToken;
 }
 
-const NO_POLICY = { status: 403, reason: 'no_policy', detail: 'This route declares no access policy, so it is closed.' } as const;
+const NO_POLICY = {
+  status: 403,
+  reason: 'no_policy',
+  detail: 'This route declares no access policy, so it is closed.',
+} as const;
 
 /**
  * The one global guard (registered as `APP_GUARD`): authentication, then authorization, deny by
@@ -82,7 +86,10 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     const request = context.switchToHttp().getRequest<PassportRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const state = requestState(request);
-    const route = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [context.getHandler(), context.getClass()]);
+    const route = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
     if (route === undefined) throw refuse(state, NO_POLICY);
     // Found once per request: the audit hook reads it from here.
     const app = (state.app = this.registry?.appFor(request.routeOptions.url ?? request.url) ?? 'platform');
@@ -102,10 +109,20 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   }
 
   /** Step 1, public route: allowed without reading any token; spends the address's budget unless exempt. */
-  private async admitPublic(state: RequestState, reply: FastifyReply, request: FastifyRequest, app: string, rateLimited: boolean): Promise<boolean> {
+  private async admitPublic(
+    state: RequestState,
+    reply: FastifyReply,
+    request: FastifyRequest,
+    app: string,
+    rateLimited: boolean,
+  ): Promise<boolean> {
     state.required = [];
     recordGuardDecision(state, 'allow', 'public_route');
-    if (rateLimited) this.unwrap(state, await this.spend(reply, { app, kind: 'anonymous', key: anonymousBudgetKey(request.ip, 'public') }));
+    if (rateLimited)
+      this.unwrap(
+        state,
+        await this.spend(reply, { app, kind: 'anonymous', key: anonymousBudgetKey(request.ip, 'public') }),
+      );
     return true;
   }
 
@@ -113,25 +130,48 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
    * Steps 2-4: credential, token, sender constraint. On a refusal, the deny is recorded, then the
    * address's budget is spent (a spent budget answers 429 instead, keeping the first reason).
    */
-  private async authenticate(context: ExecutionContext, state: RequestState, reply: FastifyReply, app: string, route: ProtectedRoute): Promise<Authenticated> {
+  private async authenticate(
+    context: ExecutionContext,
+    state: RequestState,
+    reply: FastifyReply,
+    app: string,
+    route: ProtectedRoute,
+  ): Promise<Authenticated> {
     const request = context.switchToHttp().getRequest<PassportRequest>();
     const result = await this.identify(context, request, state, app, route);
     if (result.ok) return result.value;
     const denial = refuse(state, result.refusal);
-    this.unwrap(state, await this.spend(reply, { app, kind: 'anonymous', key: anonymousBudgetKey(request.ip, 'refused') }, state.reason));
+    this.unwrap(
+      state,
+      await this.spend(reply, { app, kind: 'anonymous', key: anonymousBudgetKey(request.ip, 'refused') }, state.reason),
+    );
     throw denial;
   }
 
-  private async identify(context: ExecutionContext, request: PassportRequest, state: RequestState, app: string, route: ProtectedRoute): Promise<StepResult<Authenticated>> {
+  private async identify(
+    context: ExecutionContext,
+    request: PassportRequest,
+    state: RequestState,
+    app: string,
+    route: ProtectedRoute,
+  ): Promise<StepResult<Authenticated>> {
     const credential = readCredential(request);
     if (!credential.ok) return credential;
     const presented = credential.value;
-    const token = await verifyToken(presented, { cached: (t) => this.cache.get(t), passport: (t) => this.passport(context, request, t), expected: this.config.oidc });
+    const token = await verifyToken(presented, {
+      cached: (t) => this.cache.get(t),
+      passport: (t) => this.passport(context, request, t),
+      expected: this.config.oidc,
+    });
     if (!token.ok) return token;
     // Recorded before the sender constraint: a refused proof is audited with whose token it was.
     state.principal = token.value;
     const { dpop } = this.config;
-    const sender = await checkSenderConstraint(request, token.value, presented, app, route, { verifier: this.dpop, publicOrigin: dpop.publicOrigin, requiredForMachinesApps: dpop.requiredForMachinesApps });
+    const sender = await checkSenderConstraint(request, token.value, presented, app, route, {
+      verifier: this.dpop,
+      publicOrigin: dpop.publicOrigin,
+      requiredForMachinesApps: dpop.requiredForMachinesApps,
+    });
     return sender.ok ? passed({ principal: token.value, presented }) : sender;
   }
 
@@ -158,7 +198,11 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   }
 
   private delegationContext() {
-    return { access: this.access, maxDepth: this.config.delegationMaxDepth, serviceAccountsRequired: this.config.serviceAccountsRequired };
+    return {
+      access: this.access,
+      maxDepth: this.config.delegationMaxDepth,
+      serviceAccountsRequired: this.config.serviceAccountsRequired,
+    };
   }
 
   /** A step's value, or its refusal thrown as the answer. */

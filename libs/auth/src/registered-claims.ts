@@ -19,7 +19,11 @@ export interface RegisteredClaimOptions {
  * @param nowSeconds the current time, in epoch seconds
  * @throws AuthFailure with the reasons above
  */
-export function checkRegisteredClaims(payload: unknown, options: RegisteredClaimOptions, nowSeconds = Math.floor(Date.now() / 1000)): void {
+export function checkRegisteredClaims(
+  payload: unknown,
+  options: RegisteredClaimOptions,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): void {
   const claims = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
   const tolerance = options.clockTolerance ?? 0;
   if (claims.nbf !== undefined) {

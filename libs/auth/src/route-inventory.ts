@@ -18,7 +18,11 @@ export interface RouteEntry {
   tenantPrincipal?: true;
 }
 
-const joinPath = (...parts: string[]) => `/${parts.flatMap((p) => p.split('/')).filter(Boolean).join('/')}`;
+const joinPath = (...parts: string[]) =>
+  `/${parts
+    .flatMap((p) => p.split('/'))
+    .filter(Boolean)
+    .join('/')}`;
 
 /**
  * Lists every controller route with its effective policy (handler metadata first, then class:
@@ -51,7 +55,14 @@ export class RouteInventory {
         for (const prefix of prefixes) {
           for (const path of [paths].flat()) {
             const full = joinPath(prefix, path);
-            entries.push({ method, path: full, app: this.registry?.appFor(full) ?? 'platform', handler: `${metatype.name}.${name}`, policy, ...(tenantPrincipal && { tenantPrincipal }) });
+            entries.push({
+              method,
+              path: full,
+              app: this.registry?.appFor(full) ?? 'platform',
+              handler: `${metatype.name}.${name}`,
+              policy,
+              ...(tenantPrincipal && { tenantPrincipal }),
+            });
           }
         }
       }
@@ -72,17 +83,25 @@ export class RouteInventory {
     const problems: string[] = [];
     for (const route of this.routes()) {
       const where = `${route.method} ${route.path} (${route.handler})`;
-      if (route.tenantPrincipal && (route.policy === undefined || route.policy.kind === 'public' || route.policy.tenant !== 'required')) {
-        problems.push(`${where}: takes @TenantPrincipal() on a route that does not require a tenant (use @CurrentPrincipal())`);
+      if (
+        route.tenantPrincipal &&
+        (route.policy === undefined || route.policy.kind === 'public' || route.policy.tenant !== 'required')
+      ) {
+        problems.push(
+          `${where}: takes @TenantPrincipal() on a route that does not require a tenant (use @CurrentPrincipal())`,
+        );
       }
       if (route.policy === undefined) {
-        if (!options.allowMissingPolicy) problems.push(`${where}: no access policy (add @Public(), @Authenticated() or @RequirePermissions(...))`);
+        if (!options.allowMissingPolicy)
+          problems.push(`${where}: no access policy (add @Public(), @Authenticated() or @RequirePermissions(...))`);
       } else if (route.policy.kind === 'permissions') {
         for (const permission of route.policy.permissions) {
-          if (declared && !declared.has(permission)) problems.push(`${where}: requires "${permission}", which no app manifest declares`);
+          if (declared && !declared.has(permission))
+            problems.push(`${where}: requires "${permission}", which no app manifest declares`);
         }
       }
     }
-    if (problems.length > 0) throw new Error(`Routes without a valid access policy:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    if (problems.length > 0)
+      throw new Error(`Routes without a valid access policy:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   }
 }

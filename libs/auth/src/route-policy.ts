@@ -37,12 +37,19 @@ export interface RoutePolicyOptions {
  * which must never be told 429).
  */
 export const Public = (options: { rateLimited?: boolean } = {}) =>
-  SetMetadata(ROUTE_POLICY, { kind: 'public', ...(options.rateLimited === false && { rateLimited: false }) } satisfies RoutePolicy);
+  SetMetadata(ROUTE_POLICY, {
+    kind: 'public',
+    ...(options.rateLimited === false && { rateLimited: false }),
+  } satisfies RoutePolicy);
 
 /** The route needs any valid access token, and no particular permission. */
 export const Authenticated = (options: RoutePolicyOptions = {}) =>
   applyDecorators(
-    SetMetadata(ROUTE_POLICY, { kind: 'authenticated', tenant: options.tenant ?? 'required', dpop: options.dpop } satisfies RoutePolicy),
+    SetMetadata(ROUTE_POLICY, {
+      kind: 'authenticated',
+      tenant: options.tenant ?? 'required',
+      dpop: options.dpop,
+    } satisfies RoutePolicy),
     ApiBearerAuth(),
     ApiUnauthorizedResponse({ description: 'No valid access token (problem+json, WWW-Authenticate: Bearer)' }),
   );
@@ -58,10 +65,16 @@ export function RequirePermissions(...args: Array<string | RoutePolicyOptions>) 
   // Fail at start-up, not at request time: a route must name exact permissions.
   if (permissions.length === 0) throw new Error('@RequirePermissions() needs at least one permission');
   for (const permission of permissions) {
-    if (!isExactPermission(permission)) throw new Error(`@RequirePermissions("${permission}"): not an exact app:resource:action permission`);
+    if (!isExactPermission(permission))
+      throw new Error(`@RequirePermissions("${permission}"): not an exact app:resource:action permission`);
   }
   return applyDecorators(
-    SetMetadata(ROUTE_POLICY, { kind: 'permissions', permissions, tenant: options.tenant ?? 'required', dpop: options.dpop } satisfies RoutePolicy),
+    SetMetadata(ROUTE_POLICY, {
+      kind: 'permissions',
+      permissions,
+      tenant: options.tenant ?? 'required',
+      dpop: options.dpop,
+    } satisfies RoutePolicy),
     // The OpenAPI document states the same requirement, from the same metadata.
     ApiBearerAuth(),
     ApiExtension('x-required-permissions', permissions),

@@ -7,8 +7,23 @@ import { tenantForIssuer } from './tenant-for-issuer';
 
 const ISS = 'https://idp.example.com';
 const TID = '6e1f0c9a-2f4b-4d8e-9c3a-1b2c3d4e5f60';
-const principal = (tenant: string | null): Principal => ({ subject: 's', type: 'user', tenant, roles: [], boundRoles: [], scopes: [], clientId: null, issuer: ISS, expiresAt: 0, tokenId: null, actors: [], boundKeyThumbprint: null, claims: {} });
-const resolved = (config: Partial<IssuerConfig>, directory?: string) => ({ trusted: { config: { issuer: ISS, ...config } }, directory }) as unknown as ResolvedIssuer;
+const principal = (tenant: string | null): Principal => ({
+  subject: 's',
+  type: 'user',
+  tenant,
+  roles: [],
+  boundRoles: [],
+  scopes: [],
+  clientId: null,
+  issuer: ISS,
+  expiresAt: 0,
+  tokenId: null,
+  actors: [],
+  boundKeyThumbprint: null,
+  claims: {},
+});
+const resolved = (config: Partial<IssuerConfig>, directory?: string) =>
+  ({ trusted: { config: { issuer: ISS, ...config } }, directory }) as unknown as ResolvedIssuer;
 /** The refusal's details, or 'allowed:<tenant>'. */
 function outcome(p: Principal, r: ResolvedIssuer, claims: Record<string, unknown> = {}): unknown {
   try {

@@ -11,10 +11,17 @@ import type { Principal } from './principal';
  * @param claims the verified claims (`tid` is read for Entra ID multi-tenant)
  * @throws AuthFailure `tenant_not_allowed_for_issuer` with `{ issuer, tenant }` (the refused value, at most 200 characters)
  */
-export function tenantForIssuer(principal: Principal, claims: Record<string, unknown>, resolved: ResolvedIssuer): Principal {
+export function tenantForIssuer(
+  principal: Principal,
+  claims: Record<string, unknown>,
+  resolved: ResolvedIssuer,
+): Principal {
   const config = resolved.trusted.config;
   const refuse = (tenant: unknown): never => {
-    throw new AuthFailure('tenant_not_allowed_for_issuer', { issuer: principal.issuer, tenant: typeof tenant === 'string' ? tenant.slice(0, 200) : null });
+    throw new AuthFailure('tenant_not_allowed_for_issuer', {
+      issuer: principal.issuer,
+      tenant: typeof tenant === 'string' ? tenant.slice(0, 200) : null,
+    });
   };
   if (config.entraTenants) {
     // The iss named an allow-listed directory; the token must be that directory's own.
@@ -28,7 +35,8 @@ export function tenantForIssuer(principal: Principal, claims: Record<string, unk
   }
   if (config.tenants !== undefined) {
     // No tenant means platform-wide (platform roles bound by subject): only for an issuer trusted so.
-    if (principal.tenant === null ? config.platformWide !== true : !config.tenants.includes(principal.tenant)) refuse(principal.tenant);
+    if (principal.tenant === null ? config.platformWide !== true : !config.tenants.includes(principal.tenant))
+      refuse(principal.tenant);
   }
   return principal;
 }

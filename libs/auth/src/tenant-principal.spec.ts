@@ -11,7 +11,8 @@ import { Authenticated, RequirePermissions } from './route-policy';
 import { hasTenant, TENANT_PRINCIPAL_PARAM, TenantPrincipal, tenantPrincipalOf } from './tenant-principal';
 
 const principal = { subject: 'alice', tenant: 't1' } as Principal;
-const contextWith = (p: Principal | undefined) => ({ switchToHttp: () => ({ getRequest: () => ({ platform: { principal: p } }) }) }) as unknown as ExecutionContext;
+const contextWith = (p: Principal | undefined) =>
+  ({ switchToHttp: () => ({ getRequest: () => ({ platform: { principal: p } }) }) }) as unknown as ExecutionContext;
 
 @Controller('x')
 class Fixture {
@@ -32,14 +33,20 @@ class OptionalTenantFixture {
 }
 
 async function inventoryOf(...controllers: Array<new () => unknown>): Promise<RouteInventory> {
-  const module = await Test.createTestingModule({ imports: [DiscoveryModule], controllers, providers: [RouteInventory] }).compile();
+  const module = await Test.createTestingModule({
+    imports: [DiscoveryModule],
+    controllers,
+    providers: [RouteInventory],
+  }).compile();
   return module.get(RouteInventory);
 }
 
 describe('@TenantPrincipal()', () => {
   it('is refused at start-up on a route that does not require a tenant (a programming error)', async () => {
     await expect(inventoryOf(Fixture).then((inventory) => inventory.assertRoutesCovered())).resolves.toBeUndefined();
-    await expect(inventoryOf(OptionalTenantFixture).then((inventory) => inventory.assertRoutesCovered())).rejects.toThrow(
+    await expect(
+      inventoryOf(OptionalTenantFixture).then((inventory) => inventory.assertRoutesCovered()),
+    ).rejects.toThrow(
       /GET \/y \(OptionalTenantFixture\.read\): takes @TenantPrincipal\(\) on a route that does not require a tenant/,
     );
   });
@@ -65,7 +72,9 @@ describe('@TenantPrincipal()', () => {
     const { read, me } = Object.getOwnPropertyDescriptors(Fixture.prototype);
     expect(Reflect.getMetadata(TENANT_PRINCIPAL_PARAM, read.value as object)).toBe(true);
     expect(Reflect.getMetadata(TENANT_PRINCIPAL_PARAM, me.value as object)).toBeUndefined();
-    const args = Object.values(Reflect.getMetadata(ROUTE_ARGS_METADATA, Fixture, 'read') as Record<string, { factory: unknown }>);
+    const args = Object.values(
+      Reflect.getMetadata(ROUTE_ARGS_METADATA, Fixture, 'read') as Record<string, { factory: unknown }>,
+    );
     expect(args.map((a) => a.factory)).toContain(tenantPrincipalOf);
   });
   it('hasTenant narrows a principal', () => {

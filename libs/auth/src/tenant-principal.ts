@@ -25,7 +25,11 @@ export function hasTenant(principal: Principal): principal is TenantPrincipal {
 export function tenantPrincipalOf(_data: unknown, ctx: ExecutionContext): TenantPrincipal {
   const principal = ctx.switchToHttp().getRequest<FastifyRequest>().platform?.principal as Principal | undefined;
   if (principal === undefined || !hasTenant(principal)) {
-    throw new ProblemException(403, 'tenant_required', 'This route acts within a tenant, and the access token names none.');
+    throw new ProblemException(
+      403,
+      'tenant_required',
+      'This route acts within a tenant, and the access token names none.',
+    );
   }
   return principal;
 }
@@ -37,6 +41,7 @@ export function tenantPrincipalOf(_data: unknown, ctx: ExecutionContext): Tenant
 export const TenantPrincipal = createParamDecorator(tenantPrincipalOf, [
   // Marks the handler, so that the start-up check can refuse the decorator on a route without a tenant.
   (target, key) => {
-    if (key !== undefined) Reflect.defineMetadata(TENANT_PRINCIPAL_PARAM, true, (target as Record<string | symbol, object>)[key]);
+    if (key !== undefined)
+      Reflect.defineMetadata(TENANT_PRINCIPAL_PARAM, true, (target as Record<string | symbol, object>)[key]);
   },
 ]);

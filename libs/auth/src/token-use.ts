@@ -15,7 +15,11 @@ const RFC9068_TYPES = new Set(['at+jwt', 'application/at+jwt']);
  */
 export function assertAccessTokenHeader(typ: string | undefined, requireAtJwt: boolean): void {
   const normalized = typ?.toLowerCase();
-  if (requireAtJwt ? normalized === undefined || !RFC9068_TYPES.has(normalized) : normalized !== undefined && !ACCESS_TOKEN_TYPES.has(normalized)) {
+  if (
+    requireAtJwt
+      ? normalized === undefined || !RFC9068_TYPES.has(normalized)
+      : normalized !== undefined && !ACCESS_TOKEN_TYPES.has(normalized)
+  ) {
     throw new AuthFailure('wrong_token_use', { typ: typ ?? null, expectedTyp: requireAtJwt ? 'at+jwt' : 'at+jwt|JWT' });
   }
 }

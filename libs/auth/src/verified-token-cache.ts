@@ -30,7 +30,10 @@ export class VerifiedTokenCache {
   get(token: string): Principal | undefined {
     const entry = this.entries.get(token);
     if (entry === undefined) return undefined;
-    if (Date.now() > entry.notAfterMs || !this.issuers.resolve(entry.principal.issuer)?.trusted.keys.hasKey(entry.kid)) {
+    if (
+      Date.now() > entry.notAfterMs ||
+      !this.issuers.resolve(entry.principal.issuer)?.trusted.keys.hasKey(entry.kid)
+    ) {
       this.entries.delete(token);
       return undefined;
     }
@@ -42,7 +45,9 @@ export class VerifiedTokenCache {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-    const tolerance = this.issuers.resolve(principal.issuer)?.trusted.config.clockToleranceSeconds ?? this.config.oidc.clockToleranceSeconds;
+    const tolerance =
+      this.issuers.resolve(principal.issuer)?.trusted.config.clockToleranceSeconds ??
+      this.config.oidc.clockToleranceSeconds;
     const notAfterMs = (principal.expiresAt + tolerance) * 1000;
     this.entries.set(token, { principal, kid, notAfterMs });
   }

@@ -12,7 +12,9 @@ describe('token lifetime cap and rate-limit instances (configuration)', () => {
   it('refuses a lifetime cap that is not a whole number of seconds up to a year', () => {
     for (const value of ['-1', '1.5', 'day', String(367 * 24 * 3600)]) {
       expect(() => parsePlatformConfig({ OIDC_MAX_TOKEN_LIFETIME_SECONDS: value })).toThrow(ConfigError);
-      expect(() => parsePlatformConfig({ OIDC_MAX_TOKEN_LIFETIME_SECONDS: value })).toThrow(/OIDC_MAX_TOKEN_LIFETIME_SECONDS must be an integer between 0 and 31622400/);
+      expect(() => parsePlatformConfig({ OIDC_MAX_TOKEN_LIFETIME_SECONDS: value })).toThrow(
+        /OIDC_MAX_TOKEN_LIFETIME_SECONDS must be an integer between 0 and 31622400/,
+      );
     }
   });
 
@@ -20,7 +22,9 @@ describe('token lifetime cap and rate-limit instances (configuration)', () => {
     expect(parsePlatformConfig({}).rateLimitInstances).toBe(1);
     expect(parsePlatformConfig({ RATE_LIMIT_INSTANCES: '4' }).rateLimitInstances).toBe(4);
     for (const value of ['0', '-2', 'two', '1001', '2.5']) {
-      expect(() => parsePlatformConfig({ RATE_LIMIT_INSTANCES: value })).toThrow(/RATE_LIMIT_INSTANCES must be an integer between 1 and 1000/);
+      expect(() => parsePlatformConfig({ RATE_LIMIT_INSTANCES: value })).toThrow(
+        /RATE_LIMIT_INSTANCES must be an integer between 1 and 1000/,
+      );
     }
   });
 });

@@ -18,7 +18,13 @@ export class PlatformConfigModule {
     return {
       module: PlatformConfigModule,
       imports: [ConfigModule.forRoot({ ignoreEnvFile: true, load: [() => ({ platform: values })] })],
-      providers: [{ provide: PlatformConfig, inject: [ConfigService], useFactory: (config: ConfigService) => config.getOrThrow<PlatformConfigValues>('platform') }],
+      providers: [
+        {
+          provide: PlatformConfig,
+          inject: [ConfigService],
+          useFactory: (config: ConfigService) => config.getOrThrow<PlatformConfigValues>('platform'),
+        },
+      ],
       exports: [PlatformConfig],
     };
   }
@@ -34,7 +40,9 @@ export class PlatformConfigModule {
     let validated: PlatformEnv | undefined;
     return {
       module: PlatformConfigModule,
-      imports: [ConfigModule.forRoot({ ignoreEnvFile: true, validate: (raw) => (validated = validatePlatformEnv(raw)) })],
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, validate: (raw) => (validated = validatePlatformEnv(raw)) }),
+      ],
       providers: [
         {
           provide: PlatformConfig,

@@ -32,14 +32,24 @@ export function EnvBool(): PropertyDecorator {
 
 /** An optional variable holding one of `allowed`; `text` is how the message lists them. */
 export function EnvOneOf(allowed: readonly string[], text = `one of ${allowed.join(', ')}`): PropertyDecorator {
-  return applyDecorators(IsOptional(), IsIn([...allowed], { message: ({ property }) => `${property} must be ${text}` }));
+  return applyDecorators(
+    IsOptional(),
+    IsIn([...allowed], { message: ({ property }) => `${property} must be ${text}` }),
+  );
 }
 
 /** An optional comma-separated list, trimmed, empty entries dropped (so `" , "` is `[]`). */
 export function EnvList(): PropertyDecorator {
   return applyDecorators(
     IsOptional(),
-    Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value)),
+    Transform(({ value }: { value: unknown }) =>
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value,
+    ),
   );
 }
 
@@ -47,13 +57,20 @@ export function EnvList(): PropertyDecorator {
  * Every entry of a list variable must pass `accept`; one message per refused entry, each on its
  * own line (validatePlatformEnv splits them). Use only where entries are not secrets: they are quoted.
  */
-export function EachEntry(accept: (entry: string) => boolean, refusal: (property: string, entry: string) => string): PropertyDecorator {
-  const refused = (value: unknown) => (Array.isArray(value) ? (value as unknown[]).filter((entry) => typeof entry !== 'string' || !accept(entry)) : []);
+export function EachEntry(
+  accept: (entry: string) => boolean,
+  refusal: (property: string, entry: string) => string,
+): PropertyDecorator {
+  const refused = (value: unknown) =>
+    Array.isArray(value) ? (value as unknown[]).filter((entry) => typeof entry !== 'string' || !accept(entry)) : [];
   return ValidateBy({
     name: 'eachEntry',
     validator: {
       validate: (value) => refused(value).length === 0,
-      defaultMessage: (args) => refused(args?.value).map((entry) => refusal(args?.property ?? '', String(entry).slice(0, 100))).join('\n'),
+      defaultMessage: (args) =>
+        refused(args?.value)
+          .map((entry) => refusal(args?.property ?? '', String(entry).slice(0, 100)))
+          .join('\n'),
     },
   });
 }
@@ -63,7 +80,13 @@ export function EnvMatches(pattern: RegExp | ((value: string) => boolean), text:
   const accept = typeof pattern === 'function' ? pattern : (value: string) => pattern.test(value);
   return applyDecorators(
     IsOptional(),
-    ValidateBy({ name: 'envMatches', validator: { validate: (value) => typeof value === 'string' && accept(value), defaultMessage: (args) => `${args?.property} must be ${text}` } }),
+    ValidateBy({
+      name: 'envMatches',
+      validator: {
+        validate: (value) => typeof value === 'string' && accept(value),
+        defaultMessage: (args) => `${args?.property} must be ${text}`,
+      },
+    }),
   );
 }
 

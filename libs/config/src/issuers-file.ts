@@ -4,7 +4,18 @@ import type { OidcConfig } from './oidc-config';
 import { CLAIM_PRESETS, DEFAULT_ALGORITHMS, type ClaimPresetName } from './platform-env.schema';
 
 /** JWS algorithms an issuer may be allowed (asymmetric only: never `none` or HS*). */
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 /** Placeholder of an Entra ID multi-tenant issuer: the directory (tenant) id, `tid`. */
 export const ENTRA_TENANT_PLACEHOLDER = '{tenantid}';
@@ -39,9 +50,24 @@ export interface IssuerConfig extends OidcConfig {
 
 /** Fields an entry of the issuers file may have (file names; see docs/identity-providers.md). */
 const FIELDS = [
-  'issuer', 'preset', 'audiences', 'clientIds', 'algorithms', 'clockToleranceSeconds', 'maxTokenLifetimeSeconds',
-  'jwksUri', 'claimNamespace', 'tenantClaim', 'rolesClaim', 'groupsClaim', 'claimDelimiter', 'requireAccessTokenType',
-  'tenant', 'tenants', 'platformWide', 'entraTenants',
+  'issuer',
+  'preset',
+  'audiences',
+  'clientIds',
+  'algorithms',
+  'clockToleranceSeconds',
+  'maxTokenLifetimeSeconds',
+  'jwksUri',
+  'claimNamespace',
+  'tenantClaim',
+  'rolesClaim',
+  'groupsClaim',
+  'claimDelimiter',
+  'requireAccessTokenType',
+  'tenant',
+  'tenants',
+  'platformWide',
+  'entraTenants',
 ];
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -59,7 +85,9 @@ export function audienceProblems(audiences: string[], issuers: string[], label: 
   for (const audience of audiences) {
     if (audience.trim() === '') problems.push(`${label}: an empty audience is never in a token`);
     else if (issuers.some((iss) => strip(iss) === strip(audience))) {
-      problems.push(`${label}: "${audience.slice(0, 200)}" is the issuer itself, not this API: tokens with that audience are meant for the provider (use the API's own identifier)`);
+      problems.push(
+        `${label}: "${audience.slice(0, 200)}" is the issuer itself, not this API: tokens with that audience are meant for the provider (use the API's own identifier)`,
+      );
     }
   }
   return problems;
@@ -71,7 +99,12 @@ export function audienceProblems(audiences: string[], issuers: string[], label: 
  * `parsePlatformConfig`). Problems are added to `problems`, each naming the file, the entry
  * (index and issuer) and the field; the returned list holds only valid entries.
  */
-export function readIssuersFile(file: string, defaults: OidcConfig, env: 'development' | 'test' | 'production', problems: string[]): IssuerConfig[] {
+export function readIssuersFile(
+  file: string,
+  defaults: OidcConfig,
+  env: 'development' | 'test' | 'production',
+  problems: string[],
+): IssuerConfig[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -83,7 +116,13 @@ export function readIssuersFile(file: string, defaults: OidcConfig, env: 'develo
 }
 
 /** {@link readIssuersFile} on a document's text; `source` names it in problems. */
-export function parseIssuersDocument(text: string, source: string, defaults: OidcConfig, env: 'development' | 'test' | 'production', problems: string[]): IssuerConfig[] {
+export function parseIssuersDocument(
+  text: string,
+  source: string,
+  defaults: OidcConfig,
+  env: 'development' | 'test' | 'production',
+  problems: string[],
+): IssuerConfig[] {
   let doc: unknown;
   try {
     doc = parse(text);
@@ -99,7 +138,10 @@ export function parseIssuersDocument(text: string, source: string, defaults: Oid
   const result: IssuerConfig[] = [];
   const seen = new Map<string, string>();
   list.forEach((raw, index) => {
-    const name = typeof (raw as { issuer?: unknown })?.issuer === 'string' ? ` (${String((raw as { issuer: string }).issuer).slice(0, 200)})` : '';
+    const name =
+      typeof (raw as { issuer?: unknown })?.issuer === 'string'
+        ? ` (${String((raw as { issuer: string }).issuer).slice(0, 200)})`
+        : '';
     const at = `${source}: issuers[${index}]${name}`;
     const before = problems.length;
     const entry = parseEntry(raw, at, defaults, env, problems);
@@ -120,13 +162,20 @@ export function concreteIssuers(entry: Pick<IssuerConfig, 'issuer' | 'entraTenan
   return Object.keys(entry.entraTenants).map((tid) => entry.issuer.replace(ENTRA_TENANT_PLACEHOLDER, tid));
 }
 
-function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string, problems: string[]): IssuerConfig | undefined {
+function parseEntry(
+  raw: unknown,
+  at: string,
+  defaults: OidcConfig,
+  env: string,
+  problems: string[],
+): IssuerConfig | undefined {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     problems.push(`${at}: must be a map`);
     return undefined;
   }
   const e = raw as Record<string, unknown>;
-  for (const key of Object.keys(e)) if (!FIELDS.includes(key)) problems.push(`${at}.${key}: unknown field (known: ${FIELDS.join(', ')})`);
+  for (const key of Object.keys(e))
+    if (!FIELDS.includes(key)) problems.push(`${at}.${key}: unknown field (known: ${FIELDS.join(', ')})`);
   const str = (key: string): string | undefined => {
     const value = e[key];
     if (value === undefined || value === null) return undefined;
@@ -161,7 +210,8 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
     return undefined;
   }
   if (!/^https?:\/\/[^\s]+$/.test(issuer)) problems.push(`${at}.issuer: must be an http(s) URL`);
-  if (env === 'production' && !issuer.startsWith('https://')) problems.push(`${at}.issuer: must be https:// when NODE_ENV=production`);
+  if (env === 'production' && !issuer.startsWith('https://'))
+    problems.push(`${at}.issuer: must be https:// when NODE_ENV=production`);
 
   const entraTenantsRaw = e.entraTenants;
   const multiTenant = issuer.includes(ENTRA_TENANT_PLACEHOLDER);
@@ -170,16 +220,22 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
 
   const algorithms = strings('algorithms') ?? [...DEFAULT_ALGORITHMS];
   if (algorithms.length === 0) problems.push(`${at}.algorithms: must name at least one algorithm`);
-  for (const alg of algorithms) if (!ASYMMETRIC_ALGORITHMS.includes(alg)) problems.push(`${at}.algorithms: "${alg}" is not an asymmetric JWS algorithm (none and HS* are never accepted)`);
+  for (const alg of algorithms)
+    if (!ASYMMETRIC_ALGORITHMS.includes(alg))
+      problems.push(`${at}.algorithms: "${alg}" is not an asymmetric JWS algorithm (none and HS* are never accepted)`);
 
   const audiences = strings('audiences') ?? [];
   const clientIds = strings('clientIds') ?? [];
-  if (audiences.length === 0 && preset !== 'cognito') problems.push(`${at}.audiences: required (the API identifiers its tokens carry in aud)`);
-  if (preset === 'cognito' && clientIds.length === 0) problems.push(`${at}.clientIds: required with preset cognito (its access tokens carry no aud)`);
+  if (audiences.length === 0 && preset !== 'cognito')
+    problems.push(`${at}.audiences: required (the API identifiers its tokens carry in aud)`);
+  if (preset === 'cognito' && clientIds.length === 0)
+    problems.push(`${at}.clientIds: required with preset cognito (its access tokens carry no aud)`);
 
   const jwksUri = str('jwksUri') ?? (multiTenant ? ENTRA_COMMON_JWKS_URI : undefined);
-  if (jwksUri !== undefined && !/^https?:\/\/[^\s]+$/.test(jwksUri)) problems.push(`${at}.jwksUri: must be an http(s) URL`);
-  if (env === 'production' && jwksUri?.startsWith('http://')) problems.push(`${at}.jwksUri: must be https:// when NODE_ENV=production`);
+  if (jwksUri !== undefined && !/^https?:\/\/[^\s]+$/.test(jwksUri))
+    problems.push(`${at}.jwksUri: must be an http(s) URL`);
+  if (env === 'production' && jwksUri?.startsWith('http://'))
+    problems.push(`${at}.jwksUri: must be https:// when NODE_ENV=production`);
 
   const delimiterRaw = str('claimDelimiter');
   let claimDelimiter: ',' | ' ' | undefined;
@@ -188,7 +244,8 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
   else if (delimiterRaw !== undefined) problems.push(`${at}.claimDelimiter: must be comma or space`);
 
   const requireRaw = e.requireAccessTokenType;
-  if (requireRaw !== undefined && typeof requireRaw !== 'boolean') problems.push(`${at}.requireAccessTokenType: must be true or false`);
+  if (requireRaw !== undefined && typeof requireRaw !== 'boolean')
+    problems.push(`${at}.requireAccessTokenType: must be true or false`);
 
   // Which tenants the issuer may speak for: exactly one way, so that no issuer speaks for all by omission.
   const tenant = str('tenant');
@@ -196,12 +253,17 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
   let entraTenants: Record<string, string> | undefined;
   if (entraTenantsRaw !== undefined) entraTenants = parseEntraTenants(entraTenantsRaw, `${at}.entraTenants`, problems);
   const ways = [tenant, tenants, entraTenantsRaw].filter((v) => v !== undefined).length;
-  if (ways === 0) problems.push(`${at}: name the tenants it may speak for: tenant (one fixed tenant), tenants (allow-list of the tenant claim) or entraTenants (Entra ID multi-tenant)`);
+  if (ways === 0)
+    problems.push(
+      `${at}: name the tenants it may speak for: tenant (one fixed tenant), tenants (allow-list of the tenant claim) or entraTenants (Entra ID multi-tenant)`,
+    );
   if (ways > 1) problems.push(`${at}: give only one of tenant, tenants, entraTenants`);
   if (tenants !== undefined && tenants.length === 0) problems.push(`${at}.tenants: must name at least one tenant`);
   const platformWide = e.platformWide;
-  if (platformWide !== undefined && typeof platformWide !== 'boolean') problems.push(`${at}.platformWide: must be true or false`);
-  if (platformWide !== undefined && tenants === undefined) problems.push(`${at}.platformWide: only with tenants (a fixed tenant or an Entra directory always names one)`);
+  if (platformWide !== undefined && typeof platformWide !== 'boolean')
+    problems.push(`${at}.platformWide: must be true or false`);
+  if (platformWide !== undefined && tenants === undefined)
+    problems.push(`${at}.platformWide: only with tenants (a fixed tenant or an Entra directory always names one)`);
   if (multiTenant !== (entraTenantsRaw !== undefined)) {
     problems.push(
       multiTenant
@@ -209,9 +271,16 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
         : `${at}.entraTenants: the issuer must be the tenant-specific template, e.g. https://login.microsoftonline.com/${ENTRA_TENANT_PLACEHOLDER}/v2.0`,
     );
   }
-  if (multiTenant && preset !== 'entra') problems.push(`${at}.preset: an Entra ID multi-tenant entry uses the entra preset`);
+  if (multiTenant && preset !== 'entra')
+    problems.push(`${at}.preset: an Entra ID multi-tenant entry uses the entra preset`);
 
-  problems.push(...audienceProblems(audiences, multiTenant && entraTenants ? concreteIssuers({ issuer, entraTenants }) : [issuer], `${at}.audiences`));
+  problems.push(
+    ...audienceProblems(
+      audiences,
+      multiTenant && entraTenants ? concreteIssuers({ issuer, entraTenants }) : [issuer],
+      `${at}.audiences`,
+    ),
+  );
 
   return {
     ...defaults,
@@ -238,7 +307,11 @@ function parseEntry(raw: unknown, at: string, defaults: OidcConfig, env: string,
 
 /** `entraTenants`: a map of directory id to platform tenant, or a list of directory ids (each its own tenant). */
 function parseEntraTenants(raw: unknown, at: string, problems: string[]): Record<string, string> | undefined {
-  const pairs: [string, unknown][] = Array.isArray(raw) ? raw.map((tid) => [String(tid), tid]) : typeof raw === 'object' && raw !== null ? Object.entries(raw) : [];
+  const pairs: [string, unknown][] = Array.isArray(raw)
+    ? raw.map((tid) => [String(tid), tid])
+    : typeof raw === 'object' && raw !== null
+      ? Object.entries(raw)
+      : [];
   if (pairs.length === 0) {
     problems.push(`${at}: must map at least one directory id (tid) to a platform tenant`);
     return undefined;
@@ -246,7 +319,8 @@ function parseEntraTenants(raw: unknown, at: string, problems: string[]): Record
   const result: Record<string, string> = {};
   for (const [tid, tenant] of pairs) {
     if (!GUID.test(tid)) problems.push(`${at}: "${tid.slice(0, 100)}" is not a directory id (a GUID)`);
-    else if (typeof tenant !== 'string' || tenant.trim() === '') problems.push(`${at}.${tid}: must name a platform tenant`);
+    else if (typeof tenant !== 'string' || tenant.trim() === '')
+      problems.push(`${at}.${tid}: must name a platform tenant`);
     else result[tid.toLowerCase()] = tenant.trim();
   }
   return result;

@@ -16,7 +16,11 @@ function configErrorOf(env: Env): ConfigError {
   throw new Error('expected a ConfigError, but the configuration parsed');
 }
 
-const EXTERNAL = { OIDC_ISSUER: 'https://idp.example.com/realms/acme', OIDC_AUDIENCE: 'platform-api', PUBLIC_ORIGIN: 'https://api.example.com' };
+const EXTERNAL = {
+  OIDC_ISSUER: 'https://idp.example.com/realms/acme',
+  OIDC_AUDIENCE: 'platform-api',
+  PUBLIC_ORIGIN: 'https://api.example.com',
+};
 
 describe('parsePlatformConfig', () => {
   describe('defaults with an empty environment', () => {
@@ -79,7 +83,11 @@ describe('parsePlatformConfig', () => {
     });
 
     it('accepts a comma list of asymmetric algorithms, trimming blanks', () => {
-      expect(parsePlatformConfig({ OIDC_ALGORITHMS: ' ES384 , PS512,EdDSA ' }, CWD).oidc.algorithms).toEqual(['ES384', 'PS512', 'EdDSA']);
+      expect(parsePlatformConfig({ OIDC_ALGORITHMS: ' ES384 , PS512,EdDSA ' }, CWD).oidc.algorithms).toEqual([
+        'ES384',
+        'PS512',
+        'EdDSA',
+      ]);
     });
   });
 
@@ -87,23 +95,37 @@ describe('parsePlatformConfig', () => {
     it('allows pretty logs in development only, and no unknown format', () => {
       expect(parsePlatformConfig({ LOG_FORMAT: 'pretty' }, CWD).logFormat).toBe('pretty');
       expect(parsePlatformConfig({}, CWD).logFormat).toBe('auto');
-      expect(configErrorOf({ NODE_ENV: 'production', ...EXTERNAL, LOG_FORMAT: 'pretty' }).problems).toEqual([expect.stringContaining('LOG_FORMAT=pretty is for development only')]);
+      expect(configErrorOf({ NODE_ENV: 'production', ...EXTERNAL, LOG_FORMAT: 'pretty' }).problems).toEqual([
+        expect.stringContaining('LOG_FORMAT=pretty is for development only'),
+      ]);
       expect(configErrorOf({ LOG_FORMAT: 'xml' }).problems).toEqual(['LOG_FORMAT must be json, pretty or auto']);
     });
 
     it('keeps the audit journal under DATA_DIR unless AUDIT_JOURNAL_DIR says otherwise', () => {
-      expect(parsePlatformConfig({ DATA_DIR: 'var' }, CWD).audit.journalDir).toBe(path.join(CWD, 'var', 'audit-journal'));
-      expect(parsePlatformConfig({ AUDIT_JOURNAL_DIR: '/mnt/journal' }, CWD).audit.journalDir).toBe(path.resolve('/mnt/journal'));
-      expect(configErrorOf({ AUDIT_QUEUE_LIMIT: '10' }).problems).toEqual([expect.stringContaining('AUDIT_QUEUE_LIMIT')]);
+      expect(parsePlatformConfig({ DATA_DIR: 'var' }, CWD).audit.journalDir).toBe(
+        path.join(CWD, 'var', 'audit-journal'),
+      );
+      expect(parsePlatformConfig({ AUDIT_JOURNAL_DIR: '/mnt/journal' }, CWD).audit.journalDir).toBe(
+        path.resolve('/mnt/journal'),
+      );
+      expect(configErrorOf({ AUDIT_QUEUE_LIMIT: '10' }).problems).toEqual([
+        expect.stringContaining('AUDIT_QUEUE_LIMIT'),
+      ]);
     });
 
     it('makes audit records durable in the write-ahead log before the response unless AUDIT_DURABILITY says otherwise; leases idempotency keys for 30 s by default', () => {
       expect(parsePlatformConfig({}, CWD).audit.durability).toBe('journal');
-      expect(parsePlatformConfig({ AUDIT_DURABILITY: 'before-response' }, CWD).audit.durability).toBe('before-response');
+      expect(parsePlatformConfig({ AUDIT_DURABILITY: 'before-response' }, CWD).audit.durability).toBe(
+        'before-response',
+      );
       expect(parsePlatformConfig({ AUDIT_DURABILITY: 'async' }, CWD).audit.durability).toBe('async');
-      expect(configErrorOf({ AUDIT_DURABILITY: 'later' }).problems).toEqual(['AUDIT_DURABILITY must be one of journal, before-response, async']);
+      expect(configErrorOf({ AUDIT_DURABILITY: 'later' }).problems).toEqual([
+        'AUDIT_DURABILITY must be one of journal, before-response, async',
+      ]);
       expect(parsePlatformConfig({}, CWD).idempotencyLeaseMs).toBe(30_000);
-      expect(configErrorOf({ IDEMPOTENCY_LEASE_MS: '10' }).problems).toEqual([expect.stringContaining('IDEMPOTENCY_LEASE_MS')]);
+      expect(configErrorOf({ IDEMPOTENCY_LEASE_MS: '10' }).problems).toEqual([
+        expect.stringContaining('IDEMPOTENCY_LEASE_MS'),
+      ]);
     });
   });
 
@@ -115,16 +137,29 @@ describe('parsePlatformConfig', () => {
 
     it('rejects production without PUBLIC_ORIGIN, and a PUBLIC_ORIGIN with a path', () => {
       const { PUBLIC_ORIGIN: _origin, ...withoutOrigin } = EXTERNAL;
-      expect(configErrorOf({ NODE_ENV: 'production', ...withoutOrigin }).problems).toEqual([expect.stringContaining('PUBLIC_ORIGIN is required when NODE_ENV=production')]);
-      expect(configErrorOf({ ...EXTERNAL, PUBLIC_ORIGIN: 'https://api.example.com/v1' }).problems).toEqual([expect.stringContaining('PUBLIC_ORIGIN must be an origin')]);
-      expect(parsePlatformConfig({ ...EXTERNAL, PUBLIC_ORIGIN: 'HTTPS://API.example.com:443' }, CWD).dpop.publicOrigin).toBe('https://api.example.com');
+      expect(configErrorOf({ NODE_ENV: 'production', ...withoutOrigin }).problems).toEqual([
+        expect.stringContaining('PUBLIC_ORIGIN is required when NODE_ENV=production'),
+      ]);
+      expect(configErrorOf({ ...EXTERNAL, PUBLIC_ORIGIN: 'https://api.example.com/v1' }).problems).toEqual([
+        expect.stringContaining('PUBLIC_ORIGIN must be an origin'),
+      ]);
+      expect(
+        parsePlatformConfig({ ...EXTERNAL, PUBLIC_ORIGIN: 'HTTPS://API.example.com:443' }, CWD).dpop.publicOrigin,
+      ).toBe('https://api.example.com');
     });
 
     it('reads CORS_ALLOWED_ORIGINS as exact origins (none by default); a wildcard or a path is refused', () => {
       expect(parsePlatformConfig(EXTERNAL, CWD).corsAllowedOrigins).toEqual([]);
-      expect(parsePlatformConfig({ ...EXTERNAL, CORS_ALLOWED_ORIGINS: 'https://App.example.com:443, http://localhost:5173' }, CWD).corsAllowedOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+      expect(
+        parsePlatformConfig(
+          { ...EXTERNAL, CORS_ALLOWED_ORIGINS: 'https://App.example.com:443, http://localhost:5173' },
+          CWD,
+        ).corsAllowedOrigins,
+      ).toEqual(['https://app.example.com', 'http://localhost:5173']);
       for (const bad of ['*', 'https://*.example.com', 'https://app.example.com/path', 'app.example.com']) {
-        expect(configErrorOf({ ...EXTERNAL, CORS_ALLOWED_ORIGINS: bad }).problems, bad).toEqual([expect.stringContaining('CORS_ALLOWED_ORIGINS')]);
+        expect(configErrorOf({ ...EXTERNAL, CORS_ALLOWED_ORIGINS: bad }).problems, bad).toEqual([
+          expect.stringContaining('CORS_ALLOWED_ORIGINS'),
+        ]);
       }
     });
 
@@ -156,7 +191,10 @@ describe('parsePlatformConfig', () => {
     });
 
     it('splits OIDC_AUDIENCE on commas, trimming and dropping empty entries', () => {
-      const config = parsePlatformConfig({ OIDC_ISSUER: EXTERNAL.OIDC_ISSUER, OIDC_AUDIENCE: 'api-1, https://api.example.com ,,api-3' }, CWD);
+      const config = parsePlatformConfig(
+        { OIDC_ISSUER: EXTERNAL.OIDC_ISSUER, OIDC_AUDIENCE: 'api-1, https://api.example.com ,,api-3' },
+        CWD,
+      );
       expect(config.oidc.audiences).toEqual(['api-1', 'https://api.example.com', 'api-3']);
     });
 
@@ -169,22 +207,33 @@ describe('parsePlatformConfig', () => {
     it('is on with the development provider (it types its access tokens at+jwt), off by default for an external issuer', () => {
       expect(parsePlatformConfig({}, CWD).oidc.requireAccessTokenType).toBe(true);
       expect(parsePlatformConfig(EXTERNAL, CWD).oidc.requireAccessTokenType).toBe(false);
-      expect(parsePlatformConfig({ ...EXTERNAL, OIDC_REQUIRE_AT_JWT: 'true' }, CWD).oidc.requireAccessTokenType).toBe(true);
+      expect(parsePlatformConfig({ ...EXTERNAL, OIDC_REQUIRE_AT_JWT: 'true' }, CWD).oidc.requireAccessTokenType).toBe(
+        true,
+      );
     });
     it('accepts only true or false', () => {
-      expect(configErrorOf({ ...EXTERNAL, OIDC_REQUIRE_AT_JWT: 'yes' }).problems).toEqual(['OIDC_REQUIRE_AT_JWT must be true or false']);
+      expect(configErrorOf({ ...EXTERNAL, OIDC_REQUIRE_AT_JWT: 'yes' }).problems).toEqual([
+        'OIDC_REQUIRE_AT_JWT must be true or false',
+      ]);
     });
   });
 
   describe('OIDC_PRESET', () => {
     it('rejects cognito without OIDC_CLIENT_ID', () => {
-      const err = configErrorOf({ OIDC_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', OIDC_PRESET: 'cognito' });
+      const err = configErrorOf({
+        OIDC_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
+        OIDC_PRESET: 'cognito',
+      });
       expect(err.problems).toEqual([expect.stringContaining('OIDC_CLIENT_ID is required with OIDC_PRESET=cognito')]);
     });
 
     it('accepts cognito with OIDC_CLIENT_ID and no audience', () => {
       const config = parsePlatformConfig(
-        { OIDC_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc', OIDC_PRESET: 'cognito', OIDC_CLIENT_ID: 'client-1' },
+        {
+          OIDC_ISSUER: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc',
+          OIDC_PRESET: 'cognito',
+          OIDC_CLIENT_ID: 'client-1',
+        },
         CWD,
       );
       expect(config.oidc.preset).toBe('cognito');
@@ -210,12 +259,19 @@ describe('parsePlatformConfig', () => {
 
     it('bounds OIDC_CLOCK_TOLERANCE_SECONDS to 0..300', () => {
       expect(parsePlatformConfig({ OIDC_CLOCK_TOLERANCE_SECONDS: '300' }, CWD).oidc.clockToleranceSeconds).toBe(300);
-      expect(configErrorOf({ OIDC_CLOCK_TOLERANCE_SECONDS: '301' }).problems[0]).toContain('OIDC_CLOCK_TOLERANCE_SECONDS');
+      expect(configErrorOf({ OIDC_CLOCK_TOLERANCE_SECONDS: '301' }).problems[0]).toContain(
+        'OIDC_CLOCK_TOLERANCE_SECONDS',
+      );
     });
   });
 
   it('reports every problem at once', () => {
-    const err = configErrorOf({ NODE_ENV: 'production', PORT: 'x', OIDC_ALGORITHMS: 'none', PUBLIC_ORIGIN: 'https://api.example.com' });
+    const err = configErrorOf({
+      NODE_ENV: 'production',
+      PORT: 'x',
+      OIDC_ALGORITHMS: 'none',
+      PUBLIC_ORIGIN: 'https://api.example.com',
+    });
     expect(err.problems).toHaveLength(3);
     expect(err.problems.join('\n')).toMatch(/OIDC_ISSUER/);
     expect(err.problems.join('\n')).toMatch(/PORT/);
@@ -225,7 +281,9 @@ describe('parsePlatformConfig', () => {
   describe('DATABASE_URL', () => {
     it('accepts postgres:// and postgresql:// URLs', () => {
       expect(parsePlatformConfig({ DATABASE_URL: 'postgres://u:p@db/x' }, CWD).databaseUrl).toBe('postgres://u:p@db/x');
-      expect(parsePlatformConfig({ DATABASE_URL: 'postgresql://u:p@db/x' }, CWD).databaseUrl).toBe('postgresql://u:p@db/x');
+      expect(parsePlatformConfig({ DATABASE_URL: 'postgresql://u:p@db/x' }, CWD).databaseUrl).toBe(
+        'postgresql://u:p@db/x',
+      );
     });
 
     it('rejects another scheme without ever echoing the secret value', () => {

@@ -1,6 +1,12 @@
 import * as path from 'node:path';
 
-import { CLAIM_PRESETS, DEFAULT_ALGORITHMS, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, type ClaimPresetName, type PlatformEnv } from './platform-env.schema';
+import {
+  CLAIM_PRESETS,
+  DEFAULT_ALGORITHMS,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  type ClaimPresetName,
+  type PlatformEnv,
+} from './platform-env.schema';
 import { readIssuersFile, type IssuerConfig } from './issuers-file';
 import type { OidcConfig } from './oidc-config';
 import { audiencesOf, ConfigError, envName, validatePlatformEnv } from './validate-platform-env';
@@ -141,7 +147,10 @@ export interface PlatformConfigValues {
  *
  * @throws ConfigError listing every invalid variable by name (never by secret value).
  */
-export function parsePlatformConfig(env: Record<string, string | undefined>, cwd = process.cwd()): PlatformConfigValues {
+export function parsePlatformConfig(
+  env: Record<string, string | undefined>,
+  cwd = process.cwd(),
+): PlatformConfigValues {
   const validated = validatePlatformEnv(env);
   const config = toPlatformConfig(validated, cwd);
   if (validated.OIDC_ISSUERS_FILE === undefined) return config;
@@ -157,7 +166,9 @@ export function parsePlatformConfig(env: Record<string, string | undefined>, cwd
  */
 export function toPlatformConfig(env: PlatformEnv, cwd = process.cwd()): PlatformConfigValues {
   const config = configOf(env, cwd);
-  return config.oidc.issuer === undefined ? config : { ...config, issuers: [{ ...config.oidc, issuer: config.oidc.issuer }] };
+  return config.oidc.issuer === undefined
+    ? config
+    : { ...config, issuers: [{ ...config.oidc, issuer: config.oidc.issuer }] };
 }
 
 function configOf(env: PlatformEnv, cwd: string): PlatformConfigValues {
@@ -190,7 +201,8 @@ function configOf(env: PlatformEnv, cwd: string): PlatformConfigValues {
       tenantClaim: env.OIDC_TENANT_CLAIM,
       rolesClaim: env.OIDC_ROLES_CLAIM,
       groupsClaim: env.OIDC_GROUPS_CLAIM,
-      claimDelimiter: env.OIDC_CLAIM_DELIMITER === undefined ? undefined : env.OIDC_CLAIM_DELIMITER === 'comma' ? ',' : ' ',
+      claimDelimiter:
+        env.OIDC_CLAIM_DELIMITER === undefined ? undefined : env.OIDC_CLAIM_DELIMITER === 'comma' ? ',' : ' ',
       // The development provider types its access tokens at+jwt; external ones vary.
       requireAccessTokenType: env.OIDC_REQUIRE_AT_JWT ?? issuer === undefined,
     },
@@ -202,7 +214,11 @@ function configOf(env: PlatformEnv, cwd: string): PlatformConfigValues {
       graceSeconds: env.SECRETS_GRACE_SECONDS ?? 300,
     },
     serviceAccountsRequired: env.SERVICE_ACCOUNTS_REQUIRED ?? true,
-    bootstrap: { inline: env.PLATFORM_BOOTSTRAP, file: file(env.BOOTSTRAP_FILE, 'config/bootstrap.yaml'), fileRequired: env.BOOTSTRAP_FILE !== undefined },
+    bootstrap: {
+      inline: env.PLATFORM_BOOTSTRAP,
+      file: file(env.BOOTSTRAP_FILE, 'config/bootstrap.yaml'),
+      fileRequired: env.BOOTSTRAP_FILE !== undefined,
+    },
     delegationMaxDepth: env.DELEGATION_MAX_DEPTH ?? 1,
     dpop: {
       proofMaxAgeSeconds: env.DPOP_PROOF_MAX_AGE_SECONDS ?? 60,
@@ -214,7 +230,11 @@ function configOf(env: PlatformEnv, cwd: string): PlatformConfigValues {
     redis:
       env.REDIS_URL === undefined
         ? undefined
-        : { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX ?? 'platform:', commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS ?? 250 },
+        : {
+            url: env.REDIS_URL,
+            keyPrefix: env.REDIS_KEY_PREFIX ?? 'platform:',
+            commandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS ?? 250,
+          },
     rateLimitsFile: file(env.RATE_LIMITS_FILE, 'config/rate-limits.yaml'),
     rateLimitInstances: env.RATE_LIMIT_INSTANCES ?? 1,
     audit: {
@@ -236,5 +256,8 @@ function configOf(env: PlatformEnv, cwd: string): PlatformConfigValues {
 function trustProxyOf(raw: string | undefined): false | number | string[] {
   if (raw === undefined || raw === 'false') return false;
   if (/^\d+$/.test(raw)) return Number(raw);
-  return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -8,7 +8,18 @@ export type ClaimPresetName = (typeof CLAIM_PRESETS)[number];
 /** Asymmetric JWS algorithms accepted by default (RFC 8725 section 3.1: pin the list). */
 export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 /** Every JWS algorithm OIDC_ALGORITHMS may name: asymmetric only, so never `none` or HS*. */
-export const ALLOWED_ALGORITHMS: readonly string[] = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const ALLOWED_ALGORITHMS: readonly string[] = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 /** Longest access-token lifetime accepted by default, in seconds (24 h; OWASP ASVS 5.0 V9.2.1, RFC 9068 section 4). */
 export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 24 * 3600;
@@ -24,7 +35,8 @@ const url = (property: string) => ({ message: `${property} must be an http(s) UR
  */
 export class PlatformEnv {
   // A typo ("prod") must not silently mean development, which starts the development provider.
-  @EnvOneOf(['development', 'test', 'production'], 'development, test or production') NODE_ENV?: 'development' | 'test' | 'production';
+  @EnvOneOf(['development', 'test', 'production'], 'development, test or production') NODE_ENV?:
+    'development' | 'test' | 'production';
   @IsOptional() @IsString() HOST?: string;
   @EnvInt(0, 65535) PORT?: number;
   @EnvMatches(/^postgres(ql)?:\/\//, 'a postgres:// URL') DATABASE_URL?: string;
@@ -43,7 +55,10 @@ export class PlatformEnv {
   @EnvOneOf(CLAIM_PRESETS) OIDC_PRESET?: ClaimPresetName;
   @EnvList()
   @ArrayNotEmpty({ message: 'OIDC_ALGORITHMS must name at least one algorithm' })
-  @EachEntry((alg) => ALLOWED_ALGORITHMS.includes(alg), (name, alg) => `${name}: "${alg}" is not an asymmetric JWS algorithm (none and HS* are never accepted)`)
+  @EachEntry(
+    (alg) => ALLOWED_ALGORITHMS.includes(alg),
+    (name, alg) => `${name}: "${alg}" is not an asymmetric JWS algorithm (none and HS* are never accepted)`,
+  )
   OIDC_ALGORITHMS?: string[];
   @EnvInt(0, 300) OIDC_CLOCK_TOLERANCE_SECONDS?: number;
   @EnvInt(0, 366 * 24 * 3600) OIDC_MAX_TOKEN_LIFETIME_SECONDS?: number;
@@ -72,10 +87,17 @@ export class PlatformEnv {
   @EnvList() DPOP_REQUIRED_FOR_MACHINES?: string[];
   @EnvMatches(isOrigin, 'an origin like https://api.example.com (no path)') PUBLIC_ORIGIN?: string;
   // `true` would believe any client's X-Forwarded-For.
-  @EnvMatches(/^(?!true$)/, "a hop count or the proxies' addresses/CIDRs (TRUST_PROXY=true would believe any client's X-Forwarded-For)") TRUST_PROXY?: string;
+  @EnvMatches(
+    /^(?!true$)/,
+    "a hop count or the proxies' addresses/CIDRs (TRUST_PROXY=true would believe any client's X-Forwarded-For)",
+  )
+  TRUST_PROXY?: string;
   // Exact origins only: `*` or a pattern would let any site read responses with a user's token.
   @EnvList()
-  @EachEntry(isOrigin, (name, origin) => `${name}: "${origin}" is not an origin like https://app.example.com (no path, no wildcard)`)
+  @EachEntry(
+    isOrigin,
+    (name, origin) => `${name}: "${origin}" is not an origin like https://app.example.com (no path, no wildcard)`,
+  )
   CORS_ALLOWED_ORIGINS?: string[];
 
   @EnvMatches(/^rediss?:\/\/[^\s]+$/, 'a redis:// or rediss:// URL') REDIS_URL?: string;

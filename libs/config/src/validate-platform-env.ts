@@ -39,21 +39,34 @@ export function validatePlatformEnv(raw: Record<string, unknown>): PlatformEnv {
 export function crossFieldProblems(env: PlatformEnv): string[] {
   const problems: string[] = [];
   const issuer = env.OIDC_ISSUER;
-  if (env.OIDC_ISSUERS_FILE !== undefined && issuer !== undefined) problems.push('OIDC_ISSUERS_FILE and OIDC_ISSUER are exclusive: declare every issuer in the file, or the one issuer in OIDC_ISSUER');
+  if (env.OIDC_ISSUERS_FILE !== undefined && issuer !== undefined)
+    problems.push(
+      'OIDC_ISSUERS_FILE and OIDC_ISSUER are exclusive: declare every issuer in the file, or the one issuer in OIDC_ISSUER',
+    );
   if (envName(env) === 'production') {
-    if (issuer === undefined && env.OIDC_ISSUERS_FILE === undefined) problems.push('OIDC_ISSUER is required when NODE_ENV=production (the development provider never runs in production)');
+    if (issuer === undefined && env.OIDC_ISSUERS_FILE === undefined)
+      problems.push(
+        'OIDC_ISSUER is required when NODE_ENV=production (the development provider never runs in production)',
+      );
     // In production the keys that decide every request must come over TLS.
     else if (issuer?.startsWith('http://')) problems.push('OIDC_ISSUER must be https:// when NODE_ENV=production');
-    if (env.OIDC_JWKS_URI?.startsWith('http://')) problems.push('OIDC_JWKS_URI must be https:// when NODE_ENV=production');
+    if (env.OIDC_JWKS_URI?.startsWith('http://'))
+      problems.push('OIDC_JWKS_URI must be https:// when NODE_ENV=production');
     // DPoP proofs name the URL they are for (htu): checked against the Host header instead, a
     // client could make a proof meant for another server that accepts the same token pass here.
-    if (env.PUBLIC_ORIGIN === undefined) problems.push('PUBLIC_ORIGIN is required when NODE_ENV=production (the https:// origin clients address, e.g. https://api.example.com)');
+    if (env.PUBLIC_ORIGIN === undefined)
+      problems.push(
+        'PUBLIC_ORIGIN is required when NODE_ENV=production (the https:// origin clients address, e.g. https://api.example.com)',
+      );
   }
-  if (audiencesOf(env).length === 0 && env.OIDC_PRESET !== 'cognito') problems.push('OIDC_AUDIENCE is required with an external OIDC_ISSUER');
+  if (audiencesOf(env).length === 0 && env.OIDC_PRESET !== 'cognito')
+    problems.push('OIDC_AUDIENCE is required with an external OIDC_ISSUER');
   if (issuer !== undefined) problems.push(...audienceProblems(audiencesOf(env), [issuer], 'OIDC_AUDIENCE'));
-  if (env.OIDC_PRESET === 'cognito' && (env.OIDC_CLIENT_ID ?? []).length === 0) problems.push('OIDC_CLIENT_ID is required with OIDC_PRESET=cognito (its access tokens carry no aud)');
+  if (env.OIDC_PRESET === 'cognito' && (env.OIDC_CLIENT_ID ?? []).length === 0)
+    problems.push('OIDC_CLIENT_ID is required with OIDC_PRESET=cognito (its access tokens carry no aud)');
   // Log pipelines parse JSON; pretty lines in production would be lost to them.
-  if (env.LOG_FORMAT === 'pretty' && envName(env) !== 'development') problems.push('LOG_FORMAT=pretty is for development only (NODE_ENV=development)');
+  if (env.LOG_FORMAT === 'pretty' && envName(env) !== 'development')
+    problems.push('LOG_FORMAT=pretty is for development only (NODE_ENV=development)');
   return problems;
 }
 

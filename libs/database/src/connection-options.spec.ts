@@ -19,8 +19,12 @@ describe('PostgreSQL connection options', () => {
   });
 
   it("falls back to the URL's password while the secret is absent, and uses it alone without a function", async () => {
-    expect(await passwordSent(postgresOptions('postgres://app:from-url@db/platform', () => undefined))).toBe('from-url');
+    expect(await passwordSent(postgresOptions('postgres://app:from-url@db/platform', () => undefined))).toBe(
+      'from-url',
+    );
     expect(await passwordSent(postgresOptions('postgres://app:from-url@db/platform'))).toBe('from-url');
-    expect(await passwordSent(postgresOptions('postgres://app:from-url@db/platform', () => 'from-secret'))).toBe('from-secret');
+    expect(await passwordSent(postgresOptions('postgres://app:from-url@db/platform', () => 'from-secret'))).toBe(
+      'from-secret',
+    );
   });
 });

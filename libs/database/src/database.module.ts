@@ -13,7 +13,9 @@ import { DATABASE_PASSWORD, DatabaseService } from './database.service';
       useFactory: async (config: PlatformConfig, secrets: SecretsService) => {
         // Every new connection asks for the `database-password` secret's current value (also one
         // that appears after start), else uses the password of DATABASE_URL.
-        const database = new DatabaseService(config, () => (secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined));
+        const database = new DatabaseService(config, () =>
+          secrets.has(DATABASE_PASSWORD.name) ? secrets.get(DATABASE_PASSWORD.name) : undefined,
+        );
         await database.open();
         return database;
       },

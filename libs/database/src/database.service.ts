@@ -68,7 +68,9 @@ export function lockFolder(dataDir: string): () => void {
     const [pidText, host] = readFileSync(lockFile, 'utf8').trim().split('@');
     const holder = Number(pidText);
     if (host !== undefined && host !== hostname()) {
-      throw new Error(`${dataDir} is in use by process ${holder} on host ${host}: give each instance its own DATA_DIR (delete ${lockFile} if that host is gone)`);
+      throw new Error(
+        `${dataDir} is in use by process ${holder} on host ${host}: give each instance its own DATA_DIR (delete ${lockFile} if that host is gone)`,
+      );
     }
     if (holder && holder !== process.pid && alive(holder)) {
       throw new Error(`${dataDir} is in use by process ${holder}: give each instance its own DATA_DIR`);
@@ -148,7 +150,10 @@ export class DatabaseService implements OnApplicationShutdown {
    */
   async ping(timeoutMs = 2000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`database ping took longer than ${timeoutMs} ms`)), timeoutMs)));
+    const late = new Promise<never>(
+      (_, reject) =>
+        (timer = setTimeout(() => reject(new Error(`database ping took longer than ${timeoutMs} ms`)), timeoutMs)),
+    );
     try {
       await Promise.race([this.db.execute(sql`select 1`), late]);
     } finally {
@@ -174,7 +179,12 @@ export class DatabaseService implements OnApplicationShutdown {
     try {
       // The engine runs in a worker thread (never on the HTTP event loop), reached over the
       // PostgreSQL wire protocol: from here on, the same driver path as PostgreSQL.
-      embedded = await EmbeddedPglite.start(dataDir, (code) => this.logger.error({ code }, 'Embedded database worker ended: requests are answered 503 until the platform restarts'));
+      embedded = await EmbeddedPglite.start(dataDir, (code) =>
+        this.logger.error(
+          { code },
+          'Embedded database worker ended: requests are answered 503 until the platform restarts',
+        ),
+      );
     } catch (err) {
       releaseLock();
       throw err;
@@ -194,7 +204,9 @@ export class DatabaseService implements OnApplicationShutdown {
   private async openPostgres(url: string): Promise<void> {
     const pool = await this.openPool({ ...postgresOptions(url, this.password), keepAlive: true });
     this.driver = 'postgres';
-    const listener = new PostgresListener(url, this.password, this.logger, (channel, payload) => this.dispatch(channel, payload));
+    const listener = new PostgresListener(url, this.password, this.logger, (channel, payload) =>
+      this.dispatch(channel, payload),
+    );
     this.subscribe = (channel) => listener.listen(channel);
     this.closeConnection = async () => {
       await listener.close();
@@ -211,12 +223,20 @@ export class DatabaseService implements OnApplicationShutdown {
     // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
     // Connections are recycled every 10 minutes, so that after a password rotation none lives on the old one for long.
     // keepAlive (PostgreSQL): a connection whose peer vanished (no reset) is noticed by TCP, not only by query_timeout.
-    const pool = new Pool({ ...connection, max: 10, connectionTimeoutMillis: 5000, query_timeout: 30_000, maxLifetimeSeconds: 600 });
+    const pool = new Pool({
+      ...connection,
+      max: 10,
+      connectionTimeoutMillis: 5000,
+      query_timeout: 30_000,
+      maxLifetimeSeconds: 600,
+    });
     pool.on('error', (err) => this.logger.error({ err }, 'PostgreSQL pool error'));
     // A checked-out client (inside a transaction, between two queries) has no pool listener: a
     // connection reset there would be an unhandled 'error' event and end the process. The query in
     // progress, if any, fails on its own; this only keeps the process alive.
-    pool.on('connect', (client) => client.on('error', (err) => this.logger.warn({ err }, 'PostgreSQL connection lost')));
+    pool.on('connect', (client) =>
+      client.on('error', (err) => this.logger.warn({ err }, 'PostgreSQL connection lost')),
+    );
     try {
       const client = await pool.connect();
       try {
@@ -260,7 +280,10 @@ export async function endPool(pool: import('pg').Pool, timeoutMs: number, logger
   clearTimeout(timer);
   if (!late) return;
   const clients = (pool as unknown as { _clients?: Array<{ connection?: { stream?: { destroy(): void } } }> })._clients;
-  logger.warn({ busy: pool.totalCount - pool.idleCount, timeoutMs, canClose: Array.isArray(clients) }, 'PostgreSQL connections still busy at shutdown: closing them');
+  logger.warn(
+    { busy: pool.totalCount - pool.idleCount, timeoutMs, canClose: Array.isArray(clients) },
+    'PostgreSQL connections still busy at shutdown: closing them',
+  );
   for (const client of clients ?? []) client.connection?.stream?.destroy();
   await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
 }
@@ -297,7 +320,13 @@ class PostgresListener {
     const client = this.client;
     if (!client) return;
     let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([client.end().then(() => false, () => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 2000)))]);
+    const late = await Promise.race([
+      client.end().then(
+        () => false,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 2000))),
+    ]);
     clearTimeout(timer);
     if (late) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
@@ -307,7 +336,11 @@ class PostgresListener {
     this.connecting ??= (async () => {
       const { Client } = await import('pg');
       // keepAlive: a half-open connection is noticed by TCP, not only by the periodic resync.
-      const client = new Client({ ...postgresOptions(this.url, this.password), connectionTimeoutMillis: 5000, keepAlive: true });
+      const client = new Client({
+        ...postgresOptions(this.url, this.password),
+        connectionTimeoutMillis: 5000,
+        keepAlive: true,
+      });
       client.on('notification', (message) => this.onNotification(message.channel, message.payload ?? ''));
       client.on('error', (err) => this.logger.warn({ err }, 'LISTEN connection error'));
       await client.connect();

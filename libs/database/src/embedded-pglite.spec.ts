@@ -36,9 +36,16 @@ describe('EmbeddedPglite: PGlite in a worker thread behind node-postgres', () =>
   });
 
   it('runs one named prepared statement from several connections (the backend parses it once)', async () => {
-    const insert = (id: number) => pool.query({ name: 'embedded_spec_insert', text: 'insert into embedded_spec values ($1, $2)', values: [id, `n${id}`] });
+    const insert = (id: number) =>
+      pool.query({
+        name: 'embedded_spec_insert',
+        text: 'insert into embedded_spec values ($1, $2)',
+        values: [id, `n${id}`],
+      });
     await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map(insert));
-    const prepared = await pool.query(`select count(*)::int as n from pg_prepared_statements where name = 'embedded_spec_insert'`);
+    const prepared = await pool.query(
+      `select count(*)::int as n from pg_prepared_statements where name = 'embedded_spec_insert'`,
+    );
     expect(prepared.rows).toEqual([{ n: 1 }]);
     expect((await pool.query('select count(*)::int as n from embedded_spec')).rows).toEqual([{ n: 8 }]);
   });

@@ -11,7 +11,9 @@ const CLOSE_TIMEOUT_MS = 10_000;
 
 /** A compiled `WebAssembly.Module` (the project's `lib` has no WebAssembly types). */
 type WasmModule = object;
-const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> } };
+const { WebAssembly: wasm } = globalThis as unknown as {
+  WebAssembly: { compile(bytes: Uint8Array): Promise<WasmModule> };
+};
 
 let engine: Promise<WasmModule> | undefined;
 
@@ -76,7 +78,8 @@ export class EmbeddedPglite {
           fail(new Error(`The embedded database could not open ${dataDir}: ${message.message}`));
         }
       };
-      const onEarlyExit = (code: number) => fail(new Error(`The embedded database worker ended while opening (exit code ${code})`));
+      const onEarlyExit = (code: number) =>
+        fail(new Error(`The embedded database worker ended while opening (exit code ${code})`));
       worker.on('message', onMessage);
       worker.once('error', fail);
       worker.once('exit', onEarlyExit);
@@ -124,7 +127,9 @@ export class EmbeddedPglite {
   /** A new session's port. @throws Error when the worker is gone or closing */
   private connect(): MessagePort {
     if (this.exited || this.closing) {
-      throw new Error(`The embedded database is ${this.closing ? 'closed' : `down (worker exit code ${this.exitCode})`}`);
+      throw new Error(
+        `The embedded database is ${this.closing ? 'closed' : `down (worker exit code ${this.exitCode})`}`,
+      );
     }
     const { port1, port2 } = new MessageChannel();
     this.worker.postMessage({ type: 'connect', port: port2 }, [port2]);

@@ -37,7 +37,9 @@ export function pgliteWorkerMain(): void {
     closed: boolean;
   }
   /** Message types after which the frontend waits for an answer: a batch ends there. */
-  const SYNC_POINTS = new Set([0x53 /* S */, 0x51 /* Q */, 0x58 /* X */, 0x70 /* p */, 0x48 /* H */, 0x63 /* c */, 0x66 /* f */]);
+  const SYNC_POINTS = new Set([
+    0x53 /* S */, 0x51 /* Q */, 0x58 /* X */, 0x70 /* p */, 0x48 /* H */, 0x63 /* c */, 0x66 /* f */,
+  ]);
   const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
   const sessions = new Set<Session>();
   /** Statement name -> SQL text of the named statements the backend holds. */
@@ -123,7 +125,7 @@ export function pgliteWorkerMain(): void {
     if (pumping || !db) return;
     pumping = true;
     try {
-      for (let progressed = true; progressed; ) {
+      for (let progressed = true; progressed;) {
         progressed = false;
         for (const s of owner ? [owner] : [...sessions]) {
           const n = runnable(s);

@@ -18,6 +18,8 @@ describe('installPoolTransactions', () => {
 
   it('refuses a database that is not drizzle over node-postgres', () => {
     expect(() => installPoolTransactions({}, new Pool())).toThrow(/not a drizzle node-postgres database/);
-    expect(() => installPoolTransactions(drizzlePglite as unknown as object, new Pool())).toThrow(/not a drizzle node-postgres database/);
+    expect(() => installPoolTransactions(drizzlePglite as unknown as object, new Pool())).toThrow(
+      /not a drizzle node-postgres database/,
+    );
   });
 });

@@ -68,9 +68,15 @@ export async function poolTransaction<T>(
   let broken: Error | undefined;
   try {
     const txSession = new NodePgSession(client, parts.dialect, parts.schema, parts.options);
-    const tx = new NodePgTransaction<Record<string, unknown>, TablesRelationalConfig>(parts.dialect, txSession, parts.schema);
+    const tx = new NodePgTransaction<Record<string, unknown>, TablesRelationalConfig>(
+      parts.dialect,
+      txSession,
+      parts.schema,
+    );
     try {
-      await tx.execute(sql`begin${config ? sql` ${(tx as unknown as { getTransactionConfigSQL(c: PgTransactionConfig): ReturnType<typeof sql> }).getTransactionConfigSQL(config)}` : undefined}`);
+      await tx.execute(
+        sql`begin${config ? sql` ${(tx as unknown as { getTransactionConfigSQL(c: PgTransactionConfig): ReturnType<typeof sql> }).getTransactionConfigSQL(config)}` : undefined}`,
+      );
     } catch (err) {
       broken = asError(err);
       throw err;
@@ -98,7 +104,9 @@ export async function poolTransaction<T>(
 /** `ROLLBACK`, bounded. @returns the reason the client must not be reused, or undefined when it rolled back */
 async function rollback(tx: Tx, timeoutMs: number): Promise<Error | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<Error>((resolve) => (timer = setTimeout(() => resolve(new Error(`ROLLBACK took longer than ${timeoutMs} ms`)), timeoutMs)));
+  const late = new Promise<Error>(
+    (resolve) => (timer = setTimeout(() => resolve(new Error(`ROLLBACK took longer than ${timeoutMs} ms`)), timeoutMs)),
+  );
   try {
     return await Promise.race([tx.execute(sql`rollback`).then(() => undefined, asError), late]);
   } finally {

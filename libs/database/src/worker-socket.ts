@@ -33,7 +33,9 @@ export class WorkerSocket extends Duplex {
         return;
       }
       this.port = port;
-      port.on('message', (chunk: Uint8Array) => this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
+      port.on('message', (chunk: Uint8Array) =>
+        this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+      );
       port.on('close', () => {
         if (this.port !== port) return;
         this.port = undefined;

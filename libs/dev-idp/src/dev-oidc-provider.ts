@@ -66,14 +66,22 @@ function signingJwkFromPem(pem: string): Record<string, unknown> {
   const key = createPrivateKey(pem);
   if (key.asymmetricKeyType !== 'rsa') throw new Error('the development provider signs with RSA keys (RS256)');
   const jwk = key.export({ format: 'jwk' });
-  const thumbprint = createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n })).digest('base64url');
+  const thumbprint = createHash('sha256')
+    .update(JSON.stringify({ e: jwk.e, kty: 'RSA', n: jwk.n }))
+    .digest('base64url');
   return { ...jwk, kid: `dev-${thumbprint.slice(0, 12)}`, alg: 'RS256', use: 'sig' };
 }
 
 const registeredClientsFile = (dataDir: string) => path.join(dataDir, 'dev-idp', 'clients.json');
 
 /** oidc-provider metadata of a client-credentials client. */
-function machineClientMetadata(c: { clientId: string; clientSecret: string; scopes: string[]; tenant: string | null; agent?: boolean }) {
+function machineClientMetadata(c: {
+  clientId: string;
+  clientSecret: string;
+  scopes: string[];
+  tenant: string | null;
+  agent?: boolean;
+}) {
   return {
     client_id: c.clientId,
     client_secret: c.clientSecret,
@@ -92,8 +100,21 @@ function signingJwks(dataDir: string): { keys: Record<string, unknown>[] } {
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as { keys: Record<string, unknown>[] };
   // Generated as PEM and parsed again: exporting a JWK straight from a KeyObject that key
   // generation returned can deadlock Node 20 when the generation job is garbage-collected meanwhile.
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const jwks = { keys: [{ ...createPrivateKey(privateKey).export({ format: 'jwk' }), kid: `dev-${randomUUID().slice(0, 8)}`, alg: 'RS256', use: 'sig' }] };
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const jwks = {
+    keys: [
+      {
+        ...createPrivateKey(privateKey).export({ format: 'jwk' }),
+        kid: `dev-${randomUUID().slice(0, 8)}`,
+        alg: 'RS256',
+        use: 'sig',
+      },
+    ],
+  };
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(jwks), { mode: 0o600 });
   return jwks;
@@ -111,11 +132,15 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  *   seeded client names a scope missing from `resourceScopes`.
  */
 export async function startDevOidcProvider(options: DevOidcProviderOptions): Promise<DevOidcProvider> {
-  if (process.env.NODE_ENV === 'production') throw new Error('The development OpenID provider refuses to start with NODE_ENV=production');
+  if (process.env.NODE_ENV === 'production')
+    throw new Error('The development OpenID provider refuses to start with NODE_ENV=production');
   const resourceScopes = [...new Set(options.resourceScopes ?? DEV_MACHINE_CLIENTS.flatMap((client) => client.scopes))];
   // The manifests are the one list of scopes: a seeded client naming another is a stale seed.
   const undeclared = undeclaredSeedScopes(resourceScopes);
-  if (undeclared.length > 0) throw new Error(`The development provider's seeded clients name scopes no app manifest declares: ${undeclared.join(', ')}`);
+  if (undeclared.length > 0)
+    throw new Error(
+      `The development provider's seeded clients name scopes no app manifest declares: ${undeclared.join(', ')}`,
+    );
   // oidc-provider is ESM-only; Node >= 20.19 loads it through require().
   const { default: Provider, errors } = await import('oidc-provider');
 
@@ -131,7 +156,9 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   let signingKeys = signingJwks(options.dataDir).keys;
   // Clients registered by earlier runs (service accounts), back in the provider's store.
   const clientsFile = registeredClientsFile(options.dataDir);
-  const registered: DevMachineRegistration[] = existsSync(clientsFile) ? (JSON.parse(readFileSync(clientsFile, 'utf8')) as DevMachineRegistration[]) : [];
+  const registered: DevMachineRegistration[] = existsSync(clientsFile)
+    ? (JSON.parse(readFileSync(clientsFile, 'utf8')) as DevMachineRegistration[])
+    : [];
   const clientStore = new DevMemoryStore('Client');
   /** Delegated tokens being issued by the token-exchange grant: their user and actor chain. */
   const delegations = new WeakMap<object, Delegation>();
@@ -144,7 +171,8 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
   });
   const TEN_YEARS_SECONDS = 10 * 365 * 24 * 3600;
   // Seeded machine clients live in the store too, so that their secrets can be rotated.
-  for (const client of [...DEV_MACHINE_CLIENTS, ...registered]) await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
+  for (const client of [...DEV_MACHINE_CLIENTS, ...registered])
+    await clientStore.upsert(client.clientId, machineClientMetadata(client), TEN_YEARS_SECONDS);
 
   const configuration: Configuration = {
     adapter: DevMemoryStore,
@@ -170,7 +198,9 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     ],
     // Browser clients redeem their code with a cross-origin fetch: the console and the OpenAPI page
     // (which signs in with the token command's client), from http: loopback origins only.
-    clientBasedCORS: (_ctx, origin, client) => (client.clientId === DEV_CONSOLE_CLIENT.clientId || client.clientId === DEV_CLI_CLIENT.clientId) && isLoopbackOrigin(origin),
+    clientBasedCORS: (_ctx, origin, client) =>
+      (client.clientId === DEV_CONSOLE_CLIENT.clientId || client.clientId === DEV_CLI_CLIENT.clientId) &&
+      isLoopbackOrigin(origin),
     // Names itself, so that the token command refuses any other provider (provider-identity.ts).
     discovery: { [DEV_PROVIDER_METADATA]: DEV_PROVIDER_ID },
     extraClientMetadata: { properties: ['tenant'] },
@@ -179,7 +209,12 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       if (!user) return undefined;
       return {
         accountId: user.username,
-        claims: () => ({ sub: user.username, name: user.name, email: user.email, ...(user.tenant && { tenant: user.tenant }) }),
+        claims: () => ({
+          sub: user.username,
+          name: user.name,
+          email: user.email,
+          ...(user.tenant && { tenant: user.tenant }),
+        }),
       };
     },
     claims: { openid: ['sub'], profile: ['name', 'email', 'tenant'] },
@@ -193,7 +228,9 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx: KoaContextWithOIDC, resource: string) => {
           if (resource !== options.audience) throw new errors.InvalidTarget();
-          return resourceServerInfo() as ReturnType<NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>['getResourceServerInfo'] & object>;
+          return resourceServerInfo() as ReturnType<
+            NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>['getResourceServerInfo'] & object
+          >;
         },
       },
       // RFC 9449: a client that sends a DPoP proof to the token endpoint gets a token bound to its key (cnf.jkt).
@@ -216,7 +253,9 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       if (accountId) {
         const user = findDevUser(accountId);
         // Name and email too, as Keycloak puts them in access tokens: the platform provisions profiles from them.
-        return user ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles, name: user.name, email: user.email } : undefined;
+        return user
+          ? { ...(user.tenant && { tenant: user.tenant }), roles: user.roles, name: user.name, email: user.email }
+          : undefined;
       }
       // Seeded or registered at run time: the client's own metadata names its tenant.
       const tenant = (ctx.oidc.client as { tenant?: string } | undefined)?.tenant;
@@ -225,7 +264,15 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     pkce: { required: () => true },
     jwks: { keys: signingKeys },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
-    ttl: { IdToken: 3600, AccessToken: ttl, ClientCredentials: ttl, Interaction: 600, Session: 3600, Grant: 3600, AuthorizationCode: 60 },
+    ttl: {
+      IdToken: 3600,
+      AccessToken: ttl,
+      ClientCredentials: ttl,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      AuthorizationCode: 60,
+    },
     renderError: (ctx, out) => {
       ctx.type = 'json';
       ctx.body = out;
@@ -259,17 +306,26 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     const details = await provider.interactionDetails(req, res);
     const { uid, prompt, params } = details;
     if (prompt.name === 'login') {
-      const chosen = new URL(req.url ?? '/', issuer).searchParams.get('user') ?? (params.login_hint as string | undefined);
+      const chosen =
+        new URL(req.url ?? '/', issuer).searchParams.get('user') ?? (params.login_hint as string | undefined);
       const user = chosen === undefined ? undefined : findDevUser(chosen);
       if (!user) {
         const links = DEV_USERS.map(
-          (u) => `<li><a href="/interaction/${escapeHtml(uid)}?user=${escapeHtml(u.username)}">${escapeHtml(u.username)}</a> (${escapeHtml(u.tenant ?? 'no tenant')}: ${escapeHtml(u.roles.join(', '))})</li>`,
+          (u) =>
+            `<li><a href="/interaction/${escapeHtml(uid)}?user=${escapeHtml(u.username)}">${escapeHtml(u.username)}</a> (${escapeHtml(u.tenant ?? 'no tenant')}: ${escapeHtml(u.roles.join(', '))})</li>`,
         ).join('');
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-        res.end(`<!doctype html><title>Development sign-in</title><h1>Development sign-in</h1><p>Pick a seeded user:</p><ul>${links}</ul>`);
+        res.end(
+          `<!doctype html><title>Development sign-in</title><h1>Development sign-in</h1><p>Pick a seeded user:</p><ul>${links}</ul>`,
+        );
         return;
       }
-      await provider.interactionFinished(req, res, { login: { accountId: user.username } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: user.username } },
+        { mergeWithLastSubmission: false },
+      );
       return;
     }
     // Consent: the development provider grants what was asked, within the client's allowed scopes.
@@ -277,10 +333,15 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
       ? await provider.Grant.find(details.grantId)
       : new provider.Grant({ accountId: details.session?.accountId, clientId: params.client_id as string });
     if (!grant) throw new Error('grant not found');
-    const missing = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    const missing = prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
     if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
     if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
-    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+      grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
     await provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   };
@@ -289,7 +350,9 @@ export async function startDevOidcProvider(options: DevOidcProviderOptions): Pro
     if (req.url?.startsWith('/interaction/')) {
       interaction(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'invalid_request', error_description: 'interaction failed or expired; start again' }));
+        res.end(
+          JSON.stringify({ error: 'invalid_request', error_description: 'interaction failed or expired; start again' }),
+        );
       });
       return;
     }

@@ -15,8 +15,16 @@ export interface DpopKey {
 /** A new ES256 DPoP key pair. */
 export async function generateDpopKey(): Promise<DpopKey> {
   // As PEM, then parsed: a JWK exported from a freshly generated key object can deadlock Node 20.
-  const pem = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  return { privateKey: createPrivateKey(pem.privateKey), publicJwk: createPublicKey(pem.publicKey).export({ format: 'jwk' }), alg: 'ES256' };
+  const pem = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return {
+    privateKey: createPrivateKey(pem.privateKey),
+    publicJwk: createPublicKey(pem.publicKey).export({ format: 'jwk' }),
+    alg: 'ES256',
+  };
 }
 
 /**
@@ -25,7 +33,13 @@ export async function generateDpopKey(): Promise<DpopKey> {
  * and, when an access token is given, `ath` (its SHA-256, base64url). `overrides` replace claims
  * (tests use it to forge bad proofs).
  */
-export async function createDpopProof(key: DpopKey, method: string, url: string, accessToken?: string, overrides: Record<string, unknown> = {}): Promise<string> {
+export async function createDpopProof(
+  key: DpopKey,
+  method: string,
+  url: string,
+  accessToken?: string,
+  overrides: Record<string, unknown> = {},
+): Promise<string> {
   const target = new URL(url);
   const claims: Record<string, unknown> = {
     jti: randomUUID(),
@@ -35,7 +49,9 @@ export async function createDpopProof(key: DpopKey, method: string, url: string,
     ...(accessToken !== undefined && { ath: createHash('sha256').update(accessToken).digest('base64url') }),
     ...overrides,
   };
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, typ: 'dpop+jwt', jwk: key.publicJwk }).sign(key.privateKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: key.alg, typ: 'dpop+jwt', jwk: key.publicJwk })
+    .sign(key.privateKey);
 }
 
 interface Discovery {
@@ -49,7 +65,12 @@ async function discover(issuer: string): Promise<Discovery> {
   return (await response.json()) as Discovery;
 }
 
-async function tokenRequest(endpoint: string, body: Record<string, string>, headers: Record<string, string> = {}, dpop?: DpopKey): Promise<string> {
+async function tokenRequest(
+  endpoint: string,
+  body: Record<string, string>,
+  headers: Record<string, string> = {},
+  dpop?: DpopKey,
+): Promise<string> {
   if (dpop) headers = { ...headers, dpop: await createDpopProof(dpop, 'POST', endpoint) };
   const response = await fetch(endpoint, {
     method: 'POST',
@@ -57,7 +78,8 @@ async function tokenRequest(endpoint: string, body: Record<string, string>, head
     body: new URLSearchParams(body),
   });
   const json = (await response.json()) as { access_token?: string; error?: string; error_description?: string };
-  if (!response.ok || !json.access_token) throw new Error(`token endpoint: ${json.error ?? response.status} ${json.error_description ?? ''}`.trim());
+  if (!response.ok || !json.access_token)
+    throw new Error(`token endpoint: ${json.error ?? response.status} ${json.error_description ?? ''}`.trim());
   return json.access_token;
 }
 
@@ -71,7 +93,9 @@ async function tokenRequest(endpoint: string, body: Record<string, string>, head
  */
 export async function devUserToken(issuer: string, username: string, audience: string): Promise<string> {
   if (!findDevUser(username)) {
-    throw new Error(`no seeded user "${username}" (seeded: ${DEV_USERS.map((u) => u.username).join(', ')}; or a test profile, profile:<tenant>:<roles>)`);
+    throw new Error(
+      `no seeded user "${username}" (seeded: ${DEV_USERS.map((u) => u.username).join(', ')}; or a test profile, profile:<tenant>:<roles>)`,
+    );
   }
   const { authorization_endpoint, token_endpoint } = await discover(issuer);
   const verifier = randomBytes(32).toString('base64url');
@@ -130,7 +154,9 @@ export async function devUserToken(issuer: string, username: string, audience: s
 export async function devClientToken(issuer: string, clientId: string, audience: string): Promise<string> {
   const client = DEV_MACHINE_CLIENTS.find((c) => c.clientId === clientId);
   if (!client) {
-    throw new Error(`no seeded machine client "${clientId}" (seeded: ${DEV_MACHINE_CLIENTS.map((c) => c.clientId).join(', ')}); for a registered service account give --secret and --scope`);
+    throw new Error(
+      `no seeded machine client "${clientId}" (seeded: ${DEV_MACHINE_CLIENTS.map((c) => c.clientId).join(', ')}); for a registered service account give --secret and --scope`,
+    );
   }
   return clientCredentialsToken(issuer, client, audience);
 }
@@ -149,7 +175,12 @@ export async function clientCredentialsToken(
   options: { dpop?: DpopKey } = {},
 ): Promise<string> {
   const { token_endpoint } = await discover(issuer);
-  return tokenRequest(token_endpoint, { grant_type: 'client_credentials', scope: client.scopes.join(' '), resource: audience }, { authorization: basicAuth(client) }, options.dpop);
+  return tokenRequest(
+    token_endpoint,
+    { grant_type: 'client_credentials', scope: client.scopes.join(' '), resource: audience },
+    { authorization: basicAuth(client) },
+    options.dpop,
+  );
 }
 
 const basicAuth = (client: { clientId: string; clientSecret: string }) =>

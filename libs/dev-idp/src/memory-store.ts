@@ -38,14 +38,16 @@ export class DevMemoryStore {
 
   async findByUid(uid: string): Promise<Payload | undefined> {
     for (const [key, entry] of DevMemoryStore.entries) {
-      if (key.startsWith(`${this.model}:`) && entry.payload.uid === uid) return this.find(key.slice(this.model.length + 1));
+      if (key.startsWith(`${this.model}:`) && entry.payload.uid === uid)
+        return this.find(key.slice(this.model.length + 1));
     }
     return undefined;
   }
 
   async findByUserCode(userCode: string): Promise<Payload | undefined> {
     for (const [key, entry] of DevMemoryStore.entries) {
-      if (key.startsWith(`${this.model}:`) && entry.payload.userCode === userCode) return this.find(key.slice(this.model.length + 1));
+      if (key.startsWith(`${this.model}:`) && entry.payload.userCode === userCode)
+        return this.find(key.slice(this.model.length + 1));
     }
     return undefined;
   }

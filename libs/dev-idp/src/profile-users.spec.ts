@@ -5,11 +5,19 @@ describe('development provider test profiles', () => {
   it('describes a person of a tenant with exactly the given roles', () => {
     const name = profileUsername('e2e-1a2b', ['billing-manager', 'analyst']);
     expect(name).toBe('profile:e2e-1a2b:billing-manager,analyst');
-    expect(findDevUser(name)).toMatchObject({ username: name, tenant: 'e2e-1a2b', roles: ['billing-manager', 'analyst'], email: expect.stringMatching(/@profiles\.test$/) as unknown });
+    expect(findDevUser(name)).toMatchObject({
+      username: name,
+      tenant: 'e2e-1a2b',
+      roles: ['billing-manager', 'analyst'],
+      email: expect.stringMatching(/@profiles\.test$/) as unknown,
+    });
   });
 
   it('allows no tenant and no role', () => {
-    expect(findDevUser(profileUsername(null, ['platform-operator']))).toMatchObject({ tenant: null, roles: ['platform-operator'] });
+    expect(findDevUser(profileUsername(null, ['platform-operator']))).toMatchObject({
+      tenant: null,
+      roles: ['platform-operator'],
+    });
     expect(findDevUser(profileUsername('acme', []))).toMatchObject({ tenant: 'acme', roles: [] });
   });
 

@@ -16,7 +16,10 @@ const PROFILE = new RegExp(`^profile:(${NAME})?:(${NAME}(?:,${NAME})*)?$`);
  */
 export function profileUsername(tenant: string | null, roles: readonly string[]): string {
   const name = `profile:${tenant ?? ''}:${roles.join(',')}`;
-  if (!PROFILE.test(name)) throw new Error(`invalid test profile ${JSON.stringify(name)}: tenant and roles are lower-case letters, digits and dashes`);
+  if (!PROFILE.test(name))
+    throw new Error(
+      `invalid test profile ${JSON.stringify(name)}: tenant and roles are lower-case letters, digits and dashes`,
+    );
   return name;
 }
 
@@ -28,5 +31,11 @@ export function findDevUser(username: string): DevUser | undefined {
   if (!match) return undefined;
   const roles = match[2] ? match[2].split(',') : [];
   const id = createHash('sha256').update(username).digest('hex').slice(0, 12);
-  return { username, tenant: match[1] ?? null, roles, name: `Test profile ${id}`, email: `profile-${id}@profiles.test` };
+  return {
+    username,
+    tenant: match[1] ?? null,
+    roles,
+    name: `Test profile ${id}`,
+    email: `profile-${id}@profiles.test`,
+  };
 }

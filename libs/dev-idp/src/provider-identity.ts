@@ -22,11 +22,13 @@ export async function assertPlatformDevProvider(issuer: string): Promise<void> {
   else {
     const metadata = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
     if (metadata?.[DEV_PROVIDER_METADATA] === DEV_PROVIDER_ID) return;
-    what = metadata ? `its discovery document (issuer ${JSON.stringify(metadata.issuer ?? null)}) does not name this platform` : `${url} is not a JSON discovery document`;
+    what = metadata
+      ? `its discovery document (issuer ${JSON.stringify(metadata.issuer ?? null)}) does not name this platform`
+      : `${url} is not a JSON discovery document`;
   }
   throw new Error(
     `${issuer} is not this platform's development provider: ${what}. ` +
       'Start the platform (npm start) and point the command at its provider (DEV_OIDC_PORT, or --issuer); ' +
-      "with an external identity provider, get tokens from that provider instead.",
+      'with an external identity provider, get tokens from that provider instead.',
   );
 }

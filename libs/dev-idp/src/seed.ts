@@ -39,7 +39,13 @@ export const DEV_USERS: DevUser[] = [
   { username: 'bob', tenant: 'acme', roles: ['billing-manager'], name: 'Bob Brown', email: 'bob@acme.test' },
   { username: 'carol', tenant: 'acme', roles: ['analyst'], name: 'Carol Clark', email: 'carol@acme.test' },
   { username: 'dave', tenant: 'globex', roles: ['admin'], name: 'Dave Davis', email: 'dave@globex.test' },
-  { username: 'olivia', tenant: null, roles: ['platform-operator'], name: 'Olivia Owens', email: 'olivia@platform.test' },
+  {
+    username: 'olivia',
+    tenant: null,
+    roles: ['platform-operator'],
+    name: 'Olivia Owens',
+    email: 'olivia@platform.test',
+  },
 ];
 
 /**
@@ -60,9 +66,20 @@ export const DEV_MACHINE_CLIENTS: DevMachineClient[] = [
     grantedScopes: ['analytics:events:write'],
   },
   // An AI agent acting for acme users (token exchange): it may read analytics, nothing else.
-  { clientId: 'assistant-bot', clientSecret: 'dev-only-assistant-bot-secret', tenant: 'acme', scopes: ['analytics:events:read', 'analytics:usage:read'], agent: true },
+  {
+    clientId: 'assistant-bot',
+    clientSecret: 'dev-only-assistant-bot-secret',
+    tenant: 'acme',
+    scopes: ['analytics:events:read', 'analytics:usage:read'],
+    agent: true,
+  },
   // Prometheus scrapes /metrics with client credentials (scrape_config `oauth2`), see docs/observability.md.
-  { clientId: 'metrics-scraper', clientSecret: 'dev-only-metrics-scraper-secret', tenant: null, scopes: ['platform:metrics:read'] },
+  {
+    clientId: 'metrics-scraper',
+    clientSecret: 'dev-only-metrics-scraper-secret',
+    tenant: null,
+    scopes: ['platform:metrics:read'],
+  },
 ];
 
 /** Public client (PKCE, no secret) that `npm run token -- --user NAME` and the e2e suite log in with. */
@@ -71,7 +88,12 @@ export const DEV_CLI_CLIENT = {
   redirectUri: 'http://127.0.0.1:53682/callback',
   /** Swagger UI's callback on the platform's own origin (loopback: any port). */
   // Swagger UI at /docs computes /oauth2-redirect.html (forwarded to /docs/oauth2-redirect.html); at /docs/ the latter.
-  docsRedirectUris: ['http://127.0.0.1/docs/oauth2-redirect.html', 'http://localhost/docs/oauth2-redirect.html', 'http://127.0.0.1/oauth2-redirect.html', 'http://localhost/oauth2-redirect.html'],
+  docsRedirectUris: [
+    'http://127.0.0.1/docs/oauth2-redirect.html',
+    'http://localhost/docs/oauth2-redirect.html',
+    'http://127.0.0.1/oauth2-redirect.html',
+    'http://localhost/oauth2-redirect.html',
+  ],
 } as const;
 
 /**
@@ -79,7 +101,10 @@ export const DEV_CLI_CLIENT = {
  * platform's own origin. Registered as a loopback client (RFC 8252 section 7.3), so the provider
  * accepts its redirect on any port of 127.0.0.1 or localhost, as the platform's port varies.
  */
-export const DEV_CONSOLE_CLIENT = { clientId: 'platform-console', redirectUris: ['http://127.0.0.1/console', 'http://localhost/console'] } as const;
+export const DEV_CONSOLE_CLIENT = {
+  clientId: 'platform-console',
+  redirectUris: ['http://127.0.0.1/console', 'http://localhost/console'],
+} as const;
 
 /**
  * The scopes the seeded machine clients name that `resourceScopes` (the platform API's scopes,
@@ -88,5 +113,7 @@ export const DEV_CONSOLE_CLIENT = { clientId: 'platform-console', redirectUris: 
  */
 export function undeclaredSeedScopes(resourceScopes: readonly string[]): string[] {
   const declared = new Set(resourceScopes);
-  return [...new Set(DEV_MACHINE_CLIENTS.flatMap((client) => [...client.scopes, ...(client.grantedScopes ?? [])]))].filter((scope) => !declared.has(scope));
+  return [
+    ...new Set(DEV_MACHINE_CLIENTS.flatMap((client) => [...client.scopes, ...(client.grantedScopes ?? [])])),
+  ].filter((scope) => !declared.has(scope));
 }

@@ -67,7 +67,8 @@ export class AppRegistry {
   permissions(): Map<string, { app: string; description: string }> {
     const all = new Map<string, { app: string; description: string }>();
     for (const app of this.known) {
-      for (const [permission, description] of Object.entries(app.permissions)) all.set(permission, { app: app.name, description });
+      for (const [permission, description] of Object.entries(app.permissions))
+        all.set(permission, { app: app.name, description });
     }
     return all;
   }
@@ -78,6 +79,10 @@ export class AppRegistry {
 @Module({})
 export class AppRegistryModule {
   static forRoot(registry: AppRegistry): DynamicModule {
-    return { module: AppRegistryModule, providers: [{ provide: AppRegistry, useValue: registry }], exports: [AppRegistry] };
+    return {
+      module: AppRegistryModule,
+      providers: [{ provide: AppRegistry, useValue: registry }],
+      exports: [AppRegistry],
+    };
   }
 }

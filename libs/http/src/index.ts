@@ -2,7 +2,13 @@
 export { titleFor, problemType, type Problem, PROBLEM_CONTENT_TYPE } from './problem';
 export { ProblemException } from './problem.exception';
 export { ProblemFilter } from './problem.filter';
-export { ResourceNotFoundError, ConflictError, InvalidRequestError, ForbiddenChangeError, UnprocessableRequestError } from './platform-error';
+export {
+  ResourceNotFoundError,
+  ConflictError,
+  InvalidRequestError,
+  ForbiddenChangeError,
+  UnprocessableRequestError,
+} from './platform-error';
 export { requestIdFrom, REQUEST_ID_HEADER } from './request-id';
 export { addAuditDetails, recordDecision, requestState, type RequestState } from './request-state';
 export { runInRequestContext, currentRequest } from './request-context';

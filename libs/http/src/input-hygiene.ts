@@ -61,7 +61,11 @@ function join(parent: string, key: string): string {
  *
  * @param instants false to check text only (NUL, surrogates), not date-time strings' range
  */
-export function findInputFlaw(value: unknown, limits: InputLimits = INPUT_LIMITS, instants = true): InputFlaw | undefined {
+export function findInputFlaw(
+  value: unknown,
+  limits: InputLimits = INPUT_LIMITS,
+  instants = true,
+): InputFlaw | undefined {
   const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
   while (stack.length > 0) {
     const { value: current, path, depth } = stack.pop() as { value: unknown; path: string; depth: number };
@@ -83,7 +87,8 @@ export function findInputFlaw(value: unknown, limits: InputLimits = INPUT_LIMITS
         }
       }
       for (let i = current.length - 1; i >= 0; i--) {
-        if (typeof current[i] === 'object' && current[i] !== null) stack.push({ value: current[i], path: join(path, String(i)), depth: depth + 1 });
+        if (typeof current[i] === 'object' && current[i] !== null)
+          stack.push({ value: current[i], path: join(path, String(i)), depth: depth + 1 });
       }
       continue;
     }
@@ -101,7 +106,8 @@ export function findInputFlaw(value: unknown, limits: InputLimits = INPUT_LIMITS
     }
     for (let i = keys.length - 1; i >= 0; i--) {
       const value = (current as Record<string, unknown>)[keys[i]];
-      if (typeof value === 'object' && value !== null) stack.push({ value, path: join(path, pathKey(keys[i])), depth: depth + 1 });
+      if (typeof value === 'object' && value !== null)
+        stack.push({ value, path: join(path, pathKey(keys[i])), depth: depth + 1 });
     }
   }
   return undefined;
@@ -112,10 +118,15 @@ export function findInputFlaw(value: unknown, limits: InputLimits = INPUT_LIMITS
  * need no walk: Node's HTTP parser refuses NUL in a header (400 before any request exists) and
  * reads values as latin-1, where no surrogate can occur; no header is read as a date-time.
  */
-export function requestInputFlaw(request: Pick<FastifyRequest, 'params' | 'query' | 'body'>, limits: InputLimits = INPUT_LIMITS): (InputFlaw & { in: InputLocation }) | undefined {
-  const params = request.params === undefined || request.params === null ? undefined : findInputFlaw(request.params, limits);
+export function requestInputFlaw(
+  request: Pick<FastifyRequest, 'params' | 'query' | 'body'>,
+  limits: InputLimits = INPUT_LIMITS,
+): (InputFlaw & { in: InputLocation }) | undefined {
+  const params =
+    request.params === undefined || request.params === null ? undefined : findInputFlaw(request.params, limits);
   if (params) return { ...params, in: 'path' };
-  const query = request.query === undefined || request.query === null ? undefined : findInputFlaw(request.query, limits);
+  const query =
+    request.query === undefined || request.query === null ? undefined : findInputFlaw(request.query, limits);
   if (query) return { ...query, in: 'query' };
   const body = request.body === undefined || request.body === null ? undefined : findInputFlaw(request.body, limits);
   return body ? { ...body, in: 'body' } : undefined;
@@ -123,7 +134,13 @@ export function requestInputFlaw(request: Pick<FastifyRequest, 'params' | 'query
 
 /** The 400 `validation_failed` answer for a flaw: its path and location, never the value itself. */
 export function inputFlawException(flaw: InputFlaw & { in: InputLocation }): RequestValidationException {
-  const errors: NonNullable<Problem['errors']> = [{ path: flaw.path, in: flaw.in, messages: [flaw.path ? `${flaw.path} ${flaw.message}` : `the ${flaw.in} ${flaw.message}`] }];
+  const errors: NonNullable<Problem['errors']> = [
+    {
+      path: flaw.path,
+      in: flaw.in,
+      messages: [flaw.path ? `${flaw.path} ${flaw.message}` : `the ${flaw.in} ${flaw.message}`],
+    },
+  ];
   return new RequestValidationException(errors);
 }
 

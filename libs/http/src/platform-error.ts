@@ -32,7 +32,6 @@ export class InvalidRequestError extends PlatformError {
   readonly status = 400;
 }
 
-
 /** 403: the caller is authenticated and authorized for the route, but not for this particular change. */
 export class ForbiddenChangeError extends PlatformError {
   readonly status = 403;

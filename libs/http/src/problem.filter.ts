@@ -10,10 +10,22 @@ import { RequestValidationException } from './validation';
 /** Client-safe details for errors raised by Fastify itself, keyed by its error code. */
 const FASTIFY_ERRORS: Record<string, { reason: string; detail: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { reason: 'malformed_body', detail: 'The request body is not valid JSON.' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { reason: 'malformed_body', detail: 'The request body is empty but the content type is JSON.' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { reason: 'body_too_large', detail: 'The request body is larger than the platform accepts.' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { reason: 'unsupported_media_type', detail: 'The content type of the body is not supported; send application/json.' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { reason: 'malformed_body', detail: 'The Content-Length header does not match the body.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    reason: 'malformed_body',
+    detail: 'The request body is empty but the content type is JSON.',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    reason: 'body_too_large',
+    detail: 'The request body is larger than the platform accepts.',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    reason: 'unsupported_media_type',
+    detail: 'The content type of the body is not supported; send application/json.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    reason: 'malformed_body',
+    detail: 'The Content-Length header does not match the body.',
+  },
 };
 
 /**
@@ -41,7 +53,10 @@ export class ProblemFilter implements ExceptionFilter {
       // The serializer keeps the error's type and message only: no stack trace in logs.
       this.logger.error({ err, requestId: request.id }, 'Unhandled error');
     }
-    reply.status(problem.status).headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE }).send(problem);
+    reply
+      .status(problem.status)
+      .headers({ ...headers, 'content-type': PROBLEM_CONTENT_TYPE })
+      .send(problem);
   }
 
   private toProblem(exception: unknown): { problem: Problem; headers: Record<string, string> } {
@@ -76,9 +91,14 @@ export class ProblemFilter implements ExceptionFilter {
     const fastifyCode = (exception as { code?: string } | undefined)?.code;
     const known = fastifyCode ? FASTIFY_ERRORS[fastifyCode] : undefined;
     if (exception instanceof HttpException || known) {
-      const status = exception instanceof HttpException ? exception.getStatus() : Number((exception as { statusCode?: number }).statusCode ?? 400);
+      const status =
+        exception instanceof HttpException
+          ? exception.getStatus()
+          : Number((exception as { statusCode?: number }).statusCode ?? 400);
       const reason = known?.reason ?? defaultReason(status);
-      const detail = known?.detail ?? (status < 500 && exception instanceof HttpException ? safeDetail(exception, status) : undefined);
+      const detail =
+        known?.detail ??
+        (status < 500 && exception instanceof HttpException ? safeDetail(exception, status) : undefined);
       return {
         problem: { type: problemType(reason), title: titleFor(status), status, detail, reason },
         headers: {},
@@ -87,16 +107,31 @@ export class ProblemFilter implements ExceptionFilter {
     const fastifyStatus = (exception as { statusCode?: number } | undefined)?.statusCode;
     if (typeof fastifyStatus === 'number' && fastifyStatus >= 400 && fastifyStatus < 500) {
       const reason = defaultReason(fastifyStatus);
-      return { problem: { type: problemType(reason), title: titleFor(fastifyStatus), status: fastifyStatus, reason }, headers: {} };
+      return {
+        problem: { type: problemType(reason), title: titleFor(fastifyStatus), status: fastifyStatus, reason },
+        headers: {},
+      };
     }
     if (isDatabaseUnavailable(exception)) {
       return {
-        problem: { type: problemType('database_unavailable'), title: titleFor(503), status: 503, detail: 'The database is unavailable; retry later.', reason: 'database_unavailable' },
+        problem: {
+          type: problemType('database_unavailable'),
+          title: titleFor(503),
+          status: 503,
+          detail: 'The database is unavailable; retry later.',
+          reason: 'database_unavailable',
+        },
         headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
       };
     }
     return {
-      problem: { type: problemType('internal_error'), title: titleFor(500), status: 500, detail: 'The platform failed to answer this request; it has been logged.', reason: 'internal_error' },
+      problem: {
+        type: problemType('internal_error'),
+        title: titleFor(500),
+        status: 500,
+        detail: 'The platform failed to answer this request; it has been logged.',
+        reason: 'internal_error',
+      },
       headers: {},
     };
   }

@@ -62,7 +62,14 @@ export interface RequestState {
    * complete or release the key), the status a success answers, and `completed` once its result
    * was stored in the handler's transaction. Writer: `@Idempotent()`.
    */
-  idempotencyLease?: { tenant: string; subject: string; key: string; token: string; status: number; completed?: boolean };
+  idempotencyLease?: {
+    tenant: string;
+    subject: string;
+    key: string;
+    token: string;
+    status: number;
+    completed?: boolean;
+  };
 }
 
 /**
@@ -70,7 +77,12 @@ export interface RequestState {
  * `details` replace earlier ones only when given and non-empty (a later refusal, e.g. a spent
  * budget after a bad token, keeps the first one's facts otherwise).
  */
-export function recordDecision(state: RequestState, decision: 'allow' | 'deny', reason: string, details?: Record<string, unknown>): void {
+export function recordDecision(
+  state: RequestState,
+  decision: 'allow' | 'deny',
+  reason: string,
+  details?: Record<string, unknown>,
+): void {
   state.decision = decision;
   state.reason = reason;
   if (details && Object.keys(details).length) state.details = details;

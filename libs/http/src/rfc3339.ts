@@ -38,7 +38,8 @@ export function IsRfc3339DateTime(options?: ValidationOptions): PropertyDecorato
       name: 'isRfc3339DateTime',
       validator: {
         validate: (value) => isRfc3339DateTime(value),
-        defaultMessage: (args) => `${args?.property} must be an RFC 3339 date-time with a zone that exists, e.g. 2026-11-30T12:00:00Z`,
+        defaultMessage: (args) =>
+          `${args?.property} must be an RFC 3339 date-time with a zone that exists, e.g. 2026-11-30T12:00:00Z`,
       },
     },
     options,

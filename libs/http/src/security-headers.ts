@@ -59,9 +59,26 @@ export function baselineSecurityHeaders(publicOrigin?: string): Record<string, s
 }
 
 /** Request headers a browser client may send across origins (RFC 6750, RFC 9449, idempotency, W3C trace context). */
-const CORS_ALLOWED_HEADERS = ['Authorization', 'DPoP', 'Content-Type', 'Idempotency-Key', 'traceparent', 'tracestate', 'X-Request-Id'];
+const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'DPoP',
+  'Content-Type',
+  'Idempotency-Key',
+  'traceparent',
+  'tracestate',
+  'X-Request-Id',
+];
 /** Response headers a browser client may read across origins. */
-const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'traceresponse', 'WWW-Authenticate', 'DPoP-Nonce', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Location'];
+const CORS_EXPOSED_HEADERS = [
+  'X-Request-Id',
+  'traceresponse',
+  'WWW-Authenticate',
+  'DPoP-Nonce',
+  'Retry-After',
+  'RateLimit',
+  'RateLimit-Policy',
+  'Location',
+];
 
 /**
  * helmet's headers (`X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`, `Referrer-Policy:
@@ -72,10 +89,15 @@ const CORS_EXPOSED_HEADERS = ['X-Request-Id', 'traceresponse', 'WWW-Authenticate
 function helmetHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
-    setHeader: (name: string, value: string | number | readonly string[]) => void (headers[name.toLowerCase()] = String(value)),
+    setHeader: (name: string, value: string | number | readonly string[]) =>
+      void (headers[name.toLowerCase()] = String(value)),
     removeHeader: () => undefined,
   } as unknown as ServerResponse;
-  helmet({ contentSecurityPolicy: false, strictTransportSecurity: false, frameguard: { action: 'deny' } })({} as IncomingMessage, response, () => undefined);
+  helmet({ contentSecurityPolicy: false, strictTransportSecurity: false, frameguard: { action: 'deny' } })(
+    {} as IncomingMessage,
+    response,
+    () => undefined,
+  );
   return headers;
 }
 
@@ -107,19 +129,35 @@ export function registerSecurityHeaders(fastify: FastifyInstance, options: Secur
   // /docs/oauth2-redirect.html, which hands the code to window.opener: helmet's
   // Cross-Origin-Opener-Policy (same-origin) would cut that link, so the docs pages go without it.
   const { 'cross-origin-opener-policy': _coop, ...docsBase } = base;
-  const docsHeaders = { ...docsBase, 'content-security-policy': docsCsp(options.docsConnectSources ?? []), 'cache-control': 'no-store' };
+  const docsHeaders = {
+    ...docsBase,
+    'content-security-policy': docsCsp(options.docsConnectSources ?? []),
+    'cache-control': 'no-store',
+  };
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const url = request.url;
     const docs =
-      (url.startsWith(docsPrefix) && (url.length === docsPrefix.length || url[docsPrefix.length] === '/' || url[docsPrefix.length] === '?')) ||
+      (url.startsWith(docsPrefix) &&
+        (url.length === docsPrefix.length || url[docsPrefix.length] === '/' || url[docsPrefix.length] === '?')) ||
       url.startsWith(DOCS_OAUTH_REDIRECT_PATH);
     reply.headers(docs ? docsHeaders : apiHeaders);
     if (httpsOrigin || request.protocol === 'https') reply.header('strict-transport-security', HSTS_VALUE);
     const origin = request.headers.origin;
     // A CORS preflight (Fetch standard: OPTIONS with Origin and Access-Control-Request-Method).
-    if (request.method === 'OPTIONS' && origin !== undefined && request.headers['access-control-request-method'] !== undefined && !allowed.has(origin)) {
-      done(new ProblemException(403, 'cors_origin_not_allowed', 'This origin may not call the API from a browser.') as unknown as FastifyError);
+    if (
+      request.method === 'OPTIONS' &&
+      origin !== undefined &&
+      request.headers['access-control-request-method'] !== undefined &&
+      !allowed.has(origin)
+    ) {
+      done(
+        new ProblemException(
+          403,
+          'cors_origin_not_allowed',
+          'This origin may not call the API from a browser.',
+        ) as unknown as FastifyError,
+      );
       return;
     }
     done();

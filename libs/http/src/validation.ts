@@ -1,4 +1,11 @@
-import { type ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe, Param, ParseUUIDPipe } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  BadRequestException,
+  ValidationError,
+  ValidationPipe,
+  Param,
+  ParseUUIDPipe,
+} from '@nestjs/common';
 import type { Problem } from './problem';
 import { locationOfParameter, shapeFlaws } from './shape-check';
 
@@ -44,7 +51,8 @@ class PlatformValidationPipe extends ValidationPipe {
     const location = locationOfParameter(metadata.type);
     if (location && !metadata.data) {
       const flaws = shapeFlaws(metadata.metatype, value);
-      if (flaws.length > 0) throw new RequestValidationException(flaws.map((f) => ({ path: f.path, in: location, messages: [f.message] })));
+      if (flaws.length > 0)
+        throw new RequestValidationException(flaws.map((f) => ({ path: f.path, in: location, messages: [f.message] })));
     }
     return super.transform(value, metadata);
   }

@@ -43,7 +43,15 @@ export class IdempotencyRepository {
     const token = randomUUID();
     const inserted = await this.database.db
       .insert(idempotencyKeys)
-      .values({ ...owner, key, requestHash, status: 'in_progress', leaseOwner: this.instanceId, leaseToken: token, leaseExpiresAt: this.leaseEnd() })
+      .values({
+        ...owner,
+        key,
+        requestHash,
+        status: 'in_progress',
+        leaseOwner: this.instanceId,
+        leaseToken: token,
+        leaseExpiresAt: this.leaseEnd(),
+      })
       .onConflictDoNothing()
       .returning({ key: idempotencyKeys.key });
     return inserted.length === 1 ? token : undefined;
@@ -86,11 +94,20 @@ export class IdempotencyRepository {
    *
    * @returns false when the lease is no longer this token's (expired and taken over): the caller must not commit
    */
-  async complete(owner: KeyOwner, key: string, token: string, responseStatus: number, responseBody: unknown, db: Db = this.database.db): Promise<boolean> {
+  async complete(
+    owner: KeyOwner,
+    key: string,
+    token: string,
+    responseStatus: number,
+    responseBody: unknown,
+    db: Db = this.database.db,
+  ): Promise<boolean> {
     const updated = await db
       .update(idempotencyKeys)
       .set({ status: 'completed', responseStatus, responseBody: responseBody ?? null, leaseExpiresAt: null })
-      .where(and(this.where(owner, key), eq(idempotencyKeys.status, 'in_progress'), eq(idempotencyKeys.leaseToken, token)))
+      .where(
+        and(this.where(owner, key), eq(idempotencyKeys.status, 'in_progress'), eq(idempotencyKeys.leaseToken, token)),
+      )
       .returning({ key: idempotencyKeys.key });
     return updated.length === 1;
   }
@@ -110,7 +127,10 @@ export class IdempotencyRepository {
     if (!lease) return;
     const owner = { tenant: lease.tenant, subject: lease.subject };
     if (!(await this.complete(owner, lease.key, lease.token, lease.status, responseBody, tx))) {
-      throw new ConflictError('idempotency_lease_lost', 'This request took longer than its Idempotency-Key lease and a retry took the key over; nothing was done here.');
+      throw new ConflictError(
+        'idempotency_lease_lost',
+        'This request took longer than its Idempotency-Key lease and a retry took the key over; nothing was done here.',
+      );
     }
     lease.completed = true;
   }
@@ -119,12 +139,16 @@ export class IdempotencyRepository {
   async release(owner: KeyOwner, key: string, token: string): Promise<void> {
     await this.database.db
       .delete(idempotencyKeys)
-      .where(and(this.where(owner, key), eq(idempotencyKeys.status, 'in_progress'), eq(idempotencyKeys.leaseToken, token)));
+      .where(
+        and(this.where(owner, key), eq(idempotencyKeys.status, 'in_progress'), eq(idempotencyKeys.leaseToken, token)),
+      );
   }
 
   /** Removes the key if it is older than its retention, before it is claimed again (one statement: no race with a fresh claim). */
   async expire(owner: KeyOwner, key: string, createdBefore: Date): Promise<void> {
-    await this.database.db.delete(idempotencyKeys).where(and(this.where(owner, key), lt(idempotencyKeys.createdAt, createdBefore)));
+    await this.database.db
+      .delete(idempotencyKeys)
+      .where(and(this.where(owner, key), lt(idempotencyKeys.createdAt, createdBefore)));
   }
 
   private leaseEnd() {
@@ -132,6 +156,10 @@ export class IdempotencyRepository {
   }
 
   private where(owner: KeyOwner, key: string) {
-    return and(eq(idempotencyKeys.tenant, owner.tenant), eq(idempotencyKeys.subject, owner.subject), eq(idempotencyKeys.key, key));
+    return and(
+      eq(idempotencyKeys.tenant, owner.tenant),
+      eq(idempotencyKeys.subject, owner.subject),
+      eq(idempotencyKeys.key, key),
+    );
   }
 }

@@ -1,10 +1,25 @@
-import { applyDecorators, CallHandler, ExecutionContext, Injectable, Logger, NestInterceptor, UseInterceptors } from '@nestjs/common';
+import {
+  applyDecorators,
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  Logger,
+  NestInterceptor,
+  UseInterceptors,
+} from '@nestjs/common';
 import { HTTP_CODE_METADATA } from '@nestjs/common/constants';
 import { ApiHeader } from '@nestjs/swagger';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { addAuditDetails, canonicalJson, ConflictError, InvalidRequestError, requestState, UnprocessableRequestError } from '@platform/http';
+import {
+  addAuditDetails,
+  canonicalJson,
+  ConflictError,
+  InvalidRequestError,
+  requestState,
+  UnprocessableRequestError,
+} from '@platform/http';
 import { IdempotencyRepository, type KeyOwner } from './idempotency.repository';
 
 /** The request header (draft-ietf-httpapi-idempotency-key-header section 2). */
@@ -41,7 +56,11 @@ const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
  */
 export function Idempotent(): MethodDecorator {
   return applyDecorators(
-    ApiHeader({ name: 'Idempotency-Key', required: true, description: 'Unique per operation (e.g. a UUID); retries reuse it. 1-255 visible ASCII characters.' }),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: true,
+      description: 'Unique per operation (e.g. a UUID); retries reuse it. 1-255 visible ASCII characters.',
+    }),
     UseInterceptors(IdempotencyInterceptor),
   );
 }
@@ -61,14 +80,24 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const key = request.headers[IDEMPOTENCY_KEY_HEADER];
-    if (key === undefined) throw new InvalidRequestError('idempotency_key_required', 'This operation needs an Idempotency-Key header (e.g. a UUID), reused on retries.');
-    if (typeof key !== 'string' || !VALID_KEY.test(key)) throw new InvalidRequestError('idempotency_key_invalid', 'The Idempotency-Key header must be 1-255 visible ASCII characters.');
+    if (key === undefined)
+      throw new InvalidRequestError(
+        'idempotency_key_required',
+        'This operation needs an Idempotency-Key header (e.g. a UUID), reused on retries.',
+      );
+    if (typeof key !== 'string' || !VALID_KEY.test(key))
+      throw new InvalidRequestError(
+        'idempotency_key_invalid',
+        'The Idempotency-Key header must be 1-255 visible ASCII characters.',
+      );
     const state = requestState(request);
     const principal = state.principal;
     if (!principal) throw new Error('@Idempotent() needs an authenticated route');
     const owner: KeyOwner = { tenant: principal.tenant ?? '', subject: principal.subject };
     const path = request.url.split('?')[0];
-    const requestHash = createHash('sha256').update(`${request.method} ${path}\n${canonicalJson(request.body ?? null)}`).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(`${request.method} ${path}\n${canonicalJson(request.body ?? null)}`)
+      .digest('hex');
     const note = (outcome: string) => addAuditDetails(state, { idempotency: outcome });
 
     await this.repository.expire(owner, key, new Date(Date.now() - IDEMPOTENCY_KEY_RETENTION_MS));
@@ -76,10 +105,17 @@ export class IdempotencyInterceptor implements NestInterceptor {
     let outcome = 'created';
     if (!token) {
       const existing = await this.repository.find(owner, key);
-      if (!existing) throw new ConflictError('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly.');
+      if (!existing)
+        throw new ConflictError(
+          'idempotency_request_in_progress',
+          'A request with this Idempotency-Key is being processed; retry shortly.',
+        );
       if (existing.requestHash !== requestHash) {
         note('conflict');
-        throw new UnprocessableRequestError('idempotency_key_reused', 'This Idempotency-Key was already used with a different request.');
+        throw new UnprocessableRequestError(
+          'idempotency_key_reused',
+          'This Idempotency-Key was already used with a different request.',
+        );
       }
       if (existing.status === 'in_progress') {
         // The holder's lease ran out (it crashed, or gave up): this retry runs the request again.
@@ -88,7 +124,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
           note('in_progress');
           const leftMs = existing.leaseExpiresAt ? existing.leaseExpiresAt.getTime() - Date.now() : 1000;
           void reply.header('retry-after', String(Math.min(Math.max(1, Math.ceil(leftMs / 1000)), 3600)));
-          throw new ConflictError('idempotency_request_in_progress', 'A request with this Idempotency-Key is being processed; retry shortly.');
+          throw new ConflictError(
+            'idempotency_request_in_progress',
+            'A request with this Idempotency-Key is being processed; retry shortly.',
+          );
         }
         outcome = 'retried_after_lease_expiry';
       } else {
@@ -98,7 +137,9 @@ export class IdempotencyInterceptor implements NestInterceptor {
         return existing.responseBody;
       }
     }
-    const successStatus = (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ?? (request.method === 'POST' ? 201 : 200);
+    const successStatus =
+      (Reflect.getMetadata(HTTP_CODE_METADATA, context.getHandler()) as number | undefined) ??
+      (request.method === 'POST' ? 201 : 200);
     const lease: NonNullable<typeof state.idempotencyLease> = { ...owner, key, token, status: successStatus };
     state.idempotencyLease = lease;
     let result: unknown;
@@ -115,7 +156,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (lease.completed) return result;
     try {
       if (!(await this.repository.complete(owner, key, token, successStatus, result))) {
-        this.logger.error({ key }, 'Idempotency key was taken over by a retry after its lease expired; the operation may have run twice (complete it in the transaction of the change)');
+        this.logger.error(
+          { key },
+          'Idempotency key was taken over by a retry after its lease expired; the operation may have run twice (complete it in the transaction of the change)',
+        );
       }
     } catch (err) {
       // The operation happened: the key stays claimed until its lease expires; then a retry runs
@@ -125,4 +169,3 @@ export class IdempotencyInterceptor implements NestInterceptor {
     return result;
   }
 }
-

@@ -18,8 +18,13 @@ describe('root logger redaction', () => {
       `token in the message ${JWT}`,
     );
     const line = lines.join('');
-    for (const secret of ['s3cr3t', 'opaque-token-1', 'k-123', 'rt-9', JWT, 'sid=1', 'proof', 'a=b']) expect(line).not.toContain(secret);
-    expect(JSON.parse(line)).toMatchObject({ password: '[Redacted]', body: { client_secret: '[Redacted]' }, req: { headers: { authorization: '[Redacted]' } } });
+    for (const secret of ['s3cr3t', 'opaque-token-1', 'k-123', 'rt-9', JWT, 'sid=1', 'proof', 'a=b'])
+      expect(line).not.toContain(secret);
+    expect(JSON.parse(line)).toMatchObject({
+      password: '[Redacted]',
+      body: { client_secret: '[Redacted]' },
+      req: { headers: { authorization: '[Redacted]' } },
+    });
     expect(line).toContain('[Redacted JWT]');
   });
 

@@ -19,9 +19,23 @@ export const REDACTED_PATHS = [
   'headers["set-cookie"]',
   // Credentials under their usual names, at the top of a log object or one level down in the
   // places a caller might pass a payload (body, query, details, err).
-  ...['password', 'token', 'accessToken', 'access_token', 'refreshToken', 'refresh_token', 'idToken', 'id_token', 'secret', 'clientSecret', 'client_secret', 'apiKey', 'authorization', 'cookie', 'dpop'].flatMap(
-    (key) => [key, `body.${key}`, `query.${key}`, `details.${key}`, `err.${key}`],
-  ),
+  ...[
+    'password',
+    'token',
+    'accessToken',
+    'access_token',
+    'refreshToken',
+    'refresh_token',
+    'idToken',
+    'id_token',
+    'secret',
+    'clientSecret',
+    'client_secret',
+    'apiKey',
+    'authorization',
+    'cookie',
+    'dpop',
+  ].flatMap((key) => [key, `body.${key}`, `query.${key}`, `details.${key}`, `err.${key}`]),
 ];
 
 /** Anything shaped like a JWS compact serialization (a JWT): header and payload are base64url JSON objects, so start with `eyJ`. */
@@ -60,7 +74,11 @@ export function registerSecretValue(value: string): void {
 export function serializeError(err: Error & { cause?: Error & { code?: string } }): Record<string, unknown> {
   if (!err || typeof err !== 'object') return { message: String(err) };
   if (err.message?.startsWith('Failed query:')) {
-    return { type: err.cause?.name ?? err.name, message: err.cause?.message ?? 'database query failed', code: err.cause?.code };
+    return {
+      type: err.cause?.name ?? err.name,
+      message: err.cause?.message ?? 'database query failed',
+      code: err.cause?.code,
+    };
   }
   return { type: err.name, message: err.message };
 }
@@ -77,7 +95,10 @@ export function createRootLogger(level: string, destination?: DestinationStream,
   const target =
     destination ??
     (pretty
-      ? pino.transport({ target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } })
+      ? pino.transport({
+          target: 'pino-pretty',
+          options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+        })
       : pino.destination({ sync: false }));
   return pino(
     {

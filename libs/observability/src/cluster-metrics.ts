@@ -12,7 +12,9 @@ type MetricsMessage =
   | { type: 'platform-metrics:answer'; id: string; body?: string; error?: string };
 
 const isMetricsMessage = (message: unknown): message is MetricsMessage =>
-  typeof message === 'object' && message !== null && String((message as { type?: unknown }).type).startsWith('platform-metrics:');
+  typeof message === 'object' &&
+  message !== null &&
+  String((message as { type?: unknown }).type).startsWith('platform-metrics:');
 
 /** How long the primary waits for every worker's part of one scrape, in milliseconds. */
 export const CLUSTER_SCRAPE_TIMEOUT_MS = 2_000;
@@ -30,7 +32,11 @@ export function serveWorkerMetrics(registry: Registry): void {
   if (!cluster.isWorker) return;
   process.on('message', (message: unknown) => {
     if (!isMetricsMessage(message) || message.type !== 'platform-metrics:collect') return;
-    void registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: 'platform-metrics:part', id: message.id, metrics } satisfies MetricsMessage));
+    void registry
+      .getMetricsAsJSON()
+      .then((metrics) =>
+        process.send?.({ type: 'platform-metrics:part', id: message.id, metrics } satisfies MetricsMessage),
+      );
   });
 }
 
@@ -70,7 +76,9 @@ export function clusterExposition(): Promise<string> {
 export function relayClusterMetrics(): void {
   cluster.on('message', (asker, message: unknown) => {
     if (!isMetricsMessage(message) || message.type !== 'platform-metrics:ask') return;
-    const workers = Object.values(cluster.workers ?? {}).filter((w): w is NonNullable<typeof w> => w !== undefined && w.isConnected());
+    const workers = Object.values(cluster.workers ?? {}).filter(
+      (w): w is NonNullable<typeof w> => w !== undefined && w.isConnected(),
+    );
     const collectId = randomUUID();
     const parts: MetricJson[][] = [];
     let finished = false;
@@ -82,11 +90,24 @@ export function relayClusterMetrics(): void {
       try {
         const body = AggregatorRegistry.aggregate(parts).metrics();
         void body.then(
-          (text) => asker.isConnected() && asker.send({ type: 'platform-metrics:answer', id: message.id, body: text } satisfies MetricsMessage),
-          (err: Error) => asker.isConnected() && asker.send({ type: 'platform-metrics:answer', id: message.id, error: err.message } satisfies MetricsMessage),
+          (text) =>
+            asker.isConnected() &&
+            asker.send({ type: 'platform-metrics:answer', id: message.id, body: text } satisfies MetricsMessage),
+          (err: Error) =>
+            asker.isConnected() &&
+            asker.send({
+              type: 'platform-metrics:answer',
+              id: message.id,
+              error: err.message,
+            } satisfies MetricsMessage),
         );
       } catch (err) {
-        if (asker.isConnected()) asker.send({ type: 'platform-metrics:answer', id: message.id, error: (err as Error).message } satisfies MetricsMessage);
+        if (asker.isConnected())
+          asker.send({
+            type: 'platform-metrics:answer',
+            id: message.id,
+            error: (err as Error).message,
+          } satisfies MetricsMessage);
       }
     };
     const onPart = (_worker: unknown, part: unknown) => {
@@ -96,6 +117,7 @@ export function relayClusterMetrics(): void {
     };
     const timer = setTimeout(finish, CLUSTER_SCRAPE_TIMEOUT_MS);
     cluster.on('message', onPart);
-    for (const worker of workers) worker.send({ type: 'platform-metrics:collect', id: collectId } satisfies MetricsMessage);
+    for (const worker of workers)
+      worker.send({ type: 'platform-metrics:collect', id: collectId } satisfies MetricsMessage);
   });
 }

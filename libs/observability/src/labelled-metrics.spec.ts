@@ -11,8 +11,19 @@ describe('labelled metrics', () => {
     const theirs = new Registry();
     const counter = new LabelledCounter('x_total', 'help x', ['app', 'status'], ours);
     const histogram = new LabelledHistogram('x_seconds', 'help y', ['app', 'status'], BUCKETS, ours);
-    const promCounter = new Counter({ name: 'x_total', help: 'help x', labelNames: ['app', 'status'], registers: [theirs] });
-    const promHistogram = new Histogram({ name: 'x_seconds', help: 'help y', labelNames: ['app', 'status'], buckets: BUCKETS, registers: [theirs] });
+    const promCounter = new Counter({
+      name: 'x_total',
+      help: 'help x',
+      labelNames: ['app', 'status'],
+      registers: [theirs],
+    });
+    const promHistogram = new Histogram({
+      name: 'x_seconds',
+      help: 'help y',
+      labelNames: ['app', 'status'],
+      buckets: BUCKETS,
+      registers: [theirs],
+    });
     for (const [i, value] of VALUES.entries()) {
       const status = i % 2 ? '200' : '404';
       counter.child('billing', status).value++;
@@ -22,7 +33,8 @@ describe('labelled metrics', () => {
     }
     expect(await ours.metrics()).toBe(await theirs.metrics());
     // As JSON too (what a cluster's AggregatorRegistry merges); prom-client adds empty exemplar slots.
-    const withoutExemplars = (json: unknown) => JSON.parse(JSON.stringify(json, (key, value: unknown) => (key === 'exemplar' ? undefined : value))) as unknown;
+    const withoutExemplars = (json: unknown) =>
+      JSON.parse(JSON.stringify(json, (key, value: unknown) => (key === 'exemplar' ? undefined : value))) as unknown;
     expect(withoutExemplars(await ours.getMetricsAsJSON())).toEqual(withoutExemplars(await theirs.getMetricsAsJSON()));
   });
 

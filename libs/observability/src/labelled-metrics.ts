@@ -75,7 +75,13 @@ export class LabelledCounter extends LabelledMetric<CounterSeries> {
 
   /** The metric as prom-client's registry reads it. */
   async get(): Promise<MetricSnapshot> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value })) };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value })),
+    };
   }
 }
 

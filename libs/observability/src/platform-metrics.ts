@@ -25,7 +25,6 @@ export interface RequestObservation {
   errorReason?: string | null;
 }
 
-
 /**
  * Every metric the platform exports at `/metrics` (prom-client, Prometheus text format), in one
  * registry per platform instance (tests run several in one process). Request-path methods cache
@@ -36,7 +35,12 @@ export class PlatformMetrics {
   readonly registry = new Registry();
   // The request-path metrics: series held in the Maps below and incremented directly (no label
   // hashing per request); same names, labels and exposition as prom-client's own.
-  private readonly requests = new LabelledCounter('platform_http_requests_total', 'HTTP requests answered, by app, route template, method and status', ['app', 'route', 'method', 'status'], this.registry);
+  private readonly requests = new LabelledCounter(
+    'platform_http_requests_total',
+    'HTTP requests answered, by app, route template, method and status',
+    ['app', 'route', 'method', 'status'],
+    this.registry,
+  );
   private readonly latency = new LabelledHistogram(
     'platform_http_request_duration_seconds',
     'Time from arrival to the end of the response, in seconds, by app, route template, method and status',
@@ -44,14 +48,24 @@ export class PlatformMetrics {
     LATENCY_BUCKETS,
     this.registry,
   );
-  private readonly decisions = new LabelledCounter('platform_authz_decisions_total', 'Authorization decisions, by app, decision (allow/deny) and reason code', ['app', 'decision', 'reason'], this.registry);
+  private readonly decisions = new LabelledCounter(
+    'platform_authz_decisions_total',
+    'Authorization decisions, by app, decision (allow/deny) and reason code',
+    ['app', 'decision', 'reason'],
+    this.registry,
+  );
   private readonly principals = new LabelledCounter(
     'platform_requests_by_principal_total',
     'Requests answered, by app, principal type (user, service, agent, anonymous), token binding (dpop, bearer, none) and decision',
     ['app', 'principal_type', 'token_binding', 'decision'],
     this.registry,
   );
-  private readonly tokenFailures = new LabelledCounter('platform_token_failures_total', 'Requests refused with 401 because of their access token (or its absence), by reason code', ['reason'], this.registry);
+  private readonly tokenFailures = new LabelledCounter(
+    'platform_token_failures_total',
+    'Requests refused with 401 because of their access token (or its absence), by reason code',
+    ['reason'],
+    this.registry,
+  );
   /** JWKS downloads, by cause (`startup`, `unknown_kid`, `expired`, ...) and outcome (`ok`/`error`). */
   readonly jwksFetches = new Counter({
     name: 'platform_jwks_fetches_total',
@@ -201,7 +215,10 @@ export class PlatformMetrics {
     const key = `${o.app}\u0000${o.route}\u0000${o.method}\u0000${status}`;
     let children = this.requestChildren.get(key);
     if (!children) {
-      children = { count: this.requests.child(o.app, o.route, o.method, status), latency: this.latency.child(o.app, o.route, o.method, status) };
+      children = {
+        count: this.requests.child(o.app, o.route, o.method, status),
+        latency: this.latency.child(o.app, o.route, o.method, status),
+      };
       this.requestChildren.set(key, children);
     }
     children.count.value++;
@@ -237,6 +254,9 @@ export class PlatformMetrics {
 
   /** The Prometheus text exposition of every metric: of every worker together in cluster mode (`WORKERS` > 1). */
   async exposition(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: inClusterWorker() ? await clusterExposition() : await this.registry.metrics() };
+    return {
+      contentType: this.registry.contentType,
+      body: inClusterWorker() ? await clusterExposition() : await this.registry.metrics(),
+    };
   }
 }

@@ -11,7 +11,10 @@ describe('W3C trace context', () => {
     expect(context.spanId).toMatch(/^[0-9a-f]{16}$/);
     expect(context.spanId).not.toBe('00f067aa0ba902b7');
     expect(context.flags).toBe('01');
-    expect(outgoingTraceHeaders(context)).toEqual({ traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${context.spanId}-01`, tracestate: 'vendor=abc' });
+    expect(outgoingTraceHeaders(context)).toEqual({
+      traceparent: `00-4bf92f3577b34da6a3ce929d0e0e4736-${context.spanId}-01`,
+      tracestate: 'vendor=abc',
+    });
   });
 
   it.each([
@@ -31,6 +34,8 @@ describe('W3C trace context', () => {
   });
 
   it('accepts a future version with extra fields (section 3.2.4)', () => {
-    expect(traceContextFrom('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever').traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    expect(traceContextFrom('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever').traceId).toBe(
+      '4bf92f3577b34da6a3ce929d0e0e4736',
+    );
   });
 });

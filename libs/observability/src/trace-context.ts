@@ -45,18 +45,30 @@ const ZERO_SPAN = '0'.repeat(16);
  * When OpenTelemetry tracing is on (src/tracing.ts), the request's server span already did this:
  * its trace and span ids are used, so that the audit record names the exported trace.
  */
-export function traceContextFrom(traceparent: string | string[] | undefined, tracestate?: string | string[]): TraceContext {
+export function traceContextFrom(
+  traceparent: string | string[] | undefined,
+  tracestate?: string | string[],
+): TraceContext {
   const active = trace.getActiveSpan()?.spanContext();
   if (active && trace.isSpanContextValid(active)) {
     const state = typeof tracestate === 'string' && tracestate.length <= 512 ? tracestate : undefined;
-    return { traceId: active.traceId, spanId: active.spanId, flags: active.traceFlags.toString(16).padStart(2, '0'), traceState: state };
+    return {
+      traceId: active.traceId,
+      spanId: active.spanId,
+      flags: active.traceFlags.toString(16).padStart(2, '0'),
+      traceState: state,
+    };
   }
   const spanId = randomHex(8);
   const header = typeof traceparent === 'string' ? traceparent.trim() : undefined;
   const match = header === undefined ? null : TRACEPARENT.exec(header);
   if (match) {
     const [, version, traceId, parentSpanId, flags, rest] = match;
-    const valid = version !== 'ff' && traceId !== ZERO_TRACE && parentSpanId !== ZERO_SPAN && !(version === '00' && rest !== undefined);
+    const valid =
+      version !== 'ff' &&
+      traceId !== ZERO_TRACE &&
+      parentSpanId !== ZERO_SPAN &&
+      !(version === '00' && rest !== undefined);
     if (valid) {
       const state = typeof tracestate === 'string' && tracestate.length <= 512 ? tracestate : undefined;
       return { traceId, spanId, parentSpanId, flags, traceState: state };

@@ -82,7 +82,10 @@ export class RedisService implements OnApplicationShutdown {
   commandSucceeded(): void {
     if (!this.down) return;
     this.down = false;
-    this.logger.log({ redis: this.target }, 'Redis is reachable again: shared rate limits and DPoP replay checks resume');
+    this.logger.log(
+      { redis: this.target },
+      'Redis is reachable again: shared rate limits and DPoP replay checks resume',
+    );
   }
 
   /** Called by users of the connection when a command failed: opens the breaker; a timeout also renews the connection. */
@@ -95,7 +98,10 @@ export class RedisService implements OnApplicationShutdown {
   private noteDown(err?: Error): void {
     if (this.down || !this.client) return;
     this.down = true;
-    this.logger.warn({ redis: this.target, error: err?.message }, "Redis is unreachable: rate limits and DPoP replay checks fall back to this instance's memory until it is back");
+    this.logger.warn(
+      { redis: this.target, error: err?.message },
+      "Redis is unreachable: rate limits and DPoP replay checks fall back to this instance's memory until it is back",
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

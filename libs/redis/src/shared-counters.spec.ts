@@ -34,7 +34,13 @@ describe.runIf(process.env.TEST_REDIS_URL)('SharedCounters in Redis: two instanc
   const services: RedisService[] = [];
 
   beforeAll(async () => {
-    const config = { redis: { url: process.env.TEST_REDIS_URL as string, keyPrefix: `spec-${randomBytes(6).toString('hex')}:`, commandTimeoutMs: 1000 } } as PlatformConfig;
+    const config = {
+      redis: {
+        url: process.env.TEST_REDIS_URL as string,
+        keyPrefix: `spec-${randomBytes(6).toString('hex')}:`,
+        commandTimeoutMs: 1000,
+      },
+    } as PlatformConfig;
     const instance = async () => {
       const redis = new RedisService(config);
       services.push(redis);

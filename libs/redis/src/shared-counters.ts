@@ -141,7 +141,14 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The batched shared count, or undefined when Redis failed (the caller falls back to memory). */
-  private async sharedHit(command: HitCommand, key: string, window: number, windowMs: number, nowMs: number, limit: number): Promise<WindowCounts | undefined> {
+  private async sharedHit(
+    command: HitCommand,
+    key: string,
+    window: number,
+    windowMs: number,
+    nowMs: number,
+    limit: number,
+  ): Promise<WindowCounts | undefined> {
     // A hash tag keeps both windows of a key in one Redis Cluster slot.
     const base = `${this.prefix}rl:{${key}}:${windowMs}:`;
     const id = `${key}\u0000${windowMs}`;
@@ -149,7 +156,9 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
     if (view === undefined || view.window !== window) {
       if (view !== undefined && view.pending > 0) {
         // What was counted here in the window that just ended still belongs to it.
-        command(`${base}${view.window}`, `${base}${view.window - 1}`, view.pending, windowMs).catch((err: Error) => this.fallback('rate_limit_flush', err));
+        command(`${base}${view.window}`, `${base}${view.window - 1}`, view.pending, windowMs).catch((err: Error) =>
+          this.fallback('rate_limit_flush', err),
+        );
       }
       const previous = view?.window === window - 1 ? view.synced + view.pending : 0;
       view = { window, synced: 0, previous, pending: 0, syncedAt: Number.NEGATIVE_INFINITY, inFlight: 0 };
@@ -178,7 +187,11 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
         view.previous = Number(previous);
         view.syncedAt = nowMs;
       }
-      return { current: Number(current) + (view.window === window ? view.pending : 0), previous: Number(previous), shared: true };
+      return {
+        current: Number(current) + (view.window === window ? view.pending : 0),
+        previous: Number(previous),
+        shared: true,
+      };
     } catch (err) {
       this.fallback('rate_limit', err as Error);
       return undefined;
@@ -193,7 +206,9 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
     const base = `${this.prefix}rl:{${id.slice(0, id.lastIndexOf('\u0000'))}}:${windowMs}:`;
     const amount = view.pending;
     view.pending = 0;
-    command(`${base}${view.window}`, `${base}${view.window - 1}`, amount, windowMs).catch((err: Error) => this.fallback('rate_limit_flush', err));
+    command(`${base}${view.window}`, `${base}${view.window - 1}`, amount, windowMs).catch((err: Error) =>
+      this.fallback('rate_limit_flush', err),
+    );
   }
 
   /**
@@ -207,7 +222,8 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
       if (!this.redis.available) return;
       const now = Date.now();
       for (const [id, view] of this.views) {
-        if (view.pending > 0 && view.inFlight === 0 && now - view.syncedAt >= SYNC_INTERVAL_MS) this.flushView(command, id, view, Number(id.slice(id.lastIndexOf('\u0000') + 1)));
+        if (view.pending > 0 && view.inFlight === 0 && now - view.syncedAt >= SYNC_INTERVAL_MS)
+          this.flushView(command, id, view, Number(id.slice(id.lastIndexOf('\u0000') + 1)));
       }
     }, 1000);
     this.flusher.unref();

@@ -10,7 +10,11 @@ describe('secret declarations', () => {
   it('validate without ever quoting the value', () => {
     expect(minLength(16)('short-value')).toBe('must be at least 16 characters');
     expect(minLength(16)('a-value-long-enough')).toBeUndefined();
-    const key = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+    const key = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    }).privateKey;
     expect(pem('PRIVATE KEY')(key)).toBeUndefined();
     expect(pem('PRIVATE KEY')('not a key')).toBe('must be a PEM PRIVATE KEY');
     expect(urlWithCredentials('redis://user:s3cret@cache:6379')).toBeUndefined();

@@ -35,7 +35,9 @@ export const minLength =
 export const pem =
   (label: string) =>
   (value: string): string | undefined =>
-    new RegExp(`^-----BEGIN ${label}-----\\r?\\n[\\s\\S]+\\r?\\n-----END ${label}-----\\s*$`).test(value) ? undefined : `must be a PEM ${label}`;
+    new RegExp(`^-----BEGIN ${label}-----\\r?\\n[\\s\\S]+\\r?\\n-----END ${label}-----\\s*$`).test(value)
+      ? undefined
+      : `must be a PEM ${label}`;
 
 /** Validator: a URL with a user and a password (a database or Redis URL). */
 export const urlWithCredentials = (value: string): string | undefined => {

@@ -9,7 +9,11 @@ export class SecretsModule {
   static forRoot(definitions: SecretDefinition[], env: Record<string, string | undefined>): DynamicModule {
     return {
       module: SecretsModule,
-      providers: [{ provide: SECRET_DEFINITIONS, useValue: definitions }, { provide: SECRETS_ENV, useValue: env }, SecretsService],
+      providers: [
+        { provide: SECRET_DEFINITIONS, useValue: definitions },
+        { provide: SECRETS_ENV, useValue: env },
+        SecretsService,
+      ],
       exports: [SecretsService],
     };
   }

@@ -109,7 +109,9 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
       const loaded = this.read(definition);
       if (!loaded && definition.optional) continue;
       if (!loaded) {
-        problems.push(`${definition.name}: missing (file ${this.config.secrets.dir ? path.join(this.config.secrets.dir, definition.name) : `<SECRETS_DIR>/${definition.name}`}, ${envNameOf(definition.name)}_FILE or ${envNameOf(definition.name)})`);
+        problems.push(
+          `${definition.name}: missing (file ${this.config.secrets.dir ? path.join(this.config.secrets.dir, definition.name) : `<SECRETS_DIR>/${definition.name}`}, ${envNameOf(definition.name)}_FILE or ${envNameOf(definition.name)})`,
+        );
         continue;
       }
       const problem = definition.validate(loaded.value);
@@ -118,7 +120,10 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
         continue;
       }
       if (loaded.source === 'env' && this.config.env === 'production') {
-        this.logger.warn({ secretName: definition.name }, 'Secret read from an environment variable in production: mount it as a file (SECRETS_DIR or *_FILE)');
+        this.logger.warn(
+          { secretName: definition.name },
+          'Secret read from an environment variable in production: mount it as a file (SECRETS_DIR or *_FILE)',
+        );
       }
       const configuredPrevious = this.env[`${envNameOf(definition.name)}_PREVIOUS`] || undefined;
       const previousProblem = configuredPrevious === undefined ? undefined : definition.validate(configuredPrevious);
@@ -128,7 +133,13 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
       }
       registerSecretValue(loaded.value);
       if (configuredPrevious) registerSecretValue(configuredPrevious);
-      this.secrets.set(definition.name, { ...loaded, definition, version: versionOf(loaded.value), rotatedAt: null, configuredPrevious });
+      this.secrets.set(definition.name, {
+        ...loaded,
+        definition,
+        version: versionOf(loaded.value),
+        rotatedAt: null,
+        configuredPrevious,
+      });
     }
     if (problems.length > 0) throw new SecretError(`Secrets missing or invalid:\n - ${problems.join('\n - ')}`);
     this.timer = setInterval(() => this.refresh(), this.config.secrets.pollIntervalMs).unref();
@@ -178,7 +189,10 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
       source: s.source,
       version: s.version,
       rotatedAt: s.rotatedAt?.toISOString() ?? null,
-      previous: s.previous && s.previous.until > Date.now() ? { version: s.previous.version, acceptedUntil: new Date(s.previous.until).toISOString() } : null,
+      previous:
+        s.previous && s.previous.until > Date.now()
+          ? { version: s.previous.version, acceptedUntil: new Date(s.previous.until).toISOString() }
+          : null,
       consumers: s.definition.consumers,
     }));
   }
@@ -190,7 +204,11 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
   describeAbsent(): { name: string; description: string; consumers: string[] }[] {
     return this.definitions
       .filter((definition) => !this.secrets.has(definition.name))
-      .map((definition) => ({ name: definition.name, description: definition.description, consumers: definition.consumers }));
+      .map((definition) => ({
+        name: definition.name,
+        description: definition.description,
+        consumers: definition.consumers,
+      }));
   }
 
   /** Calls `listener` with a secret's name and what changed (rotation, end of grace, refused value); returns the unsubscribe function. */
@@ -208,7 +226,12 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
         continue;
       }
       const loaded = this.read(state.definition);
-      if (!loaded || loaded.value === state.value || SOURCE_RANK[loaded.source] > SOURCE_RANK[state.source] || loaded.source === 'development-default') {
+      if (
+        !loaded ||
+        loaded.value === state.value ||
+        SOURCE_RANK[loaded.source] > SOURCE_RANK[state.source] ||
+        loaded.source === 'development-default'
+      ) {
         state.candidate = undefined;
         continue;
       }
@@ -224,7 +247,10 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
         if (state.refusedVersion === version) continue;
         state.refusedVersion = version;
         this.metrics.secretErrors.labels(state.definition.name).inc();
-        this.logger.error({ secretName: state.definition.name, version, problem }, 'Secret change refused: the current value stays in use');
+        this.logger.error(
+          { secretName: state.definition.name, version, problem },
+          'Secret change refused: the current value stays in use',
+        );
         this.emit(state.definition.name, 'refused');
         continue;
       }
@@ -239,7 +265,10 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
     const problem = definition.validate(loaded.value);
     if (problem) {
       this.metrics.secretErrors.labels(definition.name).inc();
-      this.logger.error({ secretName: definition.name, problem }, 'Secret change refused: the current value stays in use');
+      this.logger.error(
+        { secretName: definition.name, problem },
+        'Secret change refused: the current value stays in use',
+      );
       this.emit(definition.name, 'refused');
       return;
     }
@@ -257,10 +286,24 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
     if (state.previous) this.forget(state, state.previous.value);
     const graceMs = this.config.secrets.graceSeconds * 1000;
     const previous = { value: state.value, version: state.version, until: Date.now() + graceMs };
-    Object.assign(state, { value: loaded.value, source: loaded.source, version, rotatedAt: new Date(), previous: graceMs > 0 ? previous : undefined });
+    Object.assign(state, {
+      value: loaded.value,
+      source: loaded.source,
+      version,
+      rotatedAt: new Date(),
+      previous: graceMs > 0 ? previous : undefined,
+    });
     if (graceMs === 0) this.forget(state, previous.value);
     this.metrics.secretRotations.labels(state.definition.name).inc();
-    this.logger.log({ secretName: state.definition.name, version, previousVersion: previous.version, previousAcceptedSeconds: this.config.secrets.graceSeconds }, 'Secret rotated');
+    this.logger.log(
+      {
+        secretName: state.definition.name,
+        version,
+        previousVersion: previous.version,
+        previousAcceptedSeconds: this.config.secrets.graceSeconds,
+      },
+      'Secret rotated',
+    );
     this.emit(state.definition.name, 'rotated');
     if (graceMs > 0) {
       const expiry = setTimeout(() => {
@@ -318,7 +361,8 @@ export class SecretsService implements OnModuleInit, OnModuleDestroy {
     }
     const value = this.env[envName];
     if (value) return { value, source: 'env' };
-    if (definition.developmentDefault !== undefined && this.config.env !== 'production') return { value: definition.developmentDefault, source: 'development-default' };
+    if (definition.developmentDefault !== undefined && this.config.env !== 'production')
+      return { value: definition.developmentDefault, source: 'development-default' };
     return undefined;
   }
 }

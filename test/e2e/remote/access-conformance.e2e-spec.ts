@@ -6,7 +6,14 @@ import { DEV_MACHINE_CLIENTS } from '@platform/dev-idp';
 import { AppRegistry } from '@platform/feature-apps';
 import { loadPolicy } from '../../../src/access-map/access-map';
 import { FEATURE_APPS, PLATFORM_APP } from '../../../src/feature-apps';
-import { actualOutcome, expectedOutcome, writeConformanceReport, type AccessProfile, type ConformanceCell, type InventoryRoute } from '../../support/access-conformance';
+import {
+  actualOutcome,
+  expectedOutcome,
+  writeConformanceReport,
+  type AccessProfile,
+  type ConformanceCell,
+  type InventoryRoute,
+} from '../../support/access-conformance';
 import { openTarget, type PlatformTarget } from '../../support/platform-target';
 
 const root = path.resolve(__dirname, '../../..');
@@ -45,7 +52,8 @@ describe('access conformance: every route x every role and scope profile (remote
 
     // People: each role in this run's tenant and outside any tenant, and a person with no role.
     for (const role of Object.keys(policy.current.roles).sort()) {
-      for (const t of [tenant, null]) profiles.push({ label: t ? role : `${role} (no tenant)`, kind: 'user', tenant: t, roles: [role], scopes: [] });
+      for (const t of [tenant, null])
+        profiles.push({ label: t ? role : `${role} (no tenant)`, kind: 'user', tenant: t, roles: [role], scopes: [] });
     }
     profiles.push({ label: 'no role', kind: 'user', tenant, roles: [], scopes: [] });
     for (const p of profiles) tokens.set(p.label, await target.profileToken(p.tenant, p.roles));
@@ -55,7 +63,10 @@ describe('access conformance: every route x every role and scope profile (remote
     const admin = tokens.get('admin') as string;
     for (const scope of Object.keys(policy.current.scopes).sort()) {
       const label = `scope ${scope}`;
-      const registered = await target.request('POST', '/service-accounts', { token: admin, body: { name: `conformance ${scope}`, scopes: [scope] } });
+      const registered = await target.request('POST', '/service-accounts', {
+        token: admin,
+        body: { name: `conformance ${scope}`, scopes: [scope] },
+      });
       if (registered.status === 201 && registered.body.clientSecret) {
         profiles.push({ label, kind: 'service', tenant, roles: [], scopes: [scope] });
         tokens.set(label, await target.clientToken(registered.body.clientId, registered.body.clientSecret, [scope]));
@@ -67,14 +78,26 @@ describe('access conformance: every route x every role and scope profile (remote
         tokens.set(label, await target.clientToken(seeded.clientId));
         continue;
       }
-      untested.push({ profile: label, why: `no service account could be registered (${registered.status} ${registered.body?.reason ?? ''}) and no seeded client holds just this scope` });
+      untested.push({
+        profile: label,
+        why: `no service account could be registered (${registered.status} ${registered.body?.reason ?? ''}) and no seeded client holds just this scope`,
+      });
     }
   });
 
   afterAll(async () => {
     if (cells.length) {
-      const written = writeConformanceReport(REPORT_DIR, target.remote ? target.url : 'in-process platform', profiles, cells, isolation, untested);
-      process.stdout.write(`\n[e2e] access conformance matrix: ${path.relative(root, written.markdown)}, ${path.relative(root, written.json)}\n`);
+      const written = writeConformanceReport(
+        REPORT_DIR,
+        target.remote ? target.url : 'in-process platform',
+        profiles,
+        cells,
+        isolation,
+        untested,
+      );
+      process.stdout.write(
+        `\n[e2e] access conformance matrix: ${path.relative(root, written.markdown)}, ${path.relative(root, written.json)}\n`,
+      );
     }
     await target?.close();
   });
@@ -86,30 +109,73 @@ describe('access conformance: every route x every role and scope profile (remote
       const url = concrete(route.path);
       await Promise.all(
         profiles.map(async (profile) => {
-          const response = await target.request(route.method, url, { token: tokens.get(profile.label), body: route.method === 'GET' || route.method === 'DELETE' ? undefined : {} });
+          const response = await target.request(route.method, url, {
+            token: tokens.get(profile.label),
+            body: route.method === 'GET' || route.method === 'DELETE' ? undefined : {},
+          });
           const expected = expectedOutcome(route, profile, policy);
           const actual = actualOutcome(response.status, response.body);
-          cells.push({ method: route.method, path: route.path, profile: profile.label, expected, actual, status: response.status, ok: expected === actual });
+          cells.push({
+            method: route.method,
+            path: route.path,
+            profile: profile.label,
+            expected,
+            actual,
+            status: response.status,
+            ok: expected === actual,
+          });
         }),
       );
     }
     expect(routes.length).toBeGreaterThan(30);
-    expect(cells.filter((c) => !c.ok).map((c) => `${c.method} ${c.path} as ${c.profile}: expected ${c.expected}, got ${c.actual} (HTTP ${c.status})`)).toEqual([]);
+    expect(
+      cells
+        .filter((c) => !c.ok)
+        .map(
+          (c) => `${c.method} ${c.path} as ${c.profile}: expected ${c.expected}, got ${c.actual} (HTTP ${c.status})`,
+        ),
+    ).toEqual([]);
   }, 180_000);
 
   it("another tenant's resources are 404, the owner's 200", async () => {
     const otherTenant = target.newTenant();
     const otherAdmin = await target.profileToken(otherTenant, ['admin']);
     const admin = tokens.get('admin') as string;
-    const invoice = await target.request('POST', '/billing/invoices', { token: admin, body: { customer: 'Conformance', currency: 'EUR', lines: [{ description: 'x', quantity: 1, unitAmount: 1 }] } });
-    const account = await target.request('POST', '/service-accounts', { token: admin, body: { name: 'conformance isolation', scopes: ['analytics:events:read'] } });
+    const invoice = await target.request('POST', '/billing/invoices', {
+      token: admin,
+      body: { customer: 'Conformance', currency: 'EUR', lines: [{ description: 'x', quantity: 1, unitAmount: 1 }] },
+    });
+    const account = await target.request('POST', '/service-accounts', {
+      token: admin,
+      body: { name: 'conformance isolation', scopes: ['analytics:events:read'] },
+    });
     const me = await target.request('GET', '/users/me', { token: admin });
-    for (const [resource, id] of [['/billing/invoices', invoice.body.id], ['/service-accounts', account.body.id], ['/users', me.body.id]] as const) {
+    for (const [resource, id] of [
+      ['/billing/invoices', invoice.body.id],
+      ['/service-accounts', account.body.id],
+      ['/users', me.body.id],
+    ] as const) {
       const pathname = `${resource}/${id}`;
       const own = await target.request('GET', pathname, { token: admin });
       const other = await target.request('GET', pathname, { token: otherAdmin });
-      isolation.push({ method: 'GET', path: `${resource}/:id`, profile: `admin of the owning tenant`, expected: '200', actual: `${own.status}`, status: own.status, ok: own.status === 200 });
-      isolation.push({ method: 'GET', path: `${resource}/:id`, profile: 'admin of another tenant', expected: '404', actual: `${other.status}`, status: other.status, ok: other.status === 404 });
+      isolation.push({
+        method: 'GET',
+        path: `${resource}/:id`,
+        profile: `admin of the owning tenant`,
+        expected: '200',
+        actual: `${own.status}`,
+        status: own.status,
+        ok: own.status === 200,
+      });
+      isolation.push({
+        method: 'GET',
+        path: `${resource}/:id`,
+        profile: 'admin of another tenant',
+        expected: '404',
+        actual: `${other.status}`,
+        status: other.status,
+        ok: other.status === 404,
+      });
     }
     expect(isolation.filter((c) => !c.ok)).toEqual([]);
   });

@@ -11,9 +11,19 @@ describe('main flows of every app (remote-capable)', () => {
   let target: PlatformTarget;
   let tenant: string;
   let otherTenant: string;
-  const tokens: Record<'admin' | 'manager' | 'analyst' | 'nobody' | 'otherAdmin', string> = { admin: '', manager: '', analyst: '', nobody: '', otherAdmin: '' };
-  const as = (who: keyof typeof tokens, method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) =>
-    target.request(method, path, { token: tokens[who], ...options });
+  const tokens: Record<'admin' | 'manager' | 'analyst' | 'nobody' | 'otherAdmin', string> = {
+    admin: '',
+    manager: '',
+    analyst: '',
+    nobody: '',
+    otherAdmin: '',
+  };
+  const as = (
+    who: keyof typeof tokens,
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ) => target.request(method, path, { token: tokens[who], ...options });
 
   beforeAll(async () => {
     target = await openTarget();
@@ -36,7 +46,11 @@ describe('main flows of every app (remote-capable)', () => {
   });
 
   it('billing: a billing manager creates, reads, lists and opens an invoice; another tenant gets 404; an analyst 403', async () => {
-    const body = { customer: `Customer ${randomUUID()}`, currency: 'EUR', lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }] };
+    const body = {
+      customer: `Customer ${randomUUID()}`,
+      currency: 'EUR',
+      lines: [{ description: 'Seats', quantity: 3, unitAmount: 1250 }],
+    };
     const created = await as('manager', 'POST', '/billing/invoices', { body });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ status: 'draft', total: 3750, currency: 'EUR' });
@@ -46,21 +60,41 @@ describe('main flows of every app (remote-capable)', () => {
     expect((await as('manager', 'POST', `/billing/invoices/${id}/open`)).body).toMatchObject({ status: 'open' });
     expect((await as('otherAdmin', 'GET', `/billing/invoices/${id}`)).status).toBe(404);
     expect((await as('otherAdmin', 'GET', '/billing/invoices')).body.items).toEqual([]);
-    expect((await as('analyst', 'GET', `/billing/invoices/${id}`)).body).toMatchObject({ status: 403, reason: 'insufficient_permission' });
+    expect((await as('analyst', 'GET', `/billing/invoices/${id}`)).body).toMatchObject({
+      status: 403,
+      reason: 'insufficient_permission',
+    });
   });
 
   it('analytics and service accounts: the admin registers a machine, it sends events, the analyst counts them', async () => {
-    const registered = await as('admin', 'POST', '/service-accounts', { body: { name: 'e2e ingest', scopes: ['analytics:events:write'] } });
+    const registered = await as('admin', 'POST', '/service-accounts', {
+      body: { name: 'e2e ingest', scopes: ['analytics:events:write'] },
+    });
     expect(registered.status).toBe(201);
     expect(registered.body.clientId).toMatch(new RegExp(`^sa-${tenant}-`));
-    const machine = await target.clientToken(registered.body.clientId, registered.body.clientSecret, ['analytics:events:write']);
+    const machine = await target.clientToken(registered.body.clientId, registered.body.clientSecret, [
+      'analytics:events:write',
+    ]);
     const name = `e2e-${randomUUID().slice(0, 8)}`;
-    const sent = await target.request('POST', '/analytics/events', { token: machine, body: { events: [{ name, timestamp: '2026-11-30T10:00:00Z', userId: 'u1' }, { name, timestamp: '2026-11-30T10:05:00Z', userId: 'u2' }] } });
+    const sent = await target.request('POST', '/analytics/events', {
+      token: machine,
+      body: {
+        events: [
+          { name, timestamp: '2026-11-30T10:00:00Z', userId: 'u1' },
+          { name, timestamp: '2026-11-30T10:05:00Z', userId: 'u2' },
+        ],
+      },
+    });
     expect(sent.status).toBe(202);
-    expect((await as('analyst', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([{ name, count: 2, uniqueUsers: 2 }]);
+    expect((await as('analyst', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([
+      { name, count: 2, uniqueUsers: 2 },
+    ]);
     expect((await as('otherAdmin', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([]);
     // The machine may only write: reading is insufficient_scope.
-    expect((await target.request('GET', '/analytics/events/counts', { token: machine })).body).toMatchObject({ status: 403, reason: 'insufficient_scope' });
+    expect((await target.request('GET', '/analytics/events/counts', { token: machine })).body).toMatchObject({
+      status: 403,
+      reason: 'insufficient_scope',
+    });
     expect((await as('otherAdmin', 'GET', `/service-accounts/${registered.body.id}`)).status).toBe(404);
   });
 
@@ -72,6 +106,9 @@ describe('main flows of every app (remote-capable)', () => {
     expect(users.status).toBe(200);
     expect(users.body.items.map((u: { id: string }) => u.id)).toContain(me.body.id);
     expect((await as('otherAdmin', 'GET', `/users/${me.body.id}`)).status).toBe(404);
-    expect((await as('nobody', 'GET', '/users')).body).toMatchObject({ status: 403, reason: 'insufficient_permission' });
+    expect((await as('nobody', 'GET', '/users')).body).toMatchObject({
+      status: 403,
+      reason: 'insufficient_permission',
+    });
   });
 });

@@ -1,12 +1,22 @@
 import { Type } from 'class-transformer';
 import { IsRfc3339DateTime } from '@platform/http';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsObject, IsOptional, IsString, Length, Matches, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsIn,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  ValidateNested,
+} from 'class-validator';
 
 /** Most events accepted in one batch (a larger batch is refused whole with 400). */
 export const MAX_EVENTS_PER_BATCH = 1000;
 
 const EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
-
 
 export class EventInput {
   /** Event name: 1-100 of letters, digits, `_ . : -`. */

@@ -14,17 +14,26 @@ export class EventsController {
 
   @Post()
   @HttpCode(202)
-  @ApiOperation({ summary: 'Send a batch of events (at most 1,000; one bad event refuses the batch, listing the index and reason of each)' })
+  @ApiOperation({
+    summary:
+      'Send a batch of events (at most 1,000; one bad event refuses the batch, listing the index and reason of each)',
+  })
   @RequirePermissions(ANALYTICS_PERMISSIONS.eventsWrite)
   @Audited('analytics.events.ingested', { resourceId: () => null })
-  ingest(@TenantPrincipal() principal: TenantPrincipal, @Body() input: IngestEventsInput): Promise<{ accepted: number }> {
+  ingest(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @Body() input: IngestEventsInput,
+  ): Promise<{ accepted: number }> {
     return this.events.ingest(principal, input);
   }
 
   @Get('counts')
   @ApiOperation({ summary: 'Events and unique users per event name, optionally within a time range' })
   @RequirePermissions(ANALYTICS_PERMISSIONS.eventsRead)
-  counts(@TenantPrincipal() principal: TenantPrincipal, @Query() query: EventCountsQuery): Promise<{ counts: EventCount[] }> {
+  counts(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @Query() query: EventCountsQuery,
+  ): Promise<{ counts: EventCount[] }> {
     return this.events.counts(principal, query);
   }
 

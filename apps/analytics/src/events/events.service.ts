@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { TenantPrincipal } from '@platform/auth';
 import { InvalidRequestError } from '@platform/http';
-import { MAX_FUTURE_SKEW_MS, MAX_PROPERTIES_BYTES, type EventBucket, type EventCount, type EventCountsQuery, type EventSeriesQuery, type IngestEventsInput } from './event.dto';
+import {
+  MAX_FUTURE_SKEW_MS,
+  MAX_PROPERTIES_BYTES,
+  type EventBucket,
+  type EventCount,
+  type EventCountsQuery,
+  type EventSeriesQuery,
+  type IngestEventsInput,
+} from './event.dto';
 import { EventsRepository } from './events.repository';
 
 /** Longest range of a series, in milliseconds, per bucket size (bounds the answer: 744 hours, 366 days). */
@@ -23,11 +31,16 @@ export class EventsService {
     const invalidEvents = input.events.flatMap((event, index) => {
       const reasons: string[] = [];
       if (new Date(event.timestamp).getTime() > latest) reasons.push('timestamp_in_future');
-      if (event.properties && Buffer.byteLength(JSON.stringify(event.properties)) > MAX_PROPERTIES_BYTES) reasons.push('properties_too_large');
+      if (event.properties && Buffer.byteLength(JSON.stringify(event.properties)) > MAX_PROPERTIES_BYTES)
+        reasons.push('properties_too_large');
       return reasons.map((reason) => ({ index, reason }));
     });
     if (invalidEvents.length > 0) {
-      throw new InvalidRequestError('invalid_events', `${invalidEvents.length} event(s) of the batch are refused; nothing was stored.`, { invalidEvents });
+      throw new InvalidRequestError(
+        'invalid_events',
+        `${invalidEvents.length} event(s) of the batch are refused; nothing was stored.`,
+        { invalidEvents },
+      );
     }
     await this.repository.insertMany(
       input.events.map((event) => ({
@@ -49,20 +62,32 @@ export class EventsService {
     const to = query.to ? new Date(query.to) : undefined;
     if (from && to && from > to) throw new InvalidRequestError('invalid_time_range', '"from" must not be after "to".');
     const counts = await this.repository.countByName(principal.tenant, { name: query.name, from, to });
-    return { counts: counts.map((c) => ({ name: c.name, count: Number(c.count), uniqueUsers: Number(c.uniqueUsers) })) };
+    return {
+      counts: counts.map((c) => ({ name: c.name, count: Number(c.count), uniqueUsers: Number(c.uniqueUsers) })),
+    };
   }
 
   /**
    * Counts and distinct users of one event per UTC hour or day; buckets without events are left out.
    * @throws InvalidRequestError `invalid_time_range` (`from` not before `to`, or longer than 31 days of hours / 366 days of days)
    */
-  async series(principal: TenantPrincipal, query: EventSeriesQuery): Promise<{ name: string; interval: 'hour' | 'day'; buckets: EventBucket[] }> {
+  async series(
+    principal: TenantPrincipal,
+    query: EventSeriesQuery,
+  ): Promise<{ name: string; interval: 'hour' | 'day'; buckets: EventBucket[] }> {
     const from = new Date(query.from);
     const to = new Date(query.to);
     if (from >= to || to.getTime() - from.getTime() > MAX_SERIES_RANGE_MS[query.interval]) {
-      throw new InvalidRequestError('invalid_time_range', `"from" must be before "to", at most ${query.interval === 'hour' ? '31 days' : '366 days'} apart.`);
+      throw new InvalidRequestError(
+        'invalid_time_range',
+        `"from" must be before "to", at most ${query.interval === 'hour' ? '31 days' : '366 days'} apart.`,
+      );
     }
     const rows = await this.repository.series(principal.tenant, query.name, from, to, query.interval);
-    return { name: query.name, interval: query.interval, buckets: rows.map((r) => ({ start: r.start.toISOString(), count: r.count, uniqueUsers: r.uniqueUsers })) };
+    return {
+      name: query.name,
+      interval: query.interval,
+      buckets: rows.map((r) => ({ start: r.start.toISOString(), count: r.count, uniqueUsers: r.uniqueUsers })),
+    };
   }
 }

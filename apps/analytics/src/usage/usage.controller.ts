@@ -12,7 +12,9 @@ export class UsageController {
   constructor(private readonly usageService: UsageService) {}
 
   @Get()
-  @ApiOperation({ summary: "Requests of the tenant per app, route and decision in [from, to), most used first (from the audit trail)" })
+  @ApiOperation({
+    summary: 'Requests of the tenant per app, route and decision in [from, to), most used first (from the audit trail)',
+  })
   @RequirePermissions(ANALYTICS_PERMISSIONS.usageRead)
   usage(@TenantPrincipal() principal: TenantPrincipal, @Query() query: UsageQuery) {
     return this.usageService.usage(principal.tenant, new Date(query.from), new Date(query.to));

@@ -1,5 +1,15 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Length, Max, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsString,
+  Length,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { IsCurrency, MAX_AMOUNT_MINOR } from '../money';
 import type { InvoiceLineRow, InvoiceRow } from './invoice.schema';
 
@@ -62,7 +72,12 @@ export function toInvoiceDto(row: InvoiceRow, lines?: InvoiceLineRow[]): Invoice
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
     ...(lines && {
-      lines: lines.map((l) => ({ description: l.description, quantity: l.quantity, unitAmount: l.unitAmountMinor, amount: l.amountMinor })),
+      lines: lines.map((l) => ({
+        description: l.description,
+        quantity: l.quantity,
+        unitAmount: l.unitAmountMinor,
+        amount: l.amountMinor,
+      })),
     }),
   };
 }

@@ -9,7 +9,9 @@ export const invoices = pgTable(
     customer: text('customer').notNull(),
     currency: text('currency').notNull(),
     totalMinor: bigint('total_minor', { mode: 'number' }).notNull(),
-    status: text('status', { enum: ['draft', 'open', 'paid', 'void'] }).notNull().default('draft'),
+    status: text('status', { enum: ['draft', 'open', 'paid', 'void'] })
+      .notNull()
+      .default('draft'),
     createdBy: text('created_by').notNull(),
     // Millisecond precision: the same as JavaScript dates, so list cursors are exact.
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),

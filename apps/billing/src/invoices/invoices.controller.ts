@@ -7,7 +7,6 @@ import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { InvoicesService } from './invoices.service';
 
-
 /** Invoices of the caller's tenant and their state machine. */
 @ApiTags('billing')
 @Controller('billing/invoices')

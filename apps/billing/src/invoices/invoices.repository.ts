@@ -32,11 +32,20 @@ export class InvoicesRepository {
   }
 
   /** Inserts the invoice and its lines in one transaction, with what `inTransaction` writes (its domain event): all or nothing. */
-  async create(invoice: NewInvoice, inTransaction: (tx: Db, invoice: InvoiceRow) => Promise<void> = async () => undefined): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] }> {
+  async create(
+    invoice: NewInvoice,
+    inTransaction: (tx: Db, invoice: InvoiceRow) => Promise<void> = async () => undefined,
+  ): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] }> {
     return this.database.db.transaction(async (tx) => {
       const [row] = await tx
         .insert(invoices)
-        .values({ tenant: invoice.tenant, customer: invoice.customer, currency: invoice.currency, totalMinor: invoice.totalMinor, createdBy: invoice.createdBy })
+        .values({
+          tenant: invoice.tenant,
+          customer: invoice.customer,
+          currency: invoice.currency,
+          totalMinor: invoice.totalMinor,
+          createdBy: invoice.createdBy,
+        })
         .returning();
       const lines = await tx
         .insert(invoiceLines)
@@ -48,7 +57,10 @@ export class InvoicesRepository {
   }
 
   /** The invoice if it exists in this tenant; undefined otherwise (another tenant's is invisible). */
-  async findInTenant(tenant: string, id: string): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] } | undefined> {
+  async findInTenant(
+    tenant: string,
+    id: string,
+  ): Promise<{ invoice: InvoiceRow; lines: InvoiceLineRow[] } | undefined> {
     const rows = await this.findWithLines.execute({ tenant, id });
     if (rows.length === 0) return undefined;
     return { invoice: rows[0].invoice, lines: rows.flatMap((r) => (r.line ? [r.line] : [])) };
@@ -73,14 +85,26 @@ export class InvoicesRepository {
    *
    * @returns the updated invoice, or undefined when it does not exist here or its state forbids it
    */
-  async transition(tenant: string, id: string, to: InvoiceStatus, inTransaction: (tx: Db, invoice: InvoiceRow) => Promise<void> = async () => undefined): Promise<InvoiceRow | undefined> {
+  async transition(
+    tenant: string,
+    id: string,
+    to: InvoiceStatus,
+    inTransaction: (tx: Db, invoice: InvoiceRow) => Promise<void> = async () => undefined,
+  ): Promise<InvoiceRow | undefined> {
     // Money recorded against an invoice (pending or settled) keeps it from being voided.
     const noPayments = sql`not exists (select 1 from ${payments} where ${payments.invoiceId} = ${invoices.id} and ${payments.status} in ('pending', 'settled'))`;
     return this.database.db.transaction(async (tx) => {
       const [row] = await tx
         .update(invoices)
         .set({ status: to })
-        .where(and(eq(invoices.tenant, tenant), eq(invoices.id, id), inArray(invoices.status, statesAllowing(to)), to === 'void' ? noPayments : undefined))
+        .where(
+          and(
+            eq(invoices.tenant, tenant),
+            eq(invoices.id, id),
+            inArray(invoices.status, statesAllowing(to)),
+            to === 'void' ? noPayments : undefined,
+          ),
+        )
         .returning();
       if (row) await inTransaction(tx, row);
       return row;

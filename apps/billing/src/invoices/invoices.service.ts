@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { AuditOutbox } from '@platform/audit';
 import type { TenantPrincipal } from '@platform/auth';
-import { ConflictError, InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
+import {
+  ConflictError,
+  InvalidRequestError,
+  readPage,
+  ResourceNotFoundError,
+  type Page,
+  type PageQuery,
+} from '@platform/http';
 import { MAX_AMOUNT_MINOR, toInvoiceDto, type CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { assertTransition, type InvoiceStatus } from './invoice-state';
 import { InvoicesRepository } from './invoices.repository';
@@ -25,16 +32,22 @@ export class InvoicesService {
     }));
     const totalMinor = lines.reduce((sum, line) => sum + line.amountMinor, 0);
     if (totalMinor > MAX_AMOUNT_MINOR || lines.some((l) => l.amountMinor > MAX_AMOUNT_MINOR)) {
-      throw new InvalidRequestError('amount_too_large', `An invoice total may not exceed ${MAX_AMOUNT_MINOR} minor units.`);
+      throw new InvalidRequestError(
+        'amount_too_large',
+        `An invoice total may not exceed ${MAX_AMOUNT_MINOR} minor units.`,
+      );
     }
-    const created = await this.repository.create({
-      tenant: principal.tenant,
-      customer: input.customer,
-      currency: input.currency,
-      totalMinor,
-      createdBy: principal.subject,
-      lines,
-    }, (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }));
+    const created = await this.repository.create(
+      {
+        tenant: principal.tenant,
+        customer: input.customer,
+        currency: input.currency,
+        totalMinor,
+        createdBy: principal.subject,
+        lines,
+      },
+      (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }),
+    );
     return toInvoiceDto(created.invoice, created.lines);
   }
 
@@ -46,7 +59,11 @@ export class InvoicesService {
   }
 
   async list(principal: TenantPrincipal, query: PageQuery): Promise<Page<InvoiceDto>> {
-    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant, limit, after), (row) => toInvoiceDto(row));
+    return readPage(
+      query,
+      (limit, after) => this.repository.listByTenant(principal.tenant, limit, after),
+      (row) => toInvoiceDto(row),
+    );
   }
 
   /**
@@ -54,12 +71,19 @@ export class InvoicesService {
    * when no payment is pending or settled).
    * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invalid_transition`, `invoice_has_payments`
    */
-  async transition(principal: TenantPrincipal, id: string, to: Extract<InvoiceStatus, 'open' | 'void'>): Promise<InvoiceDto> {
-    const row = await this.repository.transition(principal.tenant, id, to, (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }));
+  async transition(
+    principal: TenantPrincipal,
+    id: string,
+    to: Extract<InvoiceStatus, 'open' | 'void'>,
+  ): Promise<InvoiceDto> {
+    const row = await this.repository.transition(principal.tenant, id, to, (tx, invoice) =>
+      this.outbox.record(tx, { resourceId: invoice.id }),
+    );
     if (row) return toInvoiceDto(row);
     const current = await this.get(principal, id);
     assertTransition(current.status as InvoiceStatus, to);
-    if (to === 'void') throw new ConflictError('invoice_has_payments', 'An invoice with pending or settled payments cannot be voided.');
+    if (to === 'void')
+      throw new ConflictError('invoice_has_payments', 'An invoice with pending or settled payments cannot be voided.');
     // Unreachable unless the invoice changed between the two statements: report its state now.
     throw new ConflictError('invalid_transition', `The invoice is ${current.status}.`, { from: current.status, to });
   }

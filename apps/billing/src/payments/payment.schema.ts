@@ -15,7 +15,9 @@ export const payments = pgTable(
       .references(() => invoices.id),
     amountMinor: bigint('amount_minor', { mode: 'number' }).notNull(),
     currency: text('currency').notNull(),
-    status: text('status', { enum: ['pending', 'settled', 'failed'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'settled', 'failed'] })
+      .notNull()
+      .default('pending'),
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
     settledAt: timestamp('settled_at', { withTimezone: true, mode: 'date', precision: 3 }),

@@ -17,17 +17,27 @@ export class PaymentsController {
   @Get()
   @ApiOperation({ summary: "An invoice's payments, newest first" })
   @RequirePermissions(BILLING_PERMISSIONS.paymentsRead)
-  list(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() invoiceId: string, @Query() query: PageQuery): Promise<Page<PaymentDto>> {
+  list(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @UuidParam() invoiceId: string,
+    @Query() query: PageQuery,
+  ): Promise<Page<PaymentDto>> {
     return this.payments.list(principal, invoiceId, query);
   }
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Record a payment against an open invoice (Idempotency-Key required; retries return the first response)' })
+  @ApiOperation({
+    summary: 'Record a payment against an open invoice (Idempotency-Key required; retries return the first response)',
+  })
   @RequirePermissions(BILLING_PERMISSIONS.paymentsWrite)
   @Idempotent()
   @Audited('billing.payment.recorded')
-  record(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() invoiceId: string, @Body() input: RecordPaymentInput): Promise<PaymentDto> {
+  record(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @UuidParam() invoiceId: string,
+    @Body() input: RecordPaymentInput,
+  ): Promise<PaymentDto> {
     return this.payments.record(principal, invoiceId, input);
   }
 }

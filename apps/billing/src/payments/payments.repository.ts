@@ -34,24 +34,42 @@ export class PaymentsRepository {
     inTransaction: (tx: Db, payment: PaymentRow) => Promise<void> = async () => undefined,
   ): Promise<PaymentRow | undefined> {
     return this.database.db.transaction(async (tx) => {
-      const [invoice] = await tx.select().from(invoices).where(and(eq(invoices.tenant, tenant), eq(invoices.id, invoiceId))).for('update');
+      const [invoice] = await tx
+        .select()
+        .from(invoices)
+        .where(and(eq(invoices.tenant, tenant), eq(invoices.id, invoiceId)))
+        .for('update');
       if (!invoice) return undefined;
       const [{ committed }] = await tx
         .select({ committed: sql<string>`coalesce(sum(${payments.amountMinor}), 0)` })
         .from(payments)
         .where(and(eq(payments.invoiceId, invoiceId), inArray(payments.status, ['pending', 'settled'])));
       check(invoice, Number(committed));
-      const [row] = await tx.insert(payments).values({ tenant, invoiceId, ...payment }).returning();
+      const [row] = await tx
+        .insert(payments)
+        .values({ tenant, invoiceId, ...payment })
+        .returning();
       await inTransaction(tx, row);
       return row;
     });
   }
 
-  async listForInvoice(tenant: string, invoiceId: string, limit: number, cursor?: CursorPosition): Promise<PaymentRow[]> {
+  async listForInvoice(
+    tenant: string,
+    invoiceId: string,
+    limit: number,
+    cursor?: CursorPosition,
+  ): Promise<PaymentRow[]> {
     return this.database.db
       .select()
       .from(payments)
-      .where(and(eq(payments.tenant, tenant), eq(payments.invoiceId, invoiceId), olderThan(payments.createdAt, payments.id, cursor)))
+      .where(
+        and(
+          eq(payments.tenant, tenant),
+          eq(payments.invoiceId, invoiceId),
+          olderThan(payments.createdAt, payments.id, cursor),
+        ),
+      )
       .orderBy(desc(payments.createdAt), desc(payments.id))
       .limit(limit);
   }
@@ -63,13 +81,25 @@ export class PaymentsRepository {
    * the caller: the provider is authenticated by the webhook signature, and the payment row names
    * the tenant.
    */
-  async applyProviderEvent(eventId: string, type: string, paymentId: string, status: 'settled' | 'failed'): Promise<ProviderEventOutcome> {
+  async applyProviderEvent(
+    eventId: string,
+    type: string,
+    paymentId: string,
+    status: 'settled' | 'failed',
+  ): Promise<ProviderEventOutcome> {
     return this.database.db.transaction(async (tx) => {
-      const claimed = await tx.insert(webhookEvents).values({ eventId, type }).onConflictDoNothing().returning({ eventId: webhookEvents.eventId });
+      const claimed = await tx
+        .insert(webhookEvents)
+        .values({ eventId, type })
+        .onConflictDoNothing()
+        .returning({ eventId: webhookEvents.eventId });
       if (claimed.length === 0) return { outcome: 'duplicate' };
       // Lock order as in record(): the invoice, then its payment. Two settlements of one invoice
       // are serialized, so the second sees the first and the invoice cannot stay open once covered.
-      const [found] = await tx.select({ invoiceId: payments.invoiceId }).from(payments).where(eq(payments.id, paymentId));
+      const [found] = await tx
+        .select({ invoiceId: payments.invoiceId })
+        .from(payments)
+        .where(eq(payments.id, paymentId));
       if (!found) return { outcome: 'unknown_payment' };
       await tx.select({ id: invoices.id }).from(invoices).where(eq(invoices.id, found.invoiceId)).for('update');
       const [payment] = await tx.select().from(payments).where(eq(payments.id, paymentId)).for('update');
@@ -87,7 +117,13 @@ export class PaymentsRepository {
       const paid = await tx
         .update(invoices)
         .set({ status: 'paid' })
-        .where(and(eq(invoices.id, payment.invoiceId), eq(invoices.status, 'open'), sql`${invoices.totalMinor} <= ${Number(settled)}`))
+        .where(
+          and(
+            eq(invoices.id, payment.invoiceId),
+            eq(invoices.status, 'open'),
+            sql`${invoices.totalMinor} <= ${Number(settled)}`,
+          ),
+        )
         .returning({ id: invoices.id });
       return { outcome: 'applied', payment: updated, invoicePaid: paid.length === 1 };
     });

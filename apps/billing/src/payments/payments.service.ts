@@ -2,7 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { AuditOutbox } from '@platform/audit';
 import type { TenantPrincipal } from '@platform/auth';
 import { IdempotencyRepository } from '@platform/idempotency';
-import { ConflictError, readPage, ResourceNotFoundError, UnprocessableRequestError, type Page, type PageQuery } from '@platform/http';
+import {
+  ConflictError,
+  readPage,
+  ResourceNotFoundError,
+  UnprocessableRequestError,
+  type Page,
+  type PageQuery,
+} from '@platform/http';
 import { InvoicesService } from '../invoices/invoices.service';
 import { toPaymentDto, type PaymentDto, type RecordPaymentInput } from './payment.dto';
 import { PaymentsRepository } from './payments.repository';
@@ -31,10 +38,21 @@ export class PaymentsService {
       invoiceId,
       { amountMinor: input.amount, currency: input.currency, createdBy: principal.subject },
       (invoice, committedMinor) => {
-        if (invoice.status !== 'open') throw new ConflictError('invoice_not_open', `Payments are recorded against open invoices; this one is ${invoice.status}.`, { invoiceStatus: invoice.status });
-        if (input.currency !== invoice.currency) throw new UnprocessableRequestError('currency_mismatch', `The invoice is in ${invoice.currency}.`);
+        if (invoice.status !== 'open')
+          throw new ConflictError(
+            'invoice_not_open',
+            `Payments are recorded against open invoices; this one is ${invoice.status}.`,
+            { invoiceStatus: invoice.status },
+          );
+        if (input.currency !== invoice.currency)
+          throw new UnprocessableRequestError('currency_mismatch', `The invoice is in ${invoice.currency}.`);
         const balance = invoice.totalMinor - committedMinor;
-        if (input.amount > balance) throw new UnprocessableRequestError('amount_exceeds_balance', `At most ${balance} minor units are still unpaid.`, { balance });
+        if (input.amount > balance)
+          throw new UnprocessableRequestError(
+            'amount_exceeds_balance',
+            `At most ${balance} minor units are still unpaid.`,
+            { balance },
+          );
       },
       async (tx, payment) => {
         await this.outbox.record(tx, { resourceId: payment.id });
@@ -48,6 +66,10 @@ export class PaymentsService {
   /** @throws ResourceNotFoundError `invoice_not_found` */
   async list(principal: TenantPrincipal, invoiceId: string, query: PageQuery): Promise<Page<PaymentDto>> {
     await this.invoices.get(principal, invoiceId);
-    return readPage(query, (limit, after) => this.repository.listForInvoice(principal.tenant, invoiceId, limit, after), toPaymentDto);
+    return readPage(
+      query,
+      (limit, after) => this.repository.listForInvoice(principal.tenant, invoiceId, limit, after),
+      toPaymentDto,
+    );
   }
 }

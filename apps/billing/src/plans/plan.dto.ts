@@ -42,5 +42,14 @@ export interface PlanDto {
 }
 
 export function toPlanDto(row: PlanRow): PlanDto {
-  return { id: row.id, code: row.code, name: row.name, currency: row.currency, amount: row.amountMinor, interval: row.interval, active: row.active, createdAt: row.createdAt.toISOString() };
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    currency: row.currency,
+    amount: row.amountMinor,
+    interval: row.interval,
+    active: row.active,
+    createdAt: row.createdAt.toISOString(),
+  };
 }

@@ -7,7 +7,6 @@ import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreatePlanInput, type PlanDto } from './plan.dto';
 import { PlansService } from './plans.service';
 
-
 /** The plan catalogue (platform-wide). */
 @ApiTags('billing')
 @Controller('billing/plans')

@@ -21,7 +21,12 @@ export class PlansRepository {
   }
 
   async list(limit: number, cursor?: CursorPosition): Promise<PlanRow[]> {
-    return this.database.db.select().from(plans).where(olderThan(plans.createdAt, plans.id, cursor)).orderBy(desc(plans.createdAt), desc(plans.id)).limit(limit);
+    return this.database.db
+      .select()
+      .from(plans)
+      .where(olderThan(plans.createdAt, plans.id, cursor))
+      .orderBy(desc(plans.createdAt), desc(plans.id))
+      .limit(limit);
   }
 
   async archive(id: string): Promise<PlanRow | undefined> {

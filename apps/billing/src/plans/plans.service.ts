@@ -12,7 +12,14 @@ export class PlansService {
 
   /** @throws ConflictError `plan_code_taken` */
   async create(principal: Principal, input: CreatePlanInput): Promise<PlanDto> {
-    const row = await this.repository.create({ code: input.code, name: input.name, currency: input.currency, amountMinor: input.amount, interval: input.interval, createdBy: principal.subject });
+    const row = await this.repository.create({
+      code: input.code,
+      name: input.name,
+      currency: input.currency,
+      amountMinor: input.amount,
+      interval: input.interval,
+      createdBy: principal.subject,
+    });
     if (!row) throw new ConflictError('plan_code_taken', `A plan with the code "${input.code}" exists.`);
     return toPlanDto(row);
   }

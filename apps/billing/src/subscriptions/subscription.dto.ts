@@ -20,5 +20,12 @@ export interface SubscriptionDto {
 }
 
 export function toSubscriptionDto(row: SubscriptionRow): SubscriptionDto {
-  return { id: row.id, planId: row.planId, status: row.status, createdBy: row.createdBy, createdAt: row.createdAt.toISOString(), canceledAt: row.canceledAt?.toISOString() ?? null };
+  return {
+    id: row.id,
+    planId: row.planId,
+    status: row.status,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    canceledAt: row.canceledAt?.toISOString() ?? null,
+  };
 }

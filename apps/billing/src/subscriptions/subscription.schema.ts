@@ -11,13 +11,17 @@ export const subscriptions = pgTable(
     planId: uuid('plan_id')
       .notNull()
       .references(() => plans.id),
-    status: text('status', { enum: ['active', 'canceled'] }).notNull().default('active'),
+    status: text('status', { enum: ['active', 'canceled'] })
+      .notNull()
+      .default('active'),
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
     canceledAt: timestamp('canceled_at', { withTimezone: true, mode: 'date', precision: 3 }),
   },
   (t) => [
-    uniqueIndex('billing_subscriptions_one_active_uq').on(t.tenant).where(sql`status = 'active'`),
+    uniqueIndex('billing_subscriptions_one_active_uq')
+      .on(t.tenant)
+      .where(sql`status = 'active'`),
     index('billing_subscriptions_tenant_created_idx').on(t.tenant, t.createdAt, t.id),
   ],
 );

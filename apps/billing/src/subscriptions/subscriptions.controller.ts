@@ -7,7 +7,6 @@ import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateSubscriptionInput, type SubscriptionDto } from './subscription.dto';
 import { SubscriptionsService } from './subscriptions.service';
 
-
 /** The caller's tenant's subscriptions. */
 @ApiTags('billing')
 @Controller('billing/subscriptions')
@@ -33,7 +32,10 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'Subscribe the tenant to an active plan (one active subscription per tenant)' })
   @RequirePermissions(BILLING_PERMISSIONS.subscriptionsWrite)
   @Audited('billing.subscription.created')
-  create(@TenantPrincipal() principal: TenantPrincipal, @Body() input: CreateSubscriptionInput): Promise<SubscriptionDto> {
+  create(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @Body() input: CreateSubscriptionInput,
+  ): Promise<SubscriptionDto> {
     return this.subscriptions.create(principal, input.planId);
   }
 

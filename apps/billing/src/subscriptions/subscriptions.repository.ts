@@ -11,12 +11,19 @@ export class SubscriptionsRepository {
 
   /** @returns the new subscription, or undefined when the tenant already has an active one */
   async create(tenant: string, planId: string, createdBy: string): Promise<SubscriptionRow | undefined> {
-    const [row] = await this.database.db.insert(subscriptions).values({ tenant, planId, createdBy }).onConflictDoNothing().returning();
+    const [row] = await this.database.db
+      .insert(subscriptions)
+      .values({ tenant, planId, createdBy })
+      .onConflictDoNothing()
+      .returning();
     return row;
   }
 
   async findInTenant(tenant: string, id: string): Promise<SubscriptionRow | undefined> {
-    const [row] = await this.database.db.select().from(subscriptions).where(and(eq(subscriptions.tenant, tenant), eq(subscriptions.id, id)));
+    const [row] = await this.database.db
+      .select()
+      .from(subscriptions)
+      .where(and(eq(subscriptions.tenant, tenant), eq(subscriptions.id, id)));
     return row;
   }
 

@@ -19,12 +19,20 @@ export class SubscriptionsService {
     const plan = await this.plans.find(planId);
     if (!plan.active) throw new ConflictError('plan_archived', 'This plan takes no new subscriptions.');
     const row = await this.repository.create(principal.tenant, plan.id, principal.subject);
-    if (!row) throw new ConflictError('subscription_exists', 'Your tenant already has an active subscription; cancel it first.');
+    if (!row)
+      throw new ConflictError(
+        'subscription_exists',
+        'Your tenant already has an active subscription; cancel it first.',
+      );
     return toSubscriptionDto(row);
   }
 
   list(principal: TenantPrincipal, query: PageQuery): Promise<Page<SubscriptionDto>> {
-    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant, limit, after), toSubscriptionDto);
+    return readPage(
+      query,
+      (limit, after) => this.repository.listByTenant(principal.tenant, limit, after),
+      toSubscriptionDto,
+    );
   }
 
   async get(principal: TenantPrincipal, id: string): Promise<SubscriptionDto> {
@@ -41,7 +49,8 @@ export class SubscriptionsService {
 
   private async find(principal: TenantPrincipal, id: string): Promise<SubscriptionRow> {
     const row = await this.repository.findInTenant(principal.tenant, id);
-    if (!row) throw new ResourceNotFoundError('subscription_not_found', 'No subscription with this id exists in your tenant.');
+    if (!row)
+      throw new ResourceNotFoundError('subscription_not_found', 'No subscription with this id exists in your tenant.');
     return row;
   }
 }

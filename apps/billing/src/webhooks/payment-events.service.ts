@@ -20,9 +20,14 @@ export class PaymentEventsService {
   async apply(event: PaymentEventInput): Promise<PaymentEventResult> {
     const status = event.type === 'payment.settled' ? 'settled' : 'failed';
     const result = await this.payments.applyProviderEvent(event.id, event.type, event.data.paymentId, status);
-    if (result.outcome === 'unknown_payment') this.logger.warn({ eventId: event.id }, 'Webhook event for an unknown payment: acknowledged, ignored');
+    if (result.outcome === 'unknown_payment')
+      this.logger.warn({ eventId: event.id }, 'Webhook event for an unknown payment: acknowledged, ignored');
     // The tenant's own audit trail shows its payment settled (or failed), though the caller has no tenant.
-    if (result.outcome === 'applied') return { outcome: 'applied', auditEvent: { name: `billing.payment.${status}`, resourceId: result.payment.id, tenant: result.payment.tenant } };
+    if (result.outcome === 'applied')
+      return {
+        outcome: 'applied',
+        auditEvent: { name: `billing.payment.${status}`, resourceId: result.payment.id, tenant: result.payment.tenant },
+      };
     return { outcome: result.outcome };
   }
 }

@@ -11,7 +11,10 @@ export class PaymentEventData {
 
 /** A payment provider's event, as delivered to `POST /billing/webhooks/payments`. */
 export class PaymentEventInput {
-  @ApiProperty({ description: "The provider's unique event id; a replayed id is acknowledged and not processed again", example: 'evt_1' })
+  @ApiProperty({
+    description: "The provider's unique event id; a replayed id is acknowledged and not processed again",
+    example: 'evt_1',
+  })
   @IsString()
   @Length(1, 255)
   id!: string;
@@ -33,10 +36,12 @@ export class PaymentEventInput {
  * @throws InvalidRequestError 400 `invalid_event` naming the invalid fields
  */
 export async function parsePaymentEvent(body: unknown): Promise<PaymentEventInput> {
-  if (typeof body !== 'object' || body === null) throw new InvalidRequestError('invalid_event', INVALID_EVENT, { fields: [] });
+  if (typeof body !== 'object' || body === null)
+    throw new InvalidRequestError('invalid_event', INVALID_EVENT, { fields: [] });
   const event = plainToInstance(PaymentEventInput, body);
   const problems = await validate(event, { whitelist: true });
-  if (problems.length > 0) throw new InvalidRequestError('invalid_event', INVALID_EVENT, { fields: problems.map((p) => p.property) });
+  if (problems.length > 0)
+    throw new InvalidRequestError('invalid_event', INVALID_EVENT, { fields: problems.map((p) => p.property) });
   return event;
 }
 

@@ -20,11 +20,21 @@ export class WebhookSignatureGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const state = requestState(request);
     const header = request.headers[WEBHOOK_SIGNATURE_HEADER];
-    const failure = checkWebhookSignature(typeof header === 'string' ? header : undefined, request.rawBody ?? '', this.secrets.accepted(), Math.floor(Date.now() / 1000));
+    const failure = checkWebhookSignature(
+      typeof header === 'string' ? header : undefined,
+      request.rawBody ?? '',
+      this.secrets.accepted(),
+      Math.floor(Date.now() / 1000),
+    );
     const details = { ...state.details, authentication: 'webhook_signature' };
     if (failure) {
       recordDecision(state, 'deny', failure, details);
-      throw new InvalidRequestError(failure, failure === 'timestamp_outside_tolerance' ? 'The signature timestamp is too old or in the future.' : 'The webhook signature is missing or does not verify.');
+      throw new InvalidRequestError(
+        failure,
+        failure === 'timestamp_outside_tolerance'
+          ? 'The signature timestamp is too old or in the future.'
+          : 'The webhook signature is missing or does not verify.',
+      );
     }
     recordDecision(state, 'allow', 'webhook_signature_valid', details);
     return true;

@@ -11,14 +11,20 @@ describe('webhook signatures (pitfall C28)', () => {
   it('(a) accepts a signature over the exact raw bytes; (b) refuses the same event re-serialized', () => {
     const signature = signWebhook(SECRET, NOW, pretty);
     expect(checkWebhookSignature(header(NOW, signature), pretty, [SECRET], NOW)).toBeUndefined();
-    expect(checkWebhookSignature(header(NOW, signature), JSON.stringify(JSON.parse(pretty)), [SECRET], NOW)).toBe('invalid_signature');
+    expect(checkWebhookSignature(header(NOW, signature), JSON.stringify(JSON.parse(pretty)), [SECRET], NOW)).toBe(
+      'invalid_signature',
+    );
   });
 
   it('(c, d) refuses a correct signature 600 s in the past or the future', () => {
     for (const t of [NOW - 600, NOW + 600]) {
-      expect(checkWebhookSignature(header(t, signWebhook(SECRET, t, pretty)), pretty, [SECRET], NOW)).toBe('timestamp_outside_tolerance');
+      expect(checkWebhookSignature(header(t, signWebhook(SECRET, t, pretty)), pretty, [SECRET], NOW)).toBe(
+        'timestamp_outside_tolerance',
+      );
     }
-    expect(checkWebhookSignature(header(NOW - 299, signWebhook(SECRET, NOW - 299, pretty)), pretty, [SECRET], NOW)).toBeUndefined();
+    expect(
+      checkWebhookSignature(header(NOW - 299, signWebhook(SECRET, NOW - 299, pretty)), pretty, [SECRET], NOW),
+    ).toBeUndefined();
   });
 
   it('(f) answers malformed headers with a reason, never an exception', () => {
@@ -37,7 +43,11 @@ describe('webhook signatures (pitfall C28)', () => {
   });
 
   it('accepts the previous secret while it is still listed (rotation), and nothing signed with another', () => {
-    expect(checkWebhookSignature(header(NOW, signWebhook(PREVIOUS, NOW, pretty)), pretty, [SECRET, PREVIOUS], NOW)).toBeUndefined();
-    expect(checkWebhookSignature(header(NOW, signWebhook(PREVIOUS, NOW, pretty)), pretty, [SECRET], NOW)).toBe('invalid_signature');
+    expect(
+      checkWebhookSignature(header(NOW, signWebhook(PREVIOUS, NOW, pretty)), pretty, [SECRET, PREVIOUS], NOW),
+    ).toBeUndefined();
+    expect(checkWebhookSignature(header(NOW, signWebhook(PREVIOUS, NOW, pretty)), pretty, [SECRET], NOW)).toBe(
+      'invalid_signature',
+    );
   });
 });

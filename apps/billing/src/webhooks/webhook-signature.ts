@@ -6,7 +6,8 @@ export const WEBHOOK_SIGNATURE_HEADER = 'platform-signature';
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
 
 /** Why a webhook signature was refused (the audit reason and the problem's `reason`). */
-export type WebhookSignatureFailure = 'missing_signature' | 'malformed_signature' | 'invalid_signature' | 'timestamp_outside_tolerance';
+export type WebhookSignatureFailure =
+  'missing_signature' | 'malformed_signature' | 'invalid_signature' | 'timestamp_outside_tolerance';
 
 /** `v1` of a payload: hex HMAC-SHA256 with `secret` over `<t>.<raw body>`. */
 export function signWebhook(secret: string, timestampSeconds: number, rawBody: string): string {

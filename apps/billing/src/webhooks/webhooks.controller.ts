@@ -22,7 +22,11 @@ export class WebhooksController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Payment provider events (signed): settle or fail a pending payment' })
   @ApiBody({ type: PaymentEventInput })
-  @ApiHeader({ name: 'Platform-Signature', required: true, description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">' })
+  @ApiHeader({
+    name: 'Platform-Signature',
+    required: true,
+    description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+  })
   async paymentEvent(@Req() request: FastifyRequest, @Body() body: unknown) {
     const event = await parsePaymentEvent(body);
     const result = await this.events.apply(event);

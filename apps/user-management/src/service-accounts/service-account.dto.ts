@@ -1,5 +1,14 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsOptional, IsString, Length, Matches } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+} from 'class-validator';
 import type { ServiceAccountRow } from '@platform/auth';
 
 /** Body of `POST /service-accounts`. */
@@ -9,7 +18,10 @@ export class RegisterServiceAccountInput {
   @Length(1, 200)
   name!: string;
 
-  @ApiProperty({ description: 'OAuth scopes the client may use (each one must only grant permissions you hold)', example: ['analytics:events:write'] })
+  @ApiProperty({
+    description: 'OAuth scopes the client may use (each one must only grant permissions you hold)',
+    example: ['analytics:events:write'],
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(50)
@@ -18,7 +30,10 @@ export class RegisterServiceAccountInput {
   @Length(1, 200, { each: true })
   scopes!: string[];
 
-  @ApiPropertyOptional({ description: "An existing client's id at an external identity provider (required then; the development provider creates the client itself)" })
+  @ApiPropertyOptional({
+    description:
+      "An existing client's id at an external identity provider (required then; the development provider creates the client itself)",
+  })
   @IsOptional()
   @Matches(/^[\x21-\x7e]{1,255}$/, { message: 'clientId must be 1-255 visible ASCII characters' })
   clientId?: string;

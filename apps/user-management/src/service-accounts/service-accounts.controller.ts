@@ -4,7 +4,11 @@ import { Audited } from '@platform/audit';
 import { RequirePermissions, TenantPrincipal } from '@platform/auth';
 import { PageQuery, UuidParam, type Page } from '@platform/http';
 import { USER_PERMISSIONS } from '../user-management.manifest';
-import { RegisterServiceAccountInput, SetServiceAccountScopesInput, type ServiceAccountDto } from './service-account.dto';
+import {
+  RegisterServiceAccountInput,
+  SetServiceAccountScopesInput,
+  type ServiceAccountDto,
+} from './service-account.dto';
 import { ServiceAccountsService } from './service-accounts.service';
 
 /** Machine clients of the caller's tenant (tenant admins). */
@@ -29,19 +33,31 @@ export class ServiceAccountsController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Register a machine client with the scopes it may use (development provider: creates the client and returns its secret once)' })
+  @ApiOperation({
+    summary:
+      'Register a machine client with the scopes it may use (development provider: creates the client and returns its secret once)',
+  })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsManage)
   @Audited('users.service-account.registered')
-  register(@TenantPrincipal() principal: TenantPrincipal, @Body() input: RegisterServiceAccountInput): Promise<ServiceAccountDto> {
+  register(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @Body() input: RegisterServiceAccountInput,
+  ): Promise<ServiceAccountDto> {
     return this.accounts.register(principal, input);
   }
 
   @Post(':id/scopes')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Replace the scopes the client may use (token scopes beyond them are ignored: scope_not_granted)' })
+  @ApiOperation({
+    summary: 'Replace the scopes the client may use (token scopes beyond them are ignored: scope_not_granted)',
+  })
   @RequirePermissions(USER_PERMISSIONS.serviceAccountsManage)
   @Audited('users.service-account.scopes-changed')
-  setScopes(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string, @Body() input: SetServiceAccountScopesInput): Promise<ServiceAccountDto> {
+  setScopes(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @UuidParam() id: string,
+    @Body() input: SetServiceAccountScopesInput,
+  ): Promise<ServiceAccountDto> {
     return this.accounts.setScopes(principal, id, input.scopes);
   }
 

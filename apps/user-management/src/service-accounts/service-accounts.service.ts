@@ -1,6 +1,20 @@
 import { Injectable } from '@nestjs/common';
-import { MachineClientRegistrar, PolicyService, ServiceAccountRegistry, type ServiceAccountRow, type TenantPrincipal } from '@platform/auth';
-import { ConflictError, ForbiddenChangeError, InvalidRequestError, readPage, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
+import {
+  MachineClientRegistrar,
+  PolicyService,
+  ServiceAccountRegistry,
+  type ServiceAccountRow,
+  type TenantPrincipal,
+} from '@platform/auth';
+import {
+  ConflictError,
+  ForbiddenChangeError,
+  InvalidRequestError,
+  readPage,
+  ResourceNotFoundError,
+  type Page,
+  type PageQuery,
+} from '@platform/http';
 import { toServiceAccountDto, type RegisterServiceAccountInput, type ServiceAccountDto } from './service-account.dto';
 
 /**
@@ -32,16 +46,34 @@ export class ServiceAccountsService {
     let clientId = input.clientId;
     let clientSecret: string | undefined;
     if (clientId === undefined) {
-      if (!this.registrar.issuesClients) throw new InvalidRequestError('client_id_required', 'Create the client at your identity provider and give its clientId.');
+      if (!this.registrar.issuesClients)
+        throw new InvalidRequestError(
+          'client_id_required',
+          'Create the client at your identity provider and give its clientId.',
+        );
       ({ clientId, clientSecret } = await this.registrar.create(tenant, input.scopes));
     }
-    const row = await this.repository.register({ tenant, clientId, name: input.name, scopes: input.scopes, createdBy: principal.subject });
-    if (!row) throw new ConflictError('client_already_registered', 'This client is already registered as a service account of your tenant.');
+    const row = await this.repository.register({
+      tenant,
+      clientId,
+      name: input.name,
+      scopes: input.scopes,
+      createdBy: principal.subject,
+    });
+    if (!row)
+      throw new ConflictError(
+        'client_already_registered',
+        'This client is already registered as a service account of your tenant.',
+      );
     return toServiceAccountDto(row, clientSecret);
   }
 
   list(principal: TenantPrincipal, query: PageQuery): Promise<Page<ServiceAccountDto>> {
-    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant, limit, after), (row) => toServiceAccountDto(row));
+    return readPage(
+      query,
+      (limit, after) => this.repository.listByTenant(principal.tenant, limit, after),
+      (row) => toServiceAccountDto(row),
+    );
   }
 
   async get(principal: TenantPrincipal, id: string): Promise<ServiceAccountDto> {
@@ -49,7 +81,11 @@ export class ServiceAccountsService {
   }
 
   /** Deactivated accounts are denied everywhere at once, even with a valid token; reactivation restores them. */
-  async setStatus(principal: TenantPrincipal, id: string, status: 'active' | 'deactivated'): Promise<ServiceAccountDto> {
+  async setStatus(
+    principal: TenantPrincipal,
+    id: string,
+    status: 'active' | 'deactivated',
+  ): Promise<ServiceAccountDto> {
     const row = await this.repository.setStatus(principal.tenant, id, status);
     if (!row) throw notFound();
     return toServiceAccountDto(row);
@@ -70,10 +106,17 @@ export class ServiceAccountsService {
   /** Least privilege both ways: nobody hands a machine a permission they do not hold themselves. */
   private assertMayGrant(principal: TenantPrincipal, scopes: string[]): void {
     for (const scope of scopes) {
-      const definition = Object.hasOwn(this.policy.current.scopes, scope) ? this.policy.current.scopes[scope] : undefined;
-      if (!definition) throw new InvalidRequestError('unknown_scope', `The policy defines no scope "${scope}".`, { scope });
+      const definition = Object.hasOwn(this.policy.current.scopes, scope)
+        ? this.policy.current.scopes[scope]
+        : undefined;
+      if (!definition)
+        throw new InvalidRequestError('unknown_scope', `The policy defines no scope "${scope}".`, { scope });
       if (!this.policy.decide(principal, definition.permissions).allowed) {
-        throw new ForbiddenChangeError('cannot_grant_scope', `You may grant only scopes whose permissions you hold ("${scope}" grants ${definition.permissions.join(', ')}).`, { scope });
+        throw new ForbiddenChangeError(
+          'cannot_grant_scope',
+          `You may grant only scopes whose permissions you hold ("${scope}" grants ${definition.permissions.join(', ')}).`,
+          { scope },
+        );
       }
     }
   }
@@ -85,4 +128,5 @@ export class ServiceAccountsService {
   }
 }
 
-const notFound = () => new ResourceNotFoundError('service_account_not_found', 'No service account with this id exists in your tenant.');
+const notFound = () =>
+  new ResourceNotFoundError('service_account_not_found', 'No service account with this id exists in your tenant.');

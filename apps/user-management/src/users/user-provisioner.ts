@@ -63,7 +63,8 @@ export class UserProvisioner implements OnModuleInit {
     const fingerprint = `${principal.type}\u0000${JSON.stringify(principal.claims.email ?? '')}\u0000${JSON.stringify(principal.claims.name ?? principal.claims.preferred_username ?? '')}`;
     if (this.provisioned.get(key) === fingerprint) return;
     // Bounded memory: the longest-known identity is forgotten (one extra upsert if it comes back).
-    if (this.provisioned.size >= MAX_REMEMBERED) this.provisioned.delete(this.provisioned.keys().next().value as string);
+    if (this.provisioned.size >= MAX_REMEMBERED)
+      this.provisioned.delete(this.provisioned.keys().next().value as string);
     this.provisioned.set(key, fingerprint);
     this.queue.set(key, profileOf(principal));
     this.startWorker();
@@ -86,7 +87,10 @@ export class UserProvisioner implements OnModuleInit {
       this.queue.delete(key);
       await this.provision(profile).catch((err: Error) => {
         this.provisioned.delete(key);
-        this.logger.warn({ err, tenant: profile.tenant }, 'Just-in-time user provisioning failed; retried at the next request');
+        this.logger.warn(
+          { err, tenant: profile.tenant },
+          'Just-in-time user provisioning failed; retried at the next request',
+        );
       });
     }
   }

@@ -54,7 +54,11 @@ export class UsersController {
   @HttpCode(200)
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
   @Audited('users.role.granted')
-  grant(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string, @Body() input: GrantRoleInput): Promise<UserDto> {
+  grant(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @UuidParam() id: string,
+    @Body() input: GrantRoleInput,
+  ): Promise<UserDto> {
     return this.users.grantRole(principal, id, input.role);
   }
 
@@ -62,7 +66,11 @@ export class UsersController {
   @Delete(':id/roles/:role')
   @RequirePermissions(USER_PERMISSIONS.rolesManage)
   @Audited('users.role.revoked')
-  revoke(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string, @Param('role') role: string): Promise<UserDto> {
+  revoke(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @UuidParam() id: string,
+    @Param('role') role: string,
+  ): Promise<UserDto> {
     return this.users.revokeRole(principal, id, role);
   }
 

@@ -38,7 +38,10 @@ export class UsersRepository {
 
   /** The user if it exists in this tenant; undefined otherwise (another tenant's is invisible). */
   async findInTenant(tenant: string, id: string): Promise<UserRow | undefined> {
-    const [row] = await this.database.db.select().from(users).where(and(eq(users.tenant, tenant), eq(users.id, id)));
+    const [row] = await this.database.db
+      .select()
+      .from(users)
+      .where(and(eq(users.tenant, tenant), eq(users.id, id)));
     return row;
   }
 
@@ -61,7 +64,10 @@ export class UsersRepository {
   async tenantWithCounts(key: string): Promise<{ tenant: TenantRow; users: number } | undefined> {
     const [tenant] = await this.database.db.select().from(tenants).where(eq(tenants.key, key));
     if (!tenant) return undefined;
-    const [{ users: members }] = await this.database.db.select({ users: count() }).from(users).where(eq(users.tenant, key));
+    const [{ users: members }] = await this.database.db
+      .select({ users: count() })
+      .from(users)
+      .where(eq(users.tenant, key));
     return { tenant, users: Number(members) };
   }
 
@@ -70,6 +76,10 @@ export class UsersRepository {
    * the caller's own memberships only.
    */
   async membershipsOf(issuer: string, subject: string): Promise<UserRow[]> {
-    return this.database.db.select().from(users).where(and(eq(users.issuer, issuer), eq(users.subject, subject))).orderBy(asc(users.tenant));
+    return this.database.db
+      .select()
+      .from(users)
+      .where(and(eq(users.issuer, issuer), eq(users.subject, subject)))
+      .orderBy(asc(users.tenant));
   }
 }

@@ -1,11 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { AccessStateService, PolicyService, type Principal, type TenantPrincipal } from '@platform/auth';
-import { ConflictError, ForbiddenChangeError, readPage, InvalidRequestError, ResourceNotFoundError, type Page, type PageQuery } from '@platform/http';
+import {
+  ConflictError,
+  ForbiddenChangeError,
+  readPage,
+  InvalidRequestError,
+  ResourceNotFoundError,
+  type Page,
+  type PageQuery,
+} from '@platform/http';
 import { toUserDto, type UserDto } from './user.dto';
 import type { UserRow } from './user.schema';
 import { profileOf, UserProvisioner } from './user-provisioner';
 import { UsersRepository } from './users.repository';
-
 
 /**
  * The people and machines of a tenant: just-in-time provisioning from tokens, role bindings and
@@ -42,7 +49,11 @@ export class UsersService {
 
   /** Users of the caller's tenant. */
   async list(principal: TenantPrincipal, query: PageQuery): Promise<Page<UserDto>> {
-    return readPage(query, (limit, after) => this.repository.listByTenant(principal.tenant, limit, after), (row) => this.view(row));
+    return readPage(
+      query,
+      (limit, after) => this.repository.listByTenant(principal.tenant, limit, after),
+      (row) => this.view(row),
+    );
   }
 
   /** @throws ResourceNotFoundError `user_not_found`, also for another tenant's user */
@@ -75,7 +86,8 @@ export class UsersService {
   /** Denies the user everywhere, whatever its tokens say. @throws ConflictError `cannot_deactivate_self` */
   async deactivate(principal: TenantPrincipal, id: string): Promise<UserDto> {
     const user = await this.find(principal, id);
-    if (user.subject === principal.subject) throw new ConflictError('cannot_deactivate_self', 'You cannot deactivate yourself.');
+    if (user.subject === principal.subject)
+      throw new ConflictError('cannot_deactivate_self', 'You cannot deactivate yourself.');
     await this.access.deactivate(user.tenant, user.subject, principal.subject);
     return this.view(user);
   }
@@ -95,14 +107,22 @@ export class UsersService {
   /** A tenant admin may hand out (or take back) only roles they hold themselves. */
   private assertMayManage(principal: TenantPrincipal, role: string): void {
     // Machines have no roles (their roles claim is ignored), so they can hand out none.
-    if (principal.type === 'service') throw new ForbiddenChangeError('cannot_grant_unheld_role', 'Machine clients cannot grant or revoke roles.');
-    if (!Object.hasOwn(this.policy.current.roles, role)) throw new InvalidRequestError('unknown_role', `"${role}" is not a platform role.`);
+    if (principal.type === 'service')
+      throw new ForbiddenChangeError('cannot_grant_unheld_role', 'Machine clients cannot grant or revoke roles.');
+    if (!Object.hasOwn(this.policy.current.roles, role))
+      throw new InvalidRequestError('unknown_role', `"${role}" is not a platform role.`);
     if (!this.policy.effectiveRoles(principal).includes(role)) {
-      throw new ForbiddenChangeError('cannot_grant_unheld_role', `You can only grant or revoke roles you hold, and you do not hold "${role}".`);
+      throw new ForbiddenChangeError(
+        'cannot_grant_unheld_role',
+        `You can only grant or revoke roles you hold, and you do not hold "${role}".`,
+      );
     }
   }
 
   private view(row: UserRow): UserDto {
-    return toUserDto(row, { boundRoles: this.access.rolesOf(row.tenant, row.subject), deactivated: this.access.isDeactivated(row.tenant, row.subject) });
+    return toUserDto(row, {
+      boundRoles: this.access.rolesOf(row.tenant, row.subject),
+      deactivated: this.access.isDeactivated(row.tenant, row.subject),
+    });
   }
 }

@@ -71,8 +71,18 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
    * Registers a machine client for a tenant unless it is registered there already (development
    * seeds). @returns false when it was registered already
    */
-  async seedServiceAccount(account: { tenant: string; clientId: string; name: string; scopes: string[]; createdBy: string }): Promise<boolean> {
-    const rows = await this.db().insert(serviceAccounts).values(account).onConflictDoNothing().returning({ id: serviceAccounts.id });
+  async seedServiceAccount(account: {
+    tenant: string;
+    clientId: string;
+    name: string;
+    scopes: string[];
+    createdBy: string;
+  }): Promise<boolean> {
+    const rows = await this.db()
+      .insert(serviceAccounts)
+      .values(account)
+      .onConflictDoNothing()
+      .returning({ id: serviceAccounts.id });
     if (rows.length > 0) await this.changed();
     return rows.length > 0;
   }
@@ -112,16 +122,29 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
 
   /** Role bindings made by `grantor` (e.g. the start-up bootstrap), read from the database. */
   async bindingsGrantedBy(grantor: string): Promise<{ tenant: string; subject: string; role: string }[]> {
-    return this.db().select({ tenant: roleBindings.tenant, subject: roleBindings.subject, role: roleBindings.role }).from(roleBindings).where(eq(roleBindings.grantedBy, grantor));
+    return this.db()
+      .select({ tenant: roleBindings.tenant, subject: roleBindings.subject, role: roleBindings.role })
+      .from(roleBindings)
+      .where(eq(roleBindings.grantedBy, grantor));
   }
 
   /** Revokes each binding that `grantor` made (others stay), then applies the change once. @returns how many were removed */
-  async revokeGrantedBy(grantor: string, bindings: { tenant: string; subject: string; role: string }[]): Promise<number> {
+  async revokeGrantedBy(
+    grantor: string,
+    bindings: { tenant: string; subject: string; role: string }[],
+  ): Promise<number> {
     let removed = 0;
     for (const b of bindings) {
       const rows = await this.db()
         .delete(roleBindings)
-        .where(and(eq(roleBindings.tenant, b.tenant), eq(roleBindings.subject, b.subject), eq(roleBindings.role, b.role), eq(roleBindings.grantedBy, grantor)))
+        .where(
+          and(
+            eq(roleBindings.tenant, b.tenant),
+            eq(roleBindings.subject, b.subject),
+            eq(roleBindings.role, b.role),
+            eq(roleBindings.grantedBy, grantor),
+          ),
+        )
         .returning({ role: roleBindings.role });
       removed += rows.length;
     }
@@ -175,10 +198,14 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     this.bindings = bindings;
     this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
     this.deactivatedSubjects = new Set(deactivatedRows.map((row) => row.subject));
-    this.machines = new Map(machineRows.map((row) => [keyOf(row.tenant, row.clientId), { scopes: new Set(row.scopes), active: row.status === 'active' }]));
+    this.machines = new Map(
+      machineRows.map((row) => [
+        keyOf(row.tenant, row.clientId),
+        { scopes: new Set(row.scopes), active: row.status === 'active' },
+      ]),
+    );
     for (const listener of this.listeners) listener();
   }
-
 
   private db() {
     if (!this.database) throw new Error('AccessStateService needs a database');

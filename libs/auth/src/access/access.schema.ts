@@ -44,11 +44,16 @@ export const serviceAccounts = pgTable(
     clientId: text('client_id').notNull(),
     name: text('name').notNull(),
     scopes: text('scopes').array().notNull(),
-    status: text('status', { enum: ['active', 'deactivated'] }).notNull().default('active'),
+    status: text('status', { enum: ['active', 'deactivated'] })
+      .notNull()
+      .default('active'),
     createdBy: text('created_by').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date', precision: 3 }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('service_accounts_tenant_client_id_uq').on(t.tenant, t.clientId), index('service_accounts_tenant_created_idx').on(t.tenant, t.createdAt, t.id)],
+  (t) => [
+    uniqueIndex('service_accounts_tenant_client_id_uq').on(t.tenant, t.clientId),
+    index('service_accounts_tenant_created_idx').on(t.tenant, t.createdAt, t.id),
+  ],
 );
 
 export type ServiceAccountRow = typeof serviceAccounts.$inferSelect;

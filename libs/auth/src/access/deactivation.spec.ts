@@ -23,11 +23,15 @@ const principal = (overrides: Partial<Principal> = {}): Principal => ({
 function state(deactivated: string[], accounts: Record<string, boolean> = {}): DeactivationState {
   return {
     isDeactivated: (tenant, subject) => deactivated.includes(`${tenant}/${subject}`),
-    serviceAccount: (tenant, clientId) => (`${tenant}/${clientId}` in accounts ? { scopes: new Set(), active: accounts[`${tenant}/${clientId}`] } : undefined),
+    serviceAccount: (tenant, clientId) =>
+      `${tenant}/${clientId}` in accounts
+        ? { scopes: new Set(), active: accounts[`${tenant}/${clientId}`] }
+        : undefined,
   };
 }
 
-const agentFor = (subject: string, agent = 'assistant-bot') => principal({ subject, clientId: agent, actors: [{ subject: agent, clientId: agent }] });
+const agentFor = (subject: string, agent = 'assistant-bot') =>
+  principal({ subject, clientId: agent, actors: [{ subject: agent, clientId: agent }] });
 
 describe('deactivatedRoleOf', () => {
   it('finds nobody when no role is deactivated', () => {
@@ -41,13 +45,25 @@ describe('deactivatedRoleOf', () => {
   });
 
   it('refuses a token in which a deactivated agent acts, by its user entry or its service account', () => {
-    expect(deactivatedRoleOf(state(['acme/assistant-bot']), agentFor('carol'))).toEqual({ role: 'actor', identity: 'assistant-bot' });
-    expect(deactivatedRoleOf(state([], { 'acme/assistant-bot': false }), agentFor('carol'))).toEqual({ role: 'actor', identity: 'assistant-bot' });
+    expect(deactivatedRoleOf(state(['acme/assistant-bot']), agentFor('carol'))).toEqual({
+      role: 'actor',
+      identity: 'assistant-bot',
+    });
+    expect(deactivatedRoleOf(state([], { 'acme/assistant-bot': false }), agentFor('carol'))).toEqual({
+      role: 'actor',
+      identity: 'assistant-bot',
+    });
     expect(deactivatedRoleOf(state([], { 'acme/assistant-bot': true }), agentFor('carol'))).toBeUndefined();
   });
 
   it('checks every actor of a chain, the prior ones included, and an actor named by client id only', () => {
-    const chain = principal({ clientId: 'outer', actors: [{ subject: 'outer', clientId: 'outer' }, { subject: 'inner-sub', clientId: 'inner' }] });
+    const chain = principal({
+      clientId: 'outer',
+      actors: [
+        { subject: 'outer', clientId: 'outer' },
+        { subject: 'inner-sub', clientId: 'inner' },
+      ],
+    });
     expect(deactivatedRoleOf(state(['acme/inner']), chain)).toEqual({ role: 'actor', identity: 'inner' });
     expect(deactivatedRoleOf(state(['acme/inner-sub']), chain)).toEqual({ role: 'actor', identity: 'inner-sub' });
     expect(deactivatedRoleOf(state([], { 'acme/inner': false }), chain)).toEqual({ role: 'actor', identity: 'inner' });
@@ -56,17 +72,31 @@ describe('deactivatedRoleOf', () => {
   it('refuses the presenting client of a delegated token when it differs from the actor', () => {
     const token = principal({ clientId: 'agent-app', actors: [{ subject: 'agent-user', clientId: null }] });
     expect(deactivatedRoleOf(state(['acme/agent-app']), token)).toEqual({ role: 'client', identity: 'agent-app' });
-    expect(deactivatedRoleOf(state([], { 'acme/agent-app': false }), token)).toEqual({ role: 'client', identity: 'agent-app' });
+    expect(deactivatedRoleOf(state([], { 'acme/agent-app': false }), token)).toEqual({
+      role: 'client',
+      identity: 'agent-app',
+    });
   });
 
   it('refuses a machine whose client id (not its subject) is deactivated; leaves a person\u2019s sign-in app alone', () => {
     const machine = principal({ type: 'service', subject: 'object-id-1', clientId: 'nightly-import', roles: [] });
-    expect(deactivatedRoleOf(state(['acme/nightly-import']), machine)).toEqual({ role: 'client', identity: 'nightly-import' });
-    expect(deactivatedRoleOf(state(['acme/platform-cli'], { 'acme/platform-cli': false }), principal())).toBeUndefined();
+    expect(deactivatedRoleOf(state(['acme/nightly-import']), machine)).toEqual({
+      role: 'client',
+      identity: 'nightly-import',
+    });
+    expect(
+      deactivatedRoleOf(state(['acme/platform-cli'], { 'acme/platform-cli': false }), principal()),
+    ).toBeUndefined();
   });
 
   it('a principal outside any tenant is refused when deactivated in any tenant (the state answers for tenant null)', () => {
-    const fake: DeactivationState = { isDeactivated: (tenant, subject) => tenant === null && subject === 'assistant-bot', serviceAccount: () => undefined };
-    expect(deactivatedRoleOf(fake, { ...agentFor('olivia'), tenant: null })).toEqual({ role: 'actor', identity: 'assistant-bot' });
+    const fake: DeactivationState = {
+      isDeactivated: (tenant, subject) => tenant === null && subject === 'assistant-bot',
+      serviceAccount: () => undefined,
+    };
+    expect(deactivatedRoleOf(fake, { ...agentFor('olivia'), tenant: null })).toEqual({
+      role: 'actor',
+      identity: 'assistant-bot',
+    });
   });
 });

@@ -34,12 +34,18 @@ export function deactivatedRoleOf(state: DeactivationState, principal: Principal
   const { tenant } = principal;
   if (state.isDeactivated(tenant, principal.subject)) return { role: 'subject', identity: principal.subject };
   const inactive = (id: string | null, asClient: boolean): id is string =>
-    id !== null && (state.isDeactivated(tenant, id) || (asClient && tenant !== null && state.serviceAccount(tenant, id)?.active === false));
+    id !== null &&
+    (state.isDeactivated(tenant, id) ||
+      (asClient && tenant !== null && state.serviceAccount(tenant, id)?.active === false));
   for (const actor of principal.actors) {
     if (inactive(actor.subject, actor.clientId === null)) return { role: 'actor', identity: actor.subject };
     if (inactive(actor.clientId, true)) return { role: 'actor', identity: actor.clientId };
   }
-  if (isMachine(principal) && principal.clientId !== principal.subject && inactive(principal.clientId, isDelegated(principal))) {
+  if (
+    isMachine(principal) &&
+    principal.clientId !== principal.subject &&
+    inactive(principal.clientId, isDelegated(principal))
+  ) {
     return { role: 'client', identity: principal.clientId };
   }
   return undefined;

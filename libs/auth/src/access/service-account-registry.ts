@@ -19,14 +19,23 @@ export class ServiceAccountRegistry {
   ) {}
 
   /** Registers a machine client in a tenant. @returns the account, or undefined when the client is registered in this tenant already */
-  async register(account: { tenant: string; clientId: string; name: string; scopes: string[]; createdBy: string }): Promise<ServiceAccountRow | undefined> {
+  async register(account: {
+    tenant: string;
+    clientId: string;
+    name: string;
+    scopes: string[];
+    createdBy: string;
+  }): Promise<ServiceAccountRow | undefined> {
     const [row] = await this.db().insert(serviceAccounts).values(account).onConflictDoNothing().returning();
     if (row) await this.access.changed();
     return row;
   }
 
   async findInTenant(tenant: string, id: string): Promise<ServiceAccountRow | undefined> {
-    const [row] = await this.db().select().from(serviceAccounts).where(and(eq(serviceAccounts.tenant, tenant), eq(serviceAccounts.id, id)));
+    const [row] = await this.db()
+      .select()
+      .from(serviceAccounts)
+      .where(and(eq(serviceAccounts.tenant, tenant), eq(serviceAccounts.id, id)));
     return row;
   }
 
@@ -41,15 +50,27 @@ export class ServiceAccountRegistry {
   }
 
   /** @returns the changed account, or undefined when the tenant has none with this id */
-  async setStatus(tenant: string, id: string, status: 'active' | 'deactivated'): Promise<ServiceAccountRow | undefined> {
-    const [row] = await this.db().update(serviceAccounts).set({ status }).where(and(eq(serviceAccounts.tenant, tenant), eq(serviceAccounts.id, id))).returning();
+  async setStatus(
+    tenant: string,
+    id: string,
+    status: 'active' | 'deactivated',
+  ): Promise<ServiceAccountRow | undefined> {
+    const [row] = await this.db()
+      .update(serviceAccounts)
+      .set({ status })
+      .where(and(eq(serviceAccounts.tenant, tenant), eq(serviceAccounts.id, id)))
+      .returning();
     if (row) await this.access.changed();
     return row;
   }
 
   /** @returns the changed account, or undefined when the tenant has none with this id */
   async setScopes(tenant: string, id: string, scopes: string[]): Promise<ServiceAccountRow | undefined> {
-    const [row] = await this.db().update(serviceAccounts).set({ scopes }).where(and(eq(serviceAccounts.tenant, tenant), eq(serviceAccounts.id, id))).returning();
+    const [row] = await this.db()
+      .update(serviceAccounts)
+      .set({ scopes })
+      .where(and(eq(serviceAccounts.tenant, tenant), eq(serviceAccounts.id, id)))
+      .returning();
     if (row) await this.access.changed();
     return row;
   }

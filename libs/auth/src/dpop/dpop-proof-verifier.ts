@@ -82,7 +82,12 @@ export class DpopProofVerifier implements OnModuleInit {
     const { jti, htm, htu, iat, ath } = payload;
     if (typeof jti !== 'string' || jti.length < 8 || jti.length > 256) fail('jti');
     if (htm !== request.method) fail('htm_mismatch');
-    if (typeof htu !== 'string' || normalizedTarget(htu) === undefined || normalizedTarget(htu) !== normalizedTarget(request.url)) fail('htu_mismatch');
+    if (
+      typeof htu !== 'string' ||
+      normalizedTarget(htu) === undefined ||
+      normalizedTarget(htu) !== normalizedTarget(request.url)
+    )
+      fail('htu_mismatch');
     const now = Date.now();
     const maxAge = this.config.dpop.proofMaxAgeSeconds;
     const tolerance = this.config.oidc.clockToleranceSeconds;
@@ -113,7 +118,10 @@ export class DpopProofVerifier implements OnModuleInit {
     if (!this.registry) return;
     const known = this.registry.knownNames();
     const unknown = this.config.dpop.requiredForMachinesApps.filter((app) => !known.includes(app));
-    if (unknown.length) throw new Error(`DPOP_REQUIRED_FOR_MACHINES names unknown apps: ${unknown.join(', ')} (known: ${known.join(', ')})`);
+    if (unknown.length)
+      throw new Error(
+        `DPOP_REQUIRED_FOR_MACHINES names unknown apps: ${unknown.join(', ')} (known: ${known.join(', ')})`,
+      );
   }
 }
 

@@ -18,7 +18,11 @@ describe('RateLimiter counting in memory with RATE_LIMIT_INSTANCES=2', () => {
   const limiter = (instances: number) => {
     const config = { redis: undefined, rateLimitsFile: '', rateLimitInstances: instances } as unknown as PlatformConfig;
     const limits = new RateLimiter(config, new SharedCounters(config, new RedisService(config), new PlatformMetrics()));
-    limits.use(parseRateLimitPolicy('windowSeconds: 60\ndefaults: { user: 6, service: 6, agent: 6, anonymous: unlimited }\n', ['billing']));
+    limits.use(
+      parseRateLimitPolicy('windowSeconds: 60\ndefaults: { user: 6, service: 6, agent: 6, anonymous: unlimited }\n', [
+        'billing',
+      ]),
+    );
     return limits;
   };
 

@@ -51,10 +51,13 @@ export function parseRateLimitPolicy(text: string, knownApps: readonly string[])
   }
   const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isMap(doc)) throw new RateLimitPolicyError(['the file must be a mapping with windowSeconds, defaults and apps']);
-  for (const key of Object.keys(doc)) if (!['windowSeconds', 'defaults', 'apps'].includes(key)) problems.push(`unknown key "${key}" (expected windowSeconds, defaults, apps)`);
+  for (const key of Object.keys(doc))
+    if (!['windowSeconds', 'defaults', 'apps'].includes(key))
+      problems.push(`unknown key "${key}" (expected windowSeconds, defaults, apps)`);
 
   const windowSeconds = doc.windowSeconds ?? 60;
-  if (!Number.isInteger(windowSeconds) || (windowSeconds as number) < 1 || (windowSeconds as number) > 86_400) problems.push('windowSeconds must be an integer from 1 to 86400');
+  if (!Number.isInteger(windowSeconds) || (windowSeconds as number) < 1 || (windowSeconds as number) > 86_400)
+    problems.push('windowSeconds must be an integer from 1 to 86400');
 
   const budget = (value: unknown, where: string): Budget | undefined => {
     if (value === 'unlimited') return value;

@@ -17,7 +17,10 @@ const problems = (text: string) => {
 
 describe('parseRateLimitPolicy', () => {
   it('reads defaults and per-app overrides; an override falls back to the default', () => {
-    const policy = parseRateLimitPolicy('windowSeconds: 10\ndefaults: { user: 5, service: 6, agent: 7, anonymous: unlimited }\napps:\n  billing: { agent: 1 }\n', APPS);
+    const policy = parseRateLimitPolicy(
+      'windowSeconds: 10\ndefaults: { user: 5, service: 6, agent: 7, anonymous: unlimited }\napps:\n  billing: { agent: 1 }\n',
+      APPS,
+    );
     expect(policy.windowSeconds).toBe(10);
     expect(budgetFor(policy, 'billing', 'agent')).toBe(1);
     expect(budgetFor(policy, 'billing', 'user')).toBe(5);
@@ -25,16 +28,20 @@ describe('parseRateLimitPolicy', () => {
   });
 
   it('names every problem: unknown apps and kinds, missing defaults, bad numbers, unknown keys', () => {
-    expect(problems('defaults: { user: 0, service: -1, agent: 1.5 }\napps:\n  nope: { robot: 1 }\nextra: 1\n')).toEqual([
-      'unknown key "extra" (expected windowSeconds, defaults, apps)',
-      'defaults.user must be a positive integer or "unlimited"',
-      'defaults.service must be a positive integer or "unlimited"',
-      'defaults.agent must be a positive integer or "unlimited"',
-      'defaults.anonymous is required',
-      'apps.nope: unknown app (known: billing, analytics, platform)',
-      'apps.nope.robot: unknown principal kind (expected user, service, agent, anonymous)',
+    expect(problems('defaults: { user: 0, service: -1, agent: 1.5 }\napps:\n  nope: { robot: 1 }\nextra: 1\n')).toEqual(
+      [
+        'unknown key "extra" (expected windowSeconds, defaults, apps)',
+        'defaults.user must be a positive integer or "unlimited"',
+        'defaults.service must be a positive integer or "unlimited"',
+        'defaults.agent must be a positive integer or "unlimited"',
+        'defaults.anonymous is required',
+        'apps.nope: unknown app (known: billing, analytics, platform)',
+        'apps.nope.robot: unknown principal kind (expected user, service, agent, anonymous)',
+      ],
+    );
+    expect(problems('windowSeconds: 0\ndefaults: { user: 1, service: 1, agent: 1, anonymous: 1 }')).toEqual([
+      'windowSeconds must be an integer from 1 to 86400',
     ]);
-    expect(problems('windowSeconds: 0\ndefaults: { user: 1, service: 1, agent: 1, anonymous: 1 }')).toEqual(['windowSeconds must be an integer from 1 to 86400']);
     expect(problems('[1, 2')[0]).toMatch(/^not valid YAML/);
   });
 });
@@ -58,7 +65,12 @@ describe('RateLimiter with in-memory counters', () => {
   const limiter = () => {
     const metrics = new PlatformMetrics();
     const limits = new RateLimiter(config, new SharedCounters(config, new RedisService(config), metrics));
-    limits.use(parseRateLimitPolicy('windowSeconds: 60\ndefaults: { user: 3, service: 3, agent: 3, anonymous: unlimited }\n', APPS));
+    limits.use(
+      parseRateLimitPolicy(
+        'windowSeconds: 60\ndefaults: { user: 3, service: 3, agent: 3, anonymous: unlimited }\n',
+        APPS,
+      ),
+    );
     return limits;
   };
 
@@ -67,10 +79,18 @@ describe('RateLimiter with in-memory counters', () => {
     const t0 = 60_000 * 1000 + 15_000;
     const seen = [];
     for (let i = 0; i < 4; i++) seen.push(await limits.consume('billing', 'user', 'alice', t0));
-    expect(seen.map((d) => [d?.allowed, d?.remaining])).toEqual([[true, 2], [true, 1], [true, 0], [false, 0]]);
+    expect(seen.map((d) => [d?.allowed, d?.remaining])).toEqual([
+      [true, 2],
+      [true, 1],
+      [true, 0],
+      [false, 0],
+    ]);
     // 4 counted (the refused one too), 15 s in: 45 s to the next window, then 1 + 4 * (1 - t/60) <= 3 at t = 30 s.
     expect(seen[3]).toMatchObject({ retryAfterSeconds: 75, shared: false, policyName: 'billing.user' });
-    expect(rateLimitHeaders(seen[3]!)).toEqual({ 'ratelimit-policy': '"billing.user";q=3;w=60', ratelimit: '"billing.user";r=0;t=75' });
+    expect(rateLimitHeaders(seen[3]!)).toEqual({
+      'ratelimit-policy': '"billing.user";q=3;w=60',
+      ratelimit: '"billing.user";r=0;t=75',
+    });
     expect((await limits.consume('billing', 'user', 'bob', t0))?.allowed).toBe(true);
     expect((await limits.consume('analytics', 'user', 'alice', t0))?.allowed).toBe(true);
     expect(await limits.consume('billing', 'anonymous', 'ip:1', t0)).toBeUndefined();

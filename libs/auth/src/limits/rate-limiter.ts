@@ -49,7 +49,14 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   /** @throws RateLimitPolicyError for an invalid file, naming every problem (the start fails) */
   onModuleInit(): void {
     this.policy = this.readFile();
-    this.logger.log({ file: this.config.rateLimitsFile, windowSeconds: this.policy.windowSeconds, shared: this.config.redis !== undefined }, 'Rate limits loaded');
+    this.logger.log(
+      {
+        file: this.config.rateLimitsFile,
+        windowSeconds: this.policy.windowSeconds,
+        shared: this.config.redis !== undefined,
+      },
+      'Rate limits loaded',
+    );
     // Polled, and read once the file has been still for one more poll (editors and mounts replace files).
     watchFile(this.config.rateLimitsFile, { interval: 500, persistent: false }, this.onFileChange);
   }
@@ -76,14 +83,23 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
         this.logger.log({ file: this.config.rateLimitsFile }, 'Rate limits reloaded');
       } catch (err) {
         applied = false;
-        this.logger.error({ file: this.config.rateLimitsFile, problems: (err as { problems?: string[] }).problems ?? [(err as Error).message] }, 'Rate-limit change refused; the budgets in force stay');
+        this.logger.error(
+          {
+            file: this.config.rateLimitsFile,
+            problems: (err as { problems?: string[] }).problems ?? [(err as Error).message],
+          },
+          'Rate-limit change refused; the budgets in force stay',
+        );
       }
       for (const listener of this.listeners) listener(applied);
     }, 600).unref();
   };
 
   private readFile(): RateLimitPolicy {
-    return parseRateLimitPolicy(readFileSync(this.config.rateLimitsFile, 'utf8'), this.registry?.knownNames() ?? ['platform']);
+    return parseRateLimitPolicy(
+      readFileSync(this.config.rateLimitsFile, 'utf8'),
+      this.registry?.knownNames() ?? ['platform'],
+    );
   }
 
   /** Replaces the budgets (tests). */
@@ -99,7 +115,12 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
    * @returns the decision, or undefined when that budget is `unlimited`; counted in this
    *   instance's memory only (`shared: false`), its `limit` is this instance's share of the budget ({@link localShareOf})
    */
-  async consume(app: string, kind: BudgetKind, principal: string, nowMs = Date.now()): Promise<RateLimitDecision | undefined> {
+  async consume(
+    app: string,
+    kind: BudgetKind,
+    principal: string,
+    nowMs = Date.now(),
+  ): Promise<RateLimitDecision | undefined> {
     const budget = budgetFor(this.policy, app, kind);
     if (budget === 'unlimited') return undefined;
     const windowMs = this.policy.windowSeconds * 1000;
@@ -117,7 +138,9 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
       remaining: Math.max(0, Math.floor(limit - estimate)),
       windowSeconds: this.policy.windowSeconds,
       resetSeconds: Math.max(1, Math.ceil((windowMs - elapsed) / 1000)),
-      retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil(retryAfterMs(limit, current, previous, elapsed, windowMs) / 1000)),
+      retryAfterSeconds: allowed
+        ? 0
+        : Math.max(1, Math.ceil(retryAfterMs(limit, current, previous, elapsed, windowMs) / 1000)),
       policyName: `${app}.${kind}`,
       kind,
       shared,
@@ -139,7 +162,13 @@ export function localShareOf(budget: number, instances: number): number {
  * within the limit, until the previous window's weight has decayed enough; otherwise until this
  * window's count, become the previous one, has decayed enough in the next window.
  */
-export function retryAfterMs(limit: number, current: number, previous: number, elapsed: number, windowMs: number): number {
+export function retryAfterMs(
+  limit: number,
+  current: number,
+  previous: number,
+  elapsed: number,
+  windowMs: number,
+): number {
   if (current < limit) {
     if (previous <= 0) return 0;
     const t = windowMs - (windowMs * (limit - 1 - current)) / previous;

@@ -22,7 +22,12 @@ export interface BudgetContext {
  * answer. Over budget: 429 `rate_limited` with `Retry-After` (seconds) and the RateLimit headers;
  * `refusedFirstAs` (the reason of an earlier refusal of the same request) is kept in the audit.
  */
-export async function spendBudget(reply: FastifyReply, charge: BudgetCharge, context: BudgetContext, refusedFirstAs?: string): Promise<StepResult<void>> {
+export async function spendBudget(
+  reply: FastifyReply,
+  charge: BudgetCharge,
+  context: BudgetContext,
+  refusedFirstAs?: string,
+): Promise<StepResult<void>> {
   const { app, kind, key } = charge;
   const decision = await context.limits.consume(app, kind, key);
   if (decision === undefined) return passed(undefined);
@@ -38,6 +43,13 @@ export async function spendBudget(reply: FastifyReply, charge: BudgetCharge, con
     reason: 'rate_limited',
     detail: `Too many requests: the ${kind} budget of ${limit} requests per ${windowSeconds} s in ${app} is spent. Retry after ${retryAfterSeconds} s.`,
     headers: { ...headers, 'retry-after': String(retryAfterSeconds) },
-    audit: { budget: decision.policyName, limit, windowSeconds, retryAfterSeconds, shared: decision.shared, ...(refusedFirstAs !== undefined && { refusedFirstAs }) },
+    audit: {
+      budget: decision.policyName,
+      limit,
+      windowSeconds,
+      retryAfterSeconds,
+      shared: decision.shared,
+      ...(refusedFirstAs !== undefined && { refusedFirstAs }),
+    },
   });
 }

@@ -7,7 +7,8 @@ import { tokenRefusal } from './token-refusal';
 export function headerValues(request: FastifyRequest, name: string): string[] {
   const raw = request.raw.rawHeaders;
   const values: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === name.length && raw[i].toLowerCase() === name) values.push(raw[i + 1]);
+  for (let i = 0; i < raw.length; i += 2)
+    if (raw[i].length === name.length && raw[i].toLowerCase() === name) values.push(raw[i + 1]);
   return values;
 }
 

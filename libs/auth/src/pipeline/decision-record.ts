@@ -9,8 +9,15 @@ const GUARD_TRACER = trace.getTracer('@platform/auth');
  * exceptions never reach interceptors) and as a span of the request's trace when OpenTelemetry
  * tracing is on (a no-op otherwise).
  */
-export function recordGuardDecision(state: RequestState, decision: 'allow' | 'deny', reason: string, details?: Record<string, unknown>): void {
-  GUARD_TRACER.startSpan('authz.decision', { attributes: { 'platform.decision': decision, 'platform.reason': reason } }).end();
+export function recordGuardDecision(
+  state: RequestState,
+  decision: 'allow' | 'deny',
+  reason: string,
+  details?: Record<string, unknown>,
+): void {
+  GUARD_TRACER.startSpan('authz.decision', {
+    attributes: { 'platform.decision': decision, 'platform.reason': reason },
+  }).end();
   recordDecision(state, decision, reason, details);
 }
 
@@ -20,5 +27,11 @@ export function recordGuardDecision(state: RequestState, decision: 'allow' | 'de
  */
 export function refuse(state: RequestState, refusal: Refusal): ProblemException {
   recordGuardDecision(state, 'deny', refusal.reason, refusal.audit);
-  return new ProblemException(refusal.status, refusal.reason, refusal.detail, refusal.headers ?? {}, refusal.extensions ?? {});
+  return new ProblemException(
+    refusal.status,
+    refusal.reason,
+    refusal.detail,
+    refusal.headers ?? {},
+    refusal.extensions ?? {},
+  );
 }

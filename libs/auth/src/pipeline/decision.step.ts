@@ -30,7 +30,11 @@ export function decide(
   scheme: PresentedToken['scheme'],
 ): StepResult<AllowReason> {
   if (route.tenant === 'required' && principal.tenant === null) {
-    return refused({ status: 403, reason: 'tenant_required', detail: 'This route acts within a tenant, and the access token names none.' });
+    return refused({
+      status: 403,
+      reason: 'tenant_required',
+      detail: 'This route acts within a tenant, and the access token names none.',
+    });
   }
   if (route.kind === 'authenticated') return passed('authenticated');
   const decision = policy.decide(principal, route.permissions);
@@ -38,15 +42,35 @@ export function decide(
   const { missing } = decision;
   const delegated = isDelegated(principal);
   const actor = delegated ? { actors: principal.actors.map((a) => a.subject) } : {};
-  const denied = (reason: string, detail: string, audit: Record<string, unknown>, headers?: Record<string, string>): StepResult<AllowReason> =>
-    refused({ status: 403, reason, detail, audit, headers, extensions: { missingPermissions: missing } } satisfies Refusal);
+  const denied = (
+    reason: string,
+    detail: string,
+    audit: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): StepResult<AllowReason> =>
+    refused({
+      status: 403,
+      reason,
+      detail,
+      audit,
+      headers,
+      extensions: { missingPermissions: missing },
+    } satisfies Refusal);
   const scopeSide = decision.basis === 'scopes' || decision.basis === 'delegation';
   if (decision.basis === 'delegation' && decision.missingForSubject?.length) {
     // The person may not do it, whoever acts for them.
     const { missingForSubject } = decision;
-    return denied('insufficient_permission', `The user this token acts for does not hold ${missingForSubject.join(', ')}.`, { missing, missingForSubject, ...actor });
+    return denied(
+      'insufficient_permission',
+      `The user this token acts for does not hold ${missingForSubject.join(', ')}.`,
+      { missing, missingForSubject, ...actor },
+    );
   }
-  if (scopeSide && notGranted.length > 0 && policy.decide({ ...principal, scopes: [...principal.scopes, ...notGranted] }, route.permissions).allowed) {
+  if (
+    scopeSide &&
+    notGranted.length > 0 &&
+    policy.decide({ ...principal, scopes: [...principal.scopes, ...notGranted] }, route.permissions).allowed
+  ) {
     // The token carries the scope, but the tenant never granted it to this client.
     const detail = `This client's service account is not granted the scope it would need (${notGranted.join(', ')}).`;
     return denied('scope_not_granted', detail, { missing, notGranted, ...actor });
@@ -57,7 +81,12 @@ export function decide(
       ? `The agent acting for this user is not allowed ${missing.join(', ')} (its token lacks the scope).`
       : `The access token lacks a scope this route needs (${missing.join(', ')}).`;
     // RFC 6750 section 3.1 / RFC 9449 section 7.1: in the scheme the token came with.
-    return denied('insufficient_scope', detail, { missing, ...actor }, { 'www-authenticate': challenge(scheme, { error: 'insufficient_scope', scope: scopes }) });
+    return denied(
+      'insufficient_scope',
+      detail,
+      { missing, ...actor },
+      { 'www-authenticate': challenge(scheme, { error: 'insufficient_scope', scope: scopes }) },
+    );
   }
   if (principal.groupsOverage) {
     // The person's groups were left out of the token: their group-derived roles are unknown, not absent.

@@ -47,9 +47,18 @@ export function checkDelegation(principal: Principal, context: DelegationContext
   const account = context.access.serviceAccount(principal.tenant, actingClientOf(principal));
   if (!account) {
     if (!context.serviceAccountsRequired) return passed({ principal, notGranted: [] });
-    return refused({ status: 403, reason: 'service_account_not_registered', detail: 'This machine client is not registered as a service account of its tenant.' });
+    return refused({
+      status: 403,
+      reason: 'service_account_not_registered',
+      detail: 'This machine client is not registered as a service account of its tenant.',
+    });
   }
-  if (!account.active) return refused({ status: 403, reason: 'principal_deactivated', detail: 'This service account has been deactivated by an administrator of its tenant.' });
+  if (!account.active)
+    return refused({
+      status: 403,
+      reason: 'principal_deactivated',
+      detail: 'This service account has been deactivated by an administrator of its tenant.',
+    });
   return passed({
     principal: { ...principal, scopes: principal.scopes.filter((scope) => account.scopes.has(scope)) },
     notGranted: principal.scopes.filter((scope) => !account.scopes.has(scope)),

@@ -52,7 +52,9 @@ export async function checkSenderConstraint(
       return passed(undefined);
     }
     if (presented.scheme === 'DPoP') throw new AuthFailure('dpop_token_not_bound');
-    const required = (route.kind !== 'public' && route.dpop === 'required-for-machines') || context.requiredForMachinesApps.includes(app);
+    const required =
+      (route.kind !== 'public' && route.dpop === 'required-for-machines') ||
+      context.requiredForMachinesApps.includes(app);
     if (required && isMachine(principal)) throw new AuthFailure('dpop_required', { app });
     return passed(undefined);
   } catch (err) {

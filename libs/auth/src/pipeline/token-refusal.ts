@@ -16,18 +16,38 @@ const DPOP_REASONS = new Set(['dpop_proof_required', 'invalid_dpop_proof', 'dpop
  * @param scheme the scheme the token came with; undefined when no credential could be read
  * @param evidence safe facts for the audit record, added to the failure's own details
  */
-export function tokenRefusal(err: unknown, scheme: PresentedToken['scheme'] | undefined, evidence: Record<string, unknown> = {}): Refusal {
+export function tokenRefusal(
+  err: unknown,
+  scheme: PresentedToken['scheme'] | undefined,
+  evidence: Record<string, unknown> = {},
+): Refusal {
   const failure = err instanceof AuthFailure ? err : new AuthFailure(reasonForJwtError(err));
   // The failure's own facts win: with several issuers only the check that failed knows what it expected.
   const audit = { ...evidence, ...failure.details };
-  if (failure.status === 503) return { status: 503, reason: failure.reason, detail: failure.message, headers: failure.retryHeaders, audit };
+  if (failure.status === 503)
+    return { status: 503, reason: failure.reason, detail: failure.message, headers: failure.retryHeaders, audit };
   // RFC 6750 section 3.1: no error code when the request carried no token at all.
   const noToken = failure.reason === 'missing_token' || failure.reason === 'unsupported_scheme';
-  const error = failure.reason === 'malformed_authorization' ? 'invalid_request' : failure.reason === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';
+  const error =
+    failure.reason === 'malformed_authorization'
+      ? 'invalid_request'
+      : failure.reason === 'invalid_dpop_proof'
+        ? 'invalid_dpop_proof'
+        : 'invalid_token';
   // RFC 9449 section 7.1: a request made with DPoP, or refused for DPoP's sake, is answered with a DPoP challenge.
   const header =
     noToken && scheme === undefined
       ? noCredentialChallenge()
-      : challenge(scheme === 'DPoP' || DPOP_REASONS.has(failure.reason) ? 'DPoP' : 'Bearer', noToken ? {} : { error, description: failure.message });
-  return { status: 401, reason: failure.reason, detail: failure.message, headers: { 'www-authenticate': header }, extensions: failure.problemExtensions, audit };
+      : challenge(
+          scheme === 'DPoP' || DPOP_REASONS.has(failure.reason) ? 'DPoP' : 'Bearer',
+          noToken ? {} : { error, description: failure.message },
+        );
+  return {
+    status: 401,
+    reason: failure.reason,
+    detail: failure.message,
+    headers: { 'www-authenticate': header },
+    extensions: failure.problemExtensions,
+    audit,
+  };
 }

@@ -21,10 +21,21 @@ export interface TokenVerification {
  * Refuses with 401 (the token's reason, with evidence for issuer, audience and time refusals) or
  * 503 (`issuer_unavailable`, `issuer_misconfigured`).
  */
-export function verifyToken(presented: PresentedToken, verification: TokenVerification): StepResult<Principal> | Promise<StepResult<Principal>> {
+export function verifyToken(
+  presented: PresentedToken,
+  verification: TokenVerification,
+): StepResult<Principal> | Promise<StepResult<Principal>> {
   const cached = verification.cached(presented.token);
   if (cached) return passed(cached);
-  return verification.passport(presented.token).then(passed, (err: unknown) =>
-    refused(tokenRefusal(err, presented.scheme, tokenEvidence(reasonForJwtError(err), presented.token, verification.expected))),
-  );
+  return verification
+    .passport(presented.token)
+    .then(passed, (err: unknown) =>
+      refused(
+        tokenRefusal(
+          err,
+          presented.scheme,
+          tokenEvidence(reasonForJwtError(err), presented.token, verification.expected),
+        ),
+      ),
+    );
 }

@@ -5,9 +5,12 @@ import { compilePattern, isExactPermission, isPermissionPattern, patternMatches 
 const covers = (pattern: string, permission: string) => patternMatches(compilePattern(pattern), permission.split(':'));
 
 describe('isExactPermission', () => {
-  it.each(['billing:invoices:read', 'platform:audit:read', 'users:user-roles:write', 'a1:b2:c3'])('accepts %s', (value) => {
-    expect(isExactPermission(value)).toBe(true);
-  });
+  it.each(['billing:invoices:read', 'platform:audit:read', 'users:user-roles:write', 'a1:b2:c3'])(
+    'accepts %s',
+    (value) => {
+      expect(isExactPermission(value)).toBe(true);
+    },
+  );
 
   it.each([
     ['a wildcard segment', 'billing:*:read'],
@@ -27,15 +30,12 @@ describe('isExactPermission', () => {
 });
 
 describe('isPermissionPattern', () => {
-  it.each([
-    'billing:invoices:read',
-    'billing:*',
-    'billing:*:read',
-    'billing:invoices:*',
-    'billing:*:*',
-  ])('accepts %s', (value) => {
-    expect(isPermissionPattern(value)).toBe(true);
-  });
+  it.each(['billing:invoices:read', 'billing:*', 'billing:*:read', 'billing:invoices:*', 'billing:*:*'])(
+    'accepts %s',
+    (value) => {
+      expect(isPermissionPattern(value)).toBe(true);
+    },
+  );
 
   it.each([
     ['a wildcard first segment (3 segments)', '*:*:*'],

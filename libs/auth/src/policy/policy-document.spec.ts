@@ -41,7 +41,11 @@ describe('parsePolicy', () => {
         reader: { description: 'Reads invoices', permissions: ['billing:invoices:read'], includes: [] },
       },
       scopes: {
-        'billing:invoices:write': { description: 'Create invoices', permissions: ['billing:invoices:write', 'billing:*:read'], includes: [] },
+        'billing:invoices:write': {
+          description: 'Create invoices',
+          permissions: ['billing:invoices:write', 'billing:*:read'],
+          includes: [],
+        },
       },
       roleMappings: [],
     });
@@ -142,7 +146,9 @@ describe('parsePolicy', () => {
     });
 
     it('a duplicate field inside a role', () => {
-      const err = policyErrorOf(yaml('roles:', '  admin:', '    permissions: [a:b:c]', '    description: x', '    permissions: ["a:*"]'));
+      const err = policyErrorOf(
+        yaml('roles:', '  admin:', '    permissions: [a:b:c]', '    description: x', '    permissions: ["a:*"]'),
+      );
       expect(err.problems).toHaveLength(1);
       expect(err.problems[0]).toMatch(/^line 5: /);
     });
@@ -224,19 +230,50 @@ describe('cross-reference checks', () => {
   };
 
   it('refuses a permission no app declares, naming its line', () => {
-    const text = ['roles:', '  a:', '    permissions:', '      - billing:invoices:read', '      - billing:invocies:read'].join('\n');
-    expect(problemsOf(text, ['billing:invoices:read'])).toEqual(['line 5: "billing:invocies:read" grants no permission that an app declares']);
-    expect(problemsOf(['roles:', '  a:', '    permissions: ["nothing:*"]'].join('\n'), ['billing:invoices:read'])[0]).toMatch(/^line 3: "nothing:\*"/);
+    const text = [
+      'roles:',
+      '  a:',
+      '    permissions:',
+      '      - billing:invoices:read',
+      '      - billing:invocies:read',
+    ].join('\n');
+    expect(problemsOf(text, ['billing:invoices:read'])).toEqual([
+      'line 5: "billing:invocies:read" grants no permission that an app declares',
+    ]);
+    expect(
+      problemsOf(['roles:', '  a:', '    permissions: ["nothing:*"]'].join('\n'), ['billing:invoices:read'])[0],
+    ).toMatch(/^line 3: "nothing:\*"/);
   });
 
   it('refuses include cycles and unknown includes, naming the line', () => {
-    const cycle = ['roles:', '  a:', '    permissions: []', '    includes: [b]', '  b:', '    permissions: []', '    includes: [a]'].join('\n');
-    expect(problemsOf(cycle)).toEqual([expect.stringMatching(/^line \d: roles include each other in a cycle: (a -> b -> a|b -> a -> b)$/)]);
-    expect(problemsOf(['roles:', '  a:', '    permissions: []', '    includes: [ghost]'].join('\n'))).toEqual(['line 4: "a" includes unknown role "ghost"']);
+    const cycle = [
+      'roles:',
+      '  a:',
+      '    permissions: []',
+      '    includes: [b]',
+      '  b:',
+      '    permissions: []',
+      '    includes: [a]',
+    ].join('\n');
+    expect(problemsOf(cycle)).toEqual([
+      expect.stringMatching(/^line \d: roles include each other in a cycle: (a -> b -> a|b -> a -> b)$/),
+    ]);
+    expect(problemsOf(['roles:', '  a:', '    permissions: []', '    includes: [ghost]'].join('\n'))).toEqual([
+      'line 4: "a" includes unknown role "ghost"',
+    ]);
   });
 
   it('refuses role mappings to unknown roles or without a target', () => {
-    const text = ['roles:', '  a: { permissions: [] }', 'roleMappings:', '  - { from: g, to: [ghost] }', '  - { from: h }'].join('\n');
-    expect(problemsOf(text)).toEqual(['line 5: a role mapping needs "from" and a non-empty "to"', 'line 4: role mapping of "g" names unknown role "ghost"']);
+    const text = [
+      'roles:',
+      '  a: { permissions: [] }',
+      'roleMappings:',
+      '  - { from: g, to: [ghost] }',
+      '  - { from: h }',
+    ].join('\n');
+    expect(problemsOf(text)).toEqual([
+      'line 5: a role mapping needs "from" and a non-empty "to"',
+      'line 4: role mapping of "g" names unknown role "ghost"',
+    ]);
   });
 });

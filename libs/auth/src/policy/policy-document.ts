@@ -62,7 +62,8 @@ export function parsePolicy(text: string, source: string, declaredPermissions?: 
     const range = (node as Node | null | undefined)?.range;
     return range ? `line ${lineCounter.linePos(range[0]).line}` : 'top';
   };
-  for (const error of doc.errors) problems.push(`line ${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
+  for (const error of doc.errors)
+    problems.push(`line ${lineCounter.linePos(error.pos[0]).line}: ${error.message.split('\n')[0]}`);
   if (problems.length) throw new PolicyError(source, problems);
 
   const root = doc.contents;
@@ -77,7 +78,10 @@ export function parsePolicy(text: string, source: string, declaredPermissions?: 
       problems.push(`${at(node)}: ${what} must be a list`);
       return undefined;
     }
-    return node.items.map((item) => ({ value: isScalar(item) && typeof item.value === 'string' ? item.value : '', node: item }));
+    return node.items.map((item) => ({
+      value: isScalar(item) && typeof item.value === 'string' ? item.value : '',
+      node: item,
+    }));
   };
 
   const readGrant = (section: 'roles' | 'scopes', name: string, value: YAMLMap): PolicyGrant => {
@@ -90,8 +94,13 @@ export function parsePolicy(text: string, source: string, declaredPermissions?: 
       } else if (fieldName === 'permissions') {
         for (const item of stringList(field.value, `"permissions" of "${name}"`) ?? []) {
           if (!isPermissionPattern(item.value)) {
-            problems.push(`${at(item.node)}: "${item.value || String((item.node as { value?: unknown }).value)}" is not a permission (app:resource:action, "*" for a whole segment)`);
-          } else if (declared && !declared.some((permission) => patternMatches(compilePattern(item.value), permission))) {
+            problems.push(
+              `${at(item.node)}: "${item.value || String((item.node as { value?: unknown }).value)}" is not a permission (app:resource:action, "*" for a whole segment)`,
+            );
+          } else if (
+            declared &&
+            !declared.some((permission) => patternMatches(compilePattern(item.value), permission))
+          ) {
             problems.push(`${at(item.node)}: "${item.value}" grants no permission that an app declares`);
           } else {
             grant.permissions.push(item.value);
@@ -131,15 +140,19 @@ export function parsePolicy(text: string, source: string, declaredPermissions?: 
           const fieldName = isScalar(field.key) ? String(field.key.value) : '';
           if (fieldName === 'from' || fieldName === 'tenant') {
             const value = isScalar(field.value) ? field.value.value : undefined;
-            if (typeof value !== 'string' || value === '') problems.push(`${at(field.key)}: "${fieldName}" must be a non-empty string`);
+            if (typeof value !== 'string' || value === '')
+              problems.push(`${at(field.key)}: "${fieldName}" must be a non-empty string`);
             else mapping[fieldName] = value;
           } else if (fieldName === 'to') {
             mapping.to = (stringList(field.value, '"to"') ?? []).map((i) => i.value);
           } else {
-            problems.push(`${at(field.key)}: unknown field "${fieldName}" in a role mapping (expected from, tenant, to)`);
+            problems.push(
+              `${at(field.key)}: unknown field "${fieldName}" in a role mapping (expected from, tenant, to)`,
+            );
           }
         }
-        if (!mapping.from || mapping.to.length === 0) problems.push(`${at(item)}: a role mapping needs "from" and a non-empty "to"`);
+        if (!mapping.from || mapping.to.length === 0)
+          problems.push(`${at(item)}: a role mapping needs "from" and a non-empty "to"`);
         result.roleMappings.push(mapping);
         mappingNodes.push({ mapping, node: item });
       }
@@ -168,18 +181,25 @@ export function parsePolicy(text: string, source: string, declaredPermissions?: 
   // Cross-references: includes and mappings name existing roles; includes never loop.
   for (const [name, grant] of Object.entries(result.roles)) {
     for (const included of grant.includes) {
-      if (!Object.hasOwn(result.roles, included)) problems.push(`${at(includeNodes.get(`${name}\u0000${included}`))}: "${name}" includes unknown role "${included}"`);
+      if (!Object.hasOwn(result.roles, included))
+        problems.push(
+          `${at(includeNodes.get(`${name}\u0000${included}`))}: "${name}" includes unknown role "${included}"`,
+        );
     }
   }
   for (const { mapping, node } of mappingNodes) {
-    for (const role of mapping.to) if (!Object.hasOwn(result.roles, role)) problems.push(`${at(node)}: role mapping of "${mapping.from}" names unknown role "${role}"`);
+    for (const role of mapping.to)
+      if (!Object.hasOwn(result.roles, role))
+        problems.push(`${at(node)}: role mapping of "${mapping.from}" names unknown role "${role}"`);
   }
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (role: string, path: string[]): void => {
     if (state.get(role) === 'done' || !Object.hasOwn(result.roles, role)) return;
     if (state.get(role) === 'visiting') {
       const cycle = [...path.slice(path.indexOf(role)), role];
-      problems.push(`${at(includeNodes.get(`${path[path.length - 1]}\u0000${role}`))}: roles include each other in a cycle: ${cycle.join(' -> ')}`);
+      problems.push(
+        `${at(includeNodes.get(`${path[path.length - 1]}\u0000${role}`))}: roles include each other in a cycle: ${cycle.join(' -> ')}`,
+      );
       return;
     }
     state.set(role, 'visiting');

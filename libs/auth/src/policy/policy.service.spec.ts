@@ -47,7 +47,8 @@ function principal(overrides: Partial<Principal>): Principal {
 }
 
 const user = (roles: string[], scopes: string[] = []) => principal({ type: 'user', roles, scopes });
-const service = (scopes: string[], roles: string[] = []) => principal({ type: 'service', subject: 'client-1', clientId: 'client-1', roles, scopes });
+const service = (scopes: string[], roles: string[] = []) =>
+  principal({ type: 'service', subject: 'client-1', clientId: 'client-1', roles, scopes });
 
 function serviceWith(text = POLICY): PolicyService {
   const policy = new PolicyService({} as PlatformConfig);
@@ -57,10 +58,13 @@ function serviceWith(text = POLICY): PolicyService {
 
 describe('PolicyService.decide', () => {
   describe('delegated principals (an actor for a person): both must grant', () => {
-    const delegated = (roles: string[], scopes: string[]) => principal({ type: 'user', roles, scopes, clientId: 'agent', actors: [{ subject: 'agent', clientId: 'agent' }] });
+    const delegated = (roles: string[], scopes: string[]) =>
+      principal({ type: 'user', roles, scopes, clientId: 'agent', actors: [{ subject: 'agent', clientId: 'agent' }] });
 
     it('allows only what the roles and the scopes both grant', () => {
-      expect(serviceWith().decide(delegated(['billing-manager'], ['billing:invoices:read']), ['billing:invoices:read'])).toEqual({
+      expect(
+        serviceWith().decide(delegated(['billing-manager'], ['billing:invoices:read']), ['billing:invoices:read']),
+      ).toEqual({
         allowed: true,
         missing: [],
         basis: 'delegation',
@@ -72,7 +76,12 @@ describe('PolicyService.decide', () => {
     it("says whose grant is missing: the person's, the actor's, or both", () => {
       const policy = serviceWith();
       // The agent's scope would allow writing; the person (billing-reader) may only read.
-      expect(policy.decide(delegated(['billing-reader'], ['billing:invoices:read']), ['billing:invoices:read', 'analytics:events:write'])).toMatchObject({
+      expect(
+        policy.decide(delegated(['billing-reader'], ['billing:invoices:read']), [
+          'billing:invoices:read',
+          'analytics:events:write',
+        ]),
+      ).toMatchObject({
         allowed: false,
         missing: ['analytics:events:write'],
         missingForSubject: ['analytics:events:write'],
@@ -83,11 +92,13 @@ describe('PolicyService.decide', () => {
         missingForSubject: [],
         missingForActor: ['analytics:events:write'],
       });
-      expect(policy.decide(delegated(['analyst'], ['billing:invoices:read']), ['billing:invoices:read'])).toMatchObject({
-        allowed: false,
-        missingForSubject: ['billing:invoices:read'],
-        missingForActor: [],
-      });
+      expect(policy.decide(delegated(['analyst'], ['billing:invoices:read']), ['billing:invoices:read'])).toMatchObject(
+        {
+          allowed: false,
+          missingForSubject: ['billing:invoices:read'],
+          missingForActor: [],
+        },
+      );
     });
   });
 
@@ -102,13 +113,19 @@ describe('PolicyService.decide', () => {
 
     it('allows what a role grants by wildcard', () => {
       const policy = serviceWith();
-      expect(policy.decide(user(['admin']), ['billing:invoices:read', 'analytics:events:write', 'platform:audit:read']).allowed).toBe(true);
+      expect(
+        policy.decide(user(['admin']), ['billing:invoices:read', 'analytics:events:write', 'platform:audit:read'])
+          .allowed,
+      ).toBe(true);
       expect(policy.decide(user(['billing-reader']), ['billing:customers:read']).allowed).toBe(true);
       expect(policy.decide(user(['billing-reader']), ['billing:customers:write']).allowed).toBe(false);
     });
 
     it('unions the grants of several roles', () => {
-      const decision = serviceWith().decide(user(['analyst', 'billing-manager']), ['analytics:events:read', 'billing:invoices:read']);
+      const decision = serviceWith().decide(user(['analyst', 'billing-manager']), [
+        'analytics:events:read',
+        'billing:invoices:read',
+      ]);
       expect(decision).toEqual({ allowed: true, missing: [], basis: 'roles' });
     });
 
@@ -118,11 +135,17 @@ describe('PolicyService.decide', () => {
         'analytics:events:read',
         'platform:audit:read',
       ]);
-      expect(decision).toEqual({ allowed: false, missing: ['billing:invoices:write', 'platform:audit:read'], basis: 'roles' });
+      expect(decision).toEqual({
+        allowed: false,
+        missing: ['billing:invoices:write', 'platform:audit:read'],
+        basis: 'roles',
+      });
     });
 
     it('ignores the scopes of a user', () => {
-      const decision = serviceWith().decide(user([], ['billing:all', 'billing:invoices:read']), ['billing:invoices:read']);
+      const decision = serviceWith().decide(user([], ['billing:all', 'billing:invoices:read']), [
+        'billing:invoices:read',
+      ]);
       expect(decision).toEqual({ allowed: false, missing: ['billing:invoices:read'], basis: 'roles' });
     });
 
@@ -165,11 +188,18 @@ describe('PolicyService.decide', () => {
 
     it('ignores its roles, even admin', () => {
       const decision = serviceWith().decide(service([], ['admin']), ['billing:invoices:read', 'platform:audit:read']);
-      expect(decision).toEqual({ allowed: false, missing: ['billing:invoices:read', 'platform:audit:read'], basis: 'scopes' });
+      expect(decision).toEqual({
+        allowed: false,
+        missing: ['billing:invoices:read', 'platform:audit:read'],
+        basis: 'scopes',
+      });
     });
 
     it('ignores admin even alongside a real scope', () => {
-      const decision = serviceWith().decide(service(['billing:invoices:read'], ['admin']), ['billing:invoices:read', 'billing:invoices:write']);
+      const decision = serviceWith().decide(service(['billing:invoices:read'], ['admin']), [
+        'billing:invoices:read',
+        'billing:invoices:write',
+      ]);
       expect(decision).toEqual({ allowed: false, missing: ['billing:invoices:write'], basis: 'scopes' });
     });
 
@@ -231,7 +261,9 @@ describe('PolicyService.onModuleInit', () => {
 
   it('rejects an invalid policy before using any of it', () => {
     const policy = serviceWith();
-    expect(() => policy.use(parsePolicy('roles:\n  admin:\n    permissions: ["*:*:*"]\n', 'bad.yaml'))).toThrow(PolicyError);
+    expect(() => policy.use(parsePolicy('roles:\n  admin:\n    permissions: ["*:*:*"]\n', 'bad.yaml'))).toThrow(
+      PolicyError,
+    );
     // The previous policy stays in force.
     expect(policy.decide(user(['analyst']), ['analytics:events:read']).allowed).toBe(true);
   });
@@ -241,7 +273,21 @@ describe('grant memo keys', () => {
   it('keeps role lists that join to the same string apart', () => {
     const service = new PolicyService({} as never);
     service.use(parsePolicy('roles:\n  admin:\n    permissions: [billing:invoices:read]\n', 't'));
-    const user = (roles: string[]) => ({ subject: 's', type: 'user' as const, tenant: 't', roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, actors: [], boundKeyThumbprint: null, tokenId: null, claims: {} });
+    const user = (roles: string[]) => ({
+      subject: 's',
+      type: 'user' as const,
+      tenant: 't',
+      roles,
+      boundRoles: [],
+      scopes: [],
+      clientId: null,
+      issuer: 'i',
+      expiresAt: 0,
+      actors: [],
+      boundKeyThumbprint: null,
+      tokenId: null,
+      claims: {},
+    });
     expect(service.decide(user(['admin', 'x']), ['billing:invoices:read']).allowed).toBe(true);
     expect(service.decide(user(['admin\u0000x']), ['billing:invoices:read']).allowed).toBe(false);
   });
@@ -260,18 +306,46 @@ describe('role includes and role mappings', () => {
     ].join('\n'),
     'inline',
   );
-  const person = (roles: string[], tenant = 't1') => ({ subject: 's', type: 'user' as const, tenant, roles, boundRoles: [], scopes: [], clientId: null, issuer: 'i', expiresAt: 0, actors: [], boundKeyThumbprint: null, tokenId: null, claims: {} });
+  const person = (roles: string[], tenant = 't1') => ({
+    subject: 's',
+    type: 'user' as const,
+    tenant,
+    roles,
+    boundRoles: [],
+    scopes: [],
+    clientId: null,
+    issuer: 'i',
+    expiresAt: 0,
+    actors: [],
+    boundKeyThumbprint: null,
+    tokenId: null,
+    claims: {},
+  });
   const service = new PolicyService({} as never);
   service.use(doc);
 
   it('a role grants what it includes, transitively', () => {
-    expect(service.decide(person(['admin']), ['billing:invoices:read', 'billing:invoices:write', 'users:users:read']).allowed).toBe(true);
+    expect(
+      service.decide(person(['admin']), ['billing:invoices:read', 'billing:invoices:write', 'users:users:read'])
+        .allowed,
+    ).toBe(true);
     expect(service.decide(person(['reader']), ['billing:invoices:write']).missing).toEqual(['billing:invoices:write']);
   });
 
   it('mappings apply to the token\u2019s roles only, never to roles bound in the platform', () => {
     const mapped = new PolicyService({} as never);
-    mapped.use(parsePolicy(['roles:', '  analyst: { permissions: [] }', '  admin: { permissions: [users:users:read] }', 'roleMappings:', '  - { from: analyst, to: [admin] }'].join('\n'), 'inline'));
+    mapped.use(
+      parsePolicy(
+        [
+          'roles:',
+          '  analyst: { permissions: [] }',
+          '  admin: { permissions: [users:users:read] }',
+          'roleMappings:',
+          '  - { from: analyst, to: [admin] }',
+        ].join('\n'),
+        'inline',
+      ),
+    );
     expect(mapped.effectiveRoles({ roles: [], boundRoles: ['analyst'], tenant: 't1' })).toEqual(['analyst']);
     expect(mapped.effectiveRoles({ roles: ['analyst'], tenant: 't1' })).toEqual(['analyst', 'admin']);
   });

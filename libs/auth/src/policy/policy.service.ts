@@ -77,7 +77,11 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
   onModuleInit(): void {
     this.use(this.readFile());
     this.logger.log(
-      { file: this.config.policyFile, roles: Object.keys(this.document.roles).length, scopes: Object.keys(this.document.scopes).length },
+      {
+        file: this.config.policyFile,
+        roles: Object.keys(this.document.roles).length,
+        scopes: Object.keys(this.document.scopes).length,
+      },
       'Policy loaded',
     );
     // Reload on change, without a restart. Polled: editors and mounted volumes replace files.
@@ -108,7 +112,13 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
     try {
       this.use(this.readFile());
     } catch (err) {
-      this.logger.error({ file: this.config.policyFile, problems: (err as { problems?: string[] }).problems ?? [(err as Error).message] }, 'Policy change refused; the previous policy stays in force');
+      this.logger.error(
+        {
+          file: this.config.policyFile,
+          problems: (err as { problems?: string[] }).problems ?? [(err as Error).message],
+        },
+        'Policy change refused; the previous policy stays in force',
+      );
       for (const listener of this.listeners) listener(false);
       return false;
     }
@@ -133,7 +143,8 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
     this.document = document;
     this.closure = new Map(Object.keys(document.roles).map((role) => [role, this.expand(role, new Set())]));
     this.mappings = new Map();
-    for (const mapping of document.roleMappings) this.mappings.set(mapping.from, [...(this.mappings.get(mapping.from) ?? []), mapping]);
+    for (const mapping of document.roleMappings)
+      this.mappings.set(mapping.from, [...(this.mappings.get(mapping.from) ?? []), mapping]);
     this.memo.clear();
   }
 
@@ -171,7 +182,8 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
     for (const role of principal.roles) {
       if (Object.hasOwn(this.document.roles, role)) direct.add(role);
       for (const mapping of this.mappings.get(role) ?? []) {
-        if (mapping.tenant === undefined || mapping.tenant === principal.tenant) for (const to of mapping.to) direct.add(to);
+        if (mapping.tenant === undefined || mapping.tenant === principal.tenant)
+          for (const to of mapping.to) direct.add(to);
       }
     }
     for (const role of principal.boundRoles ?? []) direct.add(role);
@@ -184,33 +196,57 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
    *
    * @param boundRoles roles granted in the platform (bindings), reported as such
    */
-  explain(principal: Pick<Principal, 'type' | 'roles' | 'scopes' | 'tenant'>, permission: string, boundRoles: readonly string[] = []): PolicyExplanation {
+  explain(
+    principal: Pick<Principal, 'type' | 'roles' | 'scopes' | 'tenant'>,
+    permission: string,
+    boundRoles: readonly string[] = [],
+  ): PolicyExplanation {
     const parts = permission.split(':');
     if (principal.type === 'service') {
       const grantedBy = principal.scopes.flatMap((scope) =>
-        (this.document.scopes[scope]?.permissions ?? []).filter((p) => patternMatches(compilePattern(p), parts)).map((pattern) => ({ scope, pattern })),
+        (this.document.scopes[scope]?.permissions ?? [])
+          .filter((p) => patternMatches(compilePattern(p), parts))
+          .map((pattern) => ({ scope, pattern })),
       );
-      return { allowed: grantedBy.length > 0, reason: grantedBy.length ? 'permission_granted' : 'insufficient_scope', grantedBy, roles: [] };
+      return {
+        allowed: grantedBy.length > 0,
+        reason: grantedBy.length ? 'permission_granted' : 'insufficient_scope',
+        grantedBy,
+        roles: [],
+      };
     }
     const roles = this.roleSources(principal.roles, boundRoles, principal.tenant);
     const grantedBy = roles.flatMap((source) =>
-      this.document.roles[source.role].permissions.filter((p) => patternMatches(compilePattern(p), parts)).map((pattern) => ({ role: source.role, pattern, source })),
+      this.document.roles[source.role].permissions
+        .filter((p) => patternMatches(compilePattern(p), parts))
+        .map((pattern) => ({ role: source.role, pattern, source })),
     );
-    return { allowed: grantedBy.length > 0, reason: grantedBy.length ? 'permission_granted' : 'insufficient_permission', grantedBy, roles };
+    return {
+      allowed: grantedBy.length > 0,
+      reason: grantedBy.length ? 'permission_granted' : 'insufficient_permission',
+      grantedBy,
+      roles,
+    };
   }
 
-  private roleSources(tokenRoles: readonly string[], boundRoles: readonly string[], tenant: string | null): RoleSource[] {
+  private roleSources(
+    tokenRoles: readonly string[],
+    boundRoles: readonly string[],
+    tenant: string | null,
+  ): RoleSource[] {
     const found = new Map<string, RoleSource>();
     const add = (source: RoleSource) => {
       if (found.has(source.role) || !Object.hasOwn(this.document.roles, source.role)) return;
       found.set(source.role, source);
-      for (const included of this.document.roles[source.role].includes) add({ role: included, source: 'includes', from: source.role });
+      for (const included of this.document.roles[source.role].includes)
+        add({ role: included, source: 'includes', from: source.role });
     };
     for (const name of boundRoles) add({ role: name, source: 'binding' });
     for (const name of tokenRoles) {
       add({ role: name, source: 'token' });
       for (const mapping of this.mappings.get(name) ?? []) {
-        if (mapping.tenant === undefined || mapping.tenant === tenant) for (const to of mapping.to) add({ role: to, source: 'mapping', from: name });
+        if (mapping.tenant === undefined || mapping.tenant === tenant)
+          for (const to of mapping.to) add({ role: to, source: 'mapping', from: name });
       }
     }
     return [...found.values()];
@@ -237,12 +273,20 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
 
   private grantsFor(principal: Principal, basis: 'roles' | 'scopes'): CompiledPattern[] {
     // JSON keeps distinct name lists distinct, whatever characters a provider puts in a role name.
-    const key = JSON.stringify(basis === 'scopes' ? [basis, ...principal.scopes] : [basis, principal.tenant, principal.roles, principal.boundRoles]);
+    const key = JSON.stringify(
+      basis === 'scopes'
+        ? [basis, ...principal.scopes]
+        : [basis, principal.tenant, principal.roles, principal.boundRoles],
+    );
     let grants = this.memo.get(key);
     if (grants === undefined) {
       grants =
         basis === 'scopes'
-          ? principal.scopes.flatMap((scope) => (Object.hasOwn(this.document.scopes, scope) ? this.document.scopes[scope].permissions.map(compilePattern) : []))
+          ? principal.scopes.flatMap((scope) =>
+              Object.hasOwn(this.document.scopes, scope)
+                ? this.document.scopes[scope].permissions.map(compilePattern)
+                : [],
+            )
           : this.effectiveRoles(principal).flatMap((role) => this.document.roles[role].permissions.map(compilePattern));
       if (this.memo.size >= MAX_MEMO) this.memo.clear();
       this.memo.set(key, grants);

@@ -32,7 +32,8 @@ export async function api(path, { method = 'GET', body } = {}) {
 /** A query string from an object, leaving out empty values. */
 export function query(params) {
   const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== null && value !== '') search.set(key, String(value));
   const text = search.toString();
   return text ? `?${text}` : '';
 }

@@ -10,7 +10,11 @@ let settings = null;
 let discovery = null;
 const listeners = new Set();
 
-const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+const b64url = (bytes) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 const random = (n) => b64url(crypto.getRandomValues(new Uint8Array(n)));
 const redirectUri = () => `${location.origin}/console`;
 
@@ -58,8 +62,10 @@ export async function completeSignIn() {
   const saved = JSON.parse(sessionStorage.getItem(PKCE_KEY) ?? 'null');
   sessionStorage.removeItem(PKCE_KEY);
   history.replaceState(null, '', '/console');
-  if (params.has('error')) throw new Error(`Sign-in refused: ${params.get('error')} ${params.get('error_description') ?? ''}`);
-  if (!saved || saved.state !== params.get('state')) throw new Error('Sign-in failed: the answer does not belong to this browser tab (state mismatch). Sign in again.');
+  if (params.has('error'))
+    throw new Error(`Sign-in refused: ${params.get('error')} ${params.get('error_description') ?? ''}`);
+  if (!saved || saved.state !== params.get('state'))
+    throw new Error('Sign-in failed: the answer does not belong to this browser tab (state mismatch). Sign in again.');
   const response = await fetch(discovery.token_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -73,7 +79,8 @@ export async function completeSignIn() {
     }),
   });
   const json = await response.json();
-  if (!response.ok || !json.access_token) throw new Error(`Sign-in failed: ${json.error ?? response.status} ${json.error_description ?? ''}`);
+  if (!response.ok || !json.access_token)
+    throw new Error(`Sign-in failed: ${json.error ?? response.status} ${json.error_description ?? ''}`);
   startSession(json.access_token, Number(json.expires_in) || 300);
   return true;
 }

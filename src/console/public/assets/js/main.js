@@ -48,9 +48,22 @@ function render() {
   const available = PAGES.filter(allowed);
   const page = PAGES.find((p) => p.id === id);
   if (!page) return navigate(available[0].id);
-  mount(nav, available.map((p) => h('a', { href: `#/${p.id}`, class: p.id === id ? 'active' : undefined, 'data-page': p.id }, p.title)));
+  mount(
+    nav,
+    available.map((p) =>
+      h('a', { href: `#/${p.id}`, class: p.id === id ? 'active' : undefined, 'data-page': p.id }, p.title),
+    ),
+  );
   if (!allowed(page)) {
-    mount(main, h('h1', {}, page.title), h('p', { class: 'error', role: 'alert', 'data-testid': 'not-allowed' }, `Your roles do not grant ${page.needs}: this page is not available to you.`));
+    mount(
+      main,
+      h('h1', {}, page.title),
+      h(
+        'p',
+        { class: 'error', role: 'alert', 'data-testid': 'not-allowed' },
+        `Your roles do not grant ${page.needs}: this page is not available to you.`,
+      ),
+    );
     return;
   }
   document.title = `${page.title} · Platform console`;
@@ -69,11 +82,18 @@ function showSignedOut(message) {
   mount(who);
   mount(
     main,
-    h('section', { class: 'signin' },
+    h(
+      'section',
+      { class: 'signin' },
       h('h1', {}, 'Platform console'),
       h('p', {}, 'See who may call what, find permission refusals before users report them, and fix them.'),
       message ? h('p', { class: 'notice', 'data-testid': 'signed-out-message' }, message) : null,
-      h('button', { type: 'button', class: 'primary', onclick: () => signIn().catch((err) => mount(main, errorBox(err))) }, 'Sign in')),
+      h(
+        'button',
+        { type: 'button', class: 'primary', onclick: () => signIn().catch((err) => mount(main, errorBox(err))) },
+        'Sign in',
+      ),
+    ),
   );
 }
 
@@ -81,8 +101,16 @@ async function showSignedIn() {
   current.me = await api('/platform/me');
   mount(
     who,
-    h('span', { 'data-testid': 'signed-in-as' }, `${current.me.subject}${current.me.tenant ? ` @ ${current.me.tenant}` : ''} (${current.me.roles.join(', ') || 'no roles'})`),
-    h('span', { class: 'muted', title: 'The session ends when the access token expires' }, ` · ${Math.round(secondsLeft() / 60)} min left `),
+    h(
+      'span',
+      { 'data-testid': 'signed-in-as' },
+      `${current.me.subject}${current.me.tenant ? ` @ ${current.me.tenant}` : ''} (${current.me.roles.join(', ') || 'no roles'})`,
+    ),
+    h(
+      'span',
+      { class: 'muted', title: 'The session ends when the access token expires' },
+      ` · ${Math.round(secondsLeft() / 60)} min left `,
+    ),
     h('button', { type: 'button', onclick: () => signOut('You signed out.') }, 'Sign out'),
   );
   render();

@@ -9,6 +9,10 @@ export function render(container, { me }) {
     h('h2', {}, 'Roles'),
     h('ul', { 'data-testid': 'my-roles' }, me.roles.length ? me.roles.map((r) => h('li', {}, r)) : h('li', {}, 'none')),
     h('h2', {}, 'Permissions'),
-    h('ul', { 'data-testid': 'my-permissions' }, me.permissions.length ? me.permissions.map((p) => h('li', {}, h('code', {}, p))) : h('li', {}, 'none')),
+    h(
+      'ul',
+      { 'data-testid': 'my-permissions' },
+      me.permissions.length ? me.permissions.map((p) => h('li', {}, h('code', {}, p))) : h('li', {}, 'none'),
+    ),
   );
 }
