@@ -131,8 +131,10 @@ export class RoleBootstrap implements OnApplicationBootstrap {
     const dropped = (await this.access.bindingsGrantedBy(BOOTSTRAP_GRANTOR)).filter(
       (row) => !wanted.has(key(row.tenant, row.subject, row.role)),
     );
-    const unbound = await this.access.revokeGrantedBy(BOOTSTRAP_GRANTOR, dropped);
-    for (const row of dropped)
+    // Only what this process removed is audited: replicas or workers starting together run this too.
+    const removed = await this.access.revokeGrantedBy(BOOTSTRAP_GRANTOR, dropped);
+    const unbound = removed.length;
+    for (const row of removed)
       this.audited('access.role_unbound', source, {
         subject: row.subject,
         tenant: row.tenant === PLATFORM_TENANT ? null : row.tenant,

@@ -242,6 +242,16 @@ describe('access-token validation', () => {
       expect((await attempt(k1Token)).reason).toBe('unknown_kid');
       issuer.published.push(issuer.key('k1').publicJwk);
       await attempt(valid({}, { kid: 'k1' }));
+
+      // New key material published under the old kid: the cached token is checked again (and fails).
+      expect((await attempt(k1Token)).response.status).toBe(200);
+      const replacement = issuer.addKey('k1-replacement', 'rsa', { publish: false });
+      issuer.published = issuer.published.map((k) => (k.kid === 'k1' ? { ...replacement.publicJwk, kid: 'k1' } : k));
+      await attempt(valid({}, { header: { kid: 'force-refetch-k1-material' } }));
+      expect((await attempt(k1Token)).reason).toBe('invalid_signature');
+      issuer.published = issuer.published.map((k) => (k.kid === 'k1' ? issuer.key('k1').publicJwk : k));
+      await attempt(valid({}, { header: { kid: 'force-refetch-k1-restored' } }));
+      expect((await attempt(k1Token)).response.status).toBe(200);
     });
   });
 

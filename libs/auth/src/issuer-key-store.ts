@@ -104,6 +104,18 @@ export class IssuerKeyStore implements OnModuleInit {
   }
 
   /** True while a verified token's key is still published (lets cached verifications expire with their key). */
+  /**
+   * Fingerprint (canonical public parameters) of the key a token with this `kid` is checked with
+   * now; undefined when there is none or the issuer is misconfigured. A verified-token cache entry
+   * stays valid only while it is unchanged: a provider that publishes new key material under an
+   * old `kid` ends the old tokens at once.
+   */
+  currentKeyFingerprint(kid: string | undefined): string | undefined {
+    if (this.misconfigured()) return undefined;
+    const entry = kid === undefined ? (this.signingKeys.length === 1 ? this.signingKeys[0] : undefined) : this.byKid.get(kid);
+    return entry?.status === 'ok' ? entry.fingerprint : undefined;
+  }
+
   hasKey(kid: string | undefined): boolean {
     if (kid === undefined) return this.signingKeys.length === 1;
     return this.byKid.get(kid)?.status === 'ok';
@@ -125,7 +137,7 @@ export class IssuerKeyStore implements OnModuleInit {
       );
     }
     if (this.misconfiguration) throw new AuthFailure('issuer_misconfigured', this.misconfiguration.toJSON());
-    if (this.fetchedAtMs === 0) throw new AuthFailure('issuer_unavailable');
+    if (this.fetchedAtMs === 0) throw new AuthFailure('issuer_unavailable', { issuer: this.oidc.issuer });
     let entry = this.select(header);
     if (entry === undefined && header.kid !== undefined && !this.inBackoff() && this.mayRefetch()) {
       await this.refresh('unknown_kid').catch((err: Error) => this.logger.warn({ err }, 'JWKS refetch failed'));

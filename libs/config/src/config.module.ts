@@ -1,6 +1,6 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { toPlatformConfig, type PlatformConfigValues } from './platform-config';
+import { toPlatformConfig, withIssuersFile, type PlatformConfigValues } from './platform-config';
 import { PlatformConfig } from './platform-config.provider';
 import type { PlatformEnv } from './platform-env.schema';
 import { validatePlatformEnv } from './validate-platform-env';
@@ -47,7 +47,7 @@ export class PlatformConfigModule {
         {
           provide: PlatformConfig,
           // ConfigModule validated process.env (synchronously, in forRoot) before any provider is built.
-          useFactory: () => toPlatformConfig(validated as PlatformEnv, cwd),
+          useFactory: () => withIssuersFile(toPlatformConfig(validated as PlatformEnv, cwd), validated as PlatformEnv, cwd),
         },
       ],
       exports: [PlatformConfig],

@@ -137,6 +137,32 @@ issuers:
     expect(problems).toContain('issuers[0] (https://b.example.com).platformWide: only with tenants');
   });
 
+  it('each tenant, and the platform-wide scope, has one issuer (a subject is unique only within its issuer)', () => {
+    const problems = problemsOf(
+      load(`
+issuers:
+  - { issuer: "https://a.example.com", audiences: [x], tenants: [acme, initech], platformWide: true }
+  - { issuer: "https://b.example.com", audiences: [x], tenant: acme }
+  - { issuer: "https://c.example.com", audiences: [x], tenants: [globex], platformWide: true }
+  - issuer: "https://login.microsoftonline.com/{tenantid}/v2.0"
+    audiences: [x]
+    entraTenants: { 6e1f0c9a-2f4b-4d8e-9c3a-1b2c3d4e5f60: initech }
+`).config,
+    );
+    expect(problems).toEqual([
+      expect.stringContaining('tenant "acme" is named by https://a.example.com and https://b.example.com'),
+      expect.stringContaining('platformWide is set on https://a.example.com and https://c.example.com'),
+      expect.stringContaining('tenant "initech" is named by https://a.example.com and https://login.microsoftonline.com/{tenantid}/v2.0'),
+    ]);
+    // Disjoint tenants and one platform-wide issuer are fine.
+    const { config } = load(`
+issuers:
+  - { issuer: "https://a.example.com", audiences: [x], tenants: [acme], platformWide: true }
+  - { issuer: "https://b.example.com", audiences: [x], tenant: globex }
+`);
+    expect(config().issuers.map((i) => i.issuer)).toEqual(['https://a.example.com', 'https://b.example.com']);
+  });
+
   it('two entries for one iss are refused', () => {
     const { config } = load(`
 issuers:

@@ -40,7 +40,7 @@ export interface PlatformConfigValues {
   oidc: OidcConfig;
   /**
    * Every trusted issuer: the entries of `OIDC_ISSUERS_FILE`, or the one `OIDC_ISSUER` (empty
-   * until the development provider starts). With the file, `oidc` is its first entry.
+   * until the development provider starts). With the file, `oidc` is its first exact (not Entra multi-tenant) entry.
    */
   issuers: IssuerConfig[];
   /**
@@ -152,12 +152,23 @@ export function parsePlatformConfig(
   cwd = process.cwd(),
 ): PlatformConfigValues {
   const validated = validatePlatformEnv(env);
-  const config = toPlatformConfig(validated, cwd);
+  return withIssuersFile(toPlatformConfig(validated, cwd), validated, cwd);
+}
+
+/**
+ * The configuration with the issuers of `OIDC_ISSUERS_FILE` read in, when it is set (`oidc` then
+ * is the file's first exact entry); unchanged otherwise.
+ *
+ * @throws ConfigError naming the file, the entry and the field of every problem in the file
+ */
+export function withIssuersFile(config: PlatformConfigValues, validated: PlatformEnv, cwd = process.cwd()): PlatformConfigValues {
   if (validated.OIDC_ISSUERS_FILE === undefined) return config;
   const problems: string[] = [];
   const issuers = readIssuersFile(path.resolve(cwd, validated.OIDC_ISSUERS_FILE), config.oidc, config.env, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return { ...config, issuers, oidc: issuers[0] ?? config.oidc };
+  // `oidc` names the issuer for the console's and the API docs' sign-in: an exact one, not an Entra
+  // multi-tenant template (whose `{tenantid}` no browser can sign in at), when the file has one.
+  return { ...config, issuers, oidc: issuers.find((i) => !i.entraTenants) ?? issuers[0] ?? config.oidc };
 }
 
 /**

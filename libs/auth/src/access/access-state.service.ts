@@ -128,12 +128,12 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
       .where(eq(roleBindings.grantedBy, grantor));
   }
 
-  /** Revokes each binding that `grantor` made (others stay), then applies the change once. @returns how many were removed */
-  async revokeGrantedBy(
-    grantor: string,
-    bindings: { tenant: string; subject: string; role: string }[],
-  ): Promise<number> {
-    let removed = 0;
+  /**
+   * Revokes each binding that `grantor` made (others stay), then applies the change once.
+   * @returns the bindings this call removed (not those another instance removed first)
+   */
+  async revokeGrantedBy<B extends { tenant: string; subject: string; role: string }>(grantor: string, bindings: B[]): Promise<B[]> {
+    const removed: B[] = [];
     for (const b of bindings) {
       const rows = await this.db()
         .delete(roleBindings)
@@ -146,9 +146,9 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
           ),
         )
         .returning({ role: roleBindings.role });
-      removed += rows.length;
+      if (rows.length > 0) removed.push(b);
     }
-    if (removed > 0) await this.changed();
+    if (removed.length > 0) await this.changed();
     return removed;
   }
 
