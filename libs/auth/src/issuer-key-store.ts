@@ -112,7 +112,8 @@ export class IssuerKeyStore implements OnModuleInit {
    */
   currentKeyFingerprint(kid: string | undefined): string | undefined {
     if (this.misconfigured()) return undefined;
-    const entry = kid === undefined ? (this.signingKeys.length === 1 ? this.signingKeys[0] : undefined) : this.byKid.get(kid);
+    const entry =
+      kid === undefined ? (this.signingKeys.length === 1 ? this.signingKeys[0] : undefined) : this.byKid.get(kid);
     return entry?.status === 'ok' ? entry.fingerprint : undefined;
   }
 

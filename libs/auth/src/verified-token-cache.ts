@@ -33,7 +33,10 @@ export class VerifiedTokenCache {
   get(token: string): Principal | undefined {
     const entry = this.entries.get(token);
     if (entry === undefined) return undefined;
-    if (Date.now() > entry.notAfterMs || this.fingerprintOf(entry.principal.issuer, entry.kid) !== entry.keyFingerprint) {
+    if (
+      Date.now() > entry.notAfterMs ||
+      this.fingerprintOf(entry.principal.issuer, entry.kid) !== entry.keyFingerprint
+    ) {
       this.entries.delete(token);
       return undefined;
     }

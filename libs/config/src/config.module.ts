@@ -47,7 +47,8 @@ export class PlatformConfigModule {
         {
           provide: PlatformConfig,
           // ConfigModule validated process.env (synchronously, in forRoot) before any provider is built.
-          useFactory: () => withIssuersFile(toPlatformConfig(validated as PlatformEnv, cwd), validated as PlatformEnv, cwd),
+          useFactory: () =>
+            withIssuersFile(toPlatformConfig(validated as PlatformEnv, cwd), validated as PlatformEnv, cwd),
         },
       ],
       exports: [PlatformConfig],

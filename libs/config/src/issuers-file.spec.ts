@@ -152,7 +152,9 @@ issuers:
     expect(problems).toEqual([
       expect.stringContaining('tenant "acme" is named by https://a.example.com and https://b.example.com'),
       expect.stringContaining('platformWide is set on https://a.example.com and https://c.example.com'),
-      expect.stringContaining('tenant "initech" is named by https://a.example.com and https://login.microsoftonline.com/{tenantid}/v2.0'),
+      expect.stringContaining(
+        'tenant "initech" is named by https://a.example.com and https://login.microsoftonline.com/{tenantid}/v2.0',
+      ),
     ]);
     // Disjoint tenants and one platform-wide issuer are fine.
     const { config } = load(`

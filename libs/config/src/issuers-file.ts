@@ -167,15 +167,25 @@ function sharedTenantProblems(entries: IssuerConfig[], source: string): string[]
   const owner = new Map<string, number>();
   let platformWide: number | undefined;
   entries.forEach((entry, index) => {
-    const tenants = new Set([...(entry.tenant ? [entry.tenant] : []), ...(entry.tenants ?? []), ...Object.values(entry.entraTenants ?? {})]);
+    const tenants = new Set([
+      ...(entry.tenant ? [entry.tenant] : []),
+      ...(entry.tenants ?? []),
+      ...Object.values(entry.entraTenants ?? {}),
+    ]);
     for (const tenant of tenants) {
       const first = owner.get(tenant);
       if (first === undefined) owner.set(tenant, index);
-      else problems.push(`${source}: tenant "${tenant}" is named by ${entries[first].issuer} and ${entry.issuer}: a subject is unique only within its issuer, so each tenant has one issuer`);
+      else
+        problems.push(
+          `${source}: tenant "${tenant}" is named by ${entries[first].issuer} and ${entry.issuer}: a subject is unique only within its issuer, so each tenant has one issuer`,
+        );
     }
     if (entry.platformWide) {
       if (platformWide === undefined) platformWide = index;
-      else problems.push(`${source}: platformWide is set on ${entries[platformWide].issuer} and ${entry.issuer}: platform roles are bound to subjects, so one issuer may name principals outside any tenant`);
+      else
+        problems.push(
+          `${source}: platformWide is set on ${entries[platformWide].issuer} and ${entry.issuer}: platform roles are bound to subjects, so one issuer may name principals outside any tenant`,
+        );
     }
   });
   return problems;

@@ -161,7 +161,11 @@ export function parsePlatformConfig(
  *
  * @throws ConfigError naming the file, the entry and the field of every problem in the file
  */
-export function withIssuersFile(config: PlatformConfigValues, validated: PlatformEnv, cwd = process.cwd()): PlatformConfigValues {
+export function withIssuersFile(
+  config: PlatformConfigValues,
+  validated: PlatformEnv,
+  cwd = process.cwd(),
+): PlatformConfigValues {
   if (validated.OIDC_ISSUERS_FILE === undefined) return config;
   const problems: string[] = [];
   const issuers = readIssuersFile(path.resolve(cwd, validated.OIDC_ISSUERS_FILE), config.oidc, config.env, problems);

@@ -132,7 +132,10 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
    * Revokes each binding that `grantor` made (others stay), then applies the change once.
    * @returns the bindings this call removed (not those another instance removed first)
    */
-  async revokeGrantedBy<B extends { tenant: string; subject: string; role: string }>(grantor: string, bindings: B[]): Promise<B[]> {
+  async revokeGrantedBy<B extends { tenant: string; subject: string; role: string }>(
+    grantor: string,
+    bindings: B[],
+  ): Promise<B[]> {
     const removed: B[] = [];
     for (const b of bindings) {
       const rows = await this.db()
