@@ -53,7 +53,8 @@ describe('operations', () => {
       });
       expect((await platform.request('GET', '/health/live')).status).toBe(200);
       const response = await platform.request('GET', '/billing/invoices', {
-        token: issuer.sign({ aud: 'api', sub: 's', tenant: 't' }),
+        // A token of the configured (unreachable) issuer: tokens are matched to their issuer by iss first.
+        token: issuer.sign({ iss: 'http://127.0.0.1:9', aud: 'api', sub: 's', tenant: 't' }),
       });
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('5');
@@ -61,6 +62,7 @@ describe('operations', () => {
         decision: 'deny',
         reason: 'issuer_unavailable',
         status: 503,
+        details: expect.objectContaining({ issuer: 'http://127.0.0.1:9' }) as unknown,
       });
     } finally {
       await platform.close();
