@@ -33,7 +33,10 @@ describe('cluster metrics in a worker', () => {
 
   it('answers an empty part, and keeps running, when collecting its metrics fails', async () => {
     // This test process is the primary; the worker runs the TypeScript fixture through tsx.
-    cluster.setupPrimary({ exec: path.join(__dirname, 'cluster-metrics.fixture.ts'), execArgv: ['--import', 'tsx'] });
+    cluster.setupPrimary({
+      exec: path.join(__dirname, 'cluster-metrics-worker.testing.ts'),
+      execArgv: ['--import', 'tsx'],
+    });
     worker = cluster.fork();
     await nextMessage(worker, 'fixture:ready');
     const part = nextMessage(worker, 'platform-metrics:part');

@@ -1,5 +1,5 @@
 /**
- * A cluster worker for cluster-metrics.spec.ts: serves its metrics, one of whose collectors fails.
+ * A cluster worker for cluster-metrics.spec.ts (`.testing.ts`: kept out of the build): serves its metrics, one of whose collectors fails.
  * Says `{ type: 'fixture:ready' }` to the primary once it listens.
  */
 import { Gauge, Registry } from 'prom-client';
