@@ -13,12 +13,19 @@ import { resolveWorkerCount } from './cluster/workers-setting';
 /** How long the primary waits for its workers' graceful stop before killing them (below Kubernetes' 50 s grace period). */
 const CLUSTER_SHUTDOWN_TIMEOUT_MS = 40_000;
 
-/** One process serving HTTP: the whole platform, stopped gracefully on SIGTERM or SIGINT. */
+/**
+ * One process serving HTTP: the whole platform, stopped gracefully on SIGTERM or SIGINT. The
+ * handlers are installed before the start, so that a signal during it (a cluster stopping while
+ * its workers start) is a clean stop once the start completes, not the default death by signal.
+ */
 async function serve(): Promise<void> {
-  const platform = await startPlatform();
+  let platform: Awaited<ReturnType<typeof startPlatform>> | undefined;
+  let requested: string | undefined;
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    requested ??= signal;
+    // Still starting: what it opened is closed once the start completes (below).
+    if (!platform || stopping) return;
     stopping = true;
     platform
       .close()
@@ -31,6 +38,8 @@ async function serve(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  platform = await startPlatform();
+  if (requested) stop(requested);
 }
 
 async function main(): Promise<void> {

@@ -189,7 +189,15 @@ export class DatabaseService implements OnApplicationShutdown {
       releaseLock();
       throw err;
     }
-    const pool = await this.openPool(embedded.poolConfig());
+    let pool: import('pg').Pool;
+    try {
+      pool = await this.openPool(embedded.poolConfig());
+    } catch (err) {
+      // A failed migration must not leave the engine running nor the folder locked.
+      await embedded.close();
+      releaseLock();
+      throw err;
+    }
     this.driver = 'pglite';
     // One process owns the embedded database (lockFolder): notifications stay in the process.
     this.publish = async (channel, payload) => this.dispatch(channel, payload);

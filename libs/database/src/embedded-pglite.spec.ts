@@ -1,7 +1,8 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Pool } from 'pg';
+import { once } from 'node:events';
+import { Client, Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isDatabaseUnavailable } from '@platform/http/testing';
 import { PGLITE_TEMPLATE_ENV } from '../../../test/support/global-setup';
@@ -69,6 +70,27 @@ describe('EmbeddedPglite: PGlite in a worker thread behind node-postgres', () =>
     await client.query('insert into embedded_spec values (101, $1)', ['abandoned']);
     client.release(new Error('abandoned'));
     expect((await pool.query('select count(*)::int as n from embedded_spec where id = 101')).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('ends a connection gracefully: client.end() resolves (the socket closes)', async () => {
+    const client = new Client(embedded.poolConfig());
+    await client.connect();
+    expect((await client.query('select 1 as n')).rows).toEqual([{ n: 1 }]);
+    await client.end();
+  });
+
+  it('recycles a connection past its lifetime and serves the next query on a new one', async () => {
+    const recycling = new Pool({ ...embedded.poolConfig(), max: 1, maxLifetimeSeconds: 1 });
+    try {
+      const first = await recycling.query('select pg_backend_pid() as pid');
+      expect(first.rows).toHaveLength(1);
+      // pg-pool emits 'remove' only once the expired client's end() has completed.
+      await once(recycling, 'remove');
+      expect(recycling.totalCount).toBe(0);
+      expect((await recycling.query('select 2 as n')).rows).toEqual([{ n: 2 }]);
+    } finally {
+      await recycling.end();
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { PoolConfig } from 'pg';
-import { pgliteWorkerMain } from './pglite-worker';
+import { pgliteWorkerSource } from './pglite-worker';
 import { WorkerSocket } from './worker-socket';
 
 /** Longest wait, in milliseconds, for the worker to close PGlite at shutdown before it is terminated. */
@@ -59,9 +59,7 @@ export class EmbeddedPglite {
   static async start(dataDir: string, onExit: (code: number) => void = () => undefined): Promise<EmbeddedPglite> {
     const pglite = createRequire(__filename).resolve('@electric-sql/pglite');
     const wasmModule = await compiledEngine(pglite);
-    // `__name`: esbuild (tsx) wraps functions with this helper of its module, absent in the eval'd code.
-    const source = `const __name = (target) => target;\n(${pgliteWorkerMain.toString()})()`;
-    const worker = new Worker(source, { eval: true, workerData: { dataDir, pglite, wasmModule } });
+    const worker = new Worker(pgliteWorkerSource(), { eval: true, workerData: { dataDir, pglite, wasmModule } });
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
         worker.off('message', onMessage);

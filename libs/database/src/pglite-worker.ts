@@ -72,8 +72,18 @@ export function pgliteWorkerMain(): void {
   function execute(bytes: Uint8Array): Buffer[] {
     const out: Buffer[] = [];
     // execProtocolRawStream runs synchronously up to its (skipped) file sync: the answer is complete on return.
-    void db.execProtocolRawStream(bytes, { syncToFs: false, onRawData: (data) => void out.push(Buffer.from(data)) });
+    // It is async, so an engine failure arrives as its rejection, not as a throw into pump()'s catch.
+    db.execProtocolRawStream(bytes, {
+      syncToFs: false,
+      onRawData: (data) => void out.push(Buffer.from(data)),
+    }).catch(engineFailed);
     return out;
+  }
+
+  /** The engine itself failed (not a SQL error: those are answers). Its state is unknown: end the thread. */
+  function engineFailed(err: unknown): never {
+    console.error('Embedded database engine failed:', err);
+    process.exit(1);
   }
 
   /** Runs one batch of `s`, skipping the Parse of a named statement the backend already holds. */
@@ -139,9 +149,7 @@ export function pgliteWorkerMain(): void {
         }
       }
     } catch (err) {
-      // Not a SQL error (those are answers): the engine itself failed. Its state is unknown.
-      console.error('Embedded database engine failed:', err);
-      process.exit(1);
+      engineFailed(err);
     } finally {
       pumping = false;
     }
@@ -162,8 +170,7 @@ export function pgliteWorkerMain(): void {
         message.writeInt32BE(4 + query.length, 1);
         execute(Buffer.concat([message, query]));
       } catch (err) {
-        console.error('Embedded database engine failed:', err);
-        process.exit(1);
+        engineFailed(err);
       }
     }
     pump();
@@ -202,4 +209,10 @@ export function pgliteWorkerMain(): void {
     parentPort?.postMessage({ type: 'ready' });
   }
   void main();
+}
+
+/** The worker's eval'd source: {@link pgliteWorkerMain}, run from its own text. */
+export function pgliteWorkerSource(): string {
+  // `__name`: esbuild (tsx) wraps functions with this helper of its module, absent in the eval'd code.
+  return `const __name = (target) => target;\n(${pgliteWorkerMain.toString()})()`;
 }

@@ -10,7 +10,8 @@ import type { MessagePort } from 'node:worker_threads';
  *
  * Writes of one tick go out as one message (node-postgres writes Parse, Bind, Describe, Execute
  * and Sync separately). When the port closes from the other side (the worker ended), the stream
- * fails with `ECONNRESET`, as a socket whose server went away.
+ * fails with `ECONNRESET`, as a socket whose server went away. After a graceful `end()` it emits
+ * `close`, as a socket does.
  */
 export class WorkerSocket extends Duplex {
   private port?: MessagePort;
@@ -82,6 +83,10 @@ export class WorkerSocket extends Duplex {
     this.flush();
     this.release();
     callback();
+    // The port is closed, so nothing more arrives: end the readable side too and close, as a TCP
+    // socket does after both FINs. node-postgres' `Client.end()` resolves only on 'close'.
+    this.push(null);
+    process.nextTick(() => this.destroy());
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

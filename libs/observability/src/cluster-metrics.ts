@@ -1,4 +1,4 @@
-import cluster from 'node:cluster';
+import cluster, { type Worker } from 'node:cluster';
 import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 
@@ -32,12 +32,23 @@ export function serveWorkerMetrics(registry: Registry): void {
   if (!cluster.isWorker) return;
   process.on('message', (message: unknown) => {
     if (!isMetricsMessage(message) || message.type !== 'platform-metrics:collect') return;
-    void registry
-      .getMetricsAsJSON()
-      .then((metrics) =>
-        process.send?.({ type: 'platform-metrics:part', id: message.id, metrics } satisfies MetricsMessage),
-      );
+    void registry.getMetricsAsJSON().then(
+      (metrics) => sendToPrimary({ type: 'platform-metrics:part', id: message.id, metrics }),
+      // A failing collector must not end the worker: its part of this scrape is empty instead.
+      () => sendToPrimary({ type: 'platform-metrics:part', id: message.id, metrics: [] }),
+    );
   });
+}
+
+/** Sends `message` to the primary; a closed IPC channel (the primary stopping) is not an error here. */
+function sendToPrimary(message: MetricsMessage): void {
+  if (process.connected) process.send?.(message, undefined, undefined, () => undefined);
+}
+
+/** Sends `message` to `worker`, unless its IPC channel closed; a send failing meanwhile is ignored. */
+function sendToWorker(worker: Worker, message: MetricsMessage): void {
+  // The callback takes the send error, which would otherwise be an unhandled 'error' on the worker.
+  if (worker.isConnected()) worker.send(message, undefined, () => undefined);
 }
 
 /**
@@ -90,24 +101,11 @@ export function relayClusterMetrics(): void {
       try {
         const body = AggregatorRegistry.aggregate(parts).metrics();
         void body.then(
-          (text) =>
-            asker.isConnected() &&
-            asker.send({ type: 'platform-metrics:answer', id: message.id, body: text } satisfies MetricsMessage),
-          (err: Error) =>
-            asker.isConnected() &&
-            asker.send({
-              type: 'platform-metrics:answer',
-              id: message.id,
-              error: err.message,
-            } satisfies MetricsMessage),
+          (text) => sendToWorker(asker, { type: 'platform-metrics:answer', id: message.id, body: text }),
+          (err: Error) => sendToWorker(asker, { type: 'platform-metrics:answer', id: message.id, error: err.message }),
         );
       } catch (err) {
-        if (asker.isConnected())
-          asker.send({
-            type: 'platform-metrics:answer',
-            id: message.id,
-            error: (err as Error).message,
-          } satisfies MetricsMessage);
+        sendToWorker(asker, { type: 'platform-metrics:answer', id: message.id, error: (err as Error).message });
       }
     };
     const onPart = (_worker: unknown, part: unknown) => {
@@ -117,7 +115,6 @@ export function relayClusterMetrics(): void {
     };
     const timer = setTimeout(finish, CLUSTER_SCRAPE_TIMEOUT_MS);
     cluster.on('message', onPart);
-    for (const worker of workers)
-      worker.send({ type: 'platform-metrics:collect', id: collectId } satisfies MetricsMessage);
+    for (const worker of workers) sendToWorker(worker, { type: 'platform-metrics:collect', id: collectId });
   });
 }
