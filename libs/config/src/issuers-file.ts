@@ -1,21 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { OidcConfig } from './oidc-config';
-import { CLAIM_PRESETS, DEFAULT_ALGORITHMS, type ClaimPresetName } from './platform-env.schema';
-
-/** JWS algorithms an issuer may be allowed (asymmetric only: never `none` or HS*). */
-const ASYMMETRIC_ALGORITHMS = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-];
+import { ALLOWED_ALGORITHMS, CLAIM_PRESETS, DEFAULT_ALGORITHMS, type ClaimPresetName } from './platform-env.schema';
 
 /** Placeholder of an Entra ID multi-tenant issuer: the directory (tenant) id, `tid`. */
 export const ENTRA_TENANT_PLACEHOLDER = '{tenantid}';
@@ -256,7 +242,7 @@ function parseEntry(
   const algorithms = strings('algorithms') ?? [...DEFAULT_ALGORITHMS];
   if (algorithms.length === 0) problems.push(`${at}.algorithms: must name at least one algorithm`);
   for (const alg of algorithms)
-    if (!ASYMMETRIC_ALGORITHMS.includes(alg))
+    if (!ALLOWED_ALGORITHMS.includes(alg))
       problems.push(`${at}.algorithms: "${alg}" is not an asymmetric JWS algorithm (none and HS* are never accepted)`);
 
   const audiences = strings('audiences') ?? [];

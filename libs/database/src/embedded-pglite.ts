@@ -57,9 +57,13 @@ export class EmbeddedPglite {
    * @throws Error when PGlite cannot open the folder
    */
   static async start(dataDir: string, onExit: (code: number) => void = () => undefined): Promise<EmbeddedPglite> {
-    const pglite = createRequire(__filename).resolve('@electric-sql/pglite');
+    const resolve = createRequire(__filename).resolve;
+    const pglite = resolve('@electric-sql/pglite');
     const wasmModule = await compiledEngine(pglite);
-    const worker = new Worker(pgliteWorkerSource(), { eval: true, workerData: { dataDir, pglite, wasmModule } });
+    const worker = new Worker(pgliteWorkerSource(), {
+      eval: true,
+      workerData: { dataDir, pglite, pino: resolve('pino'), wasmModule },
+    });
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
         worker.off('message', onMessage);

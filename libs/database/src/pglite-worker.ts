@@ -26,9 +26,19 @@ export function pgliteWorkerMain(): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an eval'd worker body has no module scope to import into
   const threads = require('node:worker_threads') as typeof import('node:worker_threads');
   const { parentPort } = threads;
-  const workerData = threads.workerData as { pglite: string; dataDir: string; wasmModule: unknown };
+  const workerData = threads.workerData as { pglite: string; pino?: string; dataDir: string; wasmModule: unknown };
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above; the module path comes from the parent
   const { PGlite } = require(workerData.pglite) as typeof import('@electric-sql/pglite');
+  // The platform's JSON log lines, on the thread's stderr (forwarded by the parent's process, flushed before the thread ends).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
+  const pino = (require(workerData.pino ?? 'pino') as { default: typeof import('pino').default }).default;
+  const logger = pino(
+    {
+      base: { service: 'platform', pid: process.pid, thread: 'embedded-database' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    process.stderr,
+  );
   type Port = import('node:worker_threads').MessagePort;
   interface Session {
     port: Port;
@@ -82,7 +92,7 @@ export function pgliteWorkerMain(): void {
 
   /** The engine itself failed (not a SQL error: those are answers). Its state is unknown: end the thread. */
   function engineFailed(err: unknown): never {
-    console.error('Embedded database engine failed:', err);
+    logger.error({ err }, 'Embedded database engine failed');
     process.exit(1);
   }
 
