@@ -18,6 +18,9 @@ import {
   renderAccessMapMarkdown,
 } from '../src/access-map/access-map';
 import { checkAccessMapFiles } from '../src/access-map/check';
+import { exitWithHelpIfAsked } from './lib/help';
+
+exitWithHelpIfAsked(__filename);
 
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..');

@@ -16,6 +16,9 @@ import { DATABASE_PASSWORD, DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
 import { Logger } from '@nestjs/common';
+import { exitWithHelpIfAsked } from './lib/help';
+
+exitWithHelpIfAsked(__filename);
 
 // Only this script's own lines on stdout.
 Logger.overrideLogger(['error']);

@@ -13,6 +13,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { appFiles, namesFor, policyAdditions, type Names } from './generate-app/templates';
+import { exitWithHelpIfAsked } from './lib/help';
+
+exitWithHelpIfAsked(__filename);
 
 const root = path.resolve(__dirname, '..');
 const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;

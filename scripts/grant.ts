@@ -28,6 +28,9 @@ import { DATABASE_PASSWORD, DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
 import { SecretsService } from '@platform/secrets';
 import { isPlatformRole, PLATFORM_TENANT } from '../src/platform/role-bootstrap';
+import { exitWithHelpIfAsked } from './lib/help';
+
+exitWithHelpIfAsked(__filename);
 
 Logger.overrideLogger(['error']);
 

@@ -24,6 +24,9 @@ import {
   DEV_MACHINE_CLIENTS,
   DEV_USERS,
 } from '@platform/dev-idp';
+import { exitWithHelpIfAsked } from './lib/help';
+
+exitWithHelpIfAsked(__filename);
 
 /**
  * A seeded client's token with its current secret: the platform's `dev-client-<id>-secret` when
