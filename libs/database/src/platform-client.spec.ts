@@ -131,6 +131,26 @@ describe.each(targets)('platformClient on %s', (_, open) => {
     }
   });
 
+  it('remembers a statement without rows (Describe answered NoData) and counts what it changed', async () => {
+    await plain.query(`create table ${table('nodata')} (id int)`);
+    const describes = vi.spyOn(wire(ours), 'describe');
+    const config = {
+      name: statement('nodata'),
+      text: `insert into ${table('nodata')} select generate_series(1, $1::int)`,
+      rowMode: 'array' as const,
+    };
+    try {
+      for (const n of [2, 3]) {
+        const result = await ours.query(config, [n]);
+        expect(result).toMatchObject({ command: 'INSERT', rowCount: n, rows: [], fields: [] });
+      }
+      expect(describes).toHaveBeenCalledTimes(1);
+    } finally {
+      describes.mockRestore();
+      await plain.query(`drop table ${table('nodata')}`);
+    }
+  });
+
   it('routes everything else to pg: object rows, unnamed statements, row limits', async () => {
     const describes = vi.spyOn(wire(ours), 'describe');
     try {
