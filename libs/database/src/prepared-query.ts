@@ -24,7 +24,9 @@ interface Described {
  * the embedded PGlite, whose connections share a single backend (and its statements).
  */
 export class StatementCache {
+  /** Statement name -> its row description and parsers (valid for that text and those type parsers). */
   readonly described = new Map<string, Described>();
+  /** Names whose backend statement must be closed and parsed again (see {@link REPREPARE_CODES}). */
   readonly stale = new Set<string>();
 }
 
@@ -142,6 +144,9 @@ export class PreparedArrayQuery {
     return null;
   }
 
+  // The handle* methods below are pg's submittable protocol: its client calls them per backend message.
+
+  /** The answer to Describe: builds the column parsers and keeps them for later executions. */
   handleRowDescription(message: { fields: FieldDef[] }): void {
     const parsers = message.fields.map((field) => this.types.getTypeParser(field.dataTypeID, field.format || 'text'));
     this.parsers = parsers;
@@ -149,6 +154,7 @@ export class PreparedArrayQuery {
     this.cache.described.set(this.name, { text: this.text, types: this.types, fields: message.fields, parsers });
   }
 
+  /** One row (text-format values, null for SQL NULL), parsed as pg's array row mode does. */
   handleDataRow(message: { fields: Array<string | null> }): void {
     if (this.failure) return;
     const raw = message.fields;
@@ -170,6 +176,7 @@ export class PreparedArrayQuery {
     this.result.rows.push(row);
   }
 
+  /** The command tag (e.g. `SELECT 3`, `INSERT 0 2`): command, oid and row count, as pg's Result reads it. */
   handleCommandComplete(message: { text: string }): void {
     const match = COMMAND.exec(message.text);
     if (!match) return;
@@ -186,6 +193,7 @@ export class PreparedArrayQuery {
 
   handlePortalSuspended(): void {}
 
+  /** A COPY FROM STDIN statement: refused, as pg's Query does. */
   handleCopyInResponse(connection: PgConnection): void {
     connection.sendCopyFail('No source stream defined');
   }
@@ -207,6 +215,7 @@ export class PreparedArrayQuery {
     this.finish(failure);
   }
 
+  /** The end of this execution: the result, or the failure kept until the backend was in sync again. */
   handleReadyForQuery(connection: PgConnection): void {
     if (this.failure) return this.handleError(this.failure, connection);
     // A statement without rows answers Describe with NoData: remember that too.
