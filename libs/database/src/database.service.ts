@@ -191,7 +191,7 @@ export class DatabaseService implements OnApplicationShutdown {
     }
     let pool: import('pg').Pool;
     try {
-      pool = await this.openPool(embedded.poolConfig());
+      pool = await this.openPool(embedded.poolConfig(), true);
     } catch (err) {
       // A failed migration must not leave the engine running nor the folder locked.
       await embedded.close();
@@ -223,9 +223,13 @@ export class DatabaseService implements OnApplicationShutdown {
     this.logger.log({ host: new URL(url).host }, 'PostgreSQL database ready');
   }
 
-  /** A node-postgres pool on `connection` (PostgreSQL or the embedded worker), migrated, as `this.db`. */
-  private async openPool(connection: PoolConfig): Promise<import('pg').Pool> {
+  /**
+   * A node-postgres pool on `connection` (PostgreSQL or the embedded worker), migrated, as `this.db`.
+   * @param sharedBackend whether all connections reach one backend (PGlite): they share its named statements
+   */
+  private async openPool(connection: PoolConfig, sharedBackend = false): Promise<import('pg').Pool> {
     const { Pool } = await import('pg');
+    const { platformClient, StatementCache } = await import('./platform-client');
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const { migrate } = await import('drizzle-orm/node-postgres/migrator');
     // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
@@ -233,6 +237,8 @@ export class DatabaseService implements OnApplicationShutdown {
     // keepAlive (PostgreSQL): a connection whose peer vanished (no reset) is noticed by TCP, not only by query_timeout.
     const pool = new Pool({
       ...connection,
+      // Named prepared statements (drizzle's .prepare) skip Describe once their row description is known.
+      Client: platformClient(sharedBackend ? new StatementCache() : undefined),
       max: 10,
       connectionTimeoutMillis: 5000,
       query_timeout: 30_000,

@@ -9,7 +9,8 @@
  * startup, password) as one batch, never interleaved with another connection's; while a
  * connection is inside an explicit transaction, only its batches run. A named statement already
  * prepared by another connection with the same text is not parsed again (ParseComplete is
- * answered): the statement names of node-postgres are per connection, the backend's are not.
+ * answered): the statement names of node-postgres are per connection, the backend's are not. A
+ * Close of a named statement forgets it, so that its next Parse reaches the backend.
  *
  * Messages to the parent: `{ type: 'ready' }` once open, `{ type: 'failed', message }` when it
  * cannot open, `{ type: 'closed' }` after `{ type: 'close' }` (PGlite closed, files flushed).
@@ -107,6 +108,10 @@ export function pgliteWorkerMain(): void {
     }
     while (offset < batch.length) {
       const next = offset + 1 + batch.readInt32BE(offset + 1);
+      if (batch[offset] === 0x43 /* C */ && batch[offset + 5] === 0x53 /* S */) {
+        // A closed statement is parsed for real by the next Parse of its name (a client re-preparing it).
+        prepared.delete(batch.toString('utf8', offset + 6, batch.indexOf(0, offset + 6)));
+      }
       if (batch[offset] === 0x50 /* P */) {
         const nameEnd = batch.indexOf(0, offset + 5);
         const name = batch.toString('utf8', offset + 5, nameEnd);
