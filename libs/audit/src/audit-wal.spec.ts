@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalAuditContent, chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditWal } from './audit-wal';
 import type { NewAuditRow } from './audit.schema';
 
@@ -95,5 +96,38 @@ describe('AuditWal', () => {
     const wal = new AuditWal(dir);
     await wal.close();
     await expect(wal.append(row(1))).rejects.toThrow(/closed/);
+  });
+
+  it('writes each record as its canonical content, the line given when the caller built it', async () => {
+    const wal = new AuditWal(dir);
+    const full: NewAuditRow = {
+      ...row(1),
+      decision: 'allow',
+      subject: 'alice',
+      details: { b: 1, a: 'x' },
+      tenant: null,
+    };
+    await wal.append(full);
+    // A line given is written as is (the writer passes the content it built once for the chain too).
+    await wal.append(row(2), 'GIVEN');
+    await wal.close();
+    const lines = readFileSync(path.join(dir, segmentFiles(dir)[0]), 'utf8').split('\n');
+    expect(lines).toEqual([canonicalAuditContent(full), 'GIVEN', '']);
+  });
+
+  it('reads back segments written as whole records (before canonical lines) and as canonical lines alike', async () => {
+    const records = [1, 2].map((n) => ({ ...row(n), subject: 'alice', details: { b: 1, a: 'x' }, tenant: null }));
+    // An upgrade after a crash: the older form is JSON.stringify of the whole record, nulls included.
+    writeFileSync(path.join(dir, 'audit-wal-000000000001.ndjson'), `${JSON.stringify(records[0])}\n`);
+    writeFileSync(path.join(dir, 'audit-wal-000000000002.ndjson'), `${canonicalAuditContent(records[1])}\n`);
+    const left = await new AuditWal(dir).leftovers();
+    expect(left.unreadable).toBe(0);
+    expect(left.rows.map((r) => r.recordId)).toEqual(records.map((r) => r.recordId));
+    for (const [i, replayed] of left.rows.entries()) {
+      expect(replayed.occurredAt).toEqual(records[i].occurredAt);
+      // The same content, so the same link in the chain, whichever form the line had.
+      expect(canonicalAuditContent(replayed)).toBe(canonicalAuditContent(records[i]));
+      expect(chainHash(GENESIS_HASH, replayed)).toBe(chainHash(GENESIS_HASH, records[i]));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
+import { canonicalAuditContent } from './audit-chain';
 import type { NewAuditRow } from './audit.schema';
 
 /** A segment is closed and a new one started once it holds this many bytes. */
@@ -18,7 +19,7 @@ interface Segment {
 
 /**
  * The write-ahead log of access records (`AUDIT_DURABILITY=journal`): segment files
- * `<dir>/audit-wal-<seq>.ndjson`, one JSON record per line. {@link append} resolves once the record
+ * `<dir>/audit-wal-<seq>.ndjson`, one JSON record per line (its canonical content). {@link append} resolves once the record
  * is fsynced, with group commit: records appended while one write+fdatasync runs all go into the
  * next single write+fdatasync (through `fs.promises`, off the event loop). {@link release} says a
  * record is durable elsewhere (committed to the database, or in the audit journal); a closed segment
@@ -32,7 +33,7 @@ export class AuditWal {
   private readonly closed = new Set<Segment>();
   /** Segment each written record is in; records released before they were written are marked `null`. */
   private readonly segmentOf = new WeakMap<NewAuditRow, Segment | null>();
-  private queued: Array<{ row: NewAuditRow; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private queued: Array<{ row: NewAuditRow; line: string; resolve: () => void; reject: (err: unknown) => void }> = [];
   private writing = false;
   private shut = false;
   /** write+fdatasync calls made (tests, metrics). */
@@ -86,14 +87,16 @@ export class AuditWal {
 
   /**
    * Appends one record; resolves once it is on disk (fdatasync), shared with every record appended
-   * meanwhile (group commit).
+   * meanwhile (group commit). The line is the record's canonical content (`canonicalAuditContent`:
+   * a JSON object of its non-null columns), given when the caller built it already. Lines written
+   * as the whole record (`JSON.stringify`, before this form) read back the same ({@link leftovers}).
    *
    * @throws the file system's error (disk full, read-only), or when the log is closed
    */
-  append(row: NewAuditRow): Promise<void> {
+  append(row: NewAuditRow, line = canonicalAuditContent(row)): Promise<void> {
     if (this.shut) return Promise.reject(new Error('audit write-ahead log closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queued.push({ row, resolve, reject });
+      this.queued.push({ row, line, resolve, reject });
       if (!this.writing) void this.writeLoop();
     });
   }
@@ -143,7 +146,8 @@ export class AuditWal {
         const batch = this.queued.splice(0);
         try {
           const segment = await this.segmentFor();
-          const text = batch.map((waiter) => JSON.stringify(waiter.row)).join('\n') + '\n';
+          let text = '';
+          for (const waiter of batch) text += `${waiter.line}\n`;
           const before = segment.bytes;
           try {
             await segment.handle.write(text, before);

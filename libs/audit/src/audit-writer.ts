@@ -2,10 +2,21 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
+import { canonicalAuditContent } from './audit-chain';
 import { AuditJournal } from './audit-journal';
 import { AuditWal } from './audit-wal';
 import { AuditRepository } from './audit.repository';
 import type { NewAuditRow } from './audit.schema';
+
+/** A request waiting until its record is durable. */
+interface Waiter {
+  resolve: () => void;
+  /**
+   * The record's canonical content (`canonicalAuditContent`), built once when it was written to the
+   * write-ahead log and reused by the chain insert; cleared when the record is changed afterwards.
+   */
+  content?: string;
+}
 
 /** Journal batches replayed per flush before queued records get their turn. */
 const REPLAY_BATCHES_PER_FLUSH = 20;
@@ -70,8 +81,10 @@ export class AuditWriter implements OnModuleInit {
   private closed = false;
   private droppedTotal = 0;
   private readonly listeners = new Set<(row: NewAuditRow) => void>();
-  /** Records whose request waits until they are durable (`recordDurably`), with the resolver to call then. */
-  private readonly waiting = new Map<NewAuditRow, () => void>();
+  /** Records whose request waits until they are durable (`recordDurably`, `recordJournalled`): resolver and content. */
+  private readonly waiting = new Map<NewAuditRow, Waiter>();
+  /** The content of a record still waiting (`recordJournalled`), or undefined: the chain insert builds it then. */
+  private readonly contentOf = (row: NewAuditRow): string | undefined => this.waiting.get(row)?.content;
   /** Committed domain events may wait in `audit_outbox` (true at start: a crash may have left some). */
   private outboxPending = true;
   private readonly targetListeners = new Set<(target: 'database' | 'journal') => void>();
@@ -146,7 +159,7 @@ export class AuditWriter implements OnModuleInit {
    * or one fsync. Never rejects.
    */
   recordDurably(row: NewAuditRow): Promise<void> {
-    const done = new Promise<void>((resolve) => this.waiting.set(row, resolve));
+    const done = new Promise<void>((resolve) => this.waiting.set(row, { resolve }));
     this.record(row);
     if (this.waiting.has(row)) void this.flush();
     return done;
@@ -159,10 +172,12 @@ export class AuditWriter implements OnModuleInit {
    * once the record is committed or in the journal instead ({@link recordDurably}). Never rejects.
    */
   recordJournalled(row: NewAuditRow): Promise<void> {
-    const stored = new Promise<void>((resolve) => this.waiting.set(row, resolve));
+    // One serialization: the log line is the canonical content the chain hashes and inserts.
+    const content = canonicalAuditContent(row);
+    const stored = new Promise<void>((resolve) => this.waiting.set(row, { resolve, content }));
     this.record(row);
     if (!this.waiting.has(row)) return stored;
-    return this.wal.append(row).then(
+    return this.wal.append(row, content).then(
       () => undefined,
       (err: Error) => {
         this.logger.error({ err }, 'Audit write-ahead log write failed: the response waits for the database');
@@ -205,12 +220,21 @@ export class AuditWriter implements OnModuleInit {
     if (stored) this.wal.release(rows);
     if (this.waiting.size === 0) return;
     for (const row of rows) {
-      const resolve = this.waiting.get(row);
-      if (resolve) {
+      const waiter = this.waiting.get(row);
+      if (waiter) {
         this.waiting.delete(row);
-        resolve();
+        waiter.resolve();
       }
     }
+  }
+
+  /**
+   * `row`, queued and not yet durable, was changed (the 503 a client got instead): its content is
+   * built again from its fields when it is inserted, not taken from the write-ahead log's line.
+   */
+  amended(row: NewAuditRow): void {
+    const waiter = this.waiting.get(row);
+    if (waiter) waiter.content = undefined;
   }
 
   /** Number of records waiting in memory. */
@@ -349,6 +373,7 @@ export class AuditWriter implements OnModuleInit {
           timeoutMs: this.config.audit.writeTimeoutMs,
           mayBeStored: source === 'journal',
           outbox,
+          contentOf: this.contentOf,
         }),
       );
       const fromOutbox = moved.length;
