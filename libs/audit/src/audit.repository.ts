@@ -52,6 +52,14 @@ export class AuditRepository {
   }
 
   /**
+   * Opens the chain appends' connection now (at start), so that the first batch does not wait for
+   * it. A failure is not an error here: the first append connects again, and journals on failure.
+   */
+  async connect(): Promise<void> {
+    await this.writes.execute(sql`select 1`).catch(() => undefined);
+  }
+
+  /**
    * Appends records to the chain, in the given order, in one transaction bounded by
    * `options.timeoutMs` (milliseconds, enforced by the server as lock and statement timeouts):
    * takes the chain lock (so instances append one batch at a time), skips records whose
