@@ -1,12 +1,22 @@
 import { open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { canonicalAuditContent } from './audit-chain';
 import type { NewAuditRow } from './audit.schema';
 
 /** A segment is closed and a new one started once it holds this many bytes. */
 export const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 const SEGMENT_NAME = /^audit-wal-(\d{12})\.ndjson$/;
+
+/**
+ * One record for the log: its line (the record's canonical content, `canonicalAuditContent`: a JSON
+ * object of its non-null columns). The log notes on it the segment holding it once written, or that
+ * it was released: a plain field, no per-record map (the caller's own object may be the entry).
+ */
+export interface WalEntry {
+  readonly line: string;
+  /** Set by the log: the segment holding the line, or null once released. */
+  walSegment?: object | null;
+}
 
 interface Segment {
   seq: number;
@@ -31,9 +41,7 @@ export class AuditWal {
   private current?: Segment;
   private nextSeq = 1;
   private readonly closed = new Set<Segment>();
-  /** Segment each written record is in; records released before they were written are marked `null`. */
-  private readonly segmentOf = new WeakMap<NewAuditRow, Segment | null>();
-  private queued: Array<{ row: NewAuditRow; line: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private queued: Array<{ entry: WalEntry; resolve: () => void; reject: (err: unknown) => void }> = [];
   private writing = false;
   private shut = false;
   /** write+fdatasync calls made (tests, metrics). */
@@ -86,34 +94,28 @@ export class AuditWal {
   }
 
   /**
-   * Appends one record; resolves once it is on disk (fdatasync), shared with every record appended
-   * meanwhile (group commit). The line is the record's canonical content (`canonicalAuditContent`:
-   * a JSON object of its non-null columns), given when the caller built it already. Lines written
-   * as the whole record (`JSON.stringify`, before this form) read back the same ({@link leftovers}).
+   * Appends one record's line; resolves once it is on disk (fdatasync), shared with every record
+   * appended meanwhile (group commit). Lines written as the whole record (`JSON.stringify`, before
+   * canonical lines) read back the same ({@link leftovers}).
    *
    * @throws the file system's error (disk full, read-only), or when the log is closed
    */
-  append(row: NewAuditRow, line = canonicalAuditContent(row)): Promise<void> {
+  append(entry: WalEntry): Promise<void> {
     if (this.shut) return Promise.reject(new Error('audit write-ahead log closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queued.push({ row, line, resolve, reject });
+      this.queued.push({ entry, resolve, reject });
       if (!this.writing) void this.writeLoop();
     });
   }
 
   /** The records are durable elsewhere (database or journal): their segment may go once all of its records are. */
-  release(rows: readonly NewAuditRow[]): void {
-    for (const row of rows) {
-      const segment = this.segmentOf.get(row);
-      if (segment === undefined) {
-        this.segmentOf.set(row, null);
-        continue;
-      }
-      if (segment === null) continue;
-      this.segmentOf.set(row, null);
-      segment.open--;
-      if (segment.open === 0 && this.closed.has(segment)) void this.drop(segment);
-    }
+  release(entry: WalEntry): void {
+    const segment = entry.walSegment as Segment | null | undefined;
+    entry.walSegment = null;
+    // Not written yet (null: the write loop will not count it), or released already.
+    if (!segment) return;
+    segment.open--;
+    if (segment.open === 0 && this.closed.has(segment)) void this.drop(segment);
   }
 
   /** Segment files on disk now (closed and current). */
@@ -147,7 +149,7 @@ export class AuditWal {
         try {
           const segment = await this.segmentFor();
           let text = '';
-          for (const waiter of batch) text += `${waiter.line}\n`;
+          for (const waiter of batch) text += `${waiter.entry.line}\n`;
           const before = segment.bytes;
           try {
             await segment.handle.write(text, before);
@@ -158,10 +160,10 @@ export class AuditWal {
           }
           this.syncs++;
           segment.bytes = before + Buffer.byteLength(text);
-          for (const { row } of batch) {
+          for (const { entry } of batch) {
             // Already committed to the database (the flush was faster than the fsync): nothing to hold.
-            if (this.segmentOf.get(row) === null) continue;
-            this.segmentOf.set(row, segment);
+            if (entry.walSegment === null) continue;
+            entry.walSegment = segment;
             segment.open++;
           }
           for (const waiter of batch) waiter.resolve();

@@ -35,6 +35,7 @@ describe('AuditWriter', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'writer-spec-'));
     given = [];
     const repository = {
+      connect: async () => undefined,
       appendChained: async (rows: NewAuditRow[], options: { contentOf?: (row: NewAuditRow) => string | undefined }) => {
         if (rows.length > 0) given.push(rows.map((r) => options.contentOf?.(r)));
         return { inserted: rows.length, moved: [] };
@@ -73,5 +74,15 @@ describe('AuditWriter', () => {
     writer.record(row(2));
     await writer.flush();
     expect(given).toEqual([[undefined, undefined]]);
+  });
+
+  it('releases the log segment of a record once committed: none left at close', async () => {
+    const segments = () => readdirSync(writer.wal.dir).filter((name) => name.startsWith('audit-wal-'));
+    const committed = row(1);
+    await writer.recordJournalled(committed);
+    await writer.flush();
+    await writer.drain();
+    // Committed: nothing to replay, the segment is gone at close.
+    expect(segments()).toEqual([]);
   });
 });

@@ -4,12 +4,12 @@ import { DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
 import { canonicalAuditContent } from './audit-chain';
 import { AuditJournal } from './audit-journal';
-import { AuditWal } from './audit-wal';
+import { AuditWal, type WalEntry } from './audit-wal';
 import { AuditRepository } from './audit.repository';
 import type { NewAuditRow } from './audit.schema';
 
-/** A request waiting until its record is durable. */
-interface Waiter {
+/** A request waiting until its record is durable; with `recordJournalled`, also its write-ahead log entry. */
+interface Waiter extends Partial<WalEntry> {
   resolve: () => void;
   /**
    * The record's canonical content (`canonicalAuditContent`), built once when it was written to the
@@ -17,6 +17,8 @@ interface Waiter {
    */
   content?: string;
 }
+
+const noop = (): void => undefined;
 
 /** Journal batches replayed per flush before queued records get their turn. */
 const REPLAY_BATCHES_PER_FLUSH = 20;
@@ -103,6 +105,7 @@ export class AuditWriter implements OnModuleInit {
     const torn = await this.journal.open();
     if (torn > 0) this.dropped(torn, 'a journal line was torn by a crash of the previous run');
     await this.adoptWalLeftovers();
+    await this.repository.connect();
     this.database.beforeClose(() => this.drain());
     this.metrics.trackAuditQueue(() => ({ queued: this.queue.length, journalled: this.journal.records }));
     if (this.journal.pending) {
@@ -174,10 +177,13 @@ export class AuditWriter implements OnModuleInit {
   recordJournalled(row: NewAuditRow): Promise<void> {
     // One serialization: the log line is the canonical content the chain hashes and inserts.
     const content = canonicalAuditContent(row);
-    const stored = new Promise<void>((resolve) => this.waiting.set(row, { resolve, content }));
+    // One object per record: the request's waiter, the content cache and the log's entry.
+    const waiter: Waiter & WalEntry = { resolve: noop, content, line: content };
+    const stored = new Promise<void>((resolve) => (waiter.resolve = resolve));
+    this.waiting.set(row, waiter);
     this.record(row);
     if (!this.waiting.has(row)) return stored;
-    return this.wal.append(row, content).then(
+    return this.wal.append(waiter).then(
       () => undefined,
       (err: Error) => {
         this.logger.error({ err }, 'Audit write-ahead log write failed: the response waits for the database');
@@ -216,13 +222,14 @@ export class AuditWriter implements OnModuleInit {
 
   /** Resolves the waiters of records that are now durable, or dropped. */
   private settle(rows: NewAuditRow[], stored = true): void {
-    // In the database or the journal: the write-ahead log need not keep them.
-    if (stored) this.wal.release(rows);
     if (this.waiting.size === 0) return;
     for (const row of rows) {
       const waiter = this.waiting.get(row);
       if (waiter) {
         this.waiting.delete(row);
+        // In the database or the journal: the write-ahead log need not keep it. A dropped record stays
+        // in its segment, replayed at the next start.
+        if (stored && waiter.line !== undefined) this.wal.release(waiter as WalEntry);
         waiter.resolve();
       }
     }
