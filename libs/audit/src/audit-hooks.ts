@@ -290,7 +290,7 @@ export function registerAuditHooks(
     fastify.addHook('onSend', async (request, reply, payload) => {
       const { durable, row } = finish(request, reply, true);
       if (!durable || !row || (await settledWithin(durable, durableWithinMs))) return payload;
-      return auditUnavailable(request, reply, payload, row, metrics, logger);
+      return auditUnavailable(request, reply, payload, row, writer, metrics, logger);
     });
   }
   return track;
@@ -325,6 +325,7 @@ function auditUnavailable(
   reply: FastifyReply,
   payload: unknown,
   row: NewAuditRow,
+  writer: AuditWriter,
   metrics: PlatformMetrics,
   logger: Logger,
 ): string {
@@ -335,6 +336,7 @@ function auditUnavailable(
   row.status = 503;
   row.errorReason = 'audit_unavailable';
   row.outcome = outcomeOf(row.decision ?? undefined, 503);
+  writer.amended(row);
   metrics.auditUnavailable.inc();
   logger.error(
     { requestId: row.requestId, status: answered },

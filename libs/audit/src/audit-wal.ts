@@ -7,6 +7,17 @@ export const WAL_SEGMENT_BYTES = 4 * 1024 * 1024;
 
 const SEGMENT_NAME = /^audit-wal-(\d{12})\.ndjson$/;
 
+/**
+ * One record for the log: its line (the record's canonical content, `canonicalAuditContent`: a JSON
+ * object of its non-null columns). The log notes on it the segment holding it once written, or that
+ * it was released: a plain field, no per-record map (the caller's own object may be the entry).
+ */
+export interface WalEntry {
+  readonly line: string;
+  /** Set by the log: the segment holding the line, or null once released. */
+  walSegment?: object | null;
+}
+
 interface Segment {
   seq: number;
   file: string;
@@ -18,7 +29,7 @@ interface Segment {
 
 /**
  * The write-ahead log of access records (`AUDIT_DURABILITY=journal`): segment files
- * `<dir>/audit-wal-<seq>.ndjson`, one JSON record per line. {@link append} resolves once the record
+ * `<dir>/audit-wal-<seq>.ndjson`, one JSON record per line (its canonical content). {@link append} resolves once the record
  * is fsynced, with group commit: records appended while one write+fdatasync runs all go into the
  * next single write+fdatasync (through `fs.promises`, off the event loop). {@link release} says a
  * record is durable elsewhere (committed to the database, or in the audit journal); a closed segment
@@ -30,9 +41,7 @@ export class AuditWal {
   private current?: Segment;
   private nextSeq = 1;
   private readonly closed = new Set<Segment>();
-  /** Segment each written record is in; records released before they were written are marked `null`. */
-  private readonly segmentOf = new WeakMap<NewAuditRow, Segment | null>();
-  private queued: Array<{ row: NewAuditRow; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private queued: Array<{ entry: WalEntry; resolve: () => void; reject: (err: unknown) => void }> = [];
   private writing = false;
   private shut = false;
   /** write+fdatasync calls made (tests, metrics). */
@@ -85,32 +94,28 @@ export class AuditWal {
   }
 
   /**
-   * Appends one record; resolves once it is on disk (fdatasync), shared with every record appended
-   * meanwhile (group commit).
+   * Appends one record's line; resolves once it is on disk (fdatasync), shared with every record
+   * appended meanwhile (group commit). Lines written as the whole record (`JSON.stringify`, before
+   * canonical lines) read back the same ({@link leftovers}).
    *
    * @throws the file system's error (disk full, read-only), or when the log is closed
    */
-  append(row: NewAuditRow): Promise<void> {
+  append(entry: WalEntry): Promise<void> {
     if (this.shut) return Promise.reject(new Error('audit write-ahead log closed'));
     return new Promise<void>((resolve, reject) => {
-      this.queued.push({ row, resolve, reject });
+      this.queued.push({ entry, resolve, reject });
       if (!this.writing) void this.writeLoop();
     });
   }
 
   /** The records are durable elsewhere (database or journal): their segment may go once all of its records are. */
-  release(rows: readonly NewAuditRow[]): void {
-    for (const row of rows) {
-      const segment = this.segmentOf.get(row);
-      if (segment === undefined) {
-        this.segmentOf.set(row, null);
-        continue;
-      }
-      if (segment === null) continue;
-      this.segmentOf.set(row, null);
-      segment.open--;
-      if (segment.open === 0 && this.closed.has(segment)) void this.drop(segment);
-    }
+  release(entry: WalEntry): void {
+    const segment = entry.walSegment as Segment | null | undefined;
+    entry.walSegment = null;
+    // Not written yet (null: the write loop will not count it), or released already.
+    if (!segment) return;
+    segment.open--;
+    if (segment.open === 0 && this.closed.has(segment)) void this.drop(segment);
   }
 
   /** Segment files on disk now (closed and current). */
@@ -143,7 +148,8 @@ export class AuditWal {
         const batch = this.queued.splice(0);
         try {
           const segment = await this.segmentFor();
-          const text = batch.map((waiter) => JSON.stringify(waiter.row)).join('\n') + '\n';
+          let text = '';
+          for (const waiter of batch) text += `${waiter.entry.line}\n`;
           const before = segment.bytes;
           try {
             await segment.handle.write(text, before);
@@ -154,10 +160,10 @@ export class AuditWal {
           }
           this.syncs++;
           segment.bytes = before + Buffer.byteLength(text);
-          for (const { row } of batch) {
+          for (const { entry } of batch) {
             // Already committed to the database (the flush was faster than the fsync): nothing to hold.
-            if (this.segmentOf.get(row) === null) continue;
-            this.segmentOf.set(row, segment);
+            if (entry.walSegment === null) continue;
+            entry.walSegment = segment;
             segment.open++;
           }
           for (const waiter of batch) waiter.resolve();

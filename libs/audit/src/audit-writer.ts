@@ -2,10 +2,23 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { DatabaseService } from '@platform/database';
 import { PlatformMetrics } from '@platform/observability';
+import { canonicalAuditContent } from './audit-chain';
 import { AuditJournal } from './audit-journal';
-import { AuditWal } from './audit-wal';
+import { AuditWal, type WalEntry } from './audit-wal';
 import { AuditRepository } from './audit.repository';
 import type { NewAuditRow } from './audit.schema';
+
+/** A request waiting until its record is durable; with `recordJournalled`, also its write-ahead log entry. */
+interface Waiter extends Partial<WalEntry> {
+  resolve: () => void;
+  /**
+   * The record's canonical content (`canonicalAuditContent`), built once when it was written to the
+   * write-ahead log and reused by the chain insert; cleared when the record is changed afterwards.
+   */
+  content?: string;
+}
+
+const noop = (): void => undefined;
 
 /** Journal batches replayed per flush before queued records get their turn. */
 const REPLAY_BATCHES_PER_FLUSH = 20;
@@ -70,8 +83,10 @@ export class AuditWriter implements OnModuleInit {
   private closed = false;
   private droppedTotal = 0;
   private readonly listeners = new Set<(row: NewAuditRow) => void>();
-  /** Records whose request waits until they are durable (`recordDurably`), with the resolver to call then. */
-  private readonly waiting = new Map<NewAuditRow, () => void>();
+  /** Records whose request waits until they are durable (`recordDurably`, `recordJournalled`): resolver and content. */
+  private readonly waiting = new Map<NewAuditRow, Waiter>();
+  /** The content of a record still waiting (`recordJournalled`), or undefined: the chain insert builds it then. */
+  private readonly contentOf = (row: NewAuditRow): string | undefined => this.waiting.get(row)?.content;
   /** Committed domain events may wait in `audit_outbox` (true at start: a crash may have left some). */
   private outboxPending = true;
   private readonly targetListeners = new Set<(target: 'database' | 'journal') => void>();
@@ -90,6 +105,7 @@ export class AuditWriter implements OnModuleInit {
     const torn = await this.journal.open();
     if (torn > 0) this.dropped(torn, 'a journal line was torn by a crash of the previous run');
     await this.adoptWalLeftovers();
+    await this.repository.connect();
     this.database.beforeClose(() => this.drain());
     this.metrics.trackAuditQueue(() => ({ queued: this.queue.length, journalled: this.journal.records }));
     if (this.journal.pending) {
@@ -146,7 +162,7 @@ export class AuditWriter implements OnModuleInit {
    * or one fsync. Never rejects.
    */
   recordDurably(row: NewAuditRow): Promise<void> {
-    const done = new Promise<void>((resolve) => this.waiting.set(row, resolve));
+    const done = new Promise<void>((resolve) => this.waiting.set(row, { resolve }));
     this.record(row);
     if (this.waiting.has(row)) void this.flush();
     return done;
@@ -159,10 +175,15 @@ export class AuditWriter implements OnModuleInit {
    * once the record is committed or in the journal instead ({@link recordDurably}). Never rejects.
    */
   recordJournalled(row: NewAuditRow): Promise<void> {
-    const stored = new Promise<void>((resolve) => this.waiting.set(row, resolve));
+    // One serialization: the log line is the canonical content the chain hashes and inserts.
+    const content = canonicalAuditContent(row);
+    // One object per record: the request's waiter, the content cache and the log's entry.
+    const waiter: Waiter & WalEntry = { resolve: noop, content, line: content };
+    const stored = new Promise<void>((resolve) => (waiter.resolve = resolve));
+    this.waiting.set(row, waiter);
     this.record(row);
     if (!this.waiting.has(row)) return stored;
-    return this.wal.append(row).then(
+    return this.wal.append(waiter).then(
       () => undefined,
       (err: Error) => {
         this.logger.error({ err }, 'Audit write-ahead log write failed: the response waits for the database');
@@ -201,16 +222,26 @@ export class AuditWriter implements OnModuleInit {
 
   /** Resolves the waiters of records that are now durable, or dropped. */
   private settle(rows: NewAuditRow[], stored = true): void {
-    // In the database or the journal: the write-ahead log need not keep them.
-    if (stored) this.wal.release(rows);
     if (this.waiting.size === 0) return;
     for (const row of rows) {
-      const resolve = this.waiting.get(row);
-      if (resolve) {
+      const waiter = this.waiting.get(row);
+      if (waiter) {
         this.waiting.delete(row);
-        resolve();
+        // In the database or the journal: the write-ahead log need not keep it. A dropped record stays
+        // in its segment, replayed at the next start.
+        if (stored && waiter.line !== undefined) this.wal.release(waiter as WalEntry);
+        waiter.resolve();
       }
     }
+  }
+
+  /**
+   * `row`, queued and not yet durable, was changed (the 503 a client got instead): its content is
+   * built again from its fields when it is inserted, not taken from the write-ahead log's line.
+   */
+  amended(row: NewAuditRow): void {
+    const waiter = this.waiting.get(row);
+    if (waiter) waiter.content = undefined;
   }
 
   /** Number of records waiting in memory. */
@@ -349,6 +380,7 @@ export class AuditWriter implements OnModuleInit {
           timeoutMs: this.config.audit.writeTimeoutMs,
           mayBeStored: source === 'journal',
           outbox,
+          contentOf: this.contentOf,
         }),
       );
       const fromOutbox = moved.length;

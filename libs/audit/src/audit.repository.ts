@@ -37,7 +37,27 @@ const AUDIT_CHAIN_LOCK = 7_402_150_002;
  */
 @Injectable()
 export class AuditRepository {
+  private chainDb?: Db;
+
   constructor(private readonly database: DatabaseService) {}
+
+  /**
+   * The connection chain appends run on: one of their own, opened on first use, so a batch
+   * transaction (holding the chain lock) never takes a request's pool slot nor makes requests wait
+   * for one. It reconnects by itself after a cut (see `DatabaseService.dedicated`).
+   */
+  private get writes(): Db {
+    this.chainDb ??= this.database.dedicated();
+    return this.chainDb;
+  }
+
+  /**
+   * Opens the chain appends' connection now (at start), so that the first batch does not wait for
+   * it. A failure is not an error here: the first append connects again, and journals on failure.
+   */
+  async connect(): Promise<void> {
+    await this.writes.execute(sql`select 1`).catch(() => undefined);
+  }
 
   /**
    * Appends records to the chain, in the given order, in one transaction bounded by
@@ -47,17 +67,23 @@ export class AuditRepository {
    * twice, or a batch whose commit was late or unacknowledged), moves up to `options.outbox`
    * committed domain events out of `audit_outbox` (oldest first, ahead of `rows`), links each
    * record to the previous hash, and inserts them in one statement (see `insertBatch`).
+   * `options.contentOf` may give a record's `canonicalAuditContent` already built (else undefined).
    *
    * @returns the number of records inserted (duplicates excluded) and the outbox records among them
    * @throws the driver's error when the database is unreachable; nothing is written (or moved) then
    */
   async appendChained(
     rows: NewAuditRow[],
-    options: { timeoutMs: number; mayBeStored: boolean; outbox?: number },
+    options: {
+      timeoutMs: number;
+      mayBeStored: boolean;
+      outbox?: number;
+      contentOf?: (row: NewAuditRow) => string | undefined;
+    },
   ): Promise<{ inserted: number; moved: NewAuditRow[] }> {
     const outboxLimit = options.outbox ?? 0;
     if (rows.length === 0 && outboxLimit === 0) return { inserted: 0, moved: [] };
-    return this.database.db.transaction(async (tx) => {
+    return this.writes.transaction(async (tx) => {
       // The server gives up too (a client-side timeout alone would leave the lock held). One round
       // trip: the target list is evaluated in order, so the lock wait already obeys lock_timeout
       // (statement_timeout applies from the next statement on). The response of every request
@@ -92,7 +118,7 @@ export class AuditRepository {
       // Each record's canonical content is built once: hashed, then sent as the row itself.
       const objects: string[] = [];
       for (let i = 0; i < fresh.length; i++) {
-        const content = canonicalAuditContent(fresh[i]);
+        const content = options.contentOf?.(fresh[i]) ?? canonicalAuditContent(fresh[i]);
         const hash = hashLink(previous, content);
         objects.push(`{"ord":${i},"prevHash":"${previous}","hash":"${hash}",${content.slice(1)}`);
         previous = hash;
@@ -111,7 +137,7 @@ export class AuditRepository {
    * @returns the event taken, or undefined when the outbox is empty
    */
   async takeOldestOutboxRecord(timeoutMs: number): Promise<NewAuditRow | undefined> {
-    return this.database.db.transaction(async (tx) => {
+    return this.writes.transaction(async (tx) => {
       const limit = `${timeoutMs}ms`;
       await tx.execute(
         sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,

@@ -8,6 +8,7 @@ import { PlatformConfig } from '@platform/config';
 import { postgresOptions } from './connection-options';
 import { installPoolTransactions } from './pool-transaction';
 import { EmbeddedPglite } from './embedded-pglite';
+import { openDedicatedPool } from './dedicated-pool';
 import type { PoolConfig } from 'pg';
 import type { SecretDefinition } from '@platform/secrets';
 
@@ -96,6 +97,9 @@ export class DatabaseService implements OnApplicationShutdown {
     await this.db.execute(sql`select pg_notify(${channel}, ${payload})`);
   };
   private closing?: Promise<void>;
+  /** node-postgres options of the open database, for {@link dedicated} connections. */
+  private connection?: PoolConfig;
+  private readonly dedicatedPools: Array<import('pg').Pool> = [];
   db!: Db;
   driver!: 'pglite' | 'postgres';
 
@@ -161,12 +165,28 @@ export class DatabaseService implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * A handle on a connection of its own (a pool of one, beside the request pool of `db`), for a
+   * background writer whose transactions must not hold a request's slot. It connects on first use
+   * and again after a lost connection; it closes with the database, after the drains.
+   *
+   * @throws Error before {@link open} succeeded
+   */
+  dedicated(): Db {
+    if (!this.connection) throw new Error('DatabaseService.dedicated: the database is not open');
+    const { db, pool } = openDedicatedPool(this.connection, this.logger);
+    this.dedicatedPools.push(pool);
+    // The same drizzle node-postgres database as `db`, typed without its (empty) schema.
+    return db as unknown as Db;
+  }
+
   /** Runs the drains, then closes the connection; once, whoever calls it how often. */
   onApplicationShutdown(): Promise<void> {
     this.closing ??= (async () => {
       for (const drain of this.drains) {
         await drain().catch((err: Error) => this.logger.error({ err }, 'Drain before database close failed'));
       }
+      for (const pool of this.dedicatedPools.splice(0)) await endPool(pool, POOL_END_TIMEOUT_MS, this.logger);
       await this.closeConnection();
     })();
     return this.closing;
@@ -199,6 +219,7 @@ export class DatabaseService implements OnApplicationShutdown {
       throw err;
     }
     this.driver = 'pglite';
+    this.connection = embedded.poolConfig();
     // One process owns the embedded database (lockFolder): notifications stay in the process.
     this.publish = async (channel, payload) => this.dispatch(channel, payload);
     this.closeConnection = async () => {
@@ -210,8 +231,10 @@ export class DatabaseService implements OnApplicationShutdown {
   }
 
   private async openPostgres(url: string): Promise<void> {
-    const pool = await this.openPool({ ...postgresOptions(url, this.password), keepAlive: true });
+    const connection = { ...postgresOptions(url, this.password), keepAlive: true };
+    const pool = await this.openPool(connection);
     this.driver = 'postgres';
+    this.connection = connection;
     const listener = new PostgresListener(url, this.password, this.logger, (channel, payload) =>
       this.dispatch(channel, payload),
     );

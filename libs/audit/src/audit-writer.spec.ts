@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePlatformConfig } from '@platform/config';
+import type { DatabaseService } from '@platform/database';
+import { PlatformMetrics } from '@platform/observability';
+import { canonicalAuditContent } from './audit-chain';
+import { AuditWriter } from './audit-writer';
+import type { AuditRepository } from './audit.repository';
+import type { NewAuditRow } from './audit.schema';
+
+const row = (n: number): NewAuditRow => ({
+  recordId: randomUUID(),
+  kind: 'access',
+  occurredAt: new Date(1_800_000_000_000 + n),
+  requestId: `r-${n}`,
+  method: 'GET',
+  path: '/p',
+  requiredPermissions: [],
+  status: 200,
+  durationMs: 1,
+  decision: 'allow',
+  details: { b: 1, a: 'x' },
+});
+
+describe('AuditWriter', () => {
+  let dir: string;
+  let writer: AuditWriter;
+  /** Per chain append: what `contentOf` gave for each record (undefined: the repository builds it). */
+  let given: Array<Array<string | undefined>>;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'writer-spec-'));
+    given = [];
+    const repository = {
+      connect: async () => undefined,
+      appendChained: async (rows: NewAuditRow[], options: { contentOf?: (row: NewAuditRow) => string | undefined }) => {
+        if (rows.length > 0) given.push(rows.map((r) => options.contentOf?.(r)));
+        return { inserted: rows.length, moved: [] };
+      },
+    };
+    const config = parsePlatformConfig({ NODE_ENV: 'test', DATA_DIR: dir, AUDIT_FLUSH_INTERVAL_MS: '60000' });
+    const database = { beforeClose: () => undefined };
+    writer = new AuditWriter(
+      config,
+      repository as unknown as AuditRepository,
+      database as unknown as DatabaseService,
+      new PlatformMetrics(),
+    );
+    await writer.onModuleInit();
+  });
+  afterEach(async () => {
+    await writer.drain();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('builds a journalled record once: the write-ahead log line is the content the chain insert is given', async () => {
+    const record = row(1);
+    await writer.recordJournalled(record);
+    await writer.flush();
+    const content = canonicalAuditContent(record);
+    expect(given).toEqual([[content]]);
+    const segment = readdirSync(writer.wal.dir).find((name) => name.startsWith('audit-wal-')) as string;
+    expect(readFileSync(path.join(writer.wal.dir, segment), 'utf8')).toBe(`${content}\n`);
+  });
+
+  it('gives no prebuilt content for a record changed after it was logged (amended), nor for one never logged', async () => {
+    const changed = row(1);
+    void writer.recordJournalled(changed);
+    changed.status = 503;
+    writer.amended(changed);
+    writer.record(row(2));
+    await writer.flush();
+    expect(given).toEqual([[undefined, undefined]]);
+  });
+
+  it('releases the log segment of a record once committed: none left at close', async () => {
+    const segments = () => readdirSync(writer.wal.dir).filter((name) => name.startsWith('audit-wal-'));
+    const committed = row(1);
+    await writer.recordJournalled(committed);
+    await writer.flush();
+    await writer.drain();
+    // Committed: nothing to replay, the segment is gone at close.
+    expect(segments()).toEqual([]);
+  });
+});
