@@ -29,7 +29,7 @@ import {
   requestIdFrom,
   titleFor,
 } from '@platform/http';
-import { createRootLogger } from '@platform/logging';
+import { createRootLogger, flushLogger } from '@platform/logging';
 import { AppRegistry, type FeatureApp } from '@platform/feature-apps';
 import { minLength, pem, SecretsService, type SecretDefinition } from '@platform/secrets';
 import { AppModule } from './app.module';
@@ -350,7 +350,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
           await started.close();
           await devIdp?.close();
           logger.info('Stopped: audit trail flushed, database closed');
-          logger.flush();
+          // Buffered lines are written before the process may exit.
+          await flushLogger(logger);
         })()),
     };
   } catch (err) {

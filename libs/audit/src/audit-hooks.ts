@@ -6,7 +6,6 @@ import {
   problemType,
   REQUEST_ID_HEADER,
   requestState,
-  runInRequestContext,
   titleFor,
   type Problem,
 } from '@platform/http';
@@ -281,8 +280,6 @@ export function registerAuditHooks(
     track(request, reply);
     done();
   });
-  // The handler's services find the request they serve (AuditOutbox, idempotency in a transaction).
-  fastify.addHook('preHandler', (request, reply, done) => runInRequestContext(request, reply, done));
   if (options.durability !== 'async') {
     // Durable before the response leaves: the access record is fsynced in the write-ahead log
     // (`journal`) or committed (`before-response`), with group commit shared with every request

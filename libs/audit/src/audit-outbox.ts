@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { currentRequest, requestState } from '@platform/http';
+import { requestState, type ServedRequest } from '@platform/http';
 import { AppRegistry } from '@platform/feature-apps';
 import type { Db } from '@platform/database';
 import { auditOutbox } from './audit-outbox.schema';
@@ -20,10 +20,11 @@ export interface OutboxEvent {
 /**
  * Writes a request's domain event in the transaction of the change it describes (transactional
  * outbox): committed with the change or not at all, so a crash between the commit and the
- * response loses neither. A service calls it with its transaction, before commit:
+ * response loses neither. A service calls it with its transaction, before commit, and the request
+ * its controller took with `@Served()` (from `@platform/http`):
  *
  * ```ts
- * await this.database.db.transaction(async (tx) => { const row = ...; await this.outbox.record(tx, { resourceId: row.id }); });
+ * await this.database.db.transaction(async (tx) => { const row = ...; await this.outbox.record(tx, { resourceId: row.id }, served); });
  * ```
  *
  * The record has the same ids and actor as the request's access record, the status the route
@@ -40,12 +41,12 @@ export class AuditOutbox {
 
   /**
    * @param tx the transaction of the change (a Drizzle transaction or database handle)
-   * @throws Error outside a request, or when neither `event` nor the route's `@Audited()` names the event (programming errors)
+   * @param served the request the change is made for (`@Served()` in its controller)
+   * @throws Error without a request, or when neither `event` nor the route's `@Audited()` names the event (programming errors)
    */
-  async record(tx: Db, event: OutboxEvent): Promise<void> {
-    const context = currentRequest();
-    if (!context) throw new Error('AuditOutbox.record() runs only while serving a request');
-    const { request, reply } = context;
+  async record(tx: Db, event: OutboxEvent, served: ServedRequest): Promise<void> {
+    if (!served?.request) throw new Error('AuditOutbox.record() needs the request it serves (@Served())');
+    const { request, reply } = served;
     const declared = auditedEventOf(request);
     const name = event.event ?? declared?.name;
     if (!name)

@@ -11,7 +11,7 @@ export {
 } from './platform-error';
 export { requestIdFrom, REQUEST_ID_HEADER } from './request-id';
 export { addAuditDetails, recordDecision, requestState, type RequestState } from './request-state';
-export { runInRequestContext, currentRequest } from './request-context';
+export { Served, servedRequestOf, type ServedRequest } from './request-context';
 export { createValidationPipe, UuidParam } from './validation';
 export { readPage, PageQuery, type Page, type CursorPosition } from './pagination';
 export { registerJsonBodyParser } from './json-body';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PlatformConfig } from '@platform/config';
 import { DatabaseService, type Db } from '@platform/database';
-import { ConflictError, currentRequest, requestState } from '@platform/http';
+import { ConflictError, requestState, type ServedRequest } from '@platform/http';
 import { idempotencyKeys, type IdempotencyKeyRow } from './idempotency.schema';
 
 /** Who sent a key: keys are scoped per tenant and subject. */
@@ -113,17 +113,17 @@ export class IdempotencyRepository {
   }
 
   /**
-   * Completes the `Idempotency-Key` of the request being served, in `tx`, the transaction of the
-   * change its response describes: "committed but the key still in progress" cannot happen, so a
-   * retry after a crash replays the committed result. `responseBody` must be what the handler
-   * returns. Does nothing on a route without `@Idempotent()`.
+   * Completes the `Idempotency-Key` of `served` (the request, as its controller took it with
+   * `@Served()`), in `tx`, the transaction of the change its response describes: "committed but
+   * the key still in progress" cannot happen, so a retry after a crash replays the committed
+   * result. `responseBody` must be what the handler returns. Does nothing on a route without
+   * `@Idempotent()`.
    *
    * @throws ConflictError 409 `idempotency_lease_lost` when the lease expired and a retry took the
    *   key over meanwhile: the transaction must roll back (that retry runs instead)
    */
-  async completeInTransaction(tx: Db, responseBody: unknown): Promise<void> {
-    const context = currentRequest();
-    const lease = context ? requestState(context.request).idempotencyLease : undefined;
+  async completeInTransaction(tx: Db, responseBody: unknown, served: ServedRequest): Promise<void> {
+    const lease = requestState(served.request).idempotencyLease;
     if (!lease) return;
     const owner = { tenant: lease.tenant, subject: lease.subject };
     if (!(await this.complete(owner, lease.key, lease.token, lease.status, responseBody, tx))) {

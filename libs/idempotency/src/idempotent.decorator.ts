@@ -47,7 +47,8 @@ const VALID_KEY = /^[\x21-\x7e]{1,255}$/;
  * - a request that fails frees its key, so the client can retry it.
  *
  * A handler that must never run twice (a payment) stores its response in the transaction of its
- * change with `IdempotencyRepository.completeInTransaction(tx, response)`: the key is completed if
+ * change with `IdempotencyRepository.completeInTransaction(tx, response, served)` (`served`: the
+ * controller's `@Served()` parameter): the key is completed if
  * and only if the change committed, and a run whose lease was taken over cannot commit.
  *
  * Keys are scoped per tenant and subject (another principal's identical key is independent) and

@@ -1,2 +1,8 @@
 // @platform/logging: what code outside this lib uses; everything else is internal (npm run lint:boundaries).
-export { createRootLogger, registerSecretValue, unregisterSecretValue } from './logger';
+export {
+  bufferedDestination,
+  createRootLogger,
+  flushLogger,
+  registerSecretValue,
+  unregisterSecretValue,
+} from './logger';

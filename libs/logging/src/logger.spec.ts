@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { createRootLogger, registerSecretValue, scrubLogLine, unregisterSecretValue } from './logger';
+import { describe, expect, it, vi } from 'vitest';
+import { createRootLogger, isoTime, registerSecretValue, scrubLogLine, unregisterSecretValue } from './logger';
 
 const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJib2IifQ.c2lnbmF0dXJl';
 
@@ -48,5 +48,22 @@ describe('secret values in log lines', () => {
     // A value no longer in use is forgotten.
     unregisterSecretValue('plain-secret-value-7');
     expect(scrubLogLine('plain-secret-value-7')).toBe('plain-secret-value-7');
+  });
+});
+
+describe('isoTime', () => {
+  it("formats the time as pino's isoTime does, also across seconds", () => {
+    vi.useFakeTimers();
+    for (const at of [
+      Date.UTC(2026, 11, 2, 4, 27, 0, 5),
+      Date.UTC(2026, 11, 2, 4, 27, 0, 45),
+      Date.UTC(2026, 11, 2, 4, 27, 1, 999),
+    ]) {
+      vi.setSystemTime(at);
+      expect(isoTime()).toBe(`,"time":"${new Date(at).toISOString()}"`);
+    }
+    vi.useRealTimers();
+    const now = isoTime();
+    expect(Date.parse(now.slice(9, -1))).toBeLessThanOrEqual(Date.now());
   });
 });

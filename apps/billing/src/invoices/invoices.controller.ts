@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
 import { RequirePermissions, TenantPrincipal } from '@platform/auth';
-import { PageQuery, UuidParam, type Page } from '@platform/http';
+import { PageQuery, Served, UuidParam, type Page, type ServedRequest } from '@platform/http';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { InvoicesService } from './invoices.service';
@@ -25,8 +25,12 @@ export class InvoicesController {
   @ApiOperation({ summary: 'Create a draft invoice; the total is computed from the lines' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
   @Audited('billing.invoice.created')
-  create(@TenantPrincipal() principal: TenantPrincipal, @Body() input: CreateInvoiceInput): Promise<InvoiceDto> {
-    return this.invoices.create(principal, input);
+  create(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @Body() input: CreateInvoiceInput,
+    @Served() served: ServedRequest,
+  ): Promise<InvoiceDto> {
+    return this.invoices.create(principal, input, served);
   }
 
   @Get(':id')
@@ -41,8 +45,12 @@ export class InvoicesController {
   @ApiOperation({ summary: 'Open a draft invoice: it becomes payable (409 from any other state)' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
   @Audited('billing.invoice.opened')
-  open(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<InvoiceDto> {
-    return this.invoices.transition(principal, id, 'open');
+  open(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @UuidParam() id: string,
+    @Served() served: ServedRequest,
+  ): Promise<InvoiceDto> {
+    return this.invoices.transition(principal, id, 'open', served);
   }
 
   @Post(':id/void')
@@ -50,7 +58,11 @@ export class InvoicesController {
   @ApiOperation({ summary: 'Void a draft or open invoice (409 once paid or void)' })
   @RequirePermissions(BILLING_PERMISSIONS.invoicesWrite)
   @Audited('billing.invoice.voided')
-  void(@TenantPrincipal() principal: TenantPrincipal, @UuidParam() id: string): Promise<InvoiceDto> {
-    return this.invoices.transition(principal, id, 'void');
+  void(
+    @TenantPrincipal() principal: TenantPrincipal,
+    @UuidParam() id: string,
+    @Served() served: ServedRequest,
+  ): Promise<InvoiceDto> {
+    return this.invoices.transition(principal, id, 'void', served);
   }
 }

@@ -8,6 +8,7 @@ import {
   ResourceNotFoundError,
   type Page,
   type PageQuery,
+  type ServedRequest,
 } from '@platform/http';
 import { MAX_AMOUNT_MINOR, toInvoiceDto, type CreateInvoiceInput, type InvoiceDto } from './invoice.dto';
 import { assertTransition, type InvoiceStatus } from './invoice-state';
@@ -22,8 +23,11 @@ export class InvoicesService {
     private readonly outbox: AuditOutbox,
   ) {}
 
-  /** @throws InvalidRequestError `amount_too_large` when a line or the total exceeds {@link MAX_AMOUNT_MINOR} */
-  async create(principal: TenantPrincipal, input: CreateInvoiceInput): Promise<InvoiceDto> {
+  /**
+   * @param served the request (its `billing.invoice.created` event is written in the invoice's transaction)
+   * @throws InvalidRequestError `amount_too_large` when a line or the total exceeds {@link MAX_AMOUNT_MINOR}
+   */
+  async create(principal: TenantPrincipal, input: CreateInvoiceInput, served: ServedRequest): Promise<InvoiceDto> {
     const lines = input.lines.map((line) => ({
       description: line.description,
       quantity: line.quantity,
@@ -46,7 +50,7 @@ export class InvoicesService {
         createdBy: principal.subject,
         lines,
       },
-      (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }),
+      (tx, invoice) => this.outbox.record(tx, { resourceId: invoice.id }, served),
     );
     return toInvoiceDto(created.invoice, created.lines);
   }
@@ -68,16 +72,17 @@ export class InvoicesService {
 
   /**
    * Moves an invoice along its state machine (`open`: draft -> open; `void`: draft or open -> void,
-   * when no payment is pending or settled).
+   * when no payment is pending or settled). `served`: the request, whose event is written in the change's transaction.
    * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invalid_transition`, `invoice_has_payments`
    */
   async transition(
     principal: TenantPrincipal,
     id: string,
     to: Extract<InvoiceStatus, 'open' | 'void'>,
+    served: ServedRequest,
   ): Promise<InvoiceDto> {
     const row = await this.repository.transition(principal.tenant, id, to, (tx, invoice) =>
-      this.outbox.record(tx, { resourceId: invoice.id }),
+      this.outbox.record(tx, { resourceId: invoice.id }, served),
     );
     if (row) return toInvoiceDto(row);
     const current = await this.get(principal, id);

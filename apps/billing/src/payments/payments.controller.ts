@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Audited } from '@platform/audit';
 import { RequirePermissions, TenantPrincipal } from '@platform/auth';
-import { PageQuery, UuidParam, type Page } from '@platform/http';
+import { PageQuery, Served, UuidParam, type Page, type ServedRequest } from '@platform/http';
 import { Idempotent } from '@platform/idempotency';
 import { BILLING_PERMISSIONS } from '../billing.manifest';
 import { RecordPaymentInput, type PaymentDto } from './payment.dto';
@@ -37,7 +37,8 @@ export class PaymentsController {
     @TenantPrincipal() principal: TenantPrincipal,
     @UuidParam() invoiceId: string,
     @Body() input: RecordPaymentInput,
+    @Served() served: ServedRequest,
   ): Promise<PaymentDto> {
-    return this.payments.record(principal, invoiceId, input);
+    return this.payments.record(principal, invoiceId, input, served);
   }
 }

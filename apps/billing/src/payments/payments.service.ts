@@ -9,6 +9,7 @@ import {
   UnprocessableRequestError,
   type Page,
   type PageQuery,
+  type ServedRequest,
 } from '@platform/http';
 import { InvoicesService } from '../invoices/invoices.service';
 import { toPaymentDto, type PaymentDto, type RecordPaymentInput } from './payment.dto';
@@ -28,11 +29,16 @@ export class PaymentsService {
    * Records a pending payment (settled later by the provider's webhook). Its domain event
    * (`billing.payment.recorded`) and its `Idempotency-Key`'s response are written in the
    * payment's transaction: after a crash, a retry replays the committed payment or, if none
-   * committed, records it; never twice.
+   * committed, records it; never twice. `served`: the request (its controller's `@Served()`).
    * @throws ResourceNotFoundError `invoice_not_found`; ConflictError 409 `invoice_not_open`;
    *   UnprocessableRequestError 422 `currency_mismatch`, `amount_exceeds_balance`
    */
-  async record(principal: TenantPrincipal, invoiceId: string, input: RecordPaymentInput): Promise<PaymentDto> {
+  async record(
+    principal: TenantPrincipal,
+    invoiceId: string,
+    input: RecordPaymentInput,
+    served: ServedRequest,
+  ): Promise<PaymentDto> {
     const row = await this.repository.record(
       principal.tenant,
       invoiceId,
@@ -55,8 +61,8 @@ export class PaymentsService {
           );
       },
       async (tx, payment) => {
-        await this.outbox.record(tx, { resourceId: payment.id });
-        await this.idempotency.completeInTransaction(tx, toPaymentDto(payment));
+        await this.outbox.record(tx, { resourceId: payment.id }, served);
+        await this.idempotency.completeInTransaction(tx, toPaymentDto(payment), served);
       },
     );
     if (!row) throw new ResourceNotFoundError('invoice_not_found', 'No invoice with this id exists in your tenant.');
