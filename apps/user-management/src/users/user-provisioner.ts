@@ -11,6 +11,10 @@ const CONCURRENCY = 2;
 /** Most profiles one statement writes (one JSON parameter of about 100 bytes each). */
 const BATCH_SIZE = 500;
 
+/** One claim's part of a profile fingerprint: absent, a string, or (never written) any other type. */
+const part = (value: unknown): string =>
+  value === undefined || value === null ? '' : typeof value === 'string' ? `=${value}` : `\u0001${typeof value}`;
+
 const claimString = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
 
 /** The profile a token gives of its principal (the email and name claims, when present). */
@@ -63,8 +67,12 @@ export class UserProvisioner implements OnModuleInit {
   /** Notes a principal; schedules its upsert when it is new or its profile changed. */
   seen(principal: Principal): void {
     if (!hasTenant(principal)) return;
+    // Claim strings never hold NUL (the claim mapper refuses it): NUL separates the parts unambiguously.
     const key = `${principal.tenant}\u0000${principal.issuer}\u0000${principal.subject}`;
-    const fingerprint = `${principal.type}\u0000${JSON.stringify(principal.claims.email ?? '')}\u0000${JSON.stringify(principal.claims.name ?? principal.claims.preferred_username ?? '')}`;
+    const { email, name, preferred_username: username } = principal.claims;
+    // Plain concatenation, not JSON: this runs on every authorized request. A claim of another type
+    // than string is told apart by its type only (`\u0001`): it is never written, so its value does not matter.
+    const fingerprint = `${principal.type}\u0000${part(email)}\u0000${part(name ?? username)}`;
     if (this.provisioned.get(key) === fingerprint) return;
     // Bounded memory: the longest-known identity is forgotten (one extra upsert if it comes back).
     if (this.provisioned.size >= MAX_REMEMBERED)
