@@ -1,8 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UserProvisioner } from '@apps/user-management';
 import type { Principal } from '@platform/auth';
-import { UsersRepository } from '../../apps/user-management/src/users/users.repository';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
+
+/**
+ * The provisioner's repository, as far as these tests use it: reached through the provisioner (the
+ * repository is internal to user management) to spy on its writes and read the rows back.
+ */
+interface ProvisioningRepository {
+  upsertMany(profiles: readonly { subject: string }[]): Promise<void>;
+  ensureTenants(keys: readonly string[]): Promise<void>;
+  tenantWithCounts(key: string): Promise<{ tenant: { key: string }; users: number } | undefined>;
+  membershipsOf(issuer: string, subject: string): Promise<{ id: string; tenant: string; lastSeenAt: Date }[]>;
+  listByTenant(tenant: string, limit: number): Promise<{ subject: string }[]>;
+}
 
 /** A principal as the guard hands it to the provisioner (only the fields provisioning reads matter). */
 function principal(subject: string, tenant: string, claims: Record<string, unknown> = {}): Principal {
@@ -26,13 +37,13 @@ function principal(subject: string, tenant: string, claims: Record<string, unkno
 describe.each(availableDatabases())('just-in-time provisioning in batches on %s', (database) => {
   let platform: TestPlatform;
   let provisioner: UserProvisioner;
-  let repository: UsersRepository;
+  let repository: ProvisioningRepository;
   const issuer = 'https://idp.provisioning.test';
 
   beforeAll(async () => {
     platform = await TestPlatform.start({}, database);
     provisioner = platform.running.app.get(UserProvisioner);
-    repository = platform.running.app.get(UsersRepository);
+    repository = (provisioner as unknown as { repository: ProvisioningRepository }).repository;
   });
   afterAll(() => platform?.close());
 
