@@ -12,6 +12,16 @@
  * (platform read minus bare+db, CPU µs per request), issue #15's targets, and audit completeness
  * (audit rows written vs requests answered, after a drain). Writes bench/results/latest.json.
  *
+ * `platform-read-new@<db>` measures a first-seen token: a fixed number of reads (autocannon's
+ * `amount`), each with a token the platform has never seen (pre-signed, distinct people, so the
+ * verification, claim mapping and just-in-time provisioning all happen), fresh tokens every round.
+ * Its window lasts until the platform has provisioned every one of those users (polled through
+ * `GET /users/tenant`), so the deferred writes are counted. The first-seen cost is its CPU per
+ * request minus the warm `platform-read` one of the same round (median of the rounds' differences).
+ *
+ * `--only <name>[,<name>...]` measures only the scenarios named (exactly as in the table, e.g.
+ * `--only platform-read@postgres,platform-read-new@postgres`) and starts only the servers they need.
+ *
  * `--profile` instead runs the platform read on PostgreSQL with `--cpu-prof`, writes the profile to
  * bench/results/ and prints main-thread self time per layer in µs per request (profile.json).
  * Never imported by the product.
@@ -24,7 +34,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { auditedIds, createDatabase } from './lib/databases';
-import { AUDIENCE, makeTokens, signToken, startIssuer, type Issuer } from './lib/issuer';
+import { AUDIENCE, makeFirstSeenTokens, makeTokens, signToken, startIssuer, type Issuer } from './lib/issuer';
 import { cpuSeconds, isolate, resumeAll, rssMb } from './lib/proc';
 import { layerCosts, type CpuProfile } from './lib/profile';
 import { formatSpread, spread } from './lib/stats';
@@ -42,12 +52,19 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+/** Scenario names to measure (`--only a,b`); every scenario when absent. */
+const ONLY = args.only ? new Set(args.only.split(',').map((n) => n.trim())) : undefined;
+const wanted = (name: string) => !ONLY || ONLY.has(name);
 const QUICK = args.quick;
 const DURATION_S = QUICK ? 3 : 10;
 const WARMUP_S = QUICK ? 1 : 3;
 const ROUNDS = QUICK ? 3 : 5;
+/** First-seen scenarios: tokens never seen before, per round, for the warm-up and for the measured window. */
+const FIRST_SEEN_WARMUP = QUICK ? 200 : 300;
+const FIRST_SEEN_MEASURED = QUICK ? 1500 : 3000;
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -198,6 +215,16 @@ interface Scenario {
   body?: string;
   /** Tokens to rotate through (none: no Authorization header). */
   tokens?: string[];
+  /**
+   * First-seen scenario: a fixed number of requests per window instead of a duration, each with a
+   * token of `firstSeen.tokens(round, phase)` (used once each), and the window closes only once
+   * every one of those people is provisioned.
+   */
+  firstSeen?: {
+    tokens: (round: number, phase: 'warmup' | 'measured') => string[];
+    /** A warm token allowed to read `GET /users/tenant` (the provisioned users count). */
+    reader: string;
+  };
 }
 
 interface RoundResult {
@@ -212,12 +239,16 @@ interface RoundResult {
   eventloopP99Ms?: number;
 }
 
+/**
+ * Loads one server: for `load.seconds`, or `load.amount` requests. `settle` is awaited before the
+ * window closes (work the server still owes for these requests, e.g. deferred writes).
+ */
 async function fire(
   scenario: Scenario,
-  seconds: number,
+  load: { seconds: number } | { amount: number; tokens: string[]; settle: () => Promise<void> },
 ): Promise<{ result: autocannon.Result; rssPeakMb: number; cpuSeconds: number }> {
   const pid = scenario.target.process.pid as number;
-  const tokens = scenario.tokens;
+  const tokens = 'amount' in load ? load.tokens : scenario.tokens;
   let next = 0;
   const headers: Record<string, string> = scenario.body ? { 'content-type': 'application/json' } : {};
   if (tokens?.length === 1) headers.authorization = `Bearer ${tokens[0]}`;
@@ -227,7 +258,7 @@ async function fire(
   const result = await autocannon({
     url: scenario.target.url,
     connections: CONNECTIONS,
-    duration: seconds,
+    ...('amount' in load ? { amount: load.amount } : { duration: load.seconds }),
     requests: [
       {
         method: scenario.method,
@@ -253,17 +284,20 @@ async function fire(
       },
     ],
   });
+  if ('settle' in load) await load.settle();
   clearInterval(sampler);
   return { result, rssPeakMb: Math.max(rssPeakMb, rssMb(pid)), cpuSeconds: cpuSeconds(pid) - cpuBefore };
 }
 
 /** One round of one scenario, its server alone on the machine (the other servers paused). */
-async function measure(scenario: Scenario, all: readonly number[]): Promise<RoundResult> {
+async function measure(scenario: Scenario, all: readonly number[], round: number): Promise<RoundResult> {
   isolate(all, scenario.target.process.pid);
   try {
-    await fire(scenario, WARMUP_S);
+    const load = (phase: 'warmup' | 'measured', seconds: number) =>
+      scenario.firstSeen ? firstSeenLoad(scenario.target, scenario.firstSeen, round, phase) : { seconds };
+    await fire(scenario, await load('warmup', WARMUP_S));
     await scenario.target.eventloopP99Ms(); // starts the window
-    const run = await fire(scenario, DURATION_S);
+    const run = await fire(scenario, await load('measured', DURATION_S));
     const eventloopP99Ms = await scenario.target.eventloopP99Ms();
     const r = run.result;
     return {
@@ -280,6 +314,35 @@ async function measure(scenario: Scenario, all: readonly number[]): Promise<Roun
   } finally {
     resumeAll(all);
   }
+}
+
+/** Users of tenant acme the platform has provisioned so far. */
+async function acmeUsers(target: Target, reader: string): Promise<number> {
+  const response = await fetch(`${target.url}/users/tenant`, { headers: { authorization: `Bearer ${reader}` } });
+  const id = response.headers.get('x-request-id');
+  if (id) target.answeredIds.push(id);
+  if (response.status !== 200) throw new Error(`GET /users/tenant on ${target.name} answered ${response.status}`);
+  return ((await response.json()) as { users: number }).users;
+}
+
+/** One first-seen window: every token once, closed when all their people are provisioned. */
+async function firstSeenLoad(
+  target: Target,
+  firstSeen: NonNullable<Scenario['firstSeen']>,
+  round: number,
+  phase: 'warmup' | 'measured',
+): Promise<{ amount: number; tokens: string[]; settle: () => Promise<void> }> {
+  const tokens = firstSeen.tokens(round, phase);
+  const expected = (await acmeUsers(target, firstSeen.reader)) + tokens.length;
+  const deadline = Date.now() + 60_000;
+  const settle = async () => {
+    // A handful of warm reads over the drain, next to thousands of measured requests.
+    while ((await acmeUsers(target, firstSeen.reader)) < expected) {
+      if (Date.now() > deadline) throw new Error(`${target.name} did not provision ${tokens.length} first-seen users`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { amount: tokens.length, tokens, settle };
 }
 
 function figures(results: RoundResult[]): ScenarioFigures {
@@ -318,8 +381,9 @@ async function main(): Promise<void> {
     execSync('npx nest build && npx tsc -p bench/tsconfig.json', { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const issuer = await startIssuer();
-  progress(`signing ${TOKEN_COUNT} distinct tokens (users and machine clients)`);
-  const manyTokens = makeTokens(issuer, TOKEN_COUNT);
+  const manyWanted = !ONLY || [...ONLY].some((n) => n.includes('-10k'));
+  progress(`signing ${manyWanted ? TOKEN_COUNT : 1} distinct tokens (users and machine clients)`);
+  const manyTokens = makeTokens(issuer, manyWanted ? TOKEN_COUNT : 1);
   const oneToken = [manyTokens[0]];
   const scraperToken = signToken(issuer, {
     sub: 'bench-scraper',
@@ -329,27 +393,56 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS, { recursive: true });
   if (args.profile) return profile(issuer, oneToken[0], scraperToken);
 
+  // Tokens never seen: signed up front (not while a server is measured), fresh for every round and
+  // shared by the platforms (each process has its own caches and its own database).
+  const firstSeenWanted = !ONLY || [...ONLY].some((n) => n.startsWith('platform-read-new@'));
+  const firstSeenTokens = new Map<string, string[]>();
+  if (firstSeenWanted) {
+    progress(
+      `signing ${ROUNDS * (FIRST_SEEN_WARMUP + FIRST_SEEN_MEASURED)} first-seen tokens (${ROUNDS} rounds of ${FIRST_SEEN_WARMUP} + ${FIRST_SEEN_MEASURED})`,
+    );
+    for (let round = 1; round <= ROUNDS; round++)
+      for (const [phase, count] of [
+        ['warmup', FIRST_SEEN_WARMUP],
+        ['measured', FIRST_SEEN_MEASURED],
+      ] as const)
+        firstSeenTokens.set(
+          `${round}/${phase}`,
+          await makeFirstSeenTokens(issuer, `bench-new-r${round}-${phase}`, count),
+        );
+  }
+  const firstSeen = {
+    tokens: (round: number, phase: 'warmup' | 'measured') => firstSeenTokens.get(`${round}/${phase}`) as string[],
+    reader: oneToken[0],
+  };
+
   progress('starting bare, recipe and platform servers');
-  const bare = await startForked('bare', path.join(__dirname, 'apps/bare.mjs'), {});
-  const recipe = await startForked('recipe', path.join(__dirname, 'dist/apps/recipe/main.js'), {
-    JWKS_URI: `${issuer.url}/jwks`,
-    ISSUER: issuer.url,
-    AUDIENCE,
-  });
+  const bare = wanted('bare') ? await startForked('bare', path.join(__dirname, 'apps/bare.mjs'), {}) : undefined;
+  const recipe =
+    wanted('recipe') || wanted('recipe-10k')
+      ? await startForked('recipe', path.join(__dirname, 'dist/apps/recipe/main.js'), {
+          JWKS_URI: `${issuer.url}/jwks`,
+          ISSUER: issuer.url,
+          AUDIENCE,
+        })
+      : undefined;
   const databases: {
     label: string;
     url?: string;
     redisUrl?: string;
     drop?: () => Promise<void>;
     env?: Record<string, string>;
-  }[] = [{ label: 'pglite' }];
-  if (process.env.DATABASE_URL) {
+  }[] = [];
+  // With --only, a platform starts only when a scenario measured on it was named.
+  const onPlatform = (label: string) => !ONLY || [...ONLY].some((n) => n.endsWith(`@${label}`));
+  if (onPlatform('pglite')) databases.push({ label: 'pglite' });
+  if (process.env.DATABASE_URL && onPlatform('postgres')) {
     const created = await createDatabase(process.env.DATABASE_URL);
     databases.push({ label: 'postgres', url: created.url, drop: created.drop });
   }
   // With REDIS_URL, one more platform counts rate limits (and DPoP proof ids) in Redis: its cost.
   // Its own database, so that each target's audit rows are counted apart.
-  if (process.env.REDIS_URL) {
+  if (process.env.REDIS_URL && onPlatform(`${process.env.DATABASE_URL ? 'postgres' : 'pglite'}+redis`)) {
     const twin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
     databases.push({
       label: `${twin ? 'postgres' : 'pglite'}+redis`,
@@ -360,7 +453,7 @@ async function main(): Promise<void> {
   }
   // The cost of durable-before-response (the default, AUDIT_DURABILITY=journal: fsynced in the
   // write-ahead log): the same platform with AUDIT_DURABILITY=async, its own database.
-  {
+  if (onPlatform(`${process.env.DATABASE_URL ? 'postgres' : 'pglite'}-async`)) {
     const asyncTwin = process.env.DATABASE_URL ? await createDatabase(process.env.DATABASE_URL) : undefined;
     databases.push({
       label: `${asyncTwin ? 'postgres' : 'pglite'}-async`,
@@ -380,23 +473,28 @@ async function main(): Promise<void> {
   }
   // bare+db reads the very row the PostgreSQL platform serves, from its database.
   const postgres = platforms.find((p) => p.db.label === 'postgres');
-  const bareDb = postgres
-    ? await startForked('bare+db', path.join(__dirname, 'apps/bare-db.mjs'), {
-        DATABASE_URL: postgres.db.url as string,
-        TENANT: 'acme',
-      })
-    : undefined;
+  const bareDb =
+    postgres && wanted('bare+db')
+      ? await startForked('bare+db', path.join(__dirname, 'apps/bare-db.mjs'), {
+          DATABASE_URL: postgres.db.url as string,
+          TENANT: 'acme',
+        })
+      : undefined;
 
   const eventBody = JSON.stringify({
     events: [{ name: 'bench', timestamp: '2026-11-30T12:00:00Z', properties: { n: 1 } }],
   });
   const scenarios: Scenario[] = [
-    { name: 'bare', target: bare, method: 'GET', path: '/items/42' },
+    ...(bare ? [{ name: 'bare', target: bare, method: 'GET' as const, path: '/items/42' }] : []),
     ...(bareDb && postgres
       ? [{ name: 'bare+db', target: bareDb, method: 'GET' as const, path: `/billing/invoices/${postgres.invoiceId}` }]
       : []),
-    { name: 'recipe', target: recipe, method: 'GET', path: '/items/42', tokens: oneToken },
-    { name: 'recipe-10k', target: recipe, method: 'GET', path: '/items/42', tokens: manyTokens },
+    ...(recipe
+      ? [
+          { name: 'recipe', target: recipe, method: 'GET' as const, path: '/items/42', tokens: oneToken },
+          { name: 'recipe-10k', target: recipe, method: 'GET' as const, path: '/items/42', tokens: manyTokens },
+        ]
+      : []),
   ];
   for (const { db, target, invoiceId } of platforms) {
     const suffix = `@${db.label}`;
@@ -419,6 +517,7 @@ async function main(): Promise<void> {
       { name: `platform-public${suffix}`, target, method: 'GET', path: '/health/live' },
       { name: `platform-read${suffix}`, target, method: 'GET', path: read, tokens: oneToken },
       { name: `platform-read-10k${suffix}`, target, method: 'GET', path: read, tokens: manyTokens },
+      { name: `platform-read-new${suffix}`, target, method: 'GET', path: read, firstSeen },
       {
         name: `platform-write${suffix}`,
         target,
@@ -438,21 +537,24 @@ async function main(): Promise<void> {
     );
   }
 
-  const pids = [bare, recipe, ...(bareDb ? [bareDb] : []), ...platforms.map((p) => p.target)].map(
-    (t) => t.process.pid as number,
-  );
+  const measured = scenarios.filter((scenario) => wanted(scenario.name));
+  if (measured.length === 0) throw new Error(`--only names no scenario of this run: ${args.only}`);
+  const pids = [bare, recipe, bareDb, ...platforms.map((p) => p.target)]
+    .filter((t): t is Target => t !== undefined)
+    .map((t) => t.process.pid as number);
   const runs = new Map<string, RoundResult[]>();
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const scenario of scenarios) {
-      progress(
-        `round ${round}/${ROUNDS}: ${scenario.name} (${WARMUP_S}s warm-up + ${DURATION_S}s, ${CONNECTIONS} connections, others paused)`,
-      );
-      runs.set(scenario.name, [...(runs.get(scenario.name) ?? []), await measure(scenario, pids)]);
+    for (const scenario of measured) {
+      const window = scenario.firstSeen
+        ? `${FIRST_SEEN_WARMUP} + ${FIRST_SEEN_MEASURED} requests with first-seen tokens`
+        : `${WARMUP_S}s warm-up + ${DURATION_S}s`;
+      progress(`round ${round}/${ROUNDS}: ${scenario.name} (${window}, ${CONNECTIONS} connections, others paused)`);
+      runs.set(scenario.name, [...(runs.get(scenario.name) ?? []), await measure(scenario, pids, round)]);
     }
   }
 
   progress('draining: SIGTERM to every server, then counting audit rows');
-  await Promise.all([stop(bare), stop(recipe), ...(bareDb ? [stop(bareDb)] : [])]);
+  await Promise.all([bare, recipe, bareDb].filter((t): t is Target => t !== undefined).map(stop));
   const audit: Record<string, { answered: number; records: number; lost: number; duplicated: number }> = {};
   for (const { db, target } of platforms) {
     await stop(target);
@@ -496,9 +598,30 @@ async function main(): Promise<void> {
         )
       : [];
   const identity = pairs.length > 0 ? spread(pairs) : null;
+  // A first-seen token: the first-seen read minus the warm read, per round (interleaved pairs).
+  const firstSeenPairs = (db: string) => {
+    const fresh = runs.get(`platform-read-new@${db}`);
+    const warm = runs.get(`platform-read@${db}`);
+    return fresh && warm
+      ? fresh.flatMap((r, i) =>
+          r.answered > 0 && warm[i]?.answered > 0 ? [r.cpuUsPerRequest - warm[i].cpuUsPerRequest] : [],
+        )
+      : [];
+  };
+  const firstSeenUs: Record<string, ReturnType<typeof spread>> = {};
+  for (const { db } of platforms) {
+    const diffs = firstSeenPairs(db.label);
+    if (diffs.length > 0) firstSeenUs[db.label] = spread(diffs);
+  }
+  const firstSeenPrimary = firstSeenUs[primary.slice(1)] ?? Object.values(firstSeenUs)[0] ?? null;
   const lost = Object.values(audit).reduce((s, a) => s + a.lost, 0);
   const duplicated = Object.values(audit).reduce((s, a) => s + a.duplicated, 0);
-  const targets = checkTargets(scenariosOut, identity?.median ?? null, lost === 0 && duplicated === 0);
+  const targets = checkTargets(
+    scenariosOut,
+    identity?.median ?? null,
+    lost === 0 && duplicated === 0,
+    firstSeenPrimary?.median ?? null,
+  );
 
   const report = {
     generatedAt: new Date().toISOString(),
@@ -510,6 +633,8 @@ async function main(): Promise<void> {
       warmupSeconds: WARMUP_S,
       rounds: ROUNDS,
       distinctTokens: TOKEN_COUNT,
+      firstSeenRequests: { warmup: FIRST_SEEN_WARMUP, measured: FIRST_SEEN_MEASURED, per: 'round and platform' },
+      only: ONLY ? [...ONLY] : undefined,
       databases: databases.map((d) => d.label),
       isolation: 'each server measured alone: the other servers are paused (SIGSTOP) meanwhile',
       spread: 'median and min-max over the rounds',
@@ -519,6 +644,8 @@ async function main(): Promise<void> {
     scenarios: scenariosOut,
     ratios,
     identity_layer_us: identity,
+    /** CPU µs per request of a first-seen token beyond a warm one, per platform (platform-read-new minus platform-read). */
+    first_seen_us: firstSeenUs,
     targets,
     audit: { lost, duplicated, ...audit },
     elapsedSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -543,8 +670,12 @@ async function main(): Promise<void> {
   );
   console.table(rows);
   console.log(
-    `identity layer (platform-read@postgres minus bare+db, CPU µs/request): ${identity ? formatSpread(identity) : 'not measured (needs DATABASE_URL)'}`,
+    `identity layer (platform-read@postgres minus bare+db, CPU µs/request): ${identity ? formatSpread(identity) : 'not measured (needs DATABASE_URL, and bare+db with platform-read@postgres)'}`,
   );
+  for (const [db, s] of Object.entries(firstSeenUs))
+    console.log(
+      `first-seen token on ${db} (platform-read-new minus platform-read, CPU µs/request): ${formatSpread(s)}`,
+    );
   console.log(`ratios: ${JSON.stringify(ratios)}`);
   console.table(
     targets.map((t) => ({
@@ -583,9 +714,9 @@ async function profile(issuer: Issuer, token: string, scraperToken: string): Pro
       tokens: [token],
     };
     progress(`profiling ${scenario.name}: ${WARMUP_S}s warm-up + ${DURATION_S}s`);
-    await fire(scenario, WARMUP_S);
+    await fire(scenario, { seconds: WARMUP_S });
     const fromUs = Number(process.hrtime.bigint() / 1000n);
-    const run = await fire(scenario, DURATION_S);
+    const run = await fire(scenario, { seconds: DURATION_S });
     const toUs = Number(process.hrtime.bigint() / 1000n);
     await stop(target);
     const file = readdirSync(RESULTS).find((f) => f === profileName);

@@ -1,5 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 
 /** The `aud` of every bench token and the platform's `OIDC_AUDIENCE`. */
@@ -64,4 +66,64 @@ export function makeTokens(issuer: Issuer, count: number): string[] {
     }
   }
   return tokens;
+}
+
+/**
+ * The signing loop of `signToken`, as plain JavaScript for `Worker` `eval` (the bench runs under
+ * tsx, whose loader a worker would not have): signs `claims[i]` with the RS256 key it is given.
+ */
+const SIGNING_WORKER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { randomBytes, sign } = require('node:crypto');
+const { key, kid, iss, aud, claims } = workerData;
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const now = Math.floor(Date.now() / 1000);
+const header = b64({ alg: 'RS256', typ: 'at+jwt', kid });
+parentPort.postMessage(claims.map((c) => {
+  const input = header + '.' + b64({ iss, aud, iat: now, exp: now + 3600, jti: randomBytes(8).toString('hex'), ...c });
+  return input + '.' + sign('sha256', Buffer.from(input), key).toString('base64url');
+}));
+`;
+
+/**
+ * `count` tokens the platform has never seen: people (so that just-in-time provisioning happens),
+ * distinct subjects `<prefix>-<i>`, with email and name claims as an OIDC provider sends them,
+ * role admin in tenant acme. RS256 signing (about 1 ms a token) is spread over worker threads, one
+ * per core: the very tokens (key size, claims) a provider would issue, only faster to make.
+ */
+export async function makeFirstSeenTokens(issuer: Issuer, prefix: string, count: number): Promise<string[]> {
+  const claims = Array.from({ length: count }, (_, i) => ({
+    sub: `${prefix}-${i}`,
+    client_id: 'bench-web',
+    tenant: 'acme',
+    roles: ['admin'],
+    email: `${prefix}-${i}@acme.bench`,
+    name: `Bench User ${i}`,
+  }));
+  const threads = Math.max(1, Math.min(cpus().length, Math.ceil(count / 200)));
+  const share = Math.ceil(count / threads);
+  const parts = await Promise.all(
+    Array.from(
+      { length: threads },
+      (_, t) =>
+        new Promise<string[]>((resolve, reject) => {
+          const worker = new Worker(SIGNING_WORKER, {
+            eval: true,
+            workerData: {
+              key: issuer.key,
+              kid: issuer.kid,
+              iss: issuer.url,
+              aud: AUDIENCE,
+              claims: claims.slice(t * share, (t + 1) * share),
+            },
+          });
+          worker.once('message', (tokens: string[]) => {
+            resolve(tokens);
+            void worker.terminate();
+          });
+          worker.once('error', reject);
+        }),
+    ),
+  );
+  return parts.flat();
 }

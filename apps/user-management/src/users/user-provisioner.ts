@@ -8,6 +8,12 @@ import { UsersRepository, type UserProfile } from './users.repository';
 const MAX_REMEMBERED = 50_000;
 /** Provisioning writes run at most this many at a time: a burst of new users never starves requests of connections. */
 const CONCURRENCY = 2;
+/** Most profiles one statement writes (one JSON parameter of about 100 bytes each). */
+const BATCH_SIZE = 500;
+
+/** One claim's part of a profile fingerprint: absent, a string, or (never written) any other type. */
+const part = (value: unknown): string =>
+  value === undefined || value === null ? '' : typeof value === 'string' ? `=${value}` : `\u0001${typeof value}`;
 
 const claimString = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
 
@@ -28,7 +34,9 @@ export function profileOf(principal: TenantPrincipal): UserProfile {
  * first time a principal of a tenant is seen, and again when its profile claims change. On the
  * request path it costs a Map lookup; the write happens after, off the request (errors logged,
  * retried at the principal's next request), at most two at a time so that a burst of new users never
- * starves requests of database connections. Shutdown waits for the queue.
+ * starves requests of database connections. Profiles queued meanwhile are written together: one
+ * statement for up to 500 of them (and one for their new tenants), not one per principal. Shutdown
+ * waits for the queue.
  */
 @Injectable()
 export class UserProvisioner implements OnModuleInit {
@@ -59,8 +67,12 @@ export class UserProvisioner implements OnModuleInit {
   /** Notes a principal; schedules its upsert when it is new or its profile changed. */
   seen(principal: Principal): void {
     if (!hasTenant(principal)) return;
+    // Claim strings never hold NUL (the claim mapper refuses it): NUL separates the parts unambiguously.
     const key = `${principal.tenant}\u0000${principal.issuer}\u0000${principal.subject}`;
-    const fingerprint = `${principal.type}\u0000${JSON.stringify(principal.claims.email ?? '')}\u0000${JSON.stringify(principal.claims.name ?? principal.claims.preferred_username ?? '')}`;
+    const { email, name, preferred_username: username } = principal.claims;
+    // Plain concatenation, not JSON: this runs on every authorized request. A claim of another type
+    // than string is told apart by its type only (`\u0001`): it is never written, so its value does not matter.
+    const fingerprint = `${principal.type}\u0000${part(email)}\u0000${part(name ?? username)}`;
     if (this.provisioned.get(key) === fingerprint) return;
     // Bounded memory: the longest-known identity is forgotten (one extra upsert if it comes back).
     if (this.provisioned.size >= MAX_REMEMBERED)
@@ -80,19 +92,36 @@ export class UserProvisioner implements OnModuleInit {
     this.workers.add(worker);
   }
 
-  /** Writes queued profiles one after the other until none is left. */
+  /** Writes queued profiles, a batch at a time, until none is left. */
   private async drain(): Promise<void> {
-    for (let next = this.queue.entries().next(); !next.done; next = this.queue.entries().next()) {
-      const [key, profile] = next.value;
-      this.queue.delete(key);
-      await this.provision(profile).catch((err: Error) => {
-        this.provisioned.delete(key);
+    // Let the requests already read in this turn of the event loop join the first batch.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queue.size > 0) {
+      const batch: [string, UserProfile][] = [];
+      for (const entry of this.queue) {
+        batch.push(entry);
+        if (batch.length === BATCH_SIZE) break;
+      }
+      for (const [key] of batch) this.queue.delete(key);
+      const profiles = batch.map(([, profile]) => profile);
+      await this.provisionMany(profiles).catch((err: Error) => {
+        for (const [key] of batch) this.provisioned.delete(key);
         this.logger.warn(
-          { err, tenant: profile.tenant },
+          { err, users: profiles.length, tenants: [...new Set(profiles.map((p) => p.tenant))].slice(0, 10) },
           'Just-in-time user provisioning failed; retried at the next request',
         );
       });
     }
+  }
+
+  /** Writes the new tenants, then the users, of a batch of distinct identities. */
+  private async provisionMany(profiles: readonly UserProfile[]): Promise<void> {
+    const newTenants = [...new Set(profiles.map((p) => p.tenant))].filter((t) => !this.knownTenants.has(t));
+    if (newTenants.length > 0) {
+      await this.repository.ensureTenants(newTenants);
+      for (const tenant of newTenants) this.knownTenants.add(tenant);
+    }
+    await this.repository.upsertMany(profiles);
   }
 
   /** Writes the tenant and the user now (also used by `GET /users/me` and `/users/tenant`, which must read their own write). */

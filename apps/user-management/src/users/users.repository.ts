@@ -36,6 +36,28 @@ export class UsersRepository {
     return row;
   }
 
+  /**
+   * Many profiles in one statement, with the same semantics as `upsert` row by row: a new identity
+   * is inserted, a known one gets its type, non-null email and name, and last-seen time refreshed.
+   * The rows travel as one JSON parameter, so the statement text (and its plan) is the same for any
+   * batch size and no per-row parameters are built. The identities must be distinct (one row may
+   * not be updated twice by one statement); their tenants must exist (`ensureTenants`).
+   *
+   * @throws the database error; no row of the batch is written then
+   */
+  async upsertMany(profiles: readonly UserProfile[]): Promise<void> {
+    if (profiles.length === 0) return;
+    const rows = JSON.stringify(profiles.map((p) => [p.tenant, p.issuer, p.subject, p.type, p.email, p.name]));
+    await this.database.db.execute(sql`
+      insert into users (tenant, issuer, subject, type, email, name)
+      select r->>0, r->>1, r->>2, r->>3, r->>4, r->>5 from jsonb_array_elements(${rows}::jsonb) as r
+      on conflict (tenant, issuer, subject) do update set
+        email = coalesce(excluded.email, users.email),
+        name = coalesce(excluded.name, users.name),
+        type = excluded.type,
+        last_seen_at = now()`);
+  }
+
   /** The user if it exists in this tenant; undefined otherwise (another tenant's is invisible). */
   async findInTenant(tenant: string, id: string): Promise<UserRow | undefined> {
     const [row] = await this.database.db
@@ -58,6 +80,15 @@ export class UsersRepository {
   /** Creates the tenant on first sight (with its first user). */
   async ensureTenant(key: string): Promise<void> {
     await this.database.db.insert(tenants).values({ key }).onConflictDoNothing();
+  }
+
+  /** Creates every tenant of `keys` not created yet; one statement. */
+  async ensureTenants(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.database.db
+      .insert(tenants)
+      .values(keys.map((key) => ({ key })))
+      .onConflictDoNothing();
   }
 
   /** The tenant and how many users it has. */
