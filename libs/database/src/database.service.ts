@@ -97,7 +97,7 @@ export class DatabaseService implements OnApplicationShutdown {
     await this.db.execute(sql`select pg_notify(${channel}, ${payload})`);
   };
   private closing?: Promise<void>;
-  /** node-postgres options of the open database, for {@link dedicated} connections. */
+  /** node-postgres options (and client class) of the open database, for {@link dedicated} connections. */
   private connection?: PoolConfig;
   private readonly dedicatedPools: Array<import('pg').Pool> = [];
   db!: Db;
@@ -219,7 +219,6 @@ export class DatabaseService implements OnApplicationShutdown {
       throw err;
     }
     this.driver = 'pglite';
-    this.connection = embedded.poolConfig();
     // One process owns the embedded database (lockFolder): notifications stay in the process.
     this.publish = async (channel, payload) => this.dispatch(channel, payload);
     this.closeConnection = async () => {
@@ -234,7 +233,6 @@ export class DatabaseService implements OnApplicationShutdown {
     const connection = { ...postgresOptions(url, this.password), keepAlive: true };
     const pool = await this.openPool(connection);
     this.driver = 'postgres';
-    this.connection = connection;
     const listener = new PostgresListener(url, this.password, this.logger, (channel, payload) =>
       this.dispatch(channel, payload),
     );
@@ -258,10 +256,11 @@ export class DatabaseService implements OnApplicationShutdown {
     // Bounded waits: a hung database must fail requests (and shutdown drains) instead of holding them.
     // Connections are recycled every 10 minutes, so that after a password rotation none lives on the old one for long.
     // keepAlive (PostgreSQL): a connection whose peer vanished (no reset) is noticed by TCP, not only by query_timeout.
+    // Named prepared statements (drizzle's .prepare) skip Describe once their row description is known.
+    // Dedicated connections get the same client class: on PGlite they share the one backend's statements.
+    this.connection = { ...connection, Client: platformClient(sharedBackend ? new StatementCache() : undefined) };
     const pool = new Pool({
-      ...connection,
-      // Named prepared statements (drizzle's .prepare) skip Describe once their row description is known.
-      Client: platformClient(sharedBackend ? new StatementCache() : undefined),
+      ...this.connection,
       max: 10,
       connectionTimeoutMillis: 5000,
       query_timeout: 30_000,
