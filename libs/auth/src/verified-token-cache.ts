@@ -1,10 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { IssuerRegistry } from './issuer-registry';
+import type { KnownAllows } from './pipeline/known-allow';
 import type { Principal } from './principal';
 
-interface Entry {
-  principal: Principal;
+/**
+ * A remembered verification, and what the guard learnt about it since (kept with it, so it goes
+ * when the token does): facts derived from the token alone, filled in by the guard on first use.
+ */
+export interface VerifiedToken {
+  readonly principal: Principal;
+  /** The principal's budget identity, hashed (`budgetId(budgetKeyOf(principal))`): hashed once per token, not per request. */
+  budgetId?: string;
+  /** Allows the guard decided for this token, by route ({@link KnownAllows}). */
+  allowed?: KnownAllows;
+}
+
+interface Entry extends VerifiedToken {
   kid: string | undefined;
   /** The signing key's fingerprint when the token was verified (see IssuerKeyStore.currentKeyFingerprint). */
   keyFingerprint: string;
@@ -30,7 +42,13 @@ export class VerifiedTokenCache {
     private readonly issuers: IssuerRegistry,
   ) {}
 
+  /** The principal verified earlier for this exact token, while still valid; else undefined. */
   get(token: string): Principal | undefined {
+    return this.lookup(token)?.principal;
+  }
+
+  /** The remembered verification of this exact token, while still valid (as {@link get}); else undefined. */
+  lookup(token: string): VerifiedToken | undefined {
     const entry = this.entries.get(token);
     if (entry === undefined) return undefined;
     if (
@@ -40,7 +58,7 @@ export class VerifiedTokenCache {
       this.entries.delete(token);
       return undefined;
     }
-    return entry.principal;
+    return entry;
   }
 
   set(token: string, principal: Principal, kid: string | undefined): void {
