@@ -1,20 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { IssuerRegistry } from './issuer-registry';
-import type { KnownAllows } from './pipeline/known-allow';
 import type { Principal } from './principal';
+import type { VerifiedToken } from './verified-token';
 
-/**
- * A remembered verification, and what the guard learnt about it since (kept with it, so it goes
- * when the token does): facts derived from the token alone, filled in by the guard on first use.
- */
-export interface VerifiedToken {
-  readonly principal: Principal;
-  /** The principal's budget identity, hashed (`budgetId(budgetKeyOf(principal))`): hashed once per token, not per request. */
-  budgetId?: string;
-  /** Allows the guard decided for this token, by route ({@link KnownAllows}). */
-  allowed?: KnownAllows;
-}
+export type { VerifiedToken } from './verified-token';
 
 interface Entry extends VerifiedToken {
   kid: string | undefined;

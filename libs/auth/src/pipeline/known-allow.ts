@@ -1,34 +1,11 @@
 import type { BudgetKind } from '../limits/rate-limit-policy';
 import type { Principal } from '../principal';
 import type { RoutePolicy } from '../route-policy';
-import type { VerifiedToken } from '../verified-token-cache';
+import type { DecisionInputs, KnownAllow, VerifiedToken } from '../verified-token';
 import type { BudgetCharge } from './budget.step';
 import type { AllowReason } from './decision.step';
 
-/** The versions of what a decision read beyond the token: the access state and the policy. */
-export interface DecisionInputs {
-  /** `AccessStateService.version`: role bindings, deactivations, service accounts. */
-  access: number;
-  /** `PolicyService.version`: the policy document. */
-  policy: number;
-}
-
-/**
- * An allow the guard decided for one verified token on one route: every step from the sender
- * constraint to the decision passed, reading nothing but the token, the route, static
- * configuration and {@link DecisionInputs}. Only the budget is spent again on each request.
- */
-export interface KnownAllow {
-  inputs: DecisionInputs;
-  /** The feature app the route belongs to, and the budget the principal spends in it (hashed key). */
-  charge: Required<BudgetCharge>;
-  /** The principal as the decision saw it (role bindings, service-account scopes): the handler's. */
-  principal: Principal;
-  reason: AllowReason;
-}
-
-/** A token's known allows, by route policy (the decorator's metadata object: one per route or controller). */
-export type KnownAllows = Map<RoutePolicy, KnownAllow>;
+export type { DecisionInputs, KnownAllow } from '../verified-token';
 
 /** Most routes remembered per token; beyond, the token's notes start again (a token is short-lived). */
 const MAX_ROUTES_PER_TOKEN = 64;
