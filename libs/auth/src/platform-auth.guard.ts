@@ -40,6 +40,9 @@ interface Authenticated {
   presented: PresentedToken;
 }
 
+/** What a public or `authenticated` route requires: one shared list, frozen (a write throws rather than leaks). */
+const NONE_REQUIRED = Object.freeze([]) as unknown as string[];
+
 const NO_POLICY = {
   status: 403,
   reason: 'no_policy',
@@ -97,7 +100,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     // Found once per request: the audit hook reads it from here.
     const app = (state.app = this.registry?.appFor(request.routeOptions.url ?? request.url) ?? 'platform');
     if (route.kind === 'public') return this.admitPublic(state, reply, request, app, route.rateLimited !== false);
-    state.required = route.kind === 'permissions' ? route.permissions : [];
+    state.required = route.kind === 'permissions' ? route.permissions : NONE_REQUIRED;
     const credential = readCredential(request);
     // A DPoP-bound token needs a fresh proof every time: only plain bearer tokens are remembered.
     const verified =
@@ -184,7 +187,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     app: string,
     rateLimited: boolean,
   ): Promise<boolean> {
-    state.required = [];
+    state.required = NONE_REQUIRED;
     recordGuardDecision(state, 'allow', 'public_route');
     if (rateLimited)
       this.unwrap(
