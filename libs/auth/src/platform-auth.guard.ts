@@ -68,6 +68,12 @@ const NO_POLICY = {
  *    service account (403); then role bindings;
  * 8. decision: tenant (403 `tenant_required`) and permissions (403 `insufficient_permission`,
  *    `insufficient_scope` with the scopes that would grant it, ...).
+ *
+ * A plain bearer token already verified (VerifiedTokenCache) and already allowed on this route,
+ * with the same access state and policy versions since, takes one synchronous step instead: the
+ * remembered allow (`pipeline/known-allow.ts`), with its budget spent again (the same refusal when
+ * spent) and the same decision recorded. Any role, binding, deactivation, service-account or
+ * policy change bumps a version, so the next request runs every step again.
  */
 @Injectable()
 export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
