@@ -28,8 +28,8 @@ export function parseAuthorization(header: string | string[] | undefined): Prese
   if (scheme === undefined) throw new AuthFailure('unsupported_scheme');
   const token = space === -1 ? '' : value.slice(space).trimStart();
   if (token === '') throw new AuthFailure('missing_token');
-  if (/\s/.test(token)) throw new AuthFailure('malformed_authorization');
-  if (!B64TOKEN.test(token)) throw new AuthFailure('malformed_token');
+  // One pattern for a valid token; whitespace (malformed_authorization) is told apart only once it fails.
+  if (!B64TOKEN.test(token)) throw new AuthFailure(/\s/.test(token) ? 'malformed_authorization' : 'malformed_token');
   return { scheme, token };
 }
 

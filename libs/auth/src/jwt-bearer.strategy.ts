@@ -36,7 +36,8 @@ export { reasonForJwtError } from './jwt-errors';
  * cannot check per issuer is checked in `validate` against the same issuer that chose the key.
  *
  * Successful verifications are remembered in {@link VerifiedTokenCache} until the token expires
- * (never longer), so a repeated token skips the signature check.
+ * (never longer): the guard looks a token up there first, and calls passport (this strategy) only
+ * on a miss, so a repeated token skips the signature check and this strategy looks nothing up.
  */
 @Injectable()
 export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STRATEGY) {
@@ -70,18 +71,6 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
     };
     super(options);
     installEdDsaVerifier();
-  }
-
-  /** Serves a remembered verification when there is one; otherwise runs passport-jwt. */
-  override authenticate(req: unknown, options?: unknown): void {
-    const token = (req as WithToken)[BEARER_TOKEN];
-    const cached = token === undefined ? undefined : this.cache.get(token);
-    if (cached) return (this as unknown as { success(user: Principal): void }).success(cached);
-    return (Strategy.prototype.authenticate as (this: unknown, req: unknown, options?: unknown) => void).call(
-      this,
-      req,
-      options,
-    );
   }
 
   /**

@@ -14,8 +14,9 @@ import { DpopProofVerifier } from './dpop/dpop-proof-verifier';
 import { BEARER_TOKEN, JWT_BEARER_STRATEGY } from './jwt-bearer.strategy';
 import { reasonForJwtError } from './jwt-errors';
 import { anonymousBudgetKey } from './limits/client-address';
-import { RateLimiter } from './limits/rate-limiter';
-import { spendBudget, type BudgetCharge } from './pipeline/budget.step';
+import { budgetId, LATER, RateLimiter } from './limits/rate-limiter';
+import { budgetOutcome, spendBudget, type BudgetCharge } from './pipeline/budget.step';
+import { chargeOf, knownAllow, rememberAllow, type DecisionInputs, type KnownAllow } from './pipeline/known-allow';
 import { readCredential } from './pipeline/credential.step';
 import { recordGuardDecision, refuse } from './pipeline/decision-record';
 import { decide } from './pipeline/decision.step';
@@ -28,7 +29,7 @@ import { PolicyService } from './policy/policy.service';
 import type { Principal } from './principal';
 import { budgetKeyOf, budgetKindOf } from './principal-kinds';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
-import { VerifiedTokenCache } from './verified-token-cache';
+import { VerifiedTokenCache, type VerifiedToken } from './verified-token-cache';
 
 type ProtectedRoute = Exclude<RoutePolicy, { kind: 'public' }>;
 type PassportRequest = FastifyRequest & { [BEARER_TOKEN]?: string; user?: Principal };
@@ -38,6 +39,9 @@ interface Authenticated {
   principal: Principal;
   presented: PresentedToken;
 }
+
+/** What a public or `authenticated` route requires: one shared list, frozen (a write throws rather than leaks). */
+const NONE_REQUIRED = Object.freeze([]) as unknown as string[];
 
 const NO_POLICY = {
   status: 403,
@@ -64,6 +68,12 @@ const NO_POLICY = {
  *    service account (403); then role bindings;
  * 8. decision: tenant (403 `tenant_required`) and permissions (403 `insufficient_permission`,
  *    `insufficient_scope` with the scopes that would grant it, ...).
+ *
+ * A plain bearer token already verified (VerifiedTokenCache) and already allowed on this route,
+ * with the same access state and policy versions since, takes one synchronous step instead: the
+ * remembered allow (`pipeline/known-allow.ts`), with its budget spent again (the same refusal when
+ * spent) and the same decision recorded. Any role, binding, deactivation, service-account or
+ * policy change bumps a version, so the next request runs every step again.
  */
 @Injectable()
 export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
@@ -74,17 +84,19 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     private readonly access: AccessStateService,
     private readonly events: PrincipalEvents,
     private readonly dpop: DpopProofVerifier,
-    private readonly limits: RateLimiter,
-    private readonly metrics: PlatformMetrics,
+    /** Read by the budget step (this guard is its {@link BudgetContext}). */
+    readonly limits: RateLimiter,
+    readonly metrics: PlatformMetrics,
     private readonly cache: VerifiedTokenCache,
     @Optional() private readonly registry?: AppRegistry,
   ) {
     super();
   }
 
-  override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<PassportRequest>();
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    const http = context.switchToHttp();
+    const request = http.getRequest<PassportRequest>();
+    const reply = http.getResponse<FastifyReply>();
     const state = requestState(request);
     const route = this.reflector.getAllAndOverride<RoutePolicy | undefined>(ROUTE_POLICY, [
       context.getHandler(),
@@ -94,17 +106,82 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     // Found once per request: the audit hook reads it from here.
     const app = (state.app = this.registry?.appFor(request.routeOptions.url ?? request.url) ?? 'platform');
     if (route.kind === 'public') return this.admitPublic(state, reply, request, app, route.rateLimited !== false);
-    state.required = route.kind === 'permissions' ? route.permissions : [];
+    state.required = route.kind === 'permissions' ? route.permissions : NONE_REQUIRED;
+    const credential = readCredential(request);
+    // A DPoP-bound token needs a fresh proof every time: only plain bearer tokens are remembered.
+    const verified =
+      credential.ok && credential.value.scheme === 'Bearer' ? this.cache.lookup(credential.value.token) : undefined;
+    if (verified) {
+      const known = knownAllow(verified, route, app, this.access.version, this.policy.version);
+      if (known) return this.admitKnown(state, reply, verified.principal, known);
+    }
+    return this.admit(context, state, reply, app, route, credential, verified);
+  }
 
-    const { principal: token, presented } = await this.authenticate(context, state, reply, app, route);
-    this.unwrap(state, await this.spend(reply, { app, kind: budgetKindOf(token), key: budgetKeyOf(token) }));
+  /**
+   * Every step, in order (see the class). A plain bearer token verified earlier and allowed here
+   * is noted ({@link rememberAllow}), so that its next requests take {@link admitKnown}.
+   */
+  private async admit(
+    context: ExecutionContext,
+    state: RequestState,
+    reply: FastifyReply,
+    app: string,
+    route: ProtectedRoute,
+    credential: StepResult<PresentedToken>,
+    verified: VerifiedToken | undefined,
+  ): Promise<boolean> {
+    const { principal: token, presented } = await this.authenticate(
+      context,
+      state,
+      reply,
+      app,
+      route,
+      credential,
+      verified,
+    );
+    const charge = verified
+      ? chargeOf(verified, app, budgetKindOf(token), budgetKeyOf(token), budgetId)
+      : { app, kind: budgetKindOf(token), key: budgetKeyOf(token) };
+    this.unwrap(state, await this.spend(reply, charge));
+    // Read before the steps that read them: a change made meanwhile is seen by the next request.
+    const inputs: DecisionInputs = { access: this.access.version, policy: this.policy.version };
     this.unwrap(state, checkDeactivation(this.access, token));
     const client = this.unwrap(state, checkDelegation(token, this.delegationContext()));
     const principal = withRoleBindings(this.access, client.principal);
     state.principal = principal;
     const allowed = this.unwrap(state, decide(this.policy, route, principal, client.notGranted, presented.scheme));
+    if (verified) rememberAllow(verified, route, charge as Required<BudgetCharge>, inputs, principal, allowed);
     recordGuardDecision(state, 'allow', allowed);
     this.events.authenticated(principal);
+    return true;
+  }
+
+  /**
+   * A plain bearer token verified earlier, allowed earlier on this route with the same access state
+   * and policy: the same answer as {@link admit}, with the budget spent again, in one synchronous
+   * step (unless the count must wait for Redis).
+   */
+  private admitKnown(
+    state: RequestState,
+    reply: FastifyReply,
+    token: Principal,
+    known: KnownAllow,
+  ): boolean | Promise<boolean> {
+    // As in admit: a refused budget is audited with the token's principal.
+    state.principal = token;
+    const { charge } = known;
+    const decision = this.limits.consumeNow(charge.app, charge.kind, charge.id);
+    if (decision === LATER) return this.spend(reply, charge).then((spent) => this.allowKnown(state, spent, known));
+    return this.allowKnown(state, budgetOutcome(reply, charge, decision, this), known);
+  }
+
+  /** The end of {@link admitKnown}, once the budget is spent: the allow, as {@link admit} records it. */
+  private allowKnown(state: RequestState, spent: StepResult<void>, known: KnownAllow): true {
+    this.unwrap(state, spent);
+    state.principal = known.principal;
+    recordGuardDecision(state, 'allow', known.reason);
+    this.events.authenticated(known.principal);
     return true;
   }
 
@@ -116,7 +193,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     app: string,
     rateLimited: boolean,
   ): Promise<boolean> {
-    state.required = [];
+    state.required = NONE_REQUIRED;
     recordGuardDecision(state, 'allow', 'public_route');
     if (rateLimited)
       this.unwrap(
@@ -136,9 +213,11 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     reply: FastifyReply,
     app: string,
     route: ProtectedRoute,
+    credential: StepResult<PresentedToken>,
+    verified: VerifiedToken | undefined,
   ): Promise<Authenticated> {
     const request = context.switchToHttp().getRequest<PassportRequest>();
-    const result = await this.identify(context, request, state, app, route);
+    const result = await this.identify(context, request, state, app, route, credential, verified);
     if (result.ok) return result.value;
     const denial = refuse(state, result.refusal);
     this.unwrap(
@@ -154,12 +233,14 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     state: RequestState,
     app: string,
     route: ProtectedRoute,
+    credential: StepResult<PresentedToken>,
+    verified: VerifiedToken | undefined,
   ): Promise<StepResult<Authenticated>> {
-    const credential = readCredential(request);
     if (!credential.ok) return credential;
     const presented = credential.value;
     const token = await verifyToken(presented, {
-      cached: (t) => this.cache.get(t),
+      // Looked up once per request: for a Bearer token, already by canActivate.
+      cached: (t) => (presented.scheme === 'Bearer' ? verified?.principal : this.cache.get(t)),
       passport: (t) => this.passport(context, request, t),
       expected: this.config.oidc,
     });
@@ -194,7 +275,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   }
 
   private spend(reply: FastifyReply, charge: BudgetCharge, refusedFirstAs?: string): Promise<StepResult<void>> {
-    return spendBudget(reply, charge, { limits: this.limits, metrics: this.metrics }, refusedFirstAs);
+    return spendBudget(reply, charge, this, refusedFirstAs);
   }
 
   private delegationContext() {

@@ -2,9 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { IssuerRegistry } from './issuer-registry';
 import type { Principal } from './principal';
+import type { VerifiedToken } from './verified-token';
 
-interface Entry {
-  principal: Principal;
+export type { VerifiedToken } from './verified-token';
+
+interface Entry extends VerifiedToken {
   kid: string | undefined;
   /** The signing key's fingerprint when the token was verified (see IssuerKeyStore.currentKeyFingerprint). */
   keyFingerprint: string;
@@ -30,7 +32,13 @@ export class VerifiedTokenCache {
     private readonly issuers: IssuerRegistry,
   ) {}
 
+  /** The principal verified earlier for this exact token, while still valid; else undefined. */
   get(token: string): Principal | undefined {
+    return this.lookup(token)?.principal;
+  }
+
+  /** The remembered verification of this exact token, while still valid (as {@link get}); else undefined. */
+  lookup(token: string): VerifiedToken | undefined {
     const entry = this.entries.get(token);
     if (entry === undefined) return undefined;
     if (
@@ -40,7 +48,7 @@ export class VerifiedTokenCache {
       this.entries.delete(token);
       return undefined;
     }
-    return entry.principal;
+    return entry;
   }
 
   set(token: string, principal: Principal, kid: string | undefined): void {

@@ -20,6 +20,14 @@ describe('SharedCounters in memory (no REDIS_URL)', () => {
     expect(await c.hit('k', MINUTE, t + 3 * MINUTE, 10)).toEqual({ current: 1, previous: 0, shared: false });
   });
 
+  it('hitNow counts in the same counters as hit, without waiting', async () => {
+    const c = counters();
+    const t = 1000 * MINUTE;
+    await c.hit('k', MINUTE, t, 10);
+    expect(c.hitNow('k', MINUTE, t + 1, 10)).toEqual({ current: 2, previous: 0, shared: false });
+    expect(await c.hit('k', MINUTE, t + 2, 10)).toEqual({ current: 3, previous: 0, shared: false });
+  });
+
   it('a key is new once within its time to live, and again after it', async () => {
     const c = counters();
     expect((await c.firstUse('jti-1', 1000, 0)).first).toBe(true);
@@ -68,6 +76,19 @@ describe.runIf(process.env.TEST_REDIS_URL)('SharedCounters in Redis: two instanc
     // A's view is stale now: its next hit adds its ten to Redis and reads everything back.
     expect((await a.hit('large', MINUTE, t + SYNC_INTERVAL_MS, 1_000_000)).current).toBe(12);
     expect((await b.hit('large', MINUTE, t + 2 * SYNC_INTERVAL_MS + 1, 1_000_000)).current).toBe(13);
+  });
+
+  it('hitNow answers within the local share of a fresh view; otherwise it counts nothing and hit syncs', async () => {
+    const t = 4000 * MINUTE;
+    // No view yet: Redis must be asked first.
+    expect(a.hitNow('now', MINUTE, t, 1_000_000)).toBeUndefined();
+    expect((await a.hit('now', MINUTE, t, 1_000_000)).current).toBe(1);
+    expect(a.hitNow('now', MINUTE, t + 1, 1_000_000)).toEqual({ current: 2, previous: 0, shared: true });
+    // Stale view: nothing counted by hitNow; hit adds the one pending and its own.
+    expect(a.hitNow('now', MINUTE, t + SYNC_INTERVAL_MS, 1_000_000)).toBeUndefined();
+    expect((await a.hit('now', MINUTE, t + SYNC_INTERVAL_MS, 1_000_000)).current).toBe(3);
+    // Small budgets are exact: always a round trip.
+    expect(a.hitNow('now-small', MINUTE, t, 6)).toBeUndefined();
   });
 
   it('a proof id is new for exactly one instance', async () => {

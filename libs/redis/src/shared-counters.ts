@@ -119,6 +119,27 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
+   * {@link hit} when it can be answered without waiting for Redis: in memory (no Redis, or Redis
+   * unreachable), or within this instance's local share of a shared count (see the class). Returns
+   * undefined, having counted nothing, when Redis must be asked: the caller then calls {@link hit}.
+   * Same counts and same keys as {@link hit}.
+   */
+  hitNow(key: string, windowMs: number, nowMs: number, limit: number): WindowCounts | undefined {
+    const window = Math.floor(nowMs / windowMs);
+    if (this.hitCommand && this.redis.available) {
+      const id = `${key}\u0000${windowMs}`;
+      const view = this.viewOf(this.hitCommand, key, id, window, windowMs);
+      if (!this.countsLocally(view, nowMs, limit)) return undefined;
+      view.pending += 1;
+      return { current: view.synced + view.pending, previous: view.previous, shared: true };
+    }
+    if (this.hitCommand) this.fallback('rate_limit');
+    const id = `${key}\u0000${windowMs}`;
+    const { current, previous } = this.memoryHit(id, window, this.views.get(id));
+    return { current, previous, shared: false };
+  }
+
+  /**
    * True the first time `key` is presented within `ttlMs` milliseconds, false for a repeat (SET NX
    * in Redis, always one round trip: a replay must be caught on whichever instance it reaches).
    * `shared` is false when only this instance's memory was asked.
@@ -151,31 +172,12 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
   ): Promise<WindowCounts | undefined> {
     // A hash tag keeps both windows of a key in one Redis Cluster slot.
     const base = `${this.prefix}rl:{${key}}:${windowMs}:`;
-    const id = `${key}\u0000${windowMs}`;
-    let view = this.views.get(id);
-    if (view === undefined || view.window !== window) {
-      if (view !== undefined && view.pending > 0) {
-        // What was counted here in the window that just ended still belongs to it.
-        command(`${base}${view.window}`, `${base}${view.window - 1}`, view.pending, windowMs).catch((err: Error) =>
-          this.fallback('rate_limit_flush', err),
-        );
-      }
-      const previous = view?.window === window - 1 ? view.synced + view.pending : 0;
-      view = { window, synced: 0, previous, pending: 0, syncedAt: Number.NEGATIVE_INFINITY, inFlight: 0 };
-    }
-    // Least recently used last: the bound below forgets keys nobody sends any more.
-    this.views.delete(id);
-    this.views.set(id, view);
-    if (this.views.size > MEMORY_KEYS_LIMIT) {
-      const [oldestId, oldest] = this.views.entries().next().value as [string, SharedWindow];
-      this.views.delete(oldestId);
-      this.flushView(command, oldestId, oldest, Number(oldestId.slice(oldestId.lastIndexOf('\u0000') + 1)));
-    }
-    view.pending += 1;
-    const withinShare = view.pending <= Math.floor(limit / LOCAL_SHARE);
-    if (withinShare && (view.inFlight > 0 || nowMs - view.syncedAt < SYNC_INTERVAL_MS)) {
+    const view = this.viewOf(command, key, `${key}\u0000${windowMs}`, window, windowMs);
+    if (this.countsLocally(view, nowMs, limit)) {
+      view.pending += 1;
       return { current: view.synced + view.pending, previous: view.previous, shared: true };
     }
+    view.pending += 1;
     const amount = view.pending;
     view.pending = 0;
     view.inFlight += 1;
@@ -198,6 +200,40 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
     } finally {
       view.inFlight -= 1;
     }
+  }
+
+  /**
+   * True when one more may be counted here without a sync: within 1% of `limit` since the last
+   * sync, and that sync recent (or one under way).
+   */
+  private countsLocally(view: SharedWindow, nowMs: number, limit: number): boolean {
+    const withinShare = view.pending + 1 <= Math.floor(limit / LOCAL_SHARE);
+    return withinShare && (view.inFlight > 0 || nowMs - view.syncedAt < SYNC_INTERVAL_MS);
+  }
+
+  /** This instance's view of `key` in `window` (rolled over, its last window's local counts sent), most recently used. */
+  private viewOf(command: HitCommand, key: string, id: string, window: number, windowMs: number): SharedWindow {
+    let view = this.views.get(id);
+    if (view === undefined || view.window !== window) {
+      if (view !== undefined && view.pending > 0) {
+        const base = `${this.prefix}rl:{${key}}:${windowMs}:`;
+        // What was counted here in the window that just ended still belongs to it.
+        command(`${base}${view.window}`, `${base}${view.window - 1}`, view.pending, windowMs).catch((err: Error) =>
+          this.fallback('rate_limit_flush', err),
+        );
+      }
+      const previous = view?.window === window - 1 ? view.synced + view.pending : 0;
+      view = { window, synced: 0, previous, pending: 0, syncedAt: Number.NEGATIVE_INFINITY, inFlight: 0 };
+    }
+    // Least recently used last: the bound below forgets keys nobody sends any more.
+    this.views.delete(id);
+    this.views.set(id, view);
+    if (this.views.size > MEMORY_KEYS_LIMIT) {
+      const [oldestId, oldest] = this.views.entries().next().value as [string, SharedWindow];
+      this.views.delete(oldestId);
+      this.flushView(command, oldestId, oldest, Number(oldestId.slice(oldestId.lastIndexOf('\u0000') + 1)));
+    }
+    return view;
   }
 
   /** Adds what was counted locally for a view to Redis, without waiting (a key gone quiet, or forgotten). */

@@ -37,6 +37,7 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
   /** The read queued behind the running one: it starts after every change already committed. */
   private queued?: Promise<void>;
   private timer?: NodeJS.Timeout;
+  private loaded = 0;
 
   constructor(@Optional() private readonly database?: DatabaseService) {}
 
@@ -50,6 +51,11 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Changes with every reload of the state: a decision made from an older version may be stale. */
+  get version(): number {
+    return this.loaded;
   }
 
   /** Platform roles bound to a principal (beyond its token's). */
@@ -207,6 +213,7 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
         { scopes: new Set(row.scopes), active: row.status === 'active' },
       ]),
     );
+    this.loaded += 1;
     for (const listener of this.listeners) listener();
   }
 

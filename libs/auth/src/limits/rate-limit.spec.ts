@@ -3,7 +3,7 @@ import type { PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { RedisService, SharedCounters } from '@platform/redis';
 import { budgetFor, parseRateLimitPolicy, RateLimitPolicyError } from './rate-limit-policy';
-import { rateLimitHeaders, RateLimiter, retryAfterMs } from './rate-limiter';
+import { budgetId, rateLimitHeaders, RateLimiter, retryAfterMs } from './rate-limiter';
 
 const APPS = ['billing', 'analytics', 'platform'];
 const problems = (text: string) => {
@@ -104,5 +104,17 @@ describe('RateLimiter with in-memory counters', () => {
     expect((await limits.consume('billing', 'user', 'carol', start + 66_000))?.allowed).toBe(false);
     // 45 s in, a quarter of them weighs: 0.75 + 2 (the refused one counted too) + 1 <= 3.
     expect((await limits.consume('billing', 'user', 'carol', start + 105_000))?.allowed).toBe(true);
+  });
+
+  it('a hashed identity counts in the same budget as the identity, synchronously or not', async () => {
+    const limits = limiter();
+    const t0 = 60_000 * 3000;
+    // The counter key every instance shares (Redis): old and new code must count the same key.
+    expect(budgetId('user:https://issuer.example:dan')).toBe('hmihpqUhAuJZFsB0trglNC');
+    await limits.consume('billing', 'user', 'user:https://issuer.example:dan', t0);
+    const id = budgetId('user:https://issuer.example:dan');
+    expect(limits.consumeNow('billing', 'user', id, t0)).toMatchObject({ allowed: true, remaining: 1 });
+    expect(await limits.consume('billing', 'user', 'ignored: the id wins', t0, id)).toMatchObject({ remaining: 0 });
+    expect(limits.consumeNow('billing', 'anonymous', id, t0)).toBeUndefined();
   });
 });

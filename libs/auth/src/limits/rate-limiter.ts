@@ -3,7 +3,7 @@ import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
 import { AppRegistry } from '@platform/feature-apps';
-import { SharedCounters } from '@platform/redis';
+import { SharedCounters, type WindowCounts } from '@platform/redis';
 import { budgetFor, parseRateLimitPolicy, type BudgetKind, type RateLimitPolicy } from './rate-limit-policy';
 
 /** The outcome of spending one request from a budget. */
@@ -112,6 +112,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
    *
    * @param principal a stable identity string (hashed before it becomes a key)
    * @param nowMs current time in epoch milliseconds
+   * @param id `principal` already hashed ({@link budgetId}), when the caller remembers it
    * @returns the decision, or undefined when that budget is `unlimited`; counted in this
    *   instance's memory only (`shared: false`), its `limit` is this instance's share of the budget ({@link localShareOf})
    */
@@ -120,12 +121,42 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     kind: BudgetKind,
     principal: string,
     nowMs = Date.now(),
+    id = budgetId(principal),
   ): Promise<RateLimitDecision | undefined> {
     const budget = budgetFor(this.policy, app, kind);
     if (budget === 'unlimited') return undefined;
     const windowMs = this.policy.windowSeconds * 1000;
-    const key = `${app}:${kind}:${createHash('sha256').update(principal).digest('base64url').slice(0, 22)}`;
-    const { current, previous, shared } = await this.counters.hit(key, windowMs, nowMs, budget);
+    const counts = await this.counters.hit(`${app}:${kind}:${id}`, windowMs, nowMs, budget);
+    return this.decide(app, kind, budget, counts, nowMs);
+  }
+
+  /**
+   * {@link consume} without waiting, for an identity already hashed ({@link budgetId}): the
+   * decision (undefined: `unlimited`), or {@link LATER} when the count needs a round trip to Redis
+   * (nothing was spent: call {@link consume}).
+   */
+  consumeNow(
+    app: string,
+    kind: BudgetKind,
+    id: string,
+    nowMs = Date.now(),
+  ): RateLimitDecision | undefined | typeof LATER {
+    const budget = budgetFor(this.policy, app, kind);
+    if (budget === 'unlimited') return undefined;
+    const windowMs = this.policy.windowSeconds * 1000;
+    const counts = this.counters.hitNow(`${app}:${kind}:${id}`, windowMs, nowMs, budget);
+    return counts === undefined ? LATER : this.decide(app, kind, budget, counts, nowMs);
+  }
+
+  private decide(
+    app: string,
+    kind: BudgetKind,
+    budget: number,
+    counts: WindowCounts,
+    nowMs: number,
+  ): RateLimitDecision {
+    const { current, previous, shared } = counts;
+    const windowMs = this.policy.windowSeconds * 1000;
     // Counted alone (no Redis, or Redis unreachable): this instance's share of the budget, so that
     // RATE_LIMIT_INSTANCES instances together admit about the budget, never that many times it.
     const limit = shared ? budget : localShareOf(budget, this.config.rateLimitInstances ?? 1);
@@ -146,6 +177,18 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
       shared,
     };
   }
+}
+
+/** {@link RateLimiter.consumeNow}: the count needs Redis; nothing was spent. */
+export const LATER = Symbol('rate-limit.later');
+
+/**
+ * The counter identity of a budget key: SHA-256 of `identity`, base64url, first 22 characters (132
+ * bits). Part of the Redis key shared by every instance: changing it would split counts during a
+ * rolling deploy.
+ */
+export function budgetId(identity: string): string {
+  return createHash('sha256').update(identity).digest('base64url').slice(0, 22);
 }
 
 /**

@@ -68,6 +68,7 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
   private mappings = new Map<string, RoleMapping[]>();
   private readonly memo = new Map<string, CompiledPattern[]>();
   private readonly listeners = new Set<(applied: boolean) => void>();
+  private used = 0;
 
   constructor(
     private readonly config: PlatformConfig,
@@ -146,6 +147,12 @@ export class PolicyService implements OnModuleInit, OnApplicationShutdown {
     for (const mapping of document.roleMappings)
       this.mappings.set(mapping.from, [...(this.mappings.get(mapping.from) ?? []), mapping]);
     this.memo.clear();
+    this.used += 1;
+  }
+
+  /** Changes with every policy put in force: a decision made under an older version may be stale. */
+  get version(): number {
+    return this.used;
   }
 
   get current(): PolicyDocument {
