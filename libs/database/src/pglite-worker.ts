@@ -242,7 +242,8 @@ export function pgliteWorkerMain(): void {
         pgliteWasmModule: workerData.wasmModule as never,
         startParams: [...PGlite.defaultStartParams, ...(workerData.settings ?? []).flatMap((s) => ['-c', s])],
       });
-      await collectGarbage();
+      // Only memory is at stake: a Node whose V8 refuses the flag opens all the same.
+      await collectGarbage().catch(() => undefined);
     } catch (err) {
       parentPort?.postMessage({ type: 'failed', message: (err as Error).message });
       return;
