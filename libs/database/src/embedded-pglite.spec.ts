@@ -31,6 +31,13 @@ describe('EmbeddedPglite: PGlite in a worker thread behind node-postgres', () =>
     rmSync(path.dirname(dir), { recursive: true, force: true });
   });
 
+  it('starts the engine with its memory settings: shared_buffers 16MB, WebAssembly memory at its 128 MB floor', async () => {
+    expect((await pool.query('show shared_buffers')).rows).toEqual([{ shared_buffers: '16MB' }]);
+    const usage = await embedded.memoryUsage();
+    expect(usage.engine).toBe(128 * 2 ** 20);
+    expect(usage.heapUsed).toBeGreaterThan(0);
+  });
+
   it('answers queries with SQL errors as PostgreSQL does (SQLSTATE, connection still usable)', async () => {
     await expect(pool.query('select * from no_such_table')).rejects.toMatchObject({ code: '42P01' });
     expect((await pool.query('select $1::int + 1 as n', [41])).rows).toEqual([{ n: 42 }]);
@@ -90,6 +97,21 @@ describe('EmbeddedPglite: PGlite in a worker thread behind node-postgres', () =>
       expect((await recycling.query('select 2 as n')).rows).toEqual([{ n: 2 }]);
     } finally {
       await recycling.end();
+    }
+  });
+});
+
+describe('EmbeddedPglite on a fresh folder', () => {
+  it('frees what initdb left before it is ready (about 430 MB more otherwise)', { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'embedded-pglite-fresh-'));
+    const embedded = await EmbeddedPglite.start(dir);
+    try {
+      const usage = await embedded.memoryUsage();
+      // The engine's 128 MB, the fs bundle's few MB: initdb's engine and its heap copy are gone.
+      expect(usage.external).toBeLessThan(usage.engine + 64 * 2 ** 20);
+    } finally {
+      await embedded.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

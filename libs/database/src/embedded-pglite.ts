@@ -9,6 +9,26 @@ import { WorkerSocket } from './worker-socket';
 /** Longest wait, in milliseconds, for the worker to close PGlite at shutdown before it is terminated. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
+/**
+ * PostgreSQL settings the embedded engine starts with (`-c name=value`). shared_buffers: PGlite's
+ * 128 MB default grows its WebAssembly memory to 188 MB, all of it resident; 16 MB keeps it at
+ * its 128 MB floor, about 150 MB less RSS. The embedded default serves small data sets (the
+ * operating system's page cache still holds the files); PostgreSQL (DATABASE_URL) serves the rest.
+ */
+export const EMBEDDED_SETTINGS: readonly string[] = ['shared_buffers=16MB'];
+
+/** Memory figures of the embedded database's worker thread, in bytes. */
+export interface EmbeddedMemoryUsage {
+  /** The thread's V8 heap (reserved, used). */
+  heapTotal: number;
+  heapUsed: number;
+  /** Memory outside the thread's heap: its ArrayBuffers and the engine's WebAssembly memory. */
+  external: number;
+  arrayBuffers: number;
+  /** PGlite's WebAssembly memory (it only grows). */
+  engine: number;
+}
+
 /** A compiled `WebAssembly.Module` (the project's `lib` has no WebAssembly types). */
 type WasmModule = object;
 const { WebAssembly: wasm } = globalThis as unknown as {
@@ -62,7 +82,7 @@ export class EmbeddedPglite {
     const wasmModule = await compiledEngine(pglite);
     const worker = new Worker(pgliteWorkerSource(), {
       eval: true,
-      workerData: { dataDir, pglite, pino: resolve('pino'), wasmModule },
+      workerData: { dataDir, pglite, pino: resolve('pino'), wasmModule, settings: EMBEDDED_SETTINGS },
     });
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
@@ -99,6 +119,32 @@ export class EmbeddedPglite {
       host: 'embedded',
       stream: () => new WorkerSocket(() => this.connect()),
     };
+  }
+
+  /**
+   * The worker thread's memory (its heap and the engine's; the process's `process.memoryUsage()`
+   * shows the main thread's heap only).
+   * @throws Error when the worker is not running
+   */
+  async memoryUsage(): Promise<EmbeddedMemoryUsage> {
+    if (this.exited || this.closing) throw new Error('The embedded database is not running');
+    const answer = new Promise<EmbeddedMemoryUsage>((resolve, reject) => {
+      const onMessage = (message: { type: string; usage?: EmbeddedMemoryUsage }) => {
+        if (message.type !== 'memory' || !message.usage) return;
+        this.worker.off('message', onMessage);
+        this.worker.off('exit', onExit);
+        const { heapTotal, heapUsed, external, arrayBuffers, engine } = message.usage;
+        resolve({ heapTotal, heapUsed, external, arrayBuffers, engine });
+      };
+      const onExit = () => {
+        this.worker.off('message', onMessage);
+        reject(new Error('The embedded database ended'));
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('exit', onExit);
+    });
+    this.worker.postMessage({ type: 'memory' });
+    return answer;
   }
 
   /** Whether the worker is running (false after a crash or {@link close}). */

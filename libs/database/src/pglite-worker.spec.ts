@@ -12,6 +12,7 @@ import { pgliteWorkerSource } from './pglite-worker';
  */
 const FAILING_ENGINE = `
 exports.PGlite = {
+  defaultStartParams: [],
   create: async () => ({
     execProtocolRawStream: async () => { throw new Error('engine aborted'); },
     isInTransaction: () => false,
