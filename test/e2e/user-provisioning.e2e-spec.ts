@@ -8,7 +8,9 @@ import { availableDatabases, TestPlatform } from '../support/test-platform';
  * repository is internal to user management) to spy on its writes and read the rows back.
  */
 interface ProvisioningRepository {
-  upsertMany(profiles: readonly { subject: string }[]): Promise<void>;
+  upsertMany(
+    profiles: readonly { tenant: string; issuer: string; subject: string; type: string; email: null; name: null }[],
+  ): Promise<void>;
   ensureTenants(keys: readonly string[]): Promise<void>;
   tenantWithCounts(key: string): Promise<{ tenant: { key: string }; users: number } | undefined>;
   membershipsOf(issuer: string, subject: string): Promise<{ id: string; tenant: string; lastSeenAt: Date }[]>;
@@ -93,6 +95,24 @@ describe.each(availableDatabases())('just-in-time provisioning in batches on %s'
     } finally {
       upsertMany.mockRestore();
     }
+  });
+
+  it('two writers with the same new identities in opposite orders do not deadlock (one lock order)', async () => {
+    // As two workers or replicas would: the same first-seen people, queued in different orders.
+    await repository.ensureTenants(['order-a', 'order-b']);
+    const profiles = Array.from({ length: 400 }, (_, i) => ({
+      tenant: i % 2 ? 'order-a' : 'order-b',
+      issuer,
+      subject: `order-${i}`,
+      type: 'user',
+      email: null,
+      name: null,
+    }));
+    for (let round = 0; round < 5; round++) {
+      const fresh = profiles.map((p) => ({ ...p, subject: `${p.subject}-${round}` }));
+      await Promise.all([repository.upsertMany(fresh), repository.upsertMany([...fresh].reverse())]);
+    }
+    expect(await repository.tenantWithCounts('order-a')).toMatchObject({ users: 1000 });
   });
 
   it('a failed batch is logged and written again at the principals’ next request', async () => {

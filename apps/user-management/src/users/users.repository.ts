@@ -14,6 +14,13 @@ export interface UserProfile {
   name: string | null;
 }
 
+/** Code-unit order (not locale order): the same on every process. */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** One total order of identities, for lock ordering. */
+const byIdentity = (a: UserProfile, b: UserProfile) =>
+  compareText(a.tenant, b.tenant) || compareText(a.issuer, b.issuer) || compareText(a.subject, b.subject);
+
 @Injectable()
 export class UsersRepository {
   constructor(private readonly database: DatabaseService) {}
@@ -47,7 +54,11 @@ export class UsersRepository {
    */
   async upsertMany(profiles: readonly UserProfile[]): Promise<void> {
     if (profiles.length === 0) return;
-    const rows = JSON.stringify(profiles.map((p) => [p.tenant, p.issuer, p.subject, p.type, p.email, p.name]));
+    // Rows are locked in the order they are inserted: one total order (tenant, issuer, subject) for
+    // every batch, so two writers (workers, replicas) holding the same new identities never deadlock.
+    const rows = JSON.stringify(
+      [...profiles].sort(byIdentity).map((p) => [p.tenant, p.issuer, p.subject, p.type, p.email, p.name]),
+    );
     await this.database.db.execute(sql`
       insert into users (tenant, issuer, subject, type, email, name)
       select r->>0, r->>1, r->>2, r->>3, r->>4, r->>5 from jsonb_array_elements(${rows}::jsonb) as r
@@ -85,9 +96,10 @@ export class UsersRepository {
   /** Creates every tenant of `keys` not created yet; one statement. */
   async ensureTenants(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
+    // Sorted for the same reason as `upsertMany`'s rows: concurrent batches lock in one order.
     await this.database.db
       .insert(tenants)
-      .values(keys.map((key) => ({ key })))
+      .values([...keys].sort(compareText).map((key) => ({ key })))
       .onConflictDoNothing();
   }
 
