@@ -13,7 +13,8 @@ const SEGMENT_NAME = /^audit-wal-(\d{12})\.ndjson$/;
  * it was released: a plain field, no per-record map (the caller's own object may be the entry).
  */
 export interface WalEntry {
-  readonly line: string;
+  /** Read when its batch is written: a record amended before that is logged as amended. */
+  line: string;
   /** Set by the log: the segment holding the line, or null once released. */
   walSegment?: object | null;
 }

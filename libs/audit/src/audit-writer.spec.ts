@@ -66,14 +66,21 @@ describe('AuditWriter', () => {
     expect(readFileSync(path.join(writer.wal.dir, segment), 'utf8')).toBe(`${content}\n`);
   });
 
-  it('gives no prebuilt content for a record changed after it was logged (amended), nor for one never logged', async () => {
+  it('a record amended before its log line is written is logged and inserted as amended; one never logged has no prebuilt content', async () => {
     const changed = row(1);
-    void writer.recordJournalled(changed);
+    const logged = writer.recordJournalled(changed);
+    // What audit-hooks' auditUnavailable does while the log write is still pending: the client got a 503.
     changed.status = 503;
+    changed.errorReason = 'audit_unavailable';
     writer.amended(changed);
+    await logged;
     writer.record(row(2));
     await writer.flush();
-    expect(given).toEqual([[undefined, undefined]]);
+    const amended = canonicalAuditContent(changed);
+    expect(given).toEqual([[amended, undefined]]);
+    // What a crash before the insert would replay: the 503, not the 200 first built.
+    const { rows } = await writer.wal.leftovers();
+    expect(rows.map((r) => r.status)).toEqual([503]);
   });
 
   it('releases the log segment of a record once committed: none left at close', async () => {

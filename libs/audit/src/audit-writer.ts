@@ -13,7 +13,7 @@ interface Waiter extends Partial<WalEntry> {
   resolve: () => void;
   /**
    * The record's canonical content (`canonicalAuditContent`), built once when it was written to the
-   * write-ahead log and reused by the chain insert; cleared when the record is changed afterwards.
+   * write-ahead log and reused by the chain insert; built again when the record is changed afterwards.
    */
   content?: string;
 }
@@ -237,11 +237,16 @@ export class AuditWriter implements OnModuleInit {
 
   /**
    * `row`, queued and not yet durable, was changed (the 503 a client got instead): its content is
-   * built again from its fields when it is inserted, not taken from the write-ahead log's line.
+   * built again, for the chain insert and, while its write-ahead log line is not written yet, for
+   * that line too (a crash then replays what the client was told, as before the line was prebuilt).
    */
   amended(row: NewAuditRow): void {
     const waiter = this.waiting.get(row);
-    if (waiter) waiter.content = undefined;
+    if (!waiter) return;
+    const content = canonicalAuditContent(row);
+    waiter.content = content;
+    const entry = waiter as Partial<WalEntry>;
+    if (entry.line !== undefined && entry.walSegment === undefined) entry.line = content;
   }
 
   /** Number of records waiting in memory. */
