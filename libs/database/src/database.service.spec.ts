@@ -53,6 +53,8 @@ describe('DatabaseService on the embedded database', () => {
     // The transaction ran on the dedicated connection, not on a client of the request pool.
     expect(requestPool.totalCount).toBe(idle);
     expect(own.totalCount).toBe(1);
+    // Kept open between batches: no idle timeout (pg's default closes an idle client after 10 s).
+    expect((own as unknown as { options: { idleTimeoutMillis: number } }).options.idleTimeoutMillis).toBe(0);
     // A cut (the connection reset under it): the next use opens a new connection.
     const clients = (own as unknown as { _clients: Array<{ connection: { stream: { destroy(): void } } }> })._clients;
     const lost = new Promise((resolve) => own.once('error', resolve));

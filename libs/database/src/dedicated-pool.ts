@@ -20,6 +20,8 @@ export function openDedicatedPool(
   const pool = new Pool({
     ...connection,
     max: 1,
+    // Kept open between batches (pg's default would close it after 10 s idle and reconnect per lull).
+    idleTimeoutMillis: 0,
     connectionTimeoutMillis: 5000,
     query_timeout: 30_000,
     maxLifetimeSeconds: 600,

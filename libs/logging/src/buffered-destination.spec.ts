@@ -37,6 +37,12 @@ describe('buffered log destination', () => {
     expect(linesIn(file)).toHaveLength(1);
   });
 
+  it('a graceful stop does not wait longer than the timeout for a destination that never drains', async () => {
+    // A stalled stdout reader: flush's callback never comes.
+    const stalled = { flush: () => undefined } as unknown as pino.Logger;
+    await expect(flushLogger(stalled, 20)).resolves.toBeUndefined();
+  });
+
   it('loses no line when the process exits right after logging', async () => {
     const file = path.join(dir, 'exit.log');
     const script = path.join(dir, 'exit-script.ts');

@@ -83,40 +83,75 @@ export function serializeError(err: Error & { cause?: Error & { code?: string } 
   return { type: err.name, message: err.message };
 }
 
-/** Bytes of log lines buffered before they are written (one write system call per this many bytes under load). */
-export const LOG_BUFFER_BYTES = 4096;
+/**
+ * Bytes of log lines buffered before they are written (one write system call per this many bytes
+ * under load). Half of PIPE_BUF (4096 on Linux): a write of this plus one ordinary line stays atomic
+ * on a pipe, so cluster workers sharing the primary's stdout never tear each other's lines.
+ */
+export const LOG_BUFFER_BYTES = 2048;
+/** A graceful stop waits at most this long for buffered lines (a stalled stdout reader must not hold the stop). */
+export const LOG_FLUSH_TIMEOUT_MS = 1000;
 /** Buffered lines are written at the latest this many milliseconds after they were logged. */
 export const LOG_FLUSH_INTERVAL_MS = 250;
 
 /**
- * Asynchronous, buffered stdout (or `fd`): lines are written once {@link LOG_BUFFER_BYTES} have
- * gathered, at the latest every {@link LOG_FLUSH_INTERVAL_MS}, and synchronously when the process
- * exits (pino flushes its destinations on `exit`, also after `process.exit()`), and by
- * {@link flushLogger} on a graceful stop. A crash that skips `exit` handlers (SIGKILL, the
+ * Buffered stdout (or `fd`): lines are written once {@link LOG_BUFFER_BYTES} have gathered, at the
+ * latest every {@link LOG_FLUSH_INTERVAL_MS}, when the process exits (pino flushes its destinations
+ * on `exit`, also after `process.exit()`), and by {@link flushLogger} on a graceful stop. Each
+ * write of a gathered chunk is synchronous (one system call per ~2 KiB, not per line): no write is
+ * ever in flight on libuv's thread pool when the process exits, where an asynchronous one could be
+ * lost or land after the exit flush's lines. A crash that skips `exit` handlers (SIGKILL, the
  * OOM killer, a native abort) loses the lines of the last interval: at most about
  * LOG_BUFFER_BYTES plus whatever was logged within LOG_FLUSH_INTERVAL_MS. The audit trail does not
  * depend on them (its records are durable on their own).
  */
 export function bufferedDestination(fd: number | string = 1): ReturnType<typeof pino.destination> {
-  return pino.destination({
+  const destination = pino.destination({
     dest: fd,
-    sync: false,
+    sync: true,
     minLength: LOG_BUFFER_BYTES,
     periodicFlush: LOG_FLUSH_INTERVAL_MS,
   });
+  // pino registers its exit flush for asynchronous destinations only; this one buffers all the same.
+  if (unflushedAtExit.size === 0) process.on('exit', flushAllSync);
+  unflushedAtExit.add(destination);
+  destination.once('close', () => unflushedAtExit.delete(destination));
+  return destination;
+}
+
+/** Buffered destinations still open: written out synchronously when the process exits. */
+const unflushedAtExit = new Set<ReturnType<typeof pino.destination>>();
+
+function flushAllSync(): void {
+  for (const destination of unflushedAtExit) {
+    try {
+      destination.flushSync();
+    } catch {
+      // Not open yet, or closed: nothing of it can be written now.
+    }
+  }
 }
 
 /**
  * Writes out the lines `logger` still buffers and resolves once they are written (at once for a
- * destination without a buffer). Call it last on a graceful stop. Never rejects: a destination
- * that fails to write has nothing more to give.
+ * destination without a buffer), or after `timeoutMs` when stdout's reader does not take them (the
+ * `exit` flush still tries). Call it last on a graceful stop. Never rejects: a destination that
+ * fails to write has nothing more to give.
+ *
+ * @param timeoutMs longest wait, milliseconds (default {@link LOG_FLUSH_TIMEOUT_MS})
  */
-export function flushLogger(logger: Logger): Promise<void> {
+export function flushLogger(logger: Logger, timeoutMs = LOG_FLUSH_TIMEOUT_MS): Promise<void> {
   return new Promise((resolve) => {
-    try {
-      logger.flush(() => resolve());
-    } catch {
+    const timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
       resolve();
+    };
+    try {
+      logger.flush(() => done());
+    } catch {
+      done();
     }
   });
 }
