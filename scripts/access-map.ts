@@ -6,6 +6,9 @@
  *   npm run access-map                 # after changing a route's policy or config/policy.yaml
  *   npm run access-map -- --check      # CI: fails when the committed files are stale
  *   npm run access-map -- --policy other.yaml --out dir
+ *
+ * Exit code 0 when written (or, with --check, when the committed files are current); 1 when they
+ * are stale (--check) or the map could not be computed (the reason on stderr).
  */
 import 'reflect-metadata';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -7,6 +7,9 @@
  *
  *   npm run generate:app -- inventory
  *   npm run generate:app -- fleet-ops --resource vehicle
+ *
+ * Exit code 0 when the app was generated and registered; 1 with the reason on stderr (bad or
+ * existing name, a failed step).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

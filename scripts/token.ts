@@ -8,7 +8,8 @@
  *   npm run --silent token -- --client sa-acme-1a2b3c4d --secret S --scope analytics:events:write
  *
  * Options: --issuer URL (default http://127.0.0.1:$DEV_OIDC_PORT, port 3001), --audience AUD
- * (default $OIDC_AUDIENCE or urn:platform:api). Errors go to stderr with exit code 1.
+ * (default $OIDC_AUDIENCE or urn:platform:api). Exit code 0 with the token on stdout; 1 with the error
+ * on stderr.
  */
 import { parseArgs } from 'node:util';
 import { parsePlatformConfig } from '@platform/config';

@@ -24,6 +24,7 @@ describe('operator scripts: --help', () => {
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
     });
     expect(stdout).toContain(phrase);
+    expect(stdout).toMatch(/Exit code 0/);
     expect(stdout).not.toContain('/**');
     expect(stderr).toBe('');
   });
