@@ -1,23 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { canonicalAuditContent, chainHash, GENESIS_HASH } from './audit-chain';
 import { AuditWal, type WalEntry } from './audit-wal';
+import { sampleAccessRow } from './audit-row.testing';
 import type { NewAuditRow } from './audit.schema';
 
-const row = (n: number): NewAuditRow => ({
-  recordId: randomUUID(),
-  kind: 'access',
-  occurredAt: new Date(1_800_000_000_000 + n),
-  requestId: `r-${n}`,
-  method: 'GET',
-  path: '/p',
-  requiredPermissions: [],
-  status: 200,
-  durationMs: 1,
-});
+const row = (n: number): NewAuditRow => sampleAccessRow(n);
 
 /** The log entry of a record (one per record, so that releasing it finds what the log noted). */
 const entries = new Map<NewAuditRow, WalEntry>();

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -9,21 +8,10 @@ import { PlatformMetrics } from '@platform/observability';
 import { canonicalAuditContent } from './audit-chain';
 import { AuditWriter } from './audit-writer';
 import type { AuditRepository } from './audit.repository';
+import { sampleAccessRow } from './audit-row.testing';
 import type { NewAuditRow } from './audit.schema';
 
-const row = (n: number): NewAuditRow => ({
-  recordId: randomUUID(),
-  kind: 'access',
-  occurredAt: new Date(1_800_000_000_000 + n),
-  requestId: `r-${n}`,
-  method: 'GET',
-  path: '/p',
-  requiredPermissions: [],
-  status: 200,
-  durationMs: 1,
-  decision: 'allow',
-  details: { b: 1, a: 'x' },
-});
+const row = (n: number): NewAuditRow => sampleAccessRow(n, { decision: 'allow', details: { b: 1, a: 'x' } });
 
 describe('AuditWriter', () => {
   let dir: string;
