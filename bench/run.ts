@@ -22,7 +22,7 @@
  * `--only <name>[,<name>...]` measures only the scenarios named (exactly as in the table, e.g.
  * `--only platform-read@postgres,platform-read-new@postgres`) and starts only the servers they need.
  *
- * `--profile` instead runs the platform read on PostgreSQL with `--cpu-prof`, writes the profile to
+ * `--profile` instead runs the platform read (`--profile-route write`: the event write) on PostgreSQL with `--cpu-prof`, writes the profile to
  * bench/results/ and prints main-thread self time per layer in µs per request (profile.json).
  * Never imported by the product.
  */
@@ -52,6 +52,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     'skip-build': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    /** With --profile: `read` (GET /billing/invoices/:id, the default) or `write` (POST /analytics/events). */
+    'profile-route': { type: 'string', default: 'read' },
     only: { type: 'string' },
   },
 });
@@ -65,6 +67,11 @@ const ROUNDS = QUICK ? 3 : 5;
 /** First-seen scenarios: tokens never seen before, per round, for the warm-up and for the measured window. */
 const FIRST_SEEN_WARMUP = QUICK ? 200 : 300;
 const FIRST_SEEN_MEASURED = QUICK ? 1500 : 3000;
+
+/** The write scenarios' body: one product event. */
+const EVENT_BODY = JSON.stringify({
+  events: [{ name: 'bench', timestamp: '2026-11-30T12:00:00Z', properties: { n: 1 } }],
+});
 
 const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -481,9 +488,7 @@ async function main(): Promise<void> {
         })
       : undefined;
 
-  const eventBody = JSON.stringify({
-    events: [{ name: 'bench', timestamp: '2026-11-30T12:00:00Z', properties: { n: 1 } }],
-  });
+  const eventBody = EVENT_BODY;
   const scenarios: Scenario[] = [
     ...(bare ? [{ name: 'bare', target: bare, method: 'GET' as const, path: '/items/42' }] : []),
     ...(bareDb && postgres
@@ -696,23 +701,34 @@ async function main(): Promise<void> {
  * per layer over the measured window only (the profile's clock is CLOCK_MONOTONIC, as hrtime).
  */
 async function profile(issuer: Issuer, token: string, scraperToken: string): Promise<void> {
-  if (!process.env.DATABASE_URL) throw new Error('--profile measures the read on PostgreSQL: set DATABASE_URL');
+  if (!process.env.DATABASE_URL) throw new Error('--profile measures the platform on PostgreSQL: set DATABASE_URL');
+  const route = args['profile-route'];
+  if (route !== 'read' && route !== 'write') throw new Error('--profile-route is read or write');
   const db = await createDatabase(process.env.DATABASE_URL);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const profileName = `platform-read-postgres-${stamp}.cpuprofile`;
+  const profileName = `platform-${route}-postgres-${stamp}.cpuprofile`;
   const target = await startPlatform('platform@postgres (profiled)', issuer, scraperToken, {
     databaseUrl: db.url,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${RESULTS}`, `--cpu-prof-name=${profileName}`, '--cpu-prof-interval=250'],
   });
   try {
-    const invoiceId = await seedInvoice(target, token);
-    const scenario: Scenario = {
-      name: 'platform-read@postgres',
-      target,
-      method: 'GET',
-      path: `/billing/invoices/${invoiceId}`,
-      tokens: [token],
-    };
+    const scenario: Scenario =
+      route === 'read'
+        ? {
+            name: 'platform-read@postgres',
+            target,
+            method: 'GET',
+            path: `/billing/invoices/${await seedInvoice(target, token)}`,
+            tokens: [token],
+          }
+        : {
+            name: 'platform-write@postgres',
+            target,
+            method: 'POST',
+            path: '/analytics/events',
+            body: EVENT_BODY,
+            tokens: [token],
+          };
     progress(`profiling ${scenario.name}: ${WARMUP_S}s warm-up + ${DURATION_S}s`);
     await fire(scenario, { seconds: WARMUP_S });
     const fromUs = Number(process.hrtime.bigint() / 1000n);
