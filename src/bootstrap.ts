@@ -240,7 +240,8 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       genReqId: requestIdFrom,
       // Which proxies' X-Forwarded-* headers are believed (client address for anonymous rate
       // limits, scheme and host for DPoP's htu): none unless TRUST_PROXY names them.
-      trustProxy: config.trustProxy,
+      // A hop count is still honoured at run time (fastify 5.12 lib/request.js); its typings dropped `number`.
+      trustProxy: config.trustProxy as boolean | string | string[],
       bodyLimit: config.bodyLimitBytes,
       // During a graceful close, requests already on open connections are served (and audited)
       // rather than answered 503 outside the audit hooks; new connections are refused.

@@ -277,6 +277,77 @@ describe.each(targets)('platformClient on %s', (_, open) => {
     }
   });
 
+  it('prepares an INSERT with parameters on its third execution: rows, fields and row mode as pg gives them', async () => {
+    await plain.query(`create table ${table('auto')} (id int, tz timestamptz, jb jsonb, texts text[])`);
+    const parses = vi.spyOn(wire(ours), 'parse');
+    const describes = vi.spyOn(wire(ours), 'describe');
+    const text = `insert into ${table('auto')} values ($1, $2, $3, $4) returning id, tz, jb, texts, id as "same", jb as "same"`;
+    const values = (id: number) => [id, new Date('2026-01-02T03:04:05.678Z'), { a: [1, id] }, ['x', null]];
+    try {
+      for (const rowMode of [undefined, 'array' as const]) {
+        const config = rowMode ? { text: `${text} -- ${rowMode}`, rowMode } : { text };
+        for (let n = 0; n < 5; n++) {
+          const expected = await plain.query(config, values(n));
+          const result = await ours.query(config, values(n));
+          expect(result.rows).toEqual(expected.rows);
+          expect(result.fields).toEqual(expected.fields);
+          expect(result).toMatchObject({ command: 'INSERT', rowCount: 1 });
+        }
+        const named = parses.mock.calls
+          .map(([message]) => message as { name?: string; text: string })
+          .filter((message) => message.text === config.text && message.name);
+        // Unnamed twice (pg's path), then parsed once under its own name; described once from then on.
+        expect(named).toHaveLength(1);
+        expect(named[0].name).toMatch(/^platform_auto_\d+$/);
+      }
+      expect(describes).toHaveBeenCalledTimes(2 * 2 + 2);
+      // A SELECT (its generic plan may not fit other data) and a text without parameters (the simple
+      // protocol, where it may hold several statements): never named.
+      for (let n = 0; n < 4; n++) {
+        expect((await ours.query(`select id from ${table('auto')} where id = $1 limit 1`, [n])).rows).toEqual([
+          { id: n },
+        ]);
+        const results = (await ours.query(`insert into ${table('auto')} (id) values (9); select 1 as one`)) as unknown;
+        expect(results).toHaveLength(2);
+      }
+      expect(parses.mock.calls.filter(([message]) => (message as { name?: string }).name)).toHaveLength(2);
+    } finally {
+      parses.mockRestore();
+      describes.mockRestore();
+      await plain.query(`drop table ${table('auto')}`);
+    }
+  });
+
+  it('names at most `max` texts automatically, and none with `after: 0`', async () => {
+    // Names of their own: on PGlite every cache of this suite talks to one backend.
+    const prefix = `pc_auto_${suffix}_`;
+    const limited = new (platformClient(new StatementCache({ after: 1, max: 2, prefix })))(target.config);
+    const off = new (platformClient(new StatementCache({ after: 0, max: 2 })))(target.config);
+    await limited.connect();
+    await off.connect();
+    await plain.query(`create table ${table('automax')} (n int)`);
+    try {
+      const parses = vi.spyOn(wire(limited), 'parse');
+      for (const k of [1, 2, 3]) {
+        const inserted = await limited.query(
+          `insert into ${table('automax')} values ($1::int + ${k}) returning n`,
+          [1],
+        );
+        expect(inserted.rows).toEqual([{ n: 1 + k }]);
+      }
+      const names = parses.mock.calls.map(([message]) => (message as { name?: string }).name).filter(Boolean);
+      expect(names).toEqual([`${prefix}1`, `${prefix}2`]);
+      const unnamed = vi.spyOn(wire(off), 'parse');
+      for (let n = 0; n < 3; n++) await off.query(`insert into ${table('automax')} values ($1)`, [n]);
+      expect(unnamed).toHaveBeenCalledTimes(3);
+      expect(unnamed.mock.calls.every(([message]) => !(message as { name?: string }).name)).toBe(true);
+    } finally {
+      await limited.end();
+      await off.end();
+      await plain.query(`drop table ${table('automax')}`);
+    }
+  });
+
   it('fails the query in flight when the connection is lost, as pg does', async () => {
     const lost = new Ours(target.config);
     // pg reports the loss on the client too (the pool's listener, in the platform).

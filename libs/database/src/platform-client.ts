@@ -31,11 +31,52 @@ function routable(client: Client, config: unknown, values: unknown, callback: un
 }
 
 /**
+ * Only INSERTs are prepared automatically: their plan does not depend on the parameters' values, so
+ * a cached generic plan costs nothing. A SELECT, UPDATE or DELETE whose generic plan was chosen on
+ * other data (a table then small, a skewed tenant) can be many times slower than a custom plan
+ * (measured: a keyset SELECT on a growing table, 3x the latency): those are prepared where their
+ * author decided it (drizzle's `.prepare(name)`).
+ */
+const INSERT = /^\s*insert\s/i;
+
+/**
+ * An INSERT with parameters that may run as a named statement once repeated: a config of
+ * text, values, types and row mode only (what drizzle sends for a query it did not prepare), or a
+ * text with a parameter array (`client.query(text, values)`), with at
+ * least one parameter (without, pg uses the simple protocol, which allows several statements).
+ *
+ * @returns the text and parameters, or undefined when pg's own path must run it
+ */
+function autoPreparable(
+  client: Client,
+  config: unknown,
+  values: unknown,
+  callback: unknown,
+): { text: string; params: unknown[]; objectRows: boolean; types?: TypeParsers } | undefined {
+  if (typeof config === 'string') config = { text: config };
+  if (config === null || typeof config !== 'object') return undefined;
+  const c = config as Record<string, unknown>;
+  if (c.name || typeof c.text !== 'string' || (c.rowMode !== undefined && c.rowMode !== 'array')) return undefined;
+  for (const key in c) if (!ROUTED_KEYS.has(key)) return undefined;
+  if (!INSERT.test(c.text)) return undefined;
+  const params = Array.isArray(values) ? values : c.values;
+  if (!Array.isArray(params) || params.length === 0) return undefined;
+  if (values !== undefined && typeof values !== 'function' && !Array.isArray(values)) return undefined;
+  if (callback !== undefined && typeof callback !== 'function') return undefined;
+  const flags = client as unknown as { pipeline?: unknown; binary?: unknown };
+  if (flags.pipeline || flags.binary) return undefined;
+  return { text: c.text, params, objectRows: c.rowMode !== 'array', types: c.types as TypeParsers | undefined };
+}
+
+/**
  * A node-postgres `Client` class (for `new Pool({ Client })`) whose named statements in array row
  * mode, what drizzle's `.prepare(name)` sends (`{ name, text, rowMode: 'array', types }` with the
  * parameters), run as Bind + Execute + Sync once their row description is known on the backend,
- * their rows parsed with column parsers built once (see {@link PreparedArrayQuery}). Every other
- * query is pg's own. Results are pg's (`{ rows, fields, rowCount, command }`, rows as arrays),
+ * their rows parsed with column parsers built once (see {@link PreparedArrayQuery}). An unnamed
+ * INSERT with parameters (drizzle's unprepared inserts, upserts, the audit chain's
+ * batches; INSERTs only, see {@link INSERT}) runs the same way from its third execution on a backend, under a name of its own
+ * (`platform_auto_<n>`; see {@link StatementCache.autoName}), in the row mode it asked for. Every
+ * other query is pg's own. Results are pg's (`{ rows, fields, rowCount, command }`, rows as arrays),
  * errors too (the same `DatabaseError`, connection loss and query_timeout handling).
  *
  * @param shared the statement cache of a backend shared by all connections (the embedded PGlite);
@@ -48,19 +89,27 @@ export function platformClient(shared?: StatementCache): typeof Client {
     readonly statements = shared ?? new StatementCache();
   }
   const query: QueryMethod = function (this: Client, config, values, callback) {
-    if (!routable(this, config, values, callback)) return superQuery.call(this, config, values, callback);
+    const statements = (this as PlatformClient).statements;
+    let submittable: PreparedArrayQuery;
     let done = callback as Callback | undefined;
-    let params = config.values;
     if (typeof values === 'function') done = values as Callback;
-    else if (values) params = values as unknown[];
-    const types = config.types ?? (this as unknown as { _types: TypeParsers })._types;
-    const submittable = new PreparedArrayQuery(
-      config.name,
-      config.text,
-      params,
-      types,
-      (this as PlatformClient).statements,
-    );
+    const clientTypes = (this as unknown as { _types: TypeParsers })._types;
+    if (routable(this, config, values, callback)) {
+      const params = Array.isArray(values) ? values : config.values;
+      submittable = new PreparedArrayQuery(config.name, config.text, params, config.types ?? clientTypes, statements);
+    } else {
+      const unnamed = autoPreparable(this, config, values, callback);
+      const name = unnamed && statements.autoName(unnamed.text);
+      if (!unnamed || name === undefined) return superQuery.call(this, config, values, callback);
+      submittable = new PreparedArrayQuery(
+        name,
+        unnamed.text,
+        unnamed.params,
+        unnamed.types ?? clientTypes,
+        statements,
+        unnamed.objectRows,
+      );
+    }
     if (done) {
       submittable.callback = done;
       superQuery.call(this, submittable);

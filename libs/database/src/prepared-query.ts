@@ -28,7 +28,45 @@ export class StatementCache {
   readonly described = new Map<string, Described>();
   /** Names whose backend statement must be closed and parsed again (see {@link REPREPARE_CODES}). */
   readonly stale = new Set<string>();
+  /** Executions so far of unnamed statement texts with parameters (see {@link autoName}); bounded. */
+  private readonly executions = new Map<string, number>();
+  /** Unnamed statement text -> the name it runs under once prepared automatically. */
+  private readonly autoNames = new Map<string, string>();
+
+  /**
+   * @param autoPrepare an unnamed statement with parameters becomes a named one on its `after`-th
+   *   execution on this backend (pgjdbc's `prepareThreshold`), for at most `max` texts; 0 turns it off.
+   *   Named `<prefix><n>` (default `platform_auto_`): one cache per backend, so names never clash.
+   */
+  constructor(readonly autoPrepare: { after: number; max: number; prefix?: string } = AUTO_PREPARE) {}
+
+  /**
+   * The name an unnamed statement with parameters runs under: undefined until it has been
+   * executed `autoPrepare.after` times (and once `autoPrepare.max` texts are named: one-off texts,
+   * such as multi-row VALUES lists of every length, never fill the backend).
+   */
+  autoName(text: string): string | undefined {
+    const named = this.autoNames.get(text);
+    if (named !== undefined || this.autoPrepare.after <= 0) return named;
+    if (this.autoNames.size >= this.autoPrepare.max) return undefined;
+    const count = (this.executions.get(text) ?? 0) + 1;
+    if (count < this.autoPrepare.after) {
+      // Counting stops for new texts once many are counted (a workload of unique texts).
+      if (count > 1 || this.executions.size < this.autoPrepare.max * 4) this.executions.set(text, count);
+      return undefined;
+    }
+    this.executions.delete(text);
+    const name = `${this.autoPrepare.prefix ?? 'platform_auto_'}${this.autoNames.size + 1}`;
+    this.autoNames.set(text, name);
+    return name;
+  }
 }
+
+/**
+ * Automatic preparation: the 3rd execution of a text on a backend prepares it (later ones skip
+ * Parse, planning reuses the plan cache, Describe is skipped); at most 200 texts per backend.
+ */
+export const AUTO_PREPARE = { after: 3, max: 200 } as const;
 
 /** The part of pg's `Connection` (pg 8.x, lib/connection.js) a submittable drives. */
 export interface PgConnection {
@@ -51,7 +89,7 @@ export interface ArrayResult {
   oid: number | null;
   rows: unknown[][];
   fields: FieldDef[];
-  rowAsArray: true;
+  rowAsArray: boolean;
 }
 
 /**
@@ -102,7 +140,11 @@ export class PreparedArrayQuery {
     private readonly values: unknown[] | undefined,
     private readonly types: TypeParsers,
     private readonly cache: StatementCache,
-  ) {}
+    /** Rows as objects keyed by column name (pg's default row mode), not arrays. */
+    private readonly objectRows = false,
+  ) {
+    if (objectRows) this.result.rowAsArray = false;
+  }
 
   /** Writes the messages of this execution. @returns an Error (reported by pg's client) when it cannot run */
   submit(connection: PgConnection): Error | null {
@@ -173,7 +215,15 @@ export class PreparedArrayQuery {
       this.failure = err as Error;
       return;
     }
-    this.result.rows.push(row);
+    if (!this.objectRows) {
+      this.result.rows.push(row);
+      return;
+    }
+    // As pg's object rows: keys in column order, a repeated column name keeps its last value.
+    const fields = this.result.fields;
+    const object: Record<string, unknown> = {};
+    for (let i = 0; i < row.length; i++) object[fields[i].name] = row[i];
+    (this.result.rows as unknown[]).push(object);
   }
 
   /** The command tag (e.g. `SELECT 3`, `INSERT 0 2`): command, oid and row count, as pg's Result reads it. */
