@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { DatabaseService } from '@platform/database';
 import { availableDatabases, TestPlatform } from '../support/test-platform';
 
 describe.each(availableDatabases())('analytics end to end on %s', (database) => {
@@ -60,6 +62,41 @@ describe.each(availableDatabases())('analytics end to end on %s', (database) => 
       ).status,
     ).toBe(400);
     expect((await as('carol', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([]);
+  });
+
+  it('stores each event of a batch as sent: columns, jsonb properties, timestamptz, defaults; 1 to 1,000 events', async () => {
+    const name = `stored-${randomBytes(3).toString('hex')}`;
+    const properties = { n: 1, big: 12345678901234, x: 1.5, s: 'é "q" \\ ✓', nested: { list: [1, 'a', null, true] } };
+    const events = [
+      { name, timestamp: '2026-11-30T12:00:00.123Z', properties, userId: 'u1' },
+      { name, timestamp: '2026-11-30T13:30:00+02:00' },
+      { name, timestamp: '2026-11-30T12:00:00.5Z', properties: {} },
+    ];
+    expect((await as('bot', 'POST', '/analytics/events', { body: { events } })).body).toEqual({ accepted: 3 });
+    const db = platform.running.app.get(DatabaseService).db;
+    const { rows } = (await db.execute(sql`
+      select tenant, subject, client_id as "clientId", user_id as "userId",
+        extract(epoch from occurred_at)::float8 * 1000 as "occurredAtMs",
+        properties = ${JSON.stringify(properties)}::jsonb as "sameProperties", properties::text as "propertiesText",
+        received_at > now() - interval '1 minute' as "receivedNow", pg_typeof(occurred_at)::text as "occurredAtType"
+      from analytics_events where name = ${name} order by id`)) as { rows: Record<string, unknown>[] };
+    const common = { clientId: 'ingest-bot', receivedNow: true, occurredAtType: 'timestamp with time zone' };
+    expect(rows).toMatchObject([
+      { ...common, userId: 'u1', occurredAtMs: Date.parse('2026-11-30T12:00:00.123Z'), sameProperties: true },
+      { ...common, userId: null, occurredAtMs: Date.parse('2026-11-30T11:30:00Z'), propertiesText: '{}' },
+      { ...common, userId: null, occurredAtMs: Date.parse('2026-11-30T12:00:00.500Z'), propertiesText: '{}' },
+    ]);
+    // Every row is the sender's, in the sender's tenant.
+    expect(new Set(rows.map((r) => `${String(r.tenant)}/${String(r.subject)}`)).size).toBe(1);
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      name,
+      timestamp: '2026-11-30T14:00:00Z',
+      properties: { i },
+    }));
+    expect((await as('bot', 'POST', '/analytics/events', { body: { events: many } })).body).toEqual({ accepted: 1000 });
+    expect((await as('carol', 'GET', `/analytics/events/counts?name=${name}`)).body.counts).toEqual([
+      { name, count: 1003, uniqueUsers: 2 },
+    ]);
   });
 
   it('counts events and unique users in hour and day buckets (UTC), per tenant', async () => {
