@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { PoolConfig } from 'pg';
 import { pgliteWorkerSource } from './pglite-worker';
+import { SessionChannel, type SessionEvents, type WorkerSession } from './session-channel';
 import { WorkerSocket } from './worker-socket';
 
 /** Longest wait, in milliseconds, for the worker to close PGlite at shutdown before it is terminated. */
@@ -62,6 +63,7 @@ export class EmbeddedPglite {
 
   private constructor(
     private readonly worker: Worker,
+    private readonly channel: SessionChannel,
     private readonly onExit: (code: number) => void,
   ) {
     worker.on('exit', (code) => {
@@ -80,10 +82,13 @@ export class EmbeddedPglite {
     const resolve = createRequire(__filename).resolve;
     const pglite = resolve('@electric-sql/pglite');
     const wasmModule = await compiledEngine(pglite);
+    const { port1, port2 } = new MessageChannel();
     const worker = new Worker(pgliteWorkerSource(), {
       eval: true,
-      workerData: { dataDir, pglite, pino: resolve('pino'), wasmModule, settings: EMBEDDED_SETTINGS },
+      workerData: { dataDir, pglite, pino: resolve('pino'), wasmModule, settings: EMBEDDED_SETTINGS, channel: port2 },
+      transferList: [port2],
     });
+    const channel = new SessionChannel(port1);
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
         worker.off('message', onMessage);
@@ -108,7 +113,7 @@ export class EmbeddedPglite {
     });
     // An error of the worker after start ends it ('exit' follows): the connections fail then.
     worker.on('error', () => undefined);
-    return new EmbeddedPglite(worker, onExit);
+    return new EmbeddedPglite(worker, channel, onExit);
   }
 
   /** node-postgres options (for a `Pool` or `Client`) whose connections go to this database. */
@@ -117,7 +122,7 @@ export class EmbeddedPglite {
       user: 'postgres',
       database: 'postgres',
       host: 'embedded',
-      stream: () => new WorkerSocket(() => this.connect()),
+      stream: () => new WorkerSocket((events) => this.connect(events)),
     };
   }
 
@@ -172,15 +177,13 @@ export class EmbeddedPglite {
     return this.closing;
   }
 
-  /** A new session's port. @throws Error when the worker is gone or closing */
-  private connect(): MessagePort {
+  /** A new session of the worker's channel. @throws Error when the worker is gone or closing */
+  private connect(events: SessionEvents): WorkerSession {
     if (this.exited || this.closing) {
       throw new Error(
         `The embedded database is ${this.closing ? 'closed' : `down (worker exit code ${this.exitCode})`}`,
       );
     }
-    const { port1, port2 } = new MessageChannel();
-    this.worker.postMessage({ type: 'connect', port: port2 }, [port2]);
-    return port1;
+    return this.channel.open(events);
   }
 }

@@ -1,16 +1,19 @@
 /**
  * What the embedded database's worker thread runs: PGlite on `workerData.dataDir`, serving the
- * PostgreSQL wire protocol to any number of connections, each a `MessagePort` the main thread
- * sends as `{ type: 'connect', port }`. Bytes in (frontend messages, any chunking) and out
- * (backend messages) are exactly what a PostgreSQL server socket carries, so the main thread uses
- * node-postgres unchanged: named prepared statements, transactions, errors with SQLSTATEs.
+ * PostgreSQL wire protocol to any number of sessions, all multiplexed over one `MessagePort`
+ * (`workerData.channel`, see `SessionChannel` for the frames: session id, length, bytes; length
+ * -1 ends a session). Bytes in (frontend messages, any chunking) and out (backend messages) are
+ * exactly what a PostgreSQL server socket carries, so the main thread uses node-postgres
+ * unchanged: named prepared statements, transactions, errors with SQLSTATEs. Each incoming
+ * message is run as far as it can be, and all its answers leave as one message: one thread
+ * wake-up per turn, not per session.
  *
- * PGlite is one backend: a connection's messages run up to a sync point (Sync, Query, Terminate,
- * startup, password) as one batch, never interleaved with another connection's; while a
- * connection is inside an explicit transaction, only its batches run. A named statement already
- * prepared by another connection with the same text is not parsed again (ParseComplete is
- * answered): the statement names of node-postgres are per connection, the backend's are not. A
- * Close of a named statement forgets it, so that its next Parse reaches the backend.
+ * PGlite is one backend: a session's messages run up to a sync point (Sync, Query, Terminate,
+ * startup, password) as one batch, never interleaved with another session's; while a session is
+ * inside an explicit transaction, only its batches run. A named statement already prepared by
+ * another session with the same text is not parsed again (ParseComplete is answered): the
+ * statement names of node-postgres are per connection, the backend's are not. A Close of a named
+ * statement forgets it, so that its next Parse reaches the backend.
  *
  * PGlite starts with PostgreSQL's `-c name=value` settings `workerData.settings` (after PGlite's
  * own). Before `ready`, the thread runs a full garbage collection: opening a fresh folder (initdb)
@@ -18,11 +21,11 @@
  * little JavaScript for V8 to run one soon (until then it counts in the process's RSS).
  *
  * Messages to the parent: `{ type: 'ready' }` once open, `{ type: 'failed', message }` when it
- * cannot open, `{ type: 'closed' }` after `{ type: 'close' }` (PGlite closed, files flushed),
- * `{ type: 'memory', usage }` after `{ type: 'memory' }` (the thread's `process.memoryUsage()`
- * figures, in bytes, plus `engine`: the size of PGlite's WebAssembly memory).
+ * cannot open, `{ type: 'closed' }` after `{ type: 'close' }` (every session ended, PGlite closed,
+ * files flushed), `{ type: 'memory', usage }` after `{ type: 'memory' }` (the thread's
+ * `process.memoryUsage()` figures, in bytes, plus `engine`: the size of PGlite's WebAssembly memory).
  * An engine error that is not a SQL error (the WebAssembly engine aborted) ends the thread with
- * exit code 1: every connection then fails, and the main thread answers 503.
+ * exit code 1: every session then fails, and the main thread answers 503.
  *
  * Serialized with `Function.prototype.toString` and run with `eval: true` (so that the same code
  * runs from `dist/` and from the TypeScript sources under test): it must not reference anything
@@ -40,6 +43,7 @@ export function pgliteWorkerMain(): void {
     dataDir: string;
     wasmModule: unknown;
     settings?: string[];
+    channel: import('node:worker_threads').MessagePort;
   };
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above; the module path comes from the parent
   const { PGlite } = require(workerData.pglite) as typeof import('@electric-sql/pglite');
@@ -53,9 +57,8 @@ export function pgliteWorkerMain(): void {
     },
     process.stderr,
   );
-  type Port = import('node:worker_threads').MessagePort;
   interface Session {
-    port: Port;
+    id: number;
     buffer: Buffer;
     started: boolean;
     closed: boolean;
@@ -65,7 +68,14 @@ export function pgliteWorkerMain(): void {
     0x53 /* S */, 0x51 /* Q */, 0x58 /* X */, 0x70 /* p */, 0x48 /* H */, 0x63 /* c */, 0x66 /* f */,
   ]);
   const PARSE_COMPLETE = Buffer.from([0x31, 0, 0, 0, 4]);
-  const sessions = new Set<Session>();
+  /** A frame's header (session id, length) and the length that ends a session: as SessionChannel's. */
+  const FRAME_HEADER = 8;
+  const SESSION_END = -1;
+  const channel = workerData.channel;
+  const sessions = new Map<number, Session>();
+  /** The frames of this turn's answers, sent as one message by flush(). */
+  let outgoing: Array<{ id: number; parts: Buffer[] | null }> = [];
+  let outgoingLength = 0;
   /** Statement name -> SQL text of the named statements the backend holds. */
   const prepared = new Map<string, string>();
   let owner: Session | undefined;
@@ -145,17 +155,32 @@ export function pgliteWorkerMain(): void {
       offset = next;
     }
     if (from < batch.length) out.push(...execute(batch.subarray(from)));
-    let length = 0;
-    for (const part of out) length += part.length;
-    if (length === 0 || s.closed) return;
-    // A fresh ArrayBuffer, transferred (Buffer.concat may return a slice of Node's shared pool).
-    const answer = new Uint8Array(length);
-    length = 0;
-    for (const part of out) {
-      answer.set(part, length);
-      length += part.length;
+    if (s.closed || out.length === 0) return;
+    outgoing.push({ id: s.id, parts: out });
+    outgoingLength += FRAME_HEADER;
+    for (const part of out) outgoingLength += part.length;
+  }
+
+  /** Sends this turn's frames as one message (a fresh ArrayBuffer, transferred). */
+  function flush(): void {
+    if (outgoing.length === 0) return;
+    const message = new Uint8Array(outgoingLength);
+    const view = new DataView(message.buffer);
+    let offset = 0;
+    for (const { id, parts } of outgoing) {
+      view.setUint32(offset, id);
+      offset += FRAME_HEADER;
+      let length = 0;
+      for (const part of parts ?? []) {
+        message.set(part, offset + length);
+        length += part.length;
+      }
+      view.setInt32(offset - 4, parts ? length : SESSION_END);
+      offset += length;
     }
-    s.port.postMessage(answer, [answer.buffer]);
+    outgoing = [];
+    outgoingLength = 0;
+    channel.postMessage(message, [message.buffer]);
   }
 
   /** Runs every runnable batch, the transaction owner's only while it has one open. */
@@ -165,7 +190,7 @@ export function pgliteWorkerMain(): void {
     try {
       for (let progressed = true; progressed;) {
         progressed = false;
-        for (const s of owner ? [owner] : [...sessions]) {
+        for (const s of owner ? [owner] : [...sessions.values()]) {
           const n = runnable(s);
           if (n === 0) continue;
           const batch = Buffer.from(s.buffer.subarray(0, n));
@@ -183,11 +208,15 @@ export function pgliteWorkerMain(): void {
     }
   }
 
-  function end(s: Session): void {
+  /** Ends session `s`; `notify`: the worker ends it (the client is told), else the client left. */
+  function end(s: Session, notify: boolean): void {
     if (s.closed) return;
     s.closed = true;
-    sessions.delete(s);
-    s.port.close();
+    sessions.delete(s.id);
+    if (notify) {
+      outgoing.push({ id: s.id, parts: null });
+      outgoingLength += FRAME_HEADER;
+    }
     if (owner === s) {
       // A connection gone inside a transaction: roll it back, as a PostgreSQL backend would.
       owner = undefined;
@@ -204,16 +233,28 @@ export function pgliteWorkerMain(): void {
     pump();
   }
 
-  function attach(port: Port): void {
-    const s: Session = { port, buffer: Buffer.alloc(0), started: false, closed: false };
-    sessions.add(s);
-    port.on('message', (chunk: Uint8Array | null) => {
-      if (chunk === null) return end(s);
-      const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      s.buffer = s.buffer.length === 0 ? bytes : Buffer.concat([s.buffer, bytes]);
-      pump();
-    });
-    port.on('close', () => end(s));
+  /** One message of the channel: frames of any sessions (a new id opens a session), run, answered at once. */
+  function receive(message: Uint8Array): void {
+    const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+    for (let offset = 0; offset < bytes.length;) {
+      const id = bytes.readUInt32BE(offset);
+      const length = bytes.readInt32BE(offset + 4);
+      offset += FRAME_HEADER;
+      let s = sessions.get(id);
+      if (length === SESSION_END) {
+        if (s) end(s, false);
+        continue;
+      }
+      if (!s) {
+        s = { id, buffer: Buffer.alloc(0), started: false, closed: false };
+        sessions.set(id, s);
+      }
+      const chunk = bytes.subarray(offset, offset + length);
+      offset += length;
+      s.buffer = s.buffer.length === 0 ? chunk : Buffer.concat([s.buffer, chunk]);
+    }
+    pump();
+    flush();
   }
 
   /**
@@ -253,11 +294,12 @@ export function pgliteWorkerMain(): void {
       parentPort?.postMessage({ type: 'failed', message: (err as Error).message });
       return;
     }
-    parentPort?.on('message', (message: { type: string; port?: Port }) => {
-      if (message.type === 'connect' && message.port) attach(message.port);
+    channel.on('message', receive);
+    parentPort?.on('message', (message: { type: string }) => {
       if (message.type === 'memory') parentPort?.postMessage({ type: 'memory', usage: memoryUsage() });
       if (message.type === 'close') {
-        for (const s of [...sessions]) end(s);
+        for (const s of [...sessions.values()]) end(s, true);
+        flush();
         void db.close().then(
           () => parentPort?.postMessage({ type: 'closed' }),
           (err: Error) => parentPort?.postMessage({ type: 'closed', message: err.message }),

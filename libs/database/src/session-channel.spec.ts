@@ -1,0 +1,114 @@
+import { once } from 'node:events';
+import { MessageChannel } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SessionChannel, type SessionEvents } from './session-channel';
+
+/** Frames of one channel message: [session id, bytes or null for the end of the session]. */
+function frames(message: Uint8Array): Array<[number, number[] | null]> {
+  const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+  const out: Array<[number, number[] | null]> = [];
+  for (let offset = 0; offset < message.byteLength;) {
+    const id = view.getUint32(offset);
+    const length = view.getInt32(offset + 4);
+    offset += 8;
+    if (length === -1) {
+      out.push([id, null]);
+      continue;
+    }
+    out.push([id, [...message.subarray(offset, offset + length)]]);
+    offset += length;
+  }
+  return out;
+}
+
+/** A message of frames, as the worker sends them. */
+function message(...parts: Array<[number, number[] | null]>): Uint8Array {
+  const bytes: number[] = [];
+  for (const [id, data] of parts) {
+    const header = new DataView(new ArrayBuffer(8));
+    header.setUint32(0, id);
+    header.setInt32(4, data ? data.length : -1);
+    bytes.push(...new Uint8Array(header.buffer), ...(data ?? []));
+  }
+  return new Uint8Array(bytes);
+}
+
+/** Session events that record what arrives; `seen` resolves once `count` events (data or close) arrived. */
+function recorder(count = 1): SessionEvents & { received: number[][]; closed: number; seen: Promise<void> } {
+  let arrived = 0;
+  let done: () => void = () => undefined;
+  const seen = new Promise<void>((resolve) => (done = resolve));
+  const events = {
+    received: [] as number[][],
+    closed: 0,
+    seen,
+    data: (bytes: Buffer) => {
+      events.received.push([...bytes]);
+      if (++arrived === count) done();
+    },
+    close: () => {
+      events.closed++;
+      if (++arrived === count) done();
+    },
+  };
+  return events;
+}
+
+describe('SessionChannel: every session of the embedded database over one port', () => {
+  const ports: MessageChannel[] = [];
+  afterEach(() => {
+    for (const { port1, port2 } of ports.splice(0)) {
+      port1.close();
+      port2.close();
+    }
+  });
+  function channel(): { channel: SessionChannel; worker: MessageChannel['port2'] } {
+    const pair = new MessageChannel();
+    ports.push(pair);
+    return { channel: new SessionChannel(pair.port1), worker: pair.port2 };
+  }
+
+  it("sends all sessions' writes of one turn as one message, in order, ends as frames of their own", async () => {
+    const { channel: c, worker } = channel();
+    const a = c.open(recorder());
+    const b = c.open(recorder());
+    a.write(new Uint8Array([1, 2]));
+    b.write(new Uint8Array([3]));
+    a.write(new Uint8Array([4]));
+    b.end();
+    b.write(new Uint8Array([5]));
+    const [first] = (await once(worker, 'message')) as [Uint8Array];
+    expect(frames(first)).toEqual([
+      [1, [1, 2]],
+      [2, [3]],
+      [1, [4]],
+      [2, null],
+    ]);
+    a.write(new Uint8Array([6]));
+    const [second] = (await once(worker, 'message')) as [Uint8Array];
+    expect(frames(second)).toEqual([[1, [6]]]);
+  });
+
+  it('gives each session its frames of a message; an end frame closes that session only', async () => {
+    const { channel: c, worker } = channel();
+    const [one, two] = [recorder(2), recorder(2)];
+    c.open(one);
+    c.open(two);
+    worker.postMessage(message([2, [7, 8]], [1, [9]], [2, null], [2, [10]]));
+    worker.postMessage(message([1, [11]]));
+    await Promise.all([one.seen, two.seen]);
+    expect(one).toMatchObject({ received: [[9], [11]], closed: 0 });
+    expect(two).toMatchObject({ received: [[7, 8]], closed: 1 });
+  });
+
+  it('closes every session when the port closes (the worker ended) and refuses new ones', async () => {
+    const { channel: c, worker } = channel();
+    const [one, two] = [recorder(), recorder()];
+    c.open(one);
+    c.open(two);
+    worker.close();
+    await Promise.all([one.seen, two.seen]);
+    expect([one.closed, two.closed]).toEqual([1, 1]);
+    expect(() => c.open(recorder())).toThrow('closed');
+  });
+});

@@ -1,0 +1,120 @@
+import type { MessagePort } from 'node:worker_threads';
+
+/** Frame length that ends a session (either side: the client left, or the worker ended it). */
+export const SESSION_END = -1;
+
+/** Bytes of a frame's header: session id (uint32) and length (int32, {@link SESSION_END} to end it). */
+export const FRAME_HEADER = 8;
+
+/** What a session's owner (a {@link WorkerSession} user) is told. */
+export interface SessionEvents {
+  /** Wire-protocol bytes from the backend (a view: the receiver keeps it as it is). */
+  data(bytes: Buffer): void;
+  /** The session ended from the worker's side, or the worker is gone. */
+  close(): void;
+}
+
+/** One session of the channel, for its socket. */
+export interface WorkerSession {
+  /** Queues frontend bytes; they leave with the other sessions' bytes of this turn of the event loop. */
+  write(bytes: Uint8Array): void;
+  /** Ends the session (the worker rolls back its open transaction). Idempotent. */
+  end(): void;
+}
+
+/**
+ * Every session of the embedded database over ONE `MessagePort`: the bytes all sessions write in
+ * one turn of the event loop leave as one message, and the worker answers each of its turns with
+ * one message. A message per session and direction costs a thread wake-up each (most of the
+ * message passing's CPU); under load one wake-up now carries many sessions' frames.
+ *
+ * A message is a sequence of frames: session id (uint32 BE), length (int32 BE), then that many
+ * bytes; length {@link SESSION_END} ends the session. A session exists from its first frame.
+ * When the port closes (the worker ended), every session is closed and new ones are refused.
+ */
+export class SessionChannel {
+  private readonly sessions = new Map<number, SessionEvents>();
+  private nextId = 1;
+  private outgoing: Array<{ id: number; bytes: Uint8Array | null }> = [];
+  private outgoingLength = 0;
+  private flushScheduled = false;
+  private closed = false;
+
+  /** @param port one end of the channel; the worker holds the other. Unreferenced: the worker keeps the process alive. */
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (message: Uint8Array) => this.receive(message));
+    port.on('close', () => {
+      this.closed = true;
+      const open = [...this.sessions.values()];
+      this.sessions.clear();
+      for (const events of open) events.close();
+    });
+    port.unref();
+  }
+
+  /** Opens a session. @throws Error when the channel is closed (the worker is gone) */
+  open(events: SessionEvents): WorkerSession {
+    if (this.closed) throw new Error('The embedded database channel is closed');
+    const id = this.nextId++;
+    this.sessions.set(id, events);
+    return {
+      write: (bytes) => {
+        if (this.sessions.has(id)) this.queue(id, bytes);
+      },
+      end: () => {
+        if (this.sessions.delete(id)) this.queue(id, null);
+      },
+    };
+  }
+
+  private queue(id: number, bytes: Uint8Array | null): void {
+    this.outgoing.push({ id, bytes });
+    this.outgoingLength += FRAME_HEADER + (bytes?.length ?? 0);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // setImmediate, not nextTick: the queries that answers (and their promise chains) start in
+      // this turn all get written before the message leaves.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.closed || this.outgoing.length === 0) return;
+    // A fresh ArrayBuffer, transferred (a Buffer may be a slice of Node's shared pool).
+    const message = new Uint8Array(this.outgoingLength);
+    const view = new DataView(message.buffer);
+    let offset = 0;
+    for (const { id, bytes } of this.outgoing) {
+      view.setUint32(offset, id);
+      view.setInt32(offset + 4, bytes ? bytes.length : SESSION_END);
+      offset += FRAME_HEADER;
+      if (bytes) {
+        message.set(bytes, offset);
+        offset += bytes.length;
+      }
+    }
+    this.outgoing = [];
+    this.outgoingLength = 0;
+    this.port.postMessage(message, [message.buffer]);
+  }
+
+  private receive(message: Uint8Array): void {
+    const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    for (let offset = 0; offset < message.byteLength;) {
+      const id = view.getUint32(offset);
+      const length = view.getInt32(offset + 4);
+      offset += FRAME_HEADER;
+      const events = this.sessions.get(id);
+      if (length === SESSION_END) {
+        if (events) {
+          this.sessions.delete(id);
+          events.close();
+        }
+        continue;
+      }
+      events?.data(Buffer.from(message.buffer, message.byteOffset + offset, length));
+      offset += length;
+    }
+  }
+}
