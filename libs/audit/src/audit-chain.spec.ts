@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { AuditChainVerifier, canonicalAuditContent, chainHash, GENESIS_HASH } from './audit-chain';
+import { AuditChainVerifier, canonicalAuditContent, chainHash, GENESIS_HASH, hashLink } from './audit-chain';
 import type { AuditRow, NewAuditRow } from './audit.schema';
 
 function record(n: number): NewAuditRow {
@@ -55,6 +55,13 @@ describe('audit hash chain', () => {
     expect(canonicalAuditContent(reordered)).toBe(canonicalAuditContent(r));
     expect(chainHash(GENESIS_HASH, reordered)).toBe(chainHash(GENESIS_HASH, r));
     expect(chainHash(GENESIS_HASH, { ...r, status: 201 })).not.toBe(chainHash(GENESIS_HASH, r));
+  });
+
+  it('a link is hex SHA-256 of the previous hash, a newline and the content as UTF-8 (a fixed vector: stored chains stay valid)', () => {
+    // sha256sum of the same bytes.
+    expect(hashLink(GENESIS_HASH, '{"path":"/\u00e9/\u00fc","n":1}')).toBe(
+      '4cc556fc16900b211e4618d3feb44a5d1d3d31356806f8a99634ba7babb0d37b',
+    );
   });
 
   it('an intact chain verifies across pages', () => {

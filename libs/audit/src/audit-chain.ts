@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { getTableColumns } from 'drizzle-orm';
 import { canonicalJson } from '@platform/http';
 import { auditRecords, type AuditRow, type NewAuditRow } from './audit.schema';
@@ -63,9 +63,12 @@ export function chainHash(prevHash: string, record: NewAuditRow | AuditRow): str
   return hashLink(prevHash, canonicalAuditContent(record));
 }
 
-/** {@link chainHash} of content already in canonical form. */
+/**
+ * {@link chainHash} of content already in canonical form. One-shot `crypto.hash` of the joined
+ * string: the same digest as a Hash object fed the three parts, at about half the CPU (measured).
+ */
 export function hashLink(prevHash: string, canonicalContent: string): string {
-  return createHash('sha256').update(prevHash).update('\n').update(canonicalContent).digest('hex');
+  return hash('sha256', `${prevHash}\n${canonicalContent}`, 'hex');
 }
 
 /** The first link of a chain that does not hold, as reported by `npm run audit:verify`. */

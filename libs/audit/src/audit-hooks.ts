@@ -10,6 +10,7 @@ import {
   type Problem,
 } from '@platform/http';
 import { AppRegistry } from '@platform/feature-apps';
+import { infoLine } from '@platform/logging';
 import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@platform/observability';
 import type { AuditWriter } from './audit-writer';
 import { auditedEventOf, resourceIdOf } from './audited.decorator';
@@ -218,7 +219,9 @@ export function registerAuditHooks(
       errorReason: row.errorReason ?? null,
     });
     // An allow-list of fields: headers, bodies and query strings are never logged (pitfall C23).
-    logger.info(
+    // Built directly, the bytes pino would write (redaction and the line hook included).
+    infoLine(
+      logger,
       {
         requestId: row.requestId,
         traceId: row.traceId,

@@ -1,4 +1,13 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -89,6 +98,25 @@ describe('AuditWal', () => {
     await next.append(entry(row(4)));
     expect(segmentFiles(dir)[0] > files[0]).toBe(true);
     await next.close();
+  });
+
+  it('opens segments with O_DSYNC: each group commit is one synchronous write, on disk when it returns', async () => {
+    const wal = new AuditWal(dir);
+    await wal.append(entry(row(1)));
+    const file = path.join(dir, segmentFiles(dir)[0]);
+    // Linux: the open segment's descriptor and its open flags (octal) as the kernel holds them.
+    const fd = readdirSync('/proc/self/fd').find((n) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${n}`) === file;
+      } catch {
+        return false;
+      }
+    });
+    expect(fd).toBeDefined();
+    const flags = Number.parseInt(/flags:\s*(\d+)/.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1], 8);
+    expect(flags & constants.O_DSYNC).toBe(constants.O_DSYNC);
+    expect(wal.syncs).toBe(1);
+    await wal.close();
   });
 
   it('rejects appends after close', async () => {

@@ -6,3 +6,4 @@ export {
   registerSecretValue,
   unregisterSecretValue,
 } from './logger';
+export { infoLine } from './info-line';
