@@ -18,8 +18,8 @@ interface Entry extends VerifiedToken {
   referenced: boolean;
 }
 
-/** Default of `VERIFIED_TOKEN_CACHE_SIZE`: most tokens remembered at once (about 2 KB each, see docs/performance.md). */
-export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 100_000;
+/** Default of `VERIFIED_TOKEN_CACHE_SIZE`: most tokens remembered at once (about 2.3 KB of heap each with a 730-character token, see docs/performance.md). */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 50_000;
 
 /**
  * A short stand-in for an evicted token: its last 12 characters, from the signature (random to
