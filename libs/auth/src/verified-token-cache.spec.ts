@@ -78,6 +78,17 @@ describe('VerifiedTokenCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('peek (the verifying request itself) does not count as a reuse: a token seen once stays on probation', () => {
+    const { cache, use } = setup(100);
+    cache.set(token('peeked'), principal('peeked'), 'k1');
+    expect(cache.peek(token('peeked'))?.principal.subject).toBe('peeked');
+    cache.set(token('reused'), principal('reused'), 'k1');
+    cache.lookup(token('reused'));
+    for (let i = 0; i < 200; i++) use(`once${i}`);
+    expect(cache.peek(token('peeked'))).toBeUndefined();
+    expect(cache.lookup(token('reused'))).toBeDefined();
+  });
+
   it('never holds more than its capacity', () => {
     const { cache, use } = setup(100);
     for (let i = 0; i < 1000; i++) use(`t${i}`);

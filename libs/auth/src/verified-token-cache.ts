@@ -86,6 +86,15 @@ export class VerifiedTokenCache {
     return entry;
   }
 
+  /**
+   * The entry just remembered for this token by {@link set}, without counting a use (a token seen
+   * once stays on probation) and without the validity checks of {@link lookup}: for the request
+   * that verified it only.
+   */
+  peek(token: string): VerifiedToken | undefined {
+    return this.protectedEntries.get(token) ?? this.probation.get(token);
+  }
+
   set(token: string, principal: Principal, kid: string | undefined): void {
     const keyFingerprint = this.fingerprintOf(principal.issuer, kid);
     // No current key to tie the entry to (keys being replaced, issuer misconfigured): not remembered.
