@@ -18,7 +18,7 @@ interface Entry extends VerifiedToken {
   referenced: boolean;
 }
 
-/** Default of `VERIFIED_TOKEN_CACHE_SIZE`: most tokens remembered at once (about 2.3 KB of heap each with a 730-character token, see docs/performance.md). */
+/** Default of `VERIFIED_TOKEN_CACHE_SIZE`: most tokens remembered at once (about 2.1 KB of heap each with a 730-character token, see docs/performance.md). */
 export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 50_000;
 
 /**

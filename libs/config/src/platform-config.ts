@@ -115,7 +115,7 @@ export interface PlatformConfigValues {
   rateLimitInstances: number;
   /**
    * Most verified tokens remembered at once (`VERIFIED_TOKEN_CACHE_SIZE`, 100-10,000,000, default
-   * 50,000; about 2.3 KB of heap each): a token remembered skips the signature check until it expires.
+   * 50,000; about 2.1 KB of heap each): a token remembered skips the signature check until it expires.
    */
   verifiedTokenCacheSize: number;
   audit: {
