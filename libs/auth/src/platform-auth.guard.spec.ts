@@ -51,8 +51,12 @@ class FakeAccess {
   }
 }
 
-/** The guard with a remembered verification of TOKEN (passport is never reached), one route, budgets in memory. */
-function setup(userBudget = 1000) {
+/**
+ * The guard with a remembered verification of TOKEN (passport is never reached; with
+ * `verifiedBefore` false, passport verifies it on the first request as the strategy does: it
+ * remembers it), one route, budgets in memory.
+ */
+function setup(userBudget = 1000, verifiedBefore = true) {
   const config = {
     oidc: { issuer: ISSUER, audiences: ['api'], clockToleranceSeconds: 0 },
     dpop: { publicOrigin: undefined, requiredForMachinesApps: [] },
@@ -74,7 +78,7 @@ function setup(userBudget = 1000) {
   const policy = new PolicyService(config);
   policy.use(parsePolicy('roles:\n  billing-viewer:\n    permissions: [billing:invoices:read]\n', 'policy.yaml'));
   const cache = new VerifiedTokenCache(config, issuers);
-  cache.set(TOKEN, alice, 'k1');
+  if (verifiedBefore) cache.set(TOKEN, alice, 'k1');
   const access = new FakeAccess();
   const guard = new PlatformAuthGuard(
     new Reflector(),
@@ -87,6 +91,12 @@ function setup(userBudget = 1000) {
     metrics,
     cache,
   );
+  const passport = vi
+    .spyOn(guard as unknown as { passport: (c: unknown, r: unknown, token: string) => Promise<Principal> }, 'passport')
+    .mockImplementation((_context, _request, token) => {
+      cache.set(token, alice, 'k1');
+      return Promise.resolve(alice);
+    });
   const handler = () => undefined;
   Reflect.defineMetadata(ROUTE_POLICY, READ, handler);
   const call = () => {
@@ -114,7 +124,7 @@ function setup(userBudget = 1000) {
     }
     return { outcome, state: request.platform, headers };
   };
-  return { guard, policy, access, limits, call, send };
+  return { guard, policy, access, limits, call, send, passport };
 }
 
 describe('PlatformAuthGuard: a bearer token already allowed on a route', () => {
@@ -136,6 +146,20 @@ describe('PlatformAuthGuard: a bearer token already allowed on a route', () => {
       required: ['billing:invoices:read'],
       principal: { subject: 'alice', boundRoles: ['billing-viewer'] },
     });
+    expect(headers.ratelimit).toMatch(/^"platform\.user";r=998;t=\d+$/);
+  });
+
+  it('a token verified by passport in its first request takes the one synchronous step from its second', async () => {
+    const { policy, call, send, passport } = setup(1000, false);
+    const first = await send();
+    expect(first.outcome).toBe(true);
+    expect(passport).toHaveBeenCalledTimes(1);
+    const decide = vi.spyOn(policy, 'decide');
+    const { result, request, headers } = call();
+    expect(result()).toBe(true);
+    expect(decide).not.toHaveBeenCalled();
+    expect(passport).toHaveBeenCalledTimes(1);
+    expect(request.platform).toMatchObject({ decision: 'allow', reason: 'permission_granted' });
     expect(headers.ratelimit).toMatch(/^"platform\.user";r=998;t=\d+$/);
   });
 

@@ -119,8 +119,9 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   }
 
   /**
-   * Every step, in order (see the class). A plain bearer token verified earlier and allowed here
-   * is noted ({@link rememberAllow}), so that its next requests take {@link admitKnown}.
+   * Every step, in order (see the class). A plain bearer token remembered as verified (earlier, or
+   * by passport in this request) and allowed here is noted ({@link rememberAllow}), so that its
+   * next requests take {@link admitKnown}.
    */
   private async admit(
     context: ExecutionContext,
@@ -140,8 +141,11 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       credential,
       verified,
     );
-    const charge = verified
-      ? chargeOf(verified, app, budgetKindOf(token), budgetKeyOf(token), budgetId)
+    // A plain bearer token verified by this very request (by passport, just now) is noted as well,
+    // so that its next request already takes the known-allow step; its budget key is hashed once.
+    const remembered = verified ?? (presented.scheme === 'Bearer' ? this.cache.peek(presented.token) : undefined);
+    const charge = remembered
+      ? chargeOf(remembered, app, budgetKindOf(token), budgetKeyOf(token), budgetId)
       : { app, kind: budgetKindOf(token), key: budgetKeyOf(token) };
     this.unwrap(state, await this.spend(reply, charge));
     // Read before the steps that read them: a change made meanwhile is seen by the next request.
@@ -151,7 +155,7 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     const principal = withRoleBindings(this.access, client.principal);
     state.principal = principal;
     const allowed = this.unwrap(state, decide(this.policy, route, principal, client.notGranted, presented.scheme));
-    if (verified) rememberAllow(verified, route, charge as Required<BudgetCharge>, inputs, principal, allowed);
+    if (remembered) rememberAllow(remembered, route, charge as Required<BudgetCharge>, inputs, principal, allowed);
     recordGuardDecision(state, 'allow', allowed);
     this.events.authenticated(principal);
     return true;

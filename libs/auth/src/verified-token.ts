@@ -11,8 +11,11 @@ export interface VerifiedToken {
   readonly principal: Principal;
   /** The principal's budget identity, hashed (`budgetId(budgetKeyOf(principal))`): hashed once per token, not per request. */
   budgetId?: string;
-  /** Allows the guard decided for this token, by route (`pipeline/known-allow.ts`). */
-  allowed?: KnownAllows;
+  /**
+   * Allows the guard decided for this token (`pipeline/known-allow.ts`): the one allow while the
+   * token was allowed on one route only (most tokens: no Map of ~300 bytes each), else by route.
+   */
+  allowed?: KnownAllow | KnownAllows;
 }
 
 /** The versions of what a decision read beyond the token: the access state and the policy. */
@@ -29,6 +32,8 @@ export interface DecisionInputs {
  * configuration and {@link DecisionInputs}. Only the budget is spent again on each request.
  */
 export interface KnownAllow {
+  /** The route policy it was decided for. */
+  route: RoutePolicy;
   inputs: DecisionInputs;
   /** The feature app the route belongs to, and the budget the principal spends in it (hashed key). */
   charge: Required<BudgetCharge>;

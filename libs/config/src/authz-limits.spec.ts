@@ -27,4 +27,14 @@ describe('token lifetime cap and rate-limit instances (configuration)', () => {
       );
     }
   });
+
+  it('VERIFIED_TOKEN_CACHE_SIZE defaults to 50,000 and must be an integer from 100 to 10,000,000', () => {
+    expect(parsePlatformConfig({}).verifiedTokenCacheSize).toBe(50_000);
+    expect(parsePlatformConfig({ VERIFIED_TOKEN_CACHE_SIZE: '250000' }).verifiedTokenCacheSize).toBe(250_000);
+    for (const value of ['0', '99', '-5', 'many', '1.5', '10000001']) {
+      expect(() => parsePlatformConfig({ VERIFIED_TOKEN_CACHE_SIZE: value })).toThrow(
+        /VERIFIED_TOKEN_CACHE_SIZE must be an integer between 100 and 10000000/,
+      );
+    }
+  });
 });

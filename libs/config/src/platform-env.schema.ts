@@ -105,6 +105,7 @@ export class PlatformEnv {
   @EnvInt(10, 10_000) REDIS_COMMAND_TIMEOUT_MS?: number;
   @IsOptional() @IsString() RATE_LIMITS_FILE?: string;
   @EnvInt(1, 1000) RATE_LIMIT_INSTANCES?: number;
+  @EnvInt(100, 10_000_000) VERIFIED_TOKEN_CACHE_SIZE?: number;
 
   @EnvInt(1, 10_000) AUDIT_BATCH_SIZE?: number;
   @EnvInt(1, 60_000) AUDIT_FLUSH_INTERVAL_MS?: number;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlatformConfig } from '@platform/config';
 import { PlatformMetrics } from '@platform/observability';
 import { RedisService } from './redis.service';
-import { SharedCounters, SYNC_INTERVAL_MS } from './shared-counters';
+import { MEMORY_KEYS_LIMIT, SharedCounters, SYNC_INTERVAL_MS } from './shared-counters';
 
 const MINUTE = 60_000;
 
@@ -26,6 +26,18 @@ describe('SharedCounters in memory (no REDIS_URL)', () => {
     await c.hit('k', MINUTE, t, 10);
     expect(c.hitNow('k', MINUTE, t + 1, 10)).toEqual({ current: 2, previous: 0, shared: false });
     expect(await c.hit('k', MINUTE, t + 2, 10)).toEqual({ current: 3, previous: 0, shared: false });
+  });
+
+  it('at the key bound, forgets keys idle since an earlier window, never the count of a key counting now', () => {
+    const c = counters();
+    const t = 1000 * MINUTE;
+    // Counted first, then again in the next window: it must survive the keys that stay idle.
+    c.hitNow('active', MINUTE, t, 1000);
+    for (let i = 1; i < MEMORY_KEYS_LIMIT; i++) c.hitNow(`idle-${i}`, MINUTE, t, 1000);
+    c.hitNow('active', MINUTE, t + MINUTE, 1000);
+    c.hitNow('active', MINUTE, t + MINUTE, 1000);
+    for (let i = 0; i < 1000; i++) c.hitNow(`new-${i}`, MINUTE, t + MINUTE, 1000);
+    expect(c.hitNow('active', MINUTE, t + MINUTE, 1000)).toEqual({ current: 3, previous: 1, shared: false });
   });
 
   it('a key is new once within its time to live, and again after it', async () => {

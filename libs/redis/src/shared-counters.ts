@@ -275,7 +275,8 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Counts one in this instance's memory. A key this instance last saw shared (Redis just became
+   * Counts one in this instance's memory. Keys are ordered by the window they last counted in (the
+   * oldest first), so that at {@link MEMORY_KEYS_LIMIT} the key forgotten is one idle longest. A key this instance last saw shared (Redis just became
    * unreachable) starts from its share of the last shared counts, so that what every instance
    * spent before the outage is not spent again (see {@link seedOf}).
    */
@@ -290,6 +291,10 @@ export class SharedCounters implements OnModuleInit, OnApplicationShutdown {
       entry.previous = Math.max(seed.previous, entry.window === window - 1 ? entry.current : 0);
       entry.current = seed.current;
       entry.window = window;
+      // Moved to the back once per window (not per hit): the bound above then forgets the keys
+      // idle longest, whose windows are over, not a key counting now (that would reset its budget).
+      this.windows.delete(key);
+      this.windows.set(key, entry);
     } else if (view !== undefined) {
       // A second outage in one window: what was shared in between counts too.
       const seed = this.seedOf(window, view);

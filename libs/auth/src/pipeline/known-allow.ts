@@ -24,7 +24,13 @@ export function knownAllow(
   accessVersion: number,
   policyVersion: number,
 ): KnownAllow | undefined {
-  const known = token.allowed?.get(route);
+  const allowed = token.allowed;
+  const known =
+    allowed === undefined || allowed instanceof Map
+      ? allowed?.get(route)
+      : allowed.route === route
+        ? allowed
+        : undefined;
   if (
     known === undefined ||
     known.inputs.access !== accessVersion ||
@@ -50,9 +56,19 @@ export function rememberAllow(
   reason: AllowReason,
 ): void {
   if (token.principal.boundKeyThumbprint !== null) return;
-  let allowed = token.allowed;
-  if (allowed === undefined || allowed.size >= MAX_ROUTES_PER_TOKEN) token.allowed = allowed = new Map();
-  allowed.set(route, { inputs, charge, principal, reason });
+  const known: KnownAllow = { route, inputs, charge, principal, reason };
+  const allowed = token.allowed;
+  // One route: the allow itself; a second route turns it into a Map by route.
+  if (allowed === undefined || (!(allowed instanceof Map) && allowed.route === route)) token.allowed = known;
+  else if (!(allowed instanceof Map))
+    token.allowed = new Map([
+      [allowed.route, allowed],
+      [route, known],
+    ]);
+  else {
+    if (allowed.size >= MAX_ROUTES_PER_TOKEN) allowed.clear();
+    allowed.set(route, known);
+  }
 }
 
 /** The budget a principal's requests spend in `app`, its key hashed once per token. */
