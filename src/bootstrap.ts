@@ -240,8 +240,7 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
       genReqId: requestIdFrom,
       // Which proxies' X-Forwarded-* headers are believed (client address for anonymous rate
       // limits, scheme and host for DPoP's htu): none unless TRUST_PROXY names them.
-      // A hop count is still honoured at run time (fastify 5.12 lib/request.js); its typings dropped `number`.
-      trustProxy: config.trustProxy as boolean | string | string[],
+      trustProxy: trustedProxies(config.trustProxy),
       bodyLimit: config.bodyLimitBytes,
       // During a graceful close, requests already on open connections are served (and audited)
       // rather than answered 503 outside the audit hooks; new connections are refused.
@@ -361,4 +360,16 @@ export async function startPlatform(options: StartOptions = {}): Promise<Running
     await devIdp?.close();
     throw err;
   }
+}
+
+/**
+ * Fastify's `trustProxy` for the configured proxies: addresses as they are; a hop count `n` as the
+ * function trusting the `n` closest hops (Fastify 5.12 fails closed on a bare number: it would
+ * trust none), the meaning proxy-addr gives a number.
+ */
+function trustedProxies(
+  trust: false | number | string[],
+): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== 'number') return trust;
+  return (_address, hop) => hop < trust;
 }

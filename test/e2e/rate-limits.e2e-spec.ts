@@ -162,6 +162,21 @@ describe('TRUST_PROXY', () => {
     }
   });
 
+  it('TRUST_PROXY as a hop count (1: the closest proxy) believes that hop: client address and forwarded scheme', async () => {
+    const platform = await TestPlatform.start({ RATE_LIMITS_FILE: SMALL, TRUST_PROXY: '1' });
+    try {
+      const response = await platform.request('GET', '/billing/invoices', {
+        headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' },
+      });
+      expect(response.status).toBe(401);
+      expect(await platform.auditOf(response.requestId)).toMatchObject({ clientIp: '198.51.100.7' });
+      // HSTS is sent only over HTTPS: the forwarded scheme was believed.
+      expect(response.headers.get('strict-transport-security')).toContain('max-age=');
+    } finally {
+      await platform.close();
+    }
+  });
+
   it('TRUST_PROXY=true is refused: it would believe any client', async () => {
     await expect(TestPlatform.start({ TRUST_PROXY: 'true' })).rejects.toThrow(/TRUST_PROXY=true/);
   });

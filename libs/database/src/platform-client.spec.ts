@@ -282,12 +282,16 @@ describe.each(targets)('platformClient on %s', (_, open) => {
     }
   });
 
-  it('prepares an INSERT with parameters on its third execution: rows, fields and row mode as pg gives them', async () => {
+  it('prepares an INSERT with parameters on its third execution: results as pg gives them, described once', async () => {
     await plain.query(`create table ${table('auto')} (id int, tz timestamptz, jb jsonb, texts text[])`);
     const parses = vi.spyOn(wire(ours), 'parse');
     const describes = vi.spyOn(wire(ours), 'describe');
-    const text = `insert into ${table('auto')} values ($1, $2, $3, $4) returning id, tz, jb, texts, id as "same", jb as "same"`;
+    const text = `insert into ${table('auto')} values ($1, $2, $3, $4)`;
     const values = (id: number) => [id, new Date('2026-01-02T03:04:05.678Z'), { a: [1, id] }, ['x', null]];
+    const namedParses = (sent: string) =>
+      parses.mock.calls
+        .map(([message]) => message as { name?: string; text: string })
+        .filter((message) => message.text === sent && message.name);
     try {
       for (const rowMode of [undefined, 'array' as const]) {
         const config = rowMode ? { text: `${text} -- ${rowMode}`, rowMode } : { text };
@@ -295,31 +299,69 @@ describe.each(targets)('platformClient on %s', (_, open) => {
           const expected = await plain.query(config, values(n));
           const result = await ours.query(config, values(n));
           expect(result.rows).toEqual(expected.rows);
-          expect(result.fields).toEqual(expected.fields);
           expect(result).toMatchObject({ command: 'INSERT', rowCount: 1 });
         }
-        const named = parses.mock.calls
-          .map(([message]) => message as { name?: string; text: string })
-          .filter((message) => message.text === config.text && message.name);
         // Unnamed twice (pg's path), then parsed once under its own name; described once from then on.
+        const named = namedParses(config.text);
         expect(named).toHaveLength(1);
         expect(named[0].name).toMatch(/^platform_auto_\d+$/);
       }
       expect(describes).toHaveBeenCalledTimes(2 * 2 + 2);
-      // A SELECT (its generic plan may not fit other data) and a text without parameters (the simple
-      // protocol, where it may hold several statements): never named.
-      for (let n = 0; n < 4; n++) {
-        expect((await ours.query(`select id from ${table('auto')} where id = $1 limit 1`, [n])).rows).toEqual([
-          { id: n },
-        ]);
-        const results = (await ours.query(`insert into ${table('auto')} (id) values (9); select 1 as one`)) as unknown;
-        expect(results).toHaveLength(2);
-      }
-      expect(parses.mock.calls.filter(([message]) => (message as { name?: string }).name)).toHaveLength(2);
+      const stored = await plain.query(`select jb, texts from ${table('auto')} where id = 4`);
+      expect(stored.rows).toEqual([
+        { jb: { a: [1, 4] }, texts: ['x', null] },
+        { jb: { a: [1, 4] }, texts: ['x', null] },
+        { jb: { a: [1, 4] }, texts: ['x', null] },
+        { jb: { a: [1, 4] }, texts: ['x', null] },
+      ]);
+      // A column's type changes under it: no result type to change, the statement goes on running.
+      await plain.query(`alter table ${table('auto')} alter column id type bigint`);
+      expect((await ours.query(text, values(7))).rowCount).toBe(1);
     } finally {
       parses.mockRestore();
       describes.mockRestore();
       await plain.query(`drop table ${table('auto')}`);
+    }
+  });
+
+  it('never names an INSERT ... RETURNING, a SELECT, or a text without parameters', async () => {
+    await plain.query(`create table ${table('unnamed')} (id int)`);
+    const parses = vi.spyOn(wire(ours), 'parse');
+    try {
+      for (let n = 0; n < 4; n++) {
+        // RETURNING: a column type change would make a prepared one fail (0A000) where pg's runs.
+        expect((await ours.query(`insert into ${table('unnamed')} values ($1) returning id`, [n])).rows).toEqual([
+          { id: n },
+        ]);
+        // A SELECT's generic plan may not fit other data.
+        expect((await ours.query(`select id from ${table('unnamed')} where id = $1`, [n])).rows).toEqual([{ id: n }]);
+        // The simple protocol, where a text may hold several statements.
+        const results = (await ours.query(`insert into ${table('unnamed')} values (9); select 1 as one`)) as unknown;
+        expect(results).toHaveLength(2);
+      }
+      expect(parses.mock.calls.filter(([message]) => (message as { name?: string }).name)).toHaveLength(0);
+    } finally {
+      parses.mockRestore();
+      await plain.query(`drop table ${table('unnamed')}`);
+    }
+  });
+
+  it("describes drizzle's unprepared INSERT once named, though drizzle sends new type parsers with every query", async () => {
+    const rows = pgTable(table('drizzle_auto'), { id: integer('id'), note: text('note') });
+    await plain.query(`create table ${table('drizzle_auto')} (id int, note text)`);
+    const parses = vi.spyOn(wire(ours), 'parse');
+    const describes = vi.spyOn(wire(ours), 'describe');
+    try {
+      const db = drizzle(ours);
+      for (let n = 0; n < 10; n++) await db.insert(rows).values({ id: n, note: `n${n}` });
+      expect(parses.mock.calls.filter(([message]) => (message as { name?: string }).name)).toHaveLength(1);
+      // Twice by pg's unnamed path, once when named.
+      expect(describes).toHaveBeenCalledTimes(3);
+      expect((await plain.query(`select count(*)::int as n from ${table('drizzle_auto')}`)).rows).toEqual([{ n: 10 }]);
+    } finally {
+      parses.mockRestore();
+      describes.mockRestore();
+      await plain.query(`drop table ${table('drizzle_auto')}`);
     }
   });
 
@@ -334,12 +376,14 @@ describe.each(targets)('platformClient on %s', (_, open) => {
     try {
       const parses = vi.spyOn(wire(limited), 'parse');
       for (const k of [1, 2, 3]) {
-        const inserted = await limited.query(
-          `insert into ${table('automax')} values ($1::int + ${k}) returning n`,
-          [1],
-        );
-        expect(inserted.rows).toEqual([{ n: 1 + k }]);
+        const inserted = await limited.query(`insert into ${table('automax')} values ($1::int + ${k})`, [1]);
+        expect(inserted.rowCount).toBe(1);
       }
+      expect((await plain.query(`select n from ${table('automax')} order by n`)).rows).toEqual([
+        { n: 2 },
+        { n: 3 },
+        { n: 4 },
+      ]);
       const names = parses.mock.calls.map(([message]) => (message as { name?: string }).name).filter(Boolean);
       expect(names).toEqual([`${prefix}1`, `${prefix}2`]);
       const unnamed = vi.spyOn(wire(off), 'parse');

@@ -32,13 +32,21 @@ function routable(client: Client, config: unknown, values: unknown, callback: un
 }
 
 /**
- * Only INSERTs are prepared automatically: their plan does not depend on the parameters' values, so
+ * Only INSERTs without RETURNING are prepared automatically: their plan does not depend on the parameters' values, so
  * a cached generic plan costs nothing. A SELECT, UPDATE or DELETE whose generic plan was chosen on
  * other data (a table then small, a skewed tenant) can be many times slower than a custom plan
  * (measured: a keyset SELECT on a growing table, 3x the latency): those are prepared where their
  * author decided it (drizzle's `.prepare(name)`).
  */
 const INSERT = /^\s*insert\s/i;
+
+/**
+ * An INSERT that returns rows is not prepared automatically: after a column's type changes under a
+ * prepared statement, PostgreSQL refuses it ("cached plan must not change result type", once per
+ * connection, aborting the transaction) where an unnamed one just runs. Without RETURNING there is
+ * no result type to change.
+ */
+const RETURNING = /\breturning\b/i;
 
 /**
  * An INSERT with parameters that may run as a named statement once repeated: a config of
@@ -59,7 +67,7 @@ function autoPreparable(
   const c = config as Record<string, unknown>;
   if (c.name || typeof c.text !== 'string' || (c.rowMode !== undefined && c.rowMode !== 'array')) return undefined;
   for (const key in c) if (!ROUTED_KEYS.has(key)) return undefined;
-  if (!INSERT.test(c.text)) return undefined;
+  if (!INSERT.test(c.text) || RETURNING.test(c.text)) return undefined;
   const params = Array.isArray(values) ? values : c.values;
   if (!Array.isArray(params) || params.length === 0) return undefined;
   if (values !== undefined && typeof values !== 'function' && !Array.isArray(values)) return undefined;
@@ -74,8 +82,8 @@ function autoPreparable(
  * mode, what drizzle's `.prepare(name)` sends (`{ name, text, rowMode: 'array', types }` with the
  * parameters), run as Bind + Execute + Sync once their row description is known on the backend,
  * their rows parsed with column parsers built once (see {@link PreparedArrayQuery}). An unnamed
- * INSERT with parameters (drizzle's unprepared inserts, upserts, the audit chain's
- * batches; INSERTs only, see {@link INSERT}) runs the same way from its third execution on a backend, under a name of its own
+ * INSERT with parameters and without RETURNING (drizzle's unprepared inserts and upserts, the
+ * audit chain's batches; see {@link INSERT} and {@link RETURNING}) runs the same way from its third execution on a backend, under a name of its own
  * (`platform_auto_<n>`; see {@link StatementCache.autoName}), in the row mode it asked for. Every
  * other query is pg's own. Results are pg's (`{ rows, fields, rowCount, command }`, rows as arrays),
  * errors too (the same `DatabaseError`, connection loss and query_timeout handling).

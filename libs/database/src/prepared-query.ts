@@ -42,17 +42,19 @@ export class StatementCache {
 
   /**
    * The name an unnamed statement with parameters runs under: undefined until it has been
-   * executed `autoPrepare.after` times (and once `autoPrepare.max` texts are named: one-off texts,
-   * such as multi-row VALUES lists of every length, never fill the backend).
+   * executed `autoPrepare.after` times, once `autoPrepare.max` texts are named, and for texts
+   * longer than {@link AUTO_PREPARE_MAX_TEXT} (one-off texts, such as multi-row VALUES lists of
+   * every length, never fill the backend; at most `4 * max` texts are counted at once).
    */
   autoName(text: string): string | undefined {
     const named = this.autoNames.get(text);
     if (named !== undefined || this.autoPrepare.after <= 0) return named;
-    if (this.autoNames.size >= this.autoPrepare.max) return undefined;
+    if (this.autoNames.size >= this.autoPrepare.max || text.length > AUTO_PREPARE_MAX_TEXT) return undefined;
     const count = (this.executions.get(text) ?? 0) + 1;
     if (count < this.autoPrepare.after) {
-      // Counting stops for new texts once many are counted (a workload of unique texts).
-      if (count > 1 || this.executions.size < this.autoPrepare.max * 4) this.executions.set(text, count);
+      // One-off texts must not pile up (nor stop the counting for good): start over when many are counted.
+      if (count === 1 && this.executions.size >= this.autoPrepare.max * 4) this.executions.clear();
+      this.executions.set(text, count);
       return undefined;
     }
     this.executions.delete(text);
@@ -67,6 +69,9 @@ export class StatementCache {
  * Parse, planning reuses the plan cache, Describe is skipped); at most 200 texts per backend.
  */
 export const AUTO_PREPARE = { after: 3, max: 200 } as const;
+
+/** Longest text (characters) prepared automatically: a long text is a one-off (a long VALUES list), and each is held twice. */
+export const AUTO_PREPARE_MAX_TEXT = 4096;
 
 /** The part of pg's `Connection` (pg 8.x, lib/connection.js) a submittable drives. */
 export interface PgConnection {
@@ -98,6 +103,20 @@ export interface ArrayResult {
  * execution) and "prepared statement does not exist" (DEALLOCATE, DISCARD).
  */
 const REPREPARE_CODES = new Set(['0A000', '26000']);
+
+/**
+ * Whether `types` parses the described columns with the very parsers kept: the same type parsers
+ * object, or another giving the same functions (drizzle builds a `types` object per unprepared
+ * query; each PGlite client has its own defaults). A statement without columns needs none.
+ */
+function sameParsers(described: Described, types: TypeParsers): boolean {
+  if (described.types === types) return true;
+  const { fields, parsers } = described;
+  for (let i = 0; i < fields.length; i++) {
+    if (types.getTypeParser(fields[i].dataTypeID, fields[i].format || 'text') !== parsers[i]) return false;
+  }
+  return true;
+}
 
 const COMMAND = /^([A-Za-z]+)(?: (\d+))?(?: (\d+))?/;
 
@@ -154,7 +173,7 @@ export class PreparedArrayQuery {
       return new Error(`Prepared statements must be unique - '${name}' was used for a different statement`);
     }
     let described = this.cache.described.get(name);
-    if (described && (described.text !== text || described.types !== this.types)) described = undefined;
+    if (described && (described.text !== text || !sameParsers(described, this.types))) described = undefined;
     const reprepare = this.cache.stale.delete(name);
     connection.stream.cork?.();
     try {
