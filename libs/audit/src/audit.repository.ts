@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { and, asc, count, desc, eq, gt, gte, lt, sql, type SQL } from 'drizzle-orm';
-import { DatabaseService, executeNamed, type Db } from '@platform/database';
+import { DatabaseService, type Db } from '@platform/database';
 import { canonicalAuditContent, GENESIS_HASH, hashLink } from './audit-chain';
 import { auditRecords, type AuditOutcome, type AuditRow, type NewAuditRow } from './audit.schema';
 
@@ -84,17 +84,19 @@ export class AuditRepository {
     const outboxLimit = options.outbox ?? 0;
     if (rows.length === 0 && outboxLimit === 0) return { inserted: 0, moved: [] };
     return this.writes.transaction(async (tx) => {
-      // Responses may wait for this transaction (durable before response): each round trip counts.
-      await takeChainLock(tx, options.timeoutMs);
+      // The server gives up too (a client-side timeout alone would leave the lock held). One round
+      // trip: the target list is evaluated in order, so the lock wait already obeys lock_timeout
+      // (statement_timeout applies from the next statement on). The response of every request
+      // waits for this transaction (durable before response): each round trip counts.
+      const limit = `${options.timeoutMs}ms`;
+      await tx.execute(
+        sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
+      );
       // One round trip: the ids already stored (only records that may have been written before,
       // i.e. replayed from the journal, are looked up), the hash the chain continues from, and the
       // outbox rows taken (deleted here, inserted below: moved exactly once, or not at all).
       const ids = options.mayBeStored ? rows.map((r) => r.recordId) : [];
-      // Named (prepared once per connection): run for every batch, planned the same whatever the values.
-      const known = await executeNamed<{ value: string; what: string; record: unknown; ord: string | number }>(
-        tx,
-        'audit_chain_head',
-        sql`
+      const known = (await tx.execute(sql`
         with taken as (
           delete from audit_outbox where id in (select id from audit_outbox order by id limit ${outboxLimit} for update skip locked)
           returning id, record)
@@ -102,8 +104,9 @@ export class AuditRepository {
         union all
         (select hash, 'last', null::jsonb, 0::bigint from audit_records where hash is not null order by id desc limit 1)
         union all
-        select null, 'outbox', record, id from taken`,
-      );
+        select null, 'outbox', record, id from taken`)) as {
+        rows: Array<{ value: string; what: string; record: unknown; ord: string | number }>;
+      };
       const seen = new Set(known.rows.filter((r) => r.what === 'stored').map((r) => r.value));
       const moved = known.rows
         .filter((r) => r.what === 'outbox')
@@ -135,7 +138,10 @@ export class AuditRepository {
    */
   async takeOldestOutboxRecord(timeoutMs: number): Promise<NewAuditRow | undefined> {
     return this.writes.transaction(async (tx) => {
-      await takeChainLock(tx, timeoutMs);
+      const limit = `${timeoutMs}ms`;
+      await tx.execute(
+        sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
+      );
       const result = (await tx.execute(sql`
         delete from audit_outbox where id = (select id from audit_outbox order by id limit 1)
         returning record`)) as { rows: Array<{ record: unknown }> };
@@ -205,21 +211,6 @@ export class AuditRepository {
       .orderBy(asc(auditRecords.id))
       .limit(limit);
   }
-}
-
-/**
- * Bounds the transaction by `timeoutMs` (milliseconds; the server gives up too, a client-side
- * timeout alone would leave the lock held) and takes the chain lock, in one round trip: the target
- * list is evaluated in order, so the lock wait already obeys lock_timeout (statement_timeout
- * applies from the next statement on). A named statement: it runs for every batch.
- */
-async function takeChainLock(tx: Db, timeoutMs: number): Promise<void> {
-  const limit = `${timeoutMs}ms`;
-  await executeNamed(
-    tx,
-    'audit_chain_lock',
-    sql`select set_config('lock_timeout', ${limit}, true), set_config('statement_timeout', ${limit}, true), pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK})`,
-  );
 }
 
 /** An outbox record as stored (jsonb: dates as ISO strings, which hash and insert as the Date did). */

@@ -2,4 +2,3 @@
 export { DatabaseModule } from './database.module';
 export { lockFolder, type Db, DATABASE_PASSWORD, DatabaseService } from './database.service';
 export { olderThan } from './cursor';
-export { executeNamed } from './named-query';

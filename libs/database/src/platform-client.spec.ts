@@ -151,21 +151,16 @@ describe.each(targets)('platformClient on %s', (_, open) => {
     }
   });
 
-  it('runs a named statement with object rows as pg does (described once); routes unnamed SELECTs to pg', async () => {
+  it('routes everything else to pg: object rows, unnamed statements, row limits', async () => {
     const describes = vi.spyOn(wire(ours), 'describe');
     try {
       const name = statement('objects');
-      const text = 'select 1 as one, $1::text as label, 2 as one';
-      const expected = await plain.query({ name, text }, ['x']);
       for (let n = 0; n < 2; n++) {
-        const result = await ours.query({ name, text }, ['x']);
-        expect(result.rows).toEqual(expected.rows);
-        expect(result.rows).toEqual([{ one: 2, label: 'x' }]);
-        expect(result.fields).toEqual(expected.fields);
+        expect((await ours.query({ name, text: 'select 1 as one' })).rows).toEqual([{ one: 1 }]);
         expect((await ours.query({ text: 'select $1::int as n', rowMode: 'array' }, [n])).rows).toEqual([[n]]);
       }
-      // Ours described the named statement once; pg's Query described the unnamed one every time.
-      expect(describes).toHaveBeenCalledTimes(1 + 2);
+      // pg's Query describes every time: all four went its way.
+      expect(describes).toHaveBeenCalledTimes(4);
     } finally {
       describes.mockRestore();
     }

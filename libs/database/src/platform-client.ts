@@ -16,12 +16,11 @@ interface RoutedConfig {
   values?: unknown[];
 }
 
-/** Whether `config` is a named statement (rows as arrays or objects) that {@link PreparedArrayQuery} runs as pg would. */
+/** Whether `config` is a named statement in array row mode that {@link PreparedArrayQuery} runs as pg would. */
 function routable(client: Client, config: unknown, values: unknown, callback: unknown): config is RoutedConfig {
   if (config === null || typeof config !== 'object') return false;
   const c = config as Record<string, unknown>;
-  if (typeof c.name !== 'string' || c.name === '' || typeof c.text !== 'string') return false;
-  if (c.rowMode !== undefined && c.rowMode !== 'array') return false;
+  if (typeof c.name !== 'string' || c.name === '' || typeof c.text !== 'string' || c.rowMode !== 'array') return false;
   for (const key in c) if (!ROUTED_KEYS.has(key)) return false;
   if (c.values !== undefined && !Array.isArray(c.values)) return false;
   if (values !== undefined && typeof values !== 'function' && !Array.isArray(values)) return false;
@@ -105,14 +104,7 @@ export function platformClient(shared?: StatementCache): typeof Client {
     const clientTypes = (this as unknown as { _types: TypeParsers })._types;
     if (routable(this, config, values, callback)) {
       const params = Array.isArray(values) ? values : config.values;
-      submittable = new PreparedArrayQuery(
-        config.name,
-        config.text,
-        params,
-        config.types ?? clientTypes,
-        statements,
-        (config as { rowMode?: string }).rowMode !== 'array',
-      );
+      submittable = new PreparedArrayQuery(config.name, config.text, params, config.types ?? clientTypes, statements);
     } else {
       const unnamed = autoPreparable(this, config, values, callback);
       const name = unnamed && statements.autoName(unnamed.text);
