@@ -15,26 +15,13 @@ import { PlatformAuthGuard } from './platform-auth.guard';
 import { parsePolicy } from './policy/policy-document';
 import { PolicyService } from './policy/policy.service';
 import type { Principal } from './principal';
+import { SAMPLE_ISSUER, samplePrincipal } from './principal.testing';
 import { ROUTE_POLICY, type RoutePolicy } from './route-policy';
 import { VerifiedTokenCache } from './verified-token-cache';
 
-const ISSUER = 'https://issuer.example';
+const ISSUER = SAMPLE_ISSUER;
 const TOKEN = 'header.payload.signature';
-const alice: Principal = {
-  subject: 'alice',
-  type: 'user',
-  tenant: 't1',
-  roles: [],
-  boundRoles: [],
-  scopes: [],
-  clientId: 'web',
-  issuer: ISSUER,
-  expiresAt: 4_000_000_000,
-  tokenId: null,
-  actors: [],
-  boundKeyThumbprint: null,
-  claims: {},
-};
+const alice: Principal = samplePrincipal();
 const READ: RoutePolicy = { kind: 'permissions', permissions: ['billing:invoices:read'], tenant: 'required' };
 
 /** The access state the guard reads, changed the way a reload changes it (a new version). */

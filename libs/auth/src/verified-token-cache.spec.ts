@@ -2,24 +2,11 @@ import type { PlatformConfig } from '@platform/config';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IssuerRegistry } from './issuer-registry';
 import type { Principal } from './principal';
+import { SAMPLE_ISSUER, samplePrincipal } from './principal.testing';
 import { DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, VerifiedTokenCache } from './verified-token-cache';
 
-const ISSUER = 'https://issuer.example';
-const principal = (subject: string, expiresAt = 4_000_000_000): Principal => ({
-  subject,
-  type: 'user',
-  tenant: 't1',
-  roles: [],
-  boundRoles: [],
-  scopes: [],
-  clientId: 'web',
-  issuer: ISSUER,
-  expiresAt,
-  tokenId: null,
-  actors: [],
-  boundKeyThumbprint: null,
-  claims: {},
-});
+const ISSUER = SAMPLE_ISSUER;
+const principal = (subject: string, expiresAt = 4_000_000_000): Principal => samplePrincipal({ subject, expiresAt });
 /** A distinct token per name, shaped like a JWS (the cache remembers evicted ones by their last characters). */
 const token = (name: string) => `header.payload-${name}.signature-${name.padStart(12, '0')}`;
 
