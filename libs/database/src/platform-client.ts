@@ -21,11 +21,20 @@ function routable(client: Client, config: unknown, values: unknown, callback: un
   if (config === null || typeof config !== 'object') return false;
   const c = config as Record<string, unknown>;
   if (typeof c.name !== 'string' || c.name === '' || typeof c.text !== 'string' || c.rowMode !== 'array') return false;
-  for (const key in c) if (!ROUTED_KEYS.has(key)) return false;
   if (c.values !== undefined && !Array.isArray(c.values)) return false;
+  return plainCall(client, c, values, callback);
+}
+
+/**
+ * Whether a call carries nothing but what {@link PreparedArrayQuery} handles: a config of
+ * {@link ROUTED_KEYS} only, parameters as an array (or a callback in their place), a function as
+ * callback, on a client that is neither pipelined nor binary (pg's own Query is what those are
+ * written against).
+ */
+function plainCall(client: Client, c: Record<string, unknown>, values: unknown, callback: unknown): boolean {
+  for (const key in c) if (!ROUTED_KEYS.has(key)) return false;
   if (values !== undefined && typeof values !== 'function' && !Array.isArray(values)) return false;
   if (callback !== undefined && typeof callback !== 'function') return false;
-  // Pipelined and binary clients: pg's own path (its Query is what they are written against).
   const flags = client as unknown as { pipeline?: unknown; binary?: unknown };
   return !flags.pipeline && !flags.binary;
 }
@@ -65,14 +74,9 @@ function autoPreparable(
   if (config === null || typeof config !== 'object') return undefined;
   const c = config as Record<string, unknown>;
   if (c.name || typeof c.text !== 'string' || (c.rowMode !== undefined && c.rowMode !== 'array')) return undefined;
-  for (const key in c) if (!ROUTED_KEYS.has(key)) return undefined;
-  if (!INSERT.test(c.text) || RETURNING.test(c.text)) return undefined;
+  if (!INSERT.test(c.text) || RETURNING.test(c.text) || !plainCall(client, c, values, callback)) return undefined;
   const params = Array.isArray(values) ? values : c.values;
   if (!Array.isArray(params) || params.length === 0) return undefined;
-  if (values !== undefined && typeof values !== 'function' && !Array.isArray(values)) return undefined;
-  if (callback !== undefined && typeof callback !== 'function') return undefined;
-  const flags = client as unknown as { pipeline?: unknown; binary?: unknown };
-  if (flags.pipeline || flags.binary) return undefined;
   return { text: c.text, params, objectRows: c.rowMode !== 'array', types: c.types as TypeParsers | undefined };
 }
 
