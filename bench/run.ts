@@ -28,12 +28,12 @@
  */
 import autocannon from 'autocannon';
 import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { auditedIds, createDatabase } from './lib/databases';
+import { auditedIds, createDatabase, journalledIds } from './lib/databases';
 import { AUDIENCE, makeFirstSeenTokens, makeTokens, signToken, startIssuer, type Issuer } from './lib/issuer';
 import { cpuSeconds, isolate, resumeAll, rssMb } from './lib/proc';
 import { layerCosts, type CpuProfile } from './lib/profile';
@@ -55,6 +55,8 @@ const { values: args } = parseArgs({
     /** With --profile: `read` (GET /billing/invoices/:id, the default) or `write` (POST /analytics/events). */
     'profile-route': { type: 'string', default: 'read' },
     only: { type: 'string' },
+    /** Keeps every platform's log (stdout) in its data folder, and the folder itself when an answer has no audit row. */
+    'keep-logs': { type: 'boolean', default: false },
   },
 });
 /** Scenario names to measure (`--only a,b`); every scenario when absent. */
@@ -139,6 +141,8 @@ async function startPlatform(
 ): Promise<Target & { dataDir: string }> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'platform-bench-'));
+  // Logs cost the server a file write per line: only kept when asked (diagnosis, not measurement).
+  const stdout = args['keep-logs'] ? openSync(path.join(dataDir, 'server.log'), 'a') : 'ignore';
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
     env: {
@@ -161,8 +165,9 @@ async function startPlatform(
       REDIS_KEY_PREFIX: `bench-${Math.random().toString(16).slice(2, 10)}:`,
       ...options.env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   });
+  if (typeof stdout === 'number') closeSync(stdout);
   started.push(child.pid as number);
   const url = `http://127.0.0.1:${port}`;
   const answeredIds: string[] = [];
@@ -560,20 +565,35 @@ async function main(): Promise<void> {
 
   progress('draining: SIGTERM to every server, then counting audit rows');
   await Promise.all([bare, recipe, bareDb].filter((t): t is Target => t !== undefined).map(stop));
-  const audit: Record<string, { answered: number; records: number; lost: number; duplicated: number }> = {};
+  const audit: Record<
+    string,
+    { answered: number; records: number; lost: number; journalled: number; duplicated: number }
+  > = {};
   for (const { db, target } of platforms) {
     await stop(target);
     // Exact accounting: every answer the load generator received must have exactly one row.
     const audited = await auditedIds(target.dataDir, db.url);
-    const lost = target.answeredIds.filter((id) => !audited.has(id)).length;
+    const inDatabase = (id: string) => audited.has(id);
+    const journal = journalledIds(target.dataDir);
+    const lost = target.answeredIds.filter((id) => !inDatabase(id) && !journal.has(id)).length;
+    const journalled = target.answeredIds.filter((id) => !inDatabase(id) && journal.has(id)).length;
     const duplicated = [...audited.values()].filter((n) => n > 1).length;
     audit[db.label] = {
       answered: target.answeredIds.length,
       records: [...audited.values()].reduce((a, b) => a + b, 0),
       lost,
+      journalled,
       duplicated,
     };
-    rmSync(target.dataDir, { recursive: true, force: true });
+    if (lost > 0 && args['keep-logs']) {
+      const missing = target.answeredIds.filter((id) => !inDatabase(id) && !journal.has(id));
+      writeFileSync(path.join(target.dataDir, 'lost-request-ids.txt'), `${missing.join('\n')}\n`);
+      progress(
+        `${db.label}: ${lost} answers without an audit row; kept ${target.dataDir} (server.log, lost-request-ids.txt)`,
+      );
+    } else {
+      rmSync(target.dataDir, { recursive: true, force: true });
+    }
     await db.drop?.();
   }
   issuer.server.close();

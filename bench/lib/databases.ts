@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Request ids in the audit table, with how often each appears. */
@@ -41,4 +42,20 @@ export async function createDatabase(adminUrl: string): Promise<{ url: string; d
       await c.end();
     },
   };
+}
+
+/**
+ * Request ids of access records a stopped platform kept in its audit journal (`DATA_DIR/audit-journal`):
+ * durable, replayed into the database at its next start, so not lost (the bench does not restart it).
+ */
+export function journalledIds(dataDir: string): Set<string> {
+  const file = path.join(dataDir, 'audit-journal', 'audit-journal.ndjson');
+  const ids = new Set<string>();
+  if (!existsSync(file)) return ids;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const row = JSON.parse(line) as { kind?: string; requestId?: string };
+    if (row.kind === 'access' && row.requestId) ids.add(row.requestId);
+  }
+  return ids;
 }

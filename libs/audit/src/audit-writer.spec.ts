@@ -18,14 +18,25 @@ describe('AuditWriter', () => {
   let writer: AuditWriter;
   /** Per chain append: what `contentOf` gave for each record (undefined: the repository builds it). */
   let given: Array<Array<string | undefined>>;
+  /** Request ids the repository stored, in order. */
+  let stored: string[];
+  /** Appends to refuse as unreachable (a connection error, not data) before accepting again. */
+  let outages: number;
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'writer-spec-'));
     given = [];
+    stored = [];
+    outages = 0;
     const repository = {
       connect: async () => undefined,
       appendChained: async (rows: NewAuditRow[], options: { contentOf?: (row: NewAuditRow) => string | undefined }) => {
+        if (outages > 0) {
+          outages--;
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+        }
         if (rows.length > 0) given.push(rows.map((r) => options.contentOf?.(r)));
+        stored.push(...rows.map((r) => r.requestId));
         return { inserted: rows.length, moved: [] };
       },
     };
@@ -79,5 +90,30 @@ describe('AuditWriter', () => {
     await writer.drain();
     // Committed: nothing to replay, the segment is gone at close.
     expect(segments()).toEqual([]);
+  });
+
+  it('a clean stop replays what a failed write journalled when the database takes it again: nothing left for the next start', async () => {
+    outages = 1;
+    writer.record(row(1));
+    writer.record(row(2));
+    await writer.flush();
+    // The write failed: both records are in the journal, the next replay attempt is a second away.
+    expect(writer.target).toBe('journal');
+    expect(stored).toEqual([]);
+    await writer.drain();
+    expect(stored).toEqual([row(1).requestId, row(2).requestId]);
+    expect(readFileSync(path.join(dir, 'audit-journal', 'audit-journal.ndjson'), 'utf8')).toBe('');
+  });
+
+  it('a stop while the database still refuses keeps the journal for the next start', async () => {
+    outages = 2;
+    writer.record(row(1));
+    await writer.flush();
+    await writer.drain();
+    expect(stored).toEqual([]);
+    const kept = readFileSync(path.join(dir, 'audit-journal', 'audit-journal.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(kept.map((line) => (JSON.parse(line) as NewAuditRow).requestId)).toEqual([row(1).requestId]);
   });
 });

@@ -287,12 +287,18 @@ export class AuditWriter implements OnModuleInit {
 
   /**
    * Shutdown, before the database closes: stops replaying, then flushes until the queue is empty
-   * (into the database, or the journal when it is down), and reports what stays in the journal
-   * for the next start. Each flush is bounded by `AUDIT_WRITE_TIMEOUT_MS`.
+   * (into the database, or the journal when it is down), tries once to replay the journal, and
+   * reports what stays in it for the next start. Each flush is bounded by `AUDIT_WRITE_TIMEOUT_MS`.
    */
   async drain(): Promise<void> {
     this.closing = true;
     for (let attempt = 0; attempt < 3 && (this.running || this.queue.length > 0); attempt++) await this.flush();
+    // Journalled after a slow write or a pause (the database may be fine again): one replay
+    // attempt, so a clean stop leaves nothing for the next start. Not while an abandoned write
+    // may still commit (replay waits for it, as at run time); a failed attempt keeps the journal.
+    if (this.mode === 'journal' && this.journal.pending && !this.abandoned && this.queue.length === 0) {
+      await this.replay();
+    }
     if (this.queue.length > 0) {
       const lost = this.queue.splice(0);
       this.settle(lost, false);
