@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 /** Request ids in the audit table, with how often each appears. */
@@ -45,17 +45,25 @@ export async function createDatabase(adminUrl: string): Promise<{ url: string; d
 }
 
 /**
- * Request ids of access records a stopped platform kept in its audit journal (`DATA_DIR/audit-journal`):
- * durable, replayed into the database at its next start, so not lost (the bench does not restart it).
+ * Request ids of access records a stopped platform kept on disk for its next start: in the audit
+ * journal or in a write-ahead log segment (`DATA_DIR/audit-journal`). Durable, written to the
+ * database at the next start, so not lost (the bench does not restart the platform).
  */
 export function journalledIds(dataDir: string): Set<string> {
-  const file = path.join(dataDir, 'audit-journal', 'audit-journal.ndjson');
+  const dir = path.join(dataDir, 'audit-journal');
   const ids = new Set<string>();
-  if (!existsSync(file)) return ids;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
-    const row = JSON.parse(line) as { kind?: string; requestId?: string };
-    if (row.kind === 'access' && row.requestId) ids.add(row.requestId);
+  if (!existsSync(dir)) return ids;
+  for (const name of readdirSync(dir)) {
+    if (name !== 'audit-journal.ndjson' && !/^audit-wal-\d+\.ndjson$/.test(name)) continue;
+    for (const line of readFileSync(path.join(dir, name), 'utf8').split('\n')) {
+      let row: { kind?: string; requestId?: string };
+      try {
+        row = JSON.parse(line) as typeof row;
+      } catch {
+        continue; // empty, or torn by a crash
+      }
+      if (row.kind === 'access' && row.requestId) ids.add(row.requestId);
+    }
   }
   return ids;
 }

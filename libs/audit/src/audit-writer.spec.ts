@@ -22,12 +22,15 @@ describe('AuditWriter', () => {
   let stored: string[];
   /** Appends to refuse as unreachable (a connection error, not data) before accepting again. */
   let outages: number;
+  /** Runs once at the next accepted append (a request finishing while a write runs). */
+  let duringNextAppend: (() => void) | undefined;
 
   beforeEach(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'writer-spec-'));
     given = [];
     stored = [];
     outages = 0;
+    duringNextAppend = undefined;
     const repository = {
       connect: async () => undefined,
       appendChained: async (rows: NewAuditRow[], options: { contentOf?: (row: NewAuditRow) => string | undefined }) => {
@@ -37,6 +40,9 @@ describe('AuditWriter', () => {
         }
         if (rows.length > 0) given.push(rows.map((r) => options.contentOf?.(r)));
         stored.push(...rows.map((r) => r.requestId));
+        const during = duringNextAppend;
+        duringNextAppend = undefined;
+        during?.();
         return { inserted: rows.length, moved: [] };
       },
     };
@@ -115,5 +121,17 @@ describe('AuditWriter', () => {
       .trim()
       .split('\n');
     expect(kept.map((line) => (JSON.parse(line) as NewAuditRow).requestId)).toEqual([row(1).requestId]);
+  });
+
+  it('a record queued while the stop replays the journal is written after it, not dropped', async () => {
+    outages = 1;
+    writer.record(row(1));
+    await writer.flush();
+    expect(writer.target).toBe('journal');
+    duringNextAppend = () => writer.record(row(2));
+    await writer.drain();
+    expect(stored).toEqual([row(1).requestId, row(2).requestId]);
+    const metrics = await writer['metrics'].exposition();
+    expect(metrics.body).not.toMatch(/^platform_audit_records_dropped_total [1-9]/m);
   });
 });

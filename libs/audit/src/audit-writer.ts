@@ -292,12 +292,18 @@ export class AuditWriter implements OnModuleInit {
    */
   async drain(): Promise<void> {
     this.closing = true;
-    for (let attempt = 0; attempt < 3 && (this.running || this.queue.length > 0); attempt++) await this.flush();
+    const flushQueue = async () => {
+      for (let attempt = 0; attempt < 3 && (this.running || this.queue.length > 0); attempt++) await this.flush();
+    };
+    await flushQueue();
     // Journalled after a slow write or a pause (the database may be fine again): one replay
-    // attempt, so a clean stop leaves nothing for the next start. Not while an abandoned write
-    // may still commit (replay waits for it, as at run time); a failed attempt keeps the journal.
-    if (this.mode === 'journal' && this.journal.pending && !this.abandoned && this.queue.length === 0) {
-      await this.replay();
+    // attempt, so a clean stop leaves nothing for the next start. An abandoned write that may
+    // still commit is waited for first (at most one write timeout), as replay does at run time;
+    // a failed attempt keeps the journal. Records of requests finishing meanwhile are flushed after.
+    if (this.mode === 'journal' && this.journal.pending && !this.running) {
+      if (this.abandoned) await settledWithin(this.abandoned, this.config.audit.writeTimeoutMs);
+      if (!this.abandoned && !this.running) await this.replay();
+      await flushQueue();
     }
     if (this.queue.length > 0) {
       const lost = this.queue.splice(0);
@@ -554,5 +560,20 @@ export class AuditWriter implements OnModuleInit {
     if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.droppedTotal / 1000)) {
       this.logger.error({ err, dropped: count, droppedTotal: this.droppedTotal }, `Audit records dropped: ${why}`);
     }
+  }
+}
+
+/** Whether `work` settles within `ms` milliseconds (a rejection counts as settled). */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  const settled = work.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([settled, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
