@@ -54,7 +54,7 @@ export const VALIDATION_OPTIONS = {
  *
  * A whole body, query or set of path parameters whose DTO has a fast acceptance
  * ({@link registerFastAccept}) is first offered to it: the DTO it builds is returned as it is,
- * without class-transformer and class-validator (about 50 of the write's 380 us per request, profile);
+ * without class-transformer and class-validator (a one-event ingest body: 20.6 -> 2.4 us in an in-process A/B);
  * anything it does not accept goes through the full checks below, which make every refusal.
  */
 class PlatformValidationPipe extends ValidationPipe {
