@@ -1,4 +1,5 @@
 import type { ArgumentMetadata } from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
 import { createValidationPipe } from '@platform/http';
 import { describe, expect, it } from 'vitest';
 import { EventInput, IngestEventsInput, ingestBodyIfValid } from './event.dto';
@@ -93,5 +94,39 @@ describe('the ingest body fast acceptance', () => {
       refused: 400,
       errors: [{ path: 'events.0.name', messages: ['name must be 1-100 characters of letters, digits, _ . : -'] }],
     });
+  });
+});
+
+describe('the rules the fast acceptance mirrors', () => {
+  /** The class-validator rules of a DTO class, as (property, rule, constraints) lines. */
+  const rulesOf = (dto: new () => object) =>
+    getMetadataStorage()
+      .getTargetValidationMetadatas(dto, '', true, false)
+      .map(
+        (m) =>
+          `${m.propertyName}: ${m.name ?? m.type} ${JSON.stringify(m.constraints ?? [], (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}`,
+      )
+      .sort();
+
+  it('are the ones ingestBodyIfValid was written for: a changed decorator fails here until it is updated too', () => {
+    expect(rulesOf(IngestEventsInput)).toMatchInlineSnapshot(`
+      [
+        "events: arrayMaxSize [1000]",
+        "events: arrayMinSize [1]",
+        "events: isArray []",
+        "events: nestedValidation []",
+      ]
+    `);
+    expect(rulesOf(EventInput)).toMatchInlineSnapshot(`
+      [
+        "name: matches ["/^[A-Za-z0-9_.:-]{1,100}$/",null]",
+        "properties: isObject []",
+        "properties: isOptional [null]",
+        "timestamp: isRfc3339DateTime []",
+        "userId: isLength [1,200]",
+        "userId: isOptional [null]",
+        "userId: isString []",
+      ]
+    `);
   });
 });
