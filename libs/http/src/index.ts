@@ -16,6 +16,7 @@ export { createValidationPipe, UuidParam } from './validation';
 export { readPage, PageQuery, type Page, type CursorPosition } from './pagination';
 export { registerJsonBodyParser } from './json-body';
 export { canonicalJson } from './canonical-json';
-export { IsRfc3339DateTime } from './rfc3339';
+export { IsRfc3339DateTime, isRfc3339DateTime } from './rfc3339';
+export { isPlainJson, registerFastAccept, type FastAccept } from './fast-accept';
 export { findInputFlaw, registerInputHygiene } from './input-hygiene';
 export { baselineSecurityHeaders, registerSecurityHeaders, DOCS_OAUTH_REDIRECT_PATH } from './security-headers';

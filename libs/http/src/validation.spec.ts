@@ -2,6 +2,7 @@ import { ValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { IsObject, IsOptional, IsString, ValidateNested } from 'class-validator';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { registerFastAccept } from './fast-accept';
 import { createValidationPipe, RequestValidationException } from './validation';
 
 class Item {
@@ -63,5 +64,28 @@ describe('the platform ValidationPipe', () => {
     expect(sparse).toEqual(['a']);
     walks.findNestedBinaryValues(new Batch());
     expect(findNestedBinaryValues).toHaveBeenCalledTimes(1);
+  });
+
+  it('returns what a fast acceptance builds, and runs the full checks on what it leaves', async () => {
+    class Fast {
+      @IsString()
+      name!: string;
+    }
+    const built = Object.assign(new Fast(), { name: 'built' });
+    const accept = vi.fn((value: unknown) => ((value as { name?: unknown }).name === 'ok' ? built : undefined));
+    registerFastAccept(Fast, accept);
+    const fast: ArgumentMetadata = { type: 'body', metatype: Fast, data: undefined };
+    expect(await createValidationPipe().transform({ name: 'ok' }, fast)).toBe(built);
+    // Left to the full checks: accepted as they build it, or refused with their errors.
+    expect(await createValidationPipe().transform({ name: 'other' }, fast)).toEqual(
+      Object.assign(new Fast(), { name: 'other' }),
+    );
+    await expect(createValidationPipe().transform({ name: 1 }, fast)).rejects.toMatchObject({
+      errors: [{ path: 'name' }],
+    });
+    // The reference pipe never asks it.
+    accept.mockClear();
+    expect(await createValidationPipe({ fastAccept: false }).transform({ name: 'ok' }, fast)).not.toBe(built);
+    expect(accept).not.toHaveBeenCalled();
   });
 });

@@ -6,6 +6,7 @@ import {
   Param,
   ParseUUIDPipe,
 } from '@nestjs/common';
+import { fastAcceptOf } from './fast-accept';
 import type { Problem } from './problem';
 import { locationOfParameter, shapeFlaws } from './shape-check';
 
@@ -50,14 +51,26 @@ export const VALIDATION_OPTIONS = {
  * input cannot hold: sparse arrays and binary values. JSON is the only body type (JSON.parse makes
  * neither), a query string and path parameters are strings and dense arrays of strings. That is
  * about a third of the pipe's CPU per request. Any other value (a custom decorator's) gets both.
+ *
+ * A whole body, query or set of path parameters whose DTO has a fast acceptance
+ * ({@link registerFastAccept}) is first offered to it: the DTO it builds is returned as it is,
+ * without class-transformer and class-validator (a one-event ingest body: 20.6 -> 2.4 us in an in-process A/B);
+ * anything it does not accept goes through the full checks below, which make every refusal.
  */
 class PlatformValidationPipe extends ValidationPipe {
   /** Set while Nest's transform runs its synchronous part on parsed input (body, query, path). */
   private parsedInput = false;
 
+  constructor(private readonly fastAccept: boolean) {
+    super(VALIDATION_OPTIONS);
+  }
+
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const location = locationOfParameter(metadata.type);
     if (location && !metadata.data) {
+      const accept = this.fastAccept ? fastAcceptOf(metadata.metatype) : undefined;
+      const accepted = accept?.(value);
+      if (accepted !== undefined) return accepted;
       const flaws = shapeFlaws(metadata.metatype, value);
       if (flaws.length > 0)
         throw new RequestValidationException(flaws.map((f) => ({ path: f.path, in: location, messages: [f.message] })));
@@ -80,9 +93,12 @@ class PlatformValidationPipe extends ValidationPipe {
   }
 }
 
-/** Builds the platform's global ValidationPipe. */
-export function createValidationPipe(): ValidationPipe {
-  return new PlatformValidationPipe(VALIDATION_OPTIONS);
+/**
+ * Builds the platform's global ValidationPipe.
+ * @param options.fastAccept false: never use the DTOs' fast acceptances (the reference their specs compare them with); default true
+ */
+export function createValidationPipe(options: { fastAccept?: boolean } = {}): ValidationPipe {
+  return new PlatformValidationPipe(options.fastAccept ?? true);
 }
 
 /**
