@@ -303,7 +303,9 @@ export function registerAuditHooks(
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     const trace = traceContextFrom(request.headers.traceparent, request.headers.tracestate);
-    request.platform = { startedAt: process.hrtime.bigint(), trace };
+    // Fastify builds `routeOptions` anew on every read (12 fields): read once, kept for the guard and these hooks.
+    const route = request.routeOptions;
+    request.platform = { startedAt: process.hrtime.bigint(), trace, route: route.url, routeConfig: route.config };
     reply.header(REQUEST_ID_HEADER, request.id);
     reply.header(TRACERESPONSE_HEADER, formatTraceparent(trace));
     track(request, reply);

@@ -62,9 +62,9 @@ export function successStatusOf(event: AuditedEvent, method: string): number {
 
 /** The domain event a request's route declares, if any. */
 export function auditedEventOf(request: FastifyRequest): AuditedEvent | undefined {
-  return (request.routeOptions?.config as unknown as Record<string, AuditedEvent | undefined> | undefined)?.[
-    AUDITED_EVENT_CONFIG
-  ];
+  // The onRequest hook kept the route's config (each read of `routeOptions` builds a new object).
+  const config = request.platform?.routeConfig ?? request.routeOptions?.config;
+  return (config as unknown as Record<string, AuditedEvent | undefined> | undefined)?.[AUDITED_EVENT_CONFIG];
 }
 
 /** The resource id of a declared event, from the handler's result or the route parameters. */

@@ -104,7 +104,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     ]);
     if (route === undefined) throw refuse(state, NO_POLICY);
     // Found once per request: the audit hook reads it from here.
-    const app = (state.app = this.registry?.appFor(request.routeOptions.url ?? request.url) ?? 'platform');
+    const app = (state.app =
+      this.registry?.appFor(state.route ?? request.routeOptions.url ?? request.url) ?? 'platform');
     if (route.kind === 'public') return this.admitPublic(state, reply, request, app, route.rateLimited !== false);
     state.required = route.kind === 'permissions' ? route.permissions : NONE_REQUIRED;
     const credential = readCredential(request);

@@ -39,8 +39,16 @@ export interface RequestState {
   required?: string[];
   /** Feature app that owns the route, e.g. `billing`. Writer: the guard, first thing. */
   app?: string;
-  /** Route template, e.g. `/billing/invoices/:id` (never the raw URL with ids or query). Writer: none yet (the audit hook reads the route options). */
+  /**
+   * Route template, e.g. `/billing/invoices/:id` (never the raw URL with ids or query): Fastify's
+   * `request.routeOptions.url`. Writer: the onRequest hook.
+   */
   route?: string;
+  /**
+   * The route's Fastify config (`request.routeOptions.config`: its `@Audited()` event). Writer: the
+   * onRequest hook, which reads `request.routeOptions` once: Fastify builds a new object on every read.
+   */
+  routeConfig?: object;
   /** Reason code of the error problem sent, when the answer was an error. Writer: the problem filter (or the malformed-URL hook). */
   errorReason?: string;
   /**

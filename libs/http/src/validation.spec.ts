@@ -46,6 +46,21 @@ describe('the platform ValidationPipe', () => {
     );
   });
 
+  it("gives a custom decorator's value and a named string path parameter back at once, as Nest's pipe would", async () => {
+    const pipe = createValidationPipe();
+    const principal = { subject: 'alice' };
+    const toValidate = vi.spyOn(ValidationPipe.prototype as unknown as { toValidate(): boolean }, 'toValidate');
+    // Not a promise: no async wrapper for the parameters every route has.
+    expect(pipe.transform(principal, { type: 'custom', metatype: Object })).toBe(principal);
+    expect(pipe.transform('6b1c7f9e', { type: 'param', metatype: String, data: 'id' })).toBe('6b1c7f9e');
+    expect(pipe.transform(undefined, { type: 'param', metatype: String, data: 'id' })).toBeUndefined();
+    expect(toValidate).not.toHaveBeenCalled();
+    // A number parameter is converted as Nest converts it; the path parameters object and DTOs are validated.
+    expect(pipe.transform('42', { type: 'param', metatype: Number, data: 'n' })).toBe(42);
+    await expect(pipe.transform({ items: [{ name: 1 }] }, body)).rejects.toBeInstanceOf(RequestValidationException);
+    expect(pipe.transform({ id: 'x' }, { type: 'param', metatype: Object })).toBeInstanceOf(Promise);
+  });
+
   it('skips the walks for sparse arrays and binary values on parsed input only, for that call only', async () => {
     const nest = ValidationPipe.prototype as unknown as NestWalks;
     const closeArrayGaps = vi.spyOn(nest, 'closeArrayGaps');
