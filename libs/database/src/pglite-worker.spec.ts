@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pgliteWorkerSource } from './pglite-worker';
+import { fromMessage, toMessage } from './session-channel';
 
 /**
  * A stand-in for the PGlite module whose engine fails on the first message: an engine abort cannot
@@ -68,7 +69,7 @@ describe('the embedded database worker', () => {
     expect(ready.type).toBe('ready');
 
     // Session 1's startup message: a complete batch, run at once.
-    port1.postMessage(new Uint8Array(startupFrame(1)));
+    port1.postMessage(toMessage(Buffer.from(startupFrame(1))));
 
     const [code] = (await exited) as [number];
     port1.close();
@@ -91,10 +92,30 @@ describe('the embedded database worker', () => {
     try {
       const [ready] = (await once(worker, 'message')) as [{ type: string }];
       expect(ready.type).toBe('ready');
-      port1.postMessage(new Uint8Array([...startupFrame(3), ...startupFrame(4)]));
-      const [answer] = (await once(port1, 'message')) as [Uint8Array];
+      port1.postMessage(toMessage(Buffer.from([...startupFrame(3), ...startupFrame(4)])));
+      const [answer] = (await once(port1, 'message')) as [string];
+      expect(typeof answer).toBe('string');
       const readyForQuery = [0x5a, 0, 0, 0, 5, 0x49];
-      expect([...answer]).toEqual([0, 0, 0, 3, 0, 0, 0, 6, ...readyForQuery, 0, 0, 0, 4, 0, 0, 0, 6, ...readyForQuery]);
+      expect([...fromMessage(answer)]).toEqual([
+        0,
+        0,
+        0,
+        3,
+        0,
+        0,
+        0,
+        6,
+        ...readyForQuery,
+        0,
+        0,
+        0,
+        4,
+        0,
+        0,
+        0,
+        6,
+        ...readyForQuery,
+      ]);
     } finally {
       port1.close();
       await worker.terminate();

@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SessionChannel, type SessionEvents } from './session-channel';
+import { fromMessage, SessionChannel, toMessage, type SessionEvents } from './session-channel';
 
 /** Frames of one channel message: [session id, bytes or null for the end of the session]. */
-function frames(message: Uint8Array): Array<[number, number[] | null]> {
+function frames(posted: string): Array<[number, number[] | null]> {
+  const message = fromMessage(posted);
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
   const out: Array<[number, number[] | null]> = [];
   for (let offset = 0; offset < message.byteLength;) {
@@ -21,8 +22,8 @@ function frames(message: Uint8Array): Array<[number, number[] | null]> {
   return out;
 }
 
-/** A message of frames, as the worker sends them. */
-function message(...parts: Array<[number, number[] | null]>): Uint8Array {
+/** A message of frames, as the worker sends them (a latin1 string). */
+function message(...parts: Array<[number, number[] | null]>): string {
   const bytes: number[] = [];
   for (const [id, data] of parts) {
     const header = new DataView(new ArrayBuffer(8));
@@ -30,7 +31,7 @@ function message(...parts: Array<[number, number[] | null]>): Uint8Array {
     header.setInt32(4, data ? data.length : -1);
     bytes.push(...new Uint8Array(header.buffer), ...(data ?? []));
   }
-  return new Uint8Array(bytes);
+  return toMessage(Buffer.from(bytes));
 }
 
 /** Session events that record what arrives; `seen` resolves once `count` events (data or close) arrived. */
@@ -77,7 +78,7 @@ describe('SessionChannel: every session of the embedded database over one port',
     a.write(new Uint8Array([4]));
     b.end();
     b.write(new Uint8Array([5]));
-    const [first] = (await once(worker, 'message')) as [Uint8Array];
+    const [first] = (await once(worker, 'message')) as [string];
     expect(frames(first)).toEqual([
       [1, [1, 2]],
       [2, [3]],
@@ -85,7 +86,7 @@ describe('SessionChannel: every session of the embedded database over one port',
       [2, null],
     ]);
     a.write(new Uint8Array([6]));
-    const [second] = (await once(worker, 'message')) as [Uint8Array];
+    const [second] = (await once(worker, 'message')) as [string];
     expect(frames(second)).toEqual([[1, [6]]]);
   });
 
@@ -99,6 +100,16 @@ describe('SessionChannel: every session of the embedded database over one port',
     await Promise.all([one.seen, two.seen]);
     expect(one).toMatchObject({ received: [[9], [11]], closed: 0 });
     expect(two).toMatchObject({ received: [[7, 8]], closed: 1 });
+  });
+
+  it('carries every byte value through the string form of a message (one character per byte)', () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const posted = toMessage(all);
+    expect(typeof posted).toBe('string');
+    expect(posted).toHaveLength(256);
+    expect([...fromMessage(posted)]).toEqual([...all]);
+    // A worker of an older build posting a Uint8Array is read all the same.
+    expect([...fromMessage(new Uint8Array(all))]).toEqual([...all]);
   });
 
   it('closes every session when the port closes (the worker ended) and refuses new ones', async () => {
