@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } fro
 import { and, eq } from 'drizzle-orm';
 import { DatabaseService } from '@platform/database';
 import { deactivatedPrincipals, roleBindings, serviceAccounts } from './access.schema';
+import { sameAccessState } from './access-state-equality';
 
 /** Channel of the change notifications between platform instances. */
 export const ACCESS_CHANGED_CHANNEL = 'platform_access_changed';
@@ -53,7 +54,12 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Changes with every reload of the state: a decision made from an older version may be stale. */
+  /**
+   * Changes with every reload that finds a different state: a decision made from an older version
+   * may be stale. A reload that reads back the same bindings, deactivations and service accounts
+   * (the 30 s resync, a notification of a change that changed nothing) keeps it, so that the
+   * allows remembered per token (known-allow step) stay valid.
+   */
   get version(): number {
     return this.loaded;
   }
@@ -204,16 +210,24 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
       const key = keyOf(row.tenant, row.subject);
       bindings.set(key, [...(bindings.get(key) ?? []), row.role]);
     }
-    this.bindings = bindings;
-    this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
+    const next = {
+      bindings,
+      deactivated: new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject))),
+      machines: new Map(
+        machineRows.map((row) => [
+          keyOf(row.tenant, row.clientId),
+          { scopes: new Set(row.scopes), active: row.status === 'active' },
+        ]),
+      ),
+    };
+    // Before the first read there is nothing to compare with: that read always counts as a change.
+    const current = { bindings: this.bindings, deactivated: this.deactivated, machines: this.machines };
+    const changed = this.loaded === 0 || !sameAccessState(current, next);
+    this.bindings = next.bindings;
+    this.deactivated = next.deactivated;
     this.deactivatedSubjects = new Set(deactivatedRows.map((row) => row.subject));
-    this.machines = new Map(
-      machineRows.map((row) => [
-        keyOf(row.tenant, row.clientId),
-        { scopes: new Set(row.scopes), active: row.status === 'active' },
-      ]),
-    );
-    this.loaded += 1;
+    this.machines = next.machines;
+    if (changed) this.loaded += 1;
     for (const listener of this.listeners) listener();
   }
 
