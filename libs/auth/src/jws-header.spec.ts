@@ -67,7 +67,11 @@ describe('decodeJwsHeader', () => {
   it('decodes another token as its own, and refuses a malformed one after a good one', () => {
     const good = jws({ alg: 'RS256', kid: 'key-1' });
     decodeJwsHeader(good);
-    expect(decodeJwsHeader(jws({ alg: 'ES256', kid: 'key-2' }))).toEqual({ alg: 'ES256', kid: 'key-2', typ: undefined });
+    expect(decodeJwsHeader(jws({ alg: 'ES256', kid: 'key-2' }))).toEqual({
+      alg: 'ES256',
+      kid: 'key-2',
+      typ: undefined,
+    });
     expect(reasonOf(() => decodeJwsHeader(`${good}.c2ln`))).toBe('malformed_token');
     expect(reasonOf(() => decodeJwsHeader(jws({ alg: 'RS256', crit: ['b64'] })))).toBe('malformed_token');
     // The failure was not kept: the good token still decodes, and so does the failing one fail again.

@@ -131,10 +131,23 @@ describe('checkRegisteredClaims: jsonwebtoken order and semantics', () => {
 });
 
 describe('emptyThirdSegment', () => {
-  it.each(['a.b.', 'a.b..c', '..', '...', 'a..', '.b.', 'a.b.c', 'a.b', 'abc', '', '.', 'a.', 'a.b.c.', 'a.b.c.d', '.a.b'])(
-    'is token.split(".")[2] === "" for %j',
-    (token) => {
-      expect(emptyThirdSegment(token)).toBe(token.split('.')[2] === '');
-    },
-  );
+  it.each([
+    'a.b.',
+    'a.b..c',
+    '..',
+    '...',
+    'a..',
+    '.b.',
+    'a.b.c',
+    'a.b',
+    'abc',
+    '',
+    '.',
+    'a.',
+    'a.b.c.',
+    'a.b.c.d',
+    '.a.b',
+  ])('is token.split(".")[2] === "" for %j', (token) => {
+    expect(emptyThirdSegment(token)).toBe(token.split('.')[2] === '');
+  });
 });
