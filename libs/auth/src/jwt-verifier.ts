@@ -49,5 +49,5 @@ export function verifyWithJsonwebtoken(
 /** `token.split('.')[2] === ''` without splitting: a second dot followed by the end or by another dot. */
 export function emptyThirdSegment(token: string): boolean {
   const second = token.indexOf('.', token.indexOf('.') + 1);
-  return second !== -1 && (second + 1 === token.length || token.charCodeAt(second + 1) === 46) /* . */;
+  return second !== -1 && (second + 1 === token.length || token[second + 1] === '.');
 }
