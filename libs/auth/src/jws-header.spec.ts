@@ -54,4 +54,28 @@ describe('decodeJwsHeader', () => {
       expect((err as AuthFailure).details).toEqual({ crit: true });
     }
   });
+
+  it('decodes the same token twice in a row once: the same frozen header', () => {
+    const token = jws({ alg: 'RS256', kid: 'key-1' });
+    const first = decodeJwsHeader(token);
+    // An equal string built apart (as each request's header is): still the same header.
+    expect(decodeJwsHeader(`${token.slice(0, 5)}${token.slice(5)}`)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(() => ((first as { alg: string }).alg = 'none')).toThrow(TypeError);
+  });
+
+  it('decodes another token as its own, and refuses a malformed one after a good one', () => {
+    const good = jws({ alg: 'RS256', kid: 'key-1' });
+    decodeJwsHeader(good);
+    expect(decodeJwsHeader(jws({ alg: 'ES256', kid: 'key-2' }))).toEqual({
+      alg: 'ES256',
+      kid: 'key-2',
+      typ: undefined,
+    });
+    expect(reasonOf(() => decodeJwsHeader(`${good}.c2ln`))).toBe('malformed_token');
+    expect(reasonOf(() => decodeJwsHeader(jws({ alg: 'RS256', crit: ['b64'] })))).toBe('malformed_token');
+    // The failure was not kept: the good token still decodes, and so does the failing one fail again.
+    expect(decodeJwsHeader(good).kid).toBe('key-1');
+    expect(reasonOf(() => decodeJwsHeader(`${good}.c2ln`))).toBe('malformed_token');
+  });
 });

@@ -10,13 +10,28 @@ export interface JwsHeader {
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
+ * The last token decoded and its header. A first-seen token's header is read three times in one
+ * request (the verifier's algorithm dispatch, the key provider, the cache entry's `kid`), one
+ * microtask apart at most: the second and third reads are this comparison. Only a success is kept.
+ */
+let last: { token: string; header: Readonly<JwsHeader> } | undefined;
+
+/**
  * Decodes the protected header of a compact JWS without trusting it. Refuses anything that is not
  * three base64url segments with a JSON object header naming a string `alg`, and any `crit`
- * header (RFC 7515 section 4.1.11: the platform understands no extension).
+ * header (RFC 7515 section 4.1.11: the platform understands no extension). The same token twice
+ * in a row gives the same frozen header without decoding again.
  *
  * @throws AuthFailure `malformed_token`
  */
-export function decodeJwsHeader(token: string): JwsHeader {
+export function decodeJwsHeader(token: string): Readonly<JwsHeader> {
+  if (last !== undefined && last.token === token) return last.header;
+  const header = decode(token);
+  last = { token, header };
+  return header;
+}
+
+function decode(token: string): Readonly<JwsHeader> {
   const parts = token.split('.');
   if (parts.length !== 3 || !parts.every((p) => B64URL.test(p)) || parts[0] === '' || parts[1] === '') {
     throw new AuthFailure('malformed_token');
@@ -33,5 +48,5 @@ export function decodeJwsHeader(token: string): JwsHeader {
   if (kid !== undefined && (typeof kid !== 'string' || kid === '')) throw new AuthFailure('malformed_token');
   if (typ !== undefined && typeof typ !== 'string') throw new AuthFailure('malformed_token');
   if (crit !== undefined) throw new AuthFailure('malformed_token', { crit: true });
-  return { alg, kid, typ };
+  return Object.freeze({ alg, kid, typ });
 }

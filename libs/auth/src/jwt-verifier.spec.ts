@@ -3,7 +3,7 @@ import jwt, { JsonWebTokenError, NotBeforeError, TokenExpiredError } from 'jsonw
 import { describe, expect, it } from 'vitest';
 import { AuthFailure } from './auth-failure';
 import { reasonForJwtError } from './jwt-errors';
-import { verifyWithJsonwebtoken, type JwtVerifier } from './jwt-verifier';
+import { emptyThirdSegment, verifyWithJsonwebtoken, type JwtVerifier } from './jwt-verifier';
 import { checkRegisteredClaims } from './registered-claims';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -116,8 +116,38 @@ describe('checkRegisteredClaims: jsonwebtoken order and semantics', () => {
     expect(reason({ aud: ['x', 'second'], iss: ISS })).toBe('ok');
     expect(reason({ iss: ISS }, { audience: undefined })).toBe('ok');
   });
+  it('audience and issuer each as one string or as a list (passport-jwt passes every accepted iss)', () => {
+    expect(reason({ aud: AUD, iss: ISS }, { audience: AUD, issuer: ['other', ISS] })).toBe('ok');
+    expect(reason({ aud: [AUD], iss: ISS }, { audience: AUD, issuer: ISS })).toBe('ok');
+    expect(reason({ aud: 'second', iss: ISS }, { audience: AUD })).toBe('aud_mismatch');
+    expect(reason({ aud: AUD, iss: 'other' }, { issuer: [ISS] })).toBe('iss_mismatch');
+    expect(reason({ aud: AUD, iss: `${ISS}/` }, { issuer: ISS })).toBe('iss_mismatch');
+    expect(reason({ aud: AUD }, { issuer: ISS })).toBe('iss_mismatch');
+  });
   it('a payload that is not an object has no claims', () => {
     expect(reason('text')).toBe('aud_mismatch');
     expect(reason('text', { audience: undefined, issuer: undefined })).toBe('ok');
+  });
+});
+
+describe('emptyThirdSegment', () => {
+  it.each([
+    'a.b.',
+    'a.b..c',
+    '..',
+    '...',
+    'a..',
+    '.b.',
+    'a.b.c',
+    'a.b',
+    'abc',
+    '',
+    '.',
+    'a.',
+    'a.b.c.',
+    'a.b.c.d',
+    '.a.b',
+  ])('is token.split(".")[2] === "" for %j', (token) => {
+    expect(emptyThirdSegment(token)).toBe(token.split('.')[2] === '');
   });
 });

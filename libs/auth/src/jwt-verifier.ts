@@ -28,7 +28,7 @@ export function verifyWithJsonwebtoken(
   options: RegisteredClaimOptions,
   callback: (err: unknown, payload?: unknown) => void,
 ): void {
-  if (token.split('.')[2] === '') return callback(new AuthFailure('malformed_token'));
+  if (emptyThirdSegment(token)) return callback(new AuthFailure('malformed_token'));
   const { issuer, audience, ...signatureOnly } = options;
   jsonwebtoken(token, key, { ...signatureOnly, ignoreExpiration: true, ignoreNotBefore: true }, (err, payload) => {
     if (err)
@@ -44,4 +44,10 @@ export function verifyWithJsonwebtoken(
     }
     callback(null, payload);
   });
+}
+
+/** `token.split('.')[2] === ''` without splitting: a second dot followed by the end or by another dot. */
+export function emptyThirdSegment(token: string): boolean {
+  const second = token.indexOf('.', token.indexOf('.') + 1);
+  return second !== -1 && (second + 1 === token.length || token[second + 1] === '.');
 }

@@ -192,4 +192,24 @@ describe('PlatformAuthGuard: a bearer token already allowed on a route', () => {
       details: { budget: 'platform.user', limit: 2 },
     });
   });
+
+  it('the full pipeline counts a remembered token in memory without the limiter promise chain, with the same headers and 429', async () => {
+    const { access, limits, send } = setup(2, false);
+    const consume = vi.spyOn(limits, 'consume');
+    const first = await send();
+    expect(first.outcome).toBe(true);
+    expect(first.headers.ratelimit).toMatch(/^"platform\.user";r=1;t=\d+$/);
+    // Every step again (a changed access state), counted on the same budget: now spent.
+    access.change(() => undefined);
+    expect((await send()).outcome).toBe(true);
+    access.change(() => undefined);
+    const { outcome, state } = await send();
+    expect(outcome).toMatchObject({ reason: 'rate_limited' });
+    expect(state).toMatchObject({
+      decision: 'deny',
+      reason: 'rate_limited',
+      details: { budget: 'platform.user', limit: 2 },
+    });
+    expect(consume).not.toHaveBeenCalled();
+  });
 });

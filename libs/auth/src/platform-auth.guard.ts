@@ -177,7 +177,8 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     state.principal = token;
     const { charge } = known;
     const decision = this.limits.consumeNow(charge.app, charge.kind, charge.id);
-    if (decision === LATER) return this.spend(reply, charge).then((spent) => this.allowKnown(state, spent, known));
+    if (decision === LATER)
+      return spendBudget(reply, charge, this).then((spent) => this.allowKnown(state, spent, known));
     return this.allowKnown(state, budgetOutcome(reply, charge, decision, this), known);
   }
 
@@ -279,7 +280,16 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     throw failure ?? new AuthFailure(reasonForJwtError(err ?? info));
   }
 
+  /**
+   * Step budget. A charge whose identity is already hashed is counted synchronously when it can be
+   * (in memory, or within the local share of a Redis count): the same count and answer as
+   * {@link spendBudget}, without the limiter's promise chain; {@link LATER} falls back to it.
+   */
   private spend(reply: FastifyReply, charge: BudgetCharge, refusedFirstAs?: string): Promise<StepResult<void>> {
+    if (charge.id !== undefined) {
+      const decision = this.limits.consumeNow(charge.app, charge.kind, charge.id);
+      if (decision !== LATER) return Promise.resolve(budgetOutcome(reply, charge, decision, this, refusedFirstAs));
+    }
     return spendBudget(reply, charge, this, refusedFirstAs);
   }
 

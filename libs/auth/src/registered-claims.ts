@@ -35,11 +35,14 @@ export function checkRegisteredClaims(
     if (nowSeconds >= claims.exp + tolerance) throw new AuthFailure('expired');
   }
   if (options.audience) {
-    const expected = [options.audience].flat();
+    const expected = options.audience;
     const presented = Array.isArray(claims.aud) ? (claims.aud as unknown[]) : [claims.aud];
-    if (!presented.some((aud) => expected.includes(aud as string))) throw new AuthFailure('aud_mismatch');
+    if (!presented.some((aud) => isOneOf(aud, expected))) throw new AuthFailure('aud_mismatch');
   }
-  if (options.issuer) {
-    if (![options.issuer].flat().includes(claims.iss as string)) throw new AuthFailure('iss_mismatch');
-  }
+  if (options.issuer && !isOneOf(claims.iss, options.issuer)) throw new AuthFailure('iss_mismatch');
+}
+
+/** `value` is `expected`, or one of them (without building a list: `flat()` costs more than the check). */
+function isOneOf(value: unknown, expected: string | string[]): boolean {
+  return typeof expected === 'string' ? value === expected : expected.includes(value as string);
 }

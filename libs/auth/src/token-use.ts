@@ -35,9 +35,9 @@ export function assertAccessTokenHeader(typ: string | undefined, requireAtJwt: b
  * @throws AuthFailure `wrong_token_use` naming the marker (`marker`), never its value
  */
 export function assertNotIdToken(claims: Record<string, unknown>): void {
-  for (const marker of ['nonce', 'at_hash', 'c_hash']) {
-    if (claims[marker] !== undefined) throw new AuthFailure('wrong_token_use', { marker });
-  }
+  if (claims.nonce !== undefined) throw new AuthFailure('wrong_token_use', { marker: 'nonce' });
+  if (claims.at_hash !== undefined) throw new AuthFailure('wrong_token_use', { marker: 'at_hash' });
+  if (claims.c_hash !== undefined) throw new AuthFailure('wrong_token_use', { marker: 'c_hash' });
   if (claims.auth_time !== undefined && claims.scope === undefined && claims.scp === undefined) {
     throw new AuthFailure('wrong_token_use', { marker: 'auth_time_without_scope' });
   }

@@ -53,7 +53,12 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** Changes with every reload of the state: a decision made from an older version may be stale. */
+  /**
+   * Changes with every reload that finds a different state: a decision made from an older version
+   * may be stale. A reload that reads back the same bindings, deactivations and service accounts
+   * (the 30 s resync, a notification of a change that changed nothing) keeps it, so that the
+   * allows remembered per token (known-allow step) stay valid.
+   */
   get version(): number {
     return this.loaded;
   }
@@ -204,16 +209,24 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
       const key = keyOf(row.tenant, row.subject);
       bindings.set(key, [...(bindings.get(key) ?? []), row.role]);
     }
-    this.bindings = bindings;
-    this.deactivated = new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject)));
+    const next = {
+      bindings,
+      deactivated: new Set(deactivatedRows.map((row) => keyOf(row.tenant, row.subject))),
+      machines: new Map(
+        machineRows.map((row) => [
+          keyOf(row.tenant, row.clientId),
+          { scopes: new Set(row.scopes), active: row.status === 'active' },
+        ]),
+      ),
+    };
+    // Before the first read there is nothing to compare with: that read always counts as a change.
+    const current = { bindings: this.bindings, deactivated: this.deactivated, machines: this.machines };
+    const changed = this.loaded === 0 || !sameAccessState(current, next);
+    this.bindings = next.bindings;
+    this.deactivated = next.deactivated;
     this.deactivatedSubjects = new Set(deactivatedRows.map((row) => row.subject));
-    this.machines = new Map(
-      machineRows.map((row) => [
-        keyOf(row.tenant, row.clientId),
-        { scopes: new Set(row.scopes), active: row.status === 'active' },
-      ]),
-    );
-    this.loaded += 1;
+    this.machines = next.machines;
+    if (changed) this.loaded += 1;
     for (const listener of this.listeners) listener();
   }
 
@@ -221,4 +234,38 @@ export class AccessStateService implements OnModuleInit, OnApplicationShutdown {
     if (!this.database) throw new Error('AccessStateService needs a database');
     return this.database.db;
   }
+}
+
+/** The access state as {@link AccessStateService} holds it in memory, keyed by tenant and subject (or client). */
+interface AccessStateMaps {
+  /** Roles bound per principal, in any order. */
+  bindings: ReadonlyMap<string, readonly string[]>;
+  deactivated: ReadonlySet<string>;
+  machines: ReadonlyMap<string, ServiceAccountGrant>;
+}
+
+/**
+ * True when `a` and `b` grant and refuse exactly the same: the same principals with the same
+ * roles (order and repeats ignored: rows come back in no set order), the same deactivations, and
+ * the same service accounts with the same scopes and status. O(size of the state).
+ */
+function sameAccessState(a: AccessStateMaps, b: AccessStateMaps): boolean {
+  if (a.bindings.size !== b.bindings.size || a.deactivated.size !== b.deactivated.size) return false;
+  if (a.machines.size !== b.machines.size) return false;
+  for (const [key, roles] of a.bindings) {
+    const other = b.bindings.get(key);
+    if (other === undefined || !sameMembers(new Set(roles), new Set(other))) return false;
+  }
+  for (const key of a.deactivated) if (!b.deactivated.has(key)) return false;
+  for (const [key, grant] of a.machines) {
+    const other = b.machines.get(key);
+    if (other === undefined || other.active !== grant.active || !sameMembers(grant.scopes, other.scopes)) return false;
+  }
+  return true;
+}
+
+function sameMembers(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const item of a) if (!b.has(item)) return false;
+  return true;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { PlatformConfig } from '@platform/config';
@@ -188,7 +188,7 @@ export const LATER = Symbol('rate-limit.later');
  * rolling deploy.
  */
 export function budgetId(identity: string): string {
-  return createHash('sha256').update(identity).digest('base64url').slice(0, 22);
+  return hash('sha256', identity, 'base64url').slice(0, 22);
 }
 
 /**
