@@ -134,4 +134,20 @@ describe('AuditWriter', () => {
     const metrics = await writer['metrics'].exposition();
     expect(metrics.body).not.toMatch(/^platform_audit_records_dropped_total [1-9]/m);
   });
+
+  it('a durable record made while the stop replays the journal is stored, not cleared with the journal', async () => {
+    outages = 1;
+    writer.record(row(1));
+    await writer.flush();
+    expect(writer.target).toBe('journal');
+    let durable: Promise<void> | undefined;
+    duringNextAppend = () => {
+      durable = writer.recordDurably(row(2));
+    };
+    await writer.drain();
+    await durable;
+    const journal = readFileSync(path.join(dir, 'audit-journal', 'audit-journal.ndjson'), 'utf8');
+    const kept = journal.split('\n').filter(Boolean);
+    expect([...stored, ...kept.map((line) => (JSON.parse(line) as NewAuditRow).requestId)]).toContain(row(2).requestId);
+  });
 });

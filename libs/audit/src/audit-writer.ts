@@ -297,12 +297,21 @@ export class AuditWriter implements OnModuleInit {
     };
     await flushQueue();
     // Journalled after a slow write or a pause (the database may be fine again): one replay
-    // attempt, so a clean stop leaves nothing for the next start. An abandoned write that may
+    // attempt (up to REPLAY_BATCHES_PER_FLUSH batches), so a clean stop after a short spill leaves
+    // nothing for the next start. An abandoned write that may
     // still commit is waited for first (at most one write timeout), as replay does at run time;
     // a failed attempt keeps the journal. Records of requests finishing meanwhile are flushed after.
     if (this.mode === 'journal' && this.journal.pending && !this.running) {
       if (this.abandoned) await settledWithin(this.abandoned, this.config.audit.writeTimeoutMs);
-      if (!this.abandoned && !this.running) await this.replay();
+      if (!this.abandoned && !this.running) {
+        // As the running flush: a flush a finishing request starts meanwhile (recordDurably) waits
+        // behind it instead of appending to the journal the replay is about to clear.
+        const replaying = this.replay().finally(() => {
+          if (this.running === replaying) this.running = undefined;
+        });
+        this.running = replaying;
+        await replaying;
+      }
       await flushQueue();
     }
     if (this.queue.length > 0) {

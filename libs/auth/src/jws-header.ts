@@ -11,8 +11,10 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /**
  * The last token decoded and its header. A first-seen token's header is read three times in one
- * request (the verifier's algorithm dispatch, the key provider, the cache entry's `kid`), one
- * microtask apart at most: the second and third reads are this comparison. Only a success is kept.
+ * request (the verifier's algorithm dispatch, the key provider, the cache entry's `kid`): the
+ * second read follows the first at once and is this comparison; the third comes after the key
+ * lookup and the signature check, so under load another token may have been decoded meanwhile and
+ * it decodes again. Only a success is kept (the token is also in the verified-token cache).
  */
 let last: { token: string; header: Readonly<JwsHeader> } | undefined;
 

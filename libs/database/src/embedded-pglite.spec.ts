@@ -38,6 +38,16 @@ describe('EmbeddedPglite: PGlite in a worker thread behind node-postgres', () =>
     expect(usage.heapUsed).toBeGreaterThan(0);
   });
 
+  it('carries large messages both ways (transferred above 64 KiB) next to small ones', async () => {
+    const big = 'é'.repeat(300_000);
+    const [echoed, small] = await Promise.all([
+      pool.query<{ text: string }>('select $1::text as text', [big]),
+      pool.query<{ n: number }>('select 1 as n'),
+    ]);
+    expect(echoed.rows[0].text).toBe(big);
+    expect(small.rows).toEqual([{ n: 1 }]);
+  });
+
   it('answers queries with SQL errors as PostgreSQL does (SQLSTATE, connection still usable)', async () => {
     await expect(pool.query('select * from no_such_table')).rejects.toMatchObject({ code: '42P01' });
     expect((await pool.query('select $1::int + 1 as n', [41])).rows).toEqual([{ n: 42 }]);

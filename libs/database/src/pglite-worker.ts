@@ -163,11 +163,14 @@ export function pgliteWorkerMain(): void {
 
   /**
    * Sends this turn's frames as one message: a latin1 string, one character per byte (as
-   * SessionChannel's `toMessage`: about half the CPU of a transferred ArrayBuffer).
+   * SessionChannel's `toMessage`: about half the CPU of a transferred ArrayBuffer), or, above
+   * 64 KiB, a transferred ArrayBuffer (no copies, no string length limit).
    */
   function flush(): void {
     if (outgoing.length === 0) return;
-    const message = Buffer.allocUnsafe(outgoingLength);
+    // SessionChannel's STRING_MESSAGE_MAX (this eval'd body cannot import it): larger answers are transferred.
+    const transferred = outgoingLength > 64 * 1024;
+    const message = transferred ? Buffer.from(new ArrayBuffer(outgoingLength)) : Buffer.allocUnsafe(outgoingLength);
     let offset = 0;
     for (const { id, parts } of outgoing) {
       message.writeUInt32BE(id, offset);
@@ -182,7 +185,8 @@ export function pgliteWorkerMain(): void {
     }
     outgoing = [];
     outgoingLength = 0;
-    channel.postMessage(message.toString('latin1'));
+    if (transferred) channel.postMessage(message, [message.buffer]);
+    else channel.postMessage(message.toString('latin1'));
   }
 
   /** Runs every runnable batch, the transaction owner's only while it has one open. */

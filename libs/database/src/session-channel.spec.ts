@@ -1,7 +1,15 @@
 import { once } from 'node:events';
 import { MessageChannel } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fromMessage, SessionChannel, toMessage, type SessionEvents } from './session-channel';
+import {
+  fromMessage,
+  messageBuffer,
+  postFrames,
+  SessionChannel,
+  STRING_MESSAGE_MAX,
+  toMessage,
+  type SessionEvents,
+} from './session-channel';
 
 /** Frames of one channel message: [session id, bytes or null for the end of the session]. */
 function frames(posted: string): Array<[number, number[] | null]> {
@@ -110,6 +118,26 @@ describe('SessionChannel: every session of the embedded database over one port',
     expect([...fromMessage(posted)]).toEqual([...all]);
     // A worker of an older build posting a Uint8Array is read all the same.
     expect([...fromMessage(new Uint8Array(all))]).toEqual([...all]);
+  });
+
+  it('posts a message up to 64 KiB as a string and a larger one as its transferred buffer, both read back whole', async () => {
+    const posted: unknown[] = [];
+    const port = {
+      postMessage: (value: unknown, transfer?: readonly unknown[]) => void posted.push([value, transfer]),
+    };
+    const small = messageBuffer(STRING_MESSAGE_MAX).fill(0xe9);
+    const large = messageBuffer(STRING_MESSAGE_MAX + 1).fill(0xff);
+    postFrames(port, small);
+    postFrames(port, large);
+    const [[first, none], [second, transfer]] = posted as Array<[string | Uint8Array, unknown[] | undefined]>;
+    expect(typeof first).toBe('string');
+    expect(none).toBeUndefined();
+    // Its own ArrayBuffer (never a slice of Node's shared pool), handed over without a copy.
+    expect(transfer).toEqual([large.buffer]);
+    expect(large.byteOffset).toBe(0);
+    expect(large.buffer.byteLength).toBe(STRING_MESSAGE_MAX + 1);
+    expect(fromMessage(first).equals(small)).toBe(true);
+    expect(fromMessage(second).equals(large)).toBe(true);
   });
 
   it('closes every session when the port closes (the worker ended) and refuses new ones', async () => {

@@ -32,6 +32,23 @@ export function toMessage(bytes: Buffer): string {
   return bytes.toString('latin1');
 }
 
+/**
+ * Largest message sent as a string (bytes). A larger one (a big result or COPY) goes as a
+ * transferred ArrayBuffer, as before: no copies, and no V8 string length limit (~512 MiB).
+ */
+export const STRING_MESSAGE_MAX = 64 * 1024;
+
+/** A buffer of `length` bytes to build a message in: its own ArrayBuffer when it will be transferred. */
+export function messageBuffer(length: number): Buffer {
+  return length > STRING_MESSAGE_MAX ? Buffer.from(new ArrayBuffer(length)) : Buffer.allocUnsafe(length);
+}
+
+/** Posts a message built in {@link messageBuffer}: a latin1 string up to {@link STRING_MESSAGE_MAX}, else its buffer transferred. */
+export function postFrames(port: Pick<MessagePort, 'postMessage'>, message: Buffer): void {
+  if (message.length <= STRING_MESSAGE_MAX) port.postMessage(toMessage(message));
+  else port.postMessage(message, [message.buffer as ArrayBuffer]);
+}
+
 /** The bytes of a message built by {@link toMessage} (a Uint8Array is accepted as it is). */
 export function fromMessage(message: string | Uint8Array): Buffer {
   return typeof message === 'string'
@@ -99,8 +116,8 @@ export class SessionChannel {
   private flush(): void {
     this.flushScheduled = false;
     if (this.closed || this.outgoing.length === 0) return;
-    // Built in a scratch buffer (Node's pool for small ones), posted as a string: nothing transferred.
-    const message = Buffer.allocUnsafe(this.outgoingLength);
+    // Built in a scratch buffer (Node's pool for small ones) posted as a string, or transferred when large.
+    const message = messageBuffer(this.outgoingLength);
     let offset = 0;
     for (const { id, bytes } of this.outgoing) {
       message.writeUInt32BE(id, offset);
@@ -113,7 +130,7 @@ export class SessionChannel {
     }
     this.outgoing = [];
     this.outgoingLength = 0;
-    this.port.postMessage(toMessage(message));
+    postFrames(this.port, message);
   }
 
   private receive(message: Buffer): void {

@@ -104,6 +104,8 @@ export interface SelectSql {
  * its rows mapped by {@link tableRowsMapper}: the same rows as `.prepare(name).execute(values)`
  * without drizzle's per-execution work (its per-row, per-column mapping walk and the async layers
  * around the driver call). The SQL is built once by drizzle; `values` fill its `sql.placeholder`s.
+ * It runs beside drizzle's execution path: a drizzle logger or query hook would not see it (none
+ * is configured; pg's OpenTelemetry instrumentation does see it). For the hot reads only.
  *
  * @param db the database (`DatabaseService.db`): its pg pool runs the statement
  * @param query the select builder, placeholders in place of the values (not executed)
