@@ -1,45 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { eq, sql } from 'drizzle-orm';
 import { integer, pgTable, text } from 'drizzle-orm/pg-core';
-import { Client, DatabaseError, Pool, types as pgTypes, type ClientConfig } from 'pg';
+import { Client, DatabaseError, Pool, types as pgTypes } from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { PGLITE_TEMPLATE_ENV } from '../../../test/support/global-setup';
-import { EmbeddedPglite } from './embedded-pglite';
 import { platformClient, StatementCache } from './platform-client';
+import { specTargets, type SpecTarget } from './spec-targets.testing';
 
-interface Target {
-  config: ClientConfig;
-  /** Whether all connections share one backend (PGlite): its statement cache is then shared too. */
-  shared: boolean;
-  close(): Promise<void>;
-}
-
-async function embeddedTarget(): Promise<Target> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'platform-client-'));
-  cpSync(process.env[PGLITE_TEMPLATE_ENV] as string, dir, { recursive: true });
-  const embedded = await EmbeddedPglite.start(path.join(dir, 'pglite'));
-  return {
-    config: embedded.poolConfig(),
-    shared: true,
-    close: async () => {
-      await embedded.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const targets: Array<[string, () => Promise<Target>]> = [['PGlite', embeddedTarget]];
-const url = process.env.TEST_DATABASE_URL;
-if (url) {
-  targets.push([
-    'PostgreSQL',
-    async () => ({ config: { connectionString: url }, shared: false, close: async () => undefined }),
-  ]);
-}
+const targets = specTargets('platform-client');
 
 /** pg's connection, as the client drives it (pg 8.x). */
 interface Wire {
@@ -60,7 +28,7 @@ const drizzleTypes = {
 };
 
 describe.each(targets)('platformClient on %s', (_, open) => {
-  let target: Target;
+  let target: SpecTarget;
   let Ours: typeof Client;
   let plain: Client;
   let ours: Client;

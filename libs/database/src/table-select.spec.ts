@@ -1,42 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { bigint, bigserial, boolean, integer, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { Pool, type PoolConfig } from 'pg';
+import { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PGLITE_TEMPLATE_ENV } from '../../../test/support/global-setup';
-import { EmbeddedPglite } from './embedded-pglite';
 import { platformClient, StatementCache } from './platform-client';
+import { specTargets, type SpecTarget } from './spec-targets.testing';
 import { preparedTableSelect } from './table-select';
 
-interface Target {
-  config: PoolConfig;
-  shared: boolean;
-  close(): Promise<void>;
-}
-
-async function embeddedTarget(): Promise<Target> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'table-select-'));
-  cpSync(process.env[PGLITE_TEMPLATE_ENV] as string, dir, { recursive: true });
-  const embedded = await EmbeddedPglite.start(path.join(dir, 'pglite'));
-  return {
-    config: embedded.poolConfig(),
-    shared: true,
-    close: async () => {
-      await embedded.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-const targets: Array<[string, () => Promise<Target>]> = [['PGlite', embeddedTarget]];
-if (process.env.TEST_DATABASE_URL) {
-  const connectionString = process.env.TEST_DATABASE_URL;
-  targets.push(['PostgreSQL', async () => ({ config: { connectionString }, shared: false, close: async () => {} })]);
-}
+const targets = specTargets('table-select');
 
 // Tables unique to this run: PostgreSQL may be shared with other test runs.
 const suffix = randomBytes(4).toString('hex');
@@ -60,7 +32,7 @@ const WITH_CHILDREN = '6b1c7f9e-3f5a-4c2e-9a57-2d0f1f4c8e11';
 const WITHOUT = '0f0e2a3b-1111-4c2e-9a57-2d0f1f4c8e12';
 
 describe.each(targets)('preparedTableSelect on %s', (_, open) => {
-  let target: Target;
+  let target: SpecTarget;
   let pool: Pool;
   let db: ReturnType<typeof drizzle<Record<string, never>, Pool>>;
 
