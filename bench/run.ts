@@ -573,10 +573,9 @@ async function main(): Promise<void> {
     await stop(target);
     // Exact accounting: every answer the load generator received must have exactly one row.
     const audited = await auditedIds(target.dataDir, db.url);
-    const inDatabase = (id: string) => audited.has(id);
     const journal = journalledIds(target.dataDir);
-    const lost = target.answeredIds.filter((id) => !inDatabase(id) && !journal.has(id)).length;
-    const journalled = target.answeredIds.filter((id) => !inDatabase(id) && journal.has(id)).length;
+    const lost = target.answeredIds.filter((id) => !audited.has(id) && !journal.has(id)).length;
+    const journalled = target.answeredIds.filter((id) => !audited.has(id) && journal.has(id)).length;
     const duplicated = [...audited.values()].filter((n) => n > 1).length;
     audit[db.label] = {
       answered: target.answeredIds.length,
@@ -586,7 +585,7 @@ async function main(): Promise<void> {
       duplicated,
     };
     if (lost > 0 && args['keep-logs']) {
-      const missing = target.answeredIds.filter((id) => !inDatabase(id) && !journal.has(id));
+      const missing = target.answeredIds.filter((id) => !audited.has(id) && !journal.has(id));
       writeFileSync(path.join(target.dataDir, 'lost-request-ids.txt'), `${missing.join('\n')}\n`);
       progress(
         `${db.label}: ${lost} answers without an audit row; kept ${target.dataDir} (server.log, lost-request-ids.txt)`,

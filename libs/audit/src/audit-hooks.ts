@@ -15,6 +15,7 @@ import { formatTraceparent, traceContextFrom, type PlatformMetrics } from '@plat
 import type { AuditWriter } from './audit-writer';
 import { auditedEventOf, resourceIdOf } from './audited.decorator';
 import { outcomeOf, type NewAuditRow } from './audit.schema';
+import { settledWithin } from './settled-within';
 
 const MAX_PATH = 512;
 /** Response header naming the trace and this platform's span (W3C Trace Context Level 2 `traceresponse`). */
@@ -326,21 +327,6 @@ export function registerAuditHooks(
 
 /** Seconds a client is asked to wait after 503 `audit_unavailable`: about one journal replay attempt. */
 export const AUDIT_RETRY_AFTER_SECONDS = 5;
-
-/** Whether `work` settles within `ms` milliseconds (its rejection counts as settled: durable waits never reject). */
-function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([
-    work.then(
-      () => true,
-      () => true,
-    ),
-    late,
-  ]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Replaces a response whose audit record could not be made durable in time by 503

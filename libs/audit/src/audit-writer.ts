@@ -6,6 +6,7 @@ import { canonicalAuditContent } from './audit-chain';
 import { AuditJournal } from './audit-journal';
 import { AuditWal, type WalEntry } from './audit-wal';
 import { AuditRepository } from './audit.repository';
+import { settledWithin } from './settled-within';
 import type { NewAuditRow } from './audit.schema';
 
 /** A request waiting until its record is durable; with `recordJournalled`, also its write-ahead log entry. */
@@ -569,20 +570,5 @@ export class AuditWriter implements OnModuleInit {
     if (before === 0 || Math.floor(before / 1000) !== Math.floor(this.droppedTotal / 1000)) {
       this.logger.error({ err, dropped: count, droppedTotal: this.droppedTotal }, `Audit records dropped: ${why}`);
     }
-  }
-}
-
-/** Whether `work` settles within `ms` milliseconds (a rejection counts as settled). */
-async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  const settled = work.then(
-    () => true as const,
-    () => true as const,
-  );
-  try {
-    return await Promise.race([settled, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -175,11 +175,9 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
   ): boolean | Promise<boolean> {
     // As in admit: a refused budget is audited with the token's principal.
     state.principal = token;
-    const { charge } = known;
-    const decision = this.limits.consumeNow(charge.app, charge.kind, charge.id);
-    if (decision === LATER)
-      return spendBudget(reply, charge, this).then((spent) => this.allowKnown(state, spent, known));
-    return this.allowKnown(state, budgetOutcome(reply, charge, decision, this), known);
+    const spent = this.spendNow(reply, known.charge);
+    if (spent instanceof Promise) return spent.then((result) => this.allowKnown(state, result, known));
+    return this.allowKnown(state, spent, known);
   }
 
   /** The end of {@link admitKnown}, once the budget is spent: the allow, as {@link admit} records it. */
@@ -280,15 +278,26 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
     throw failure ?? new AuthFailure(reasonForJwtError(err ?? info));
   }
 
+  /** Step budget, always as a promise ({@link spendNow}). */
+  private spend(reply: FastifyReply, charge: BudgetCharge, refusedFirstAs?: string): Promise<StepResult<void>> {
+    const spent = this.spendNow(reply, charge, refusedFirstAs);
+    return spent instanceof Promise ? spent : Promise.resolve(spent);
+  }
+
   /**
    * Step budget. A charge whose identity is already hashed is counted synchronously when it can be
    * (in memory, or within the local share of a Redis count): the same count and answer as
-   * {@link spendBudget}, without the limiter's promise chain; {@link LATER} falls back to it.
+   * {@link spendBudget}, without the limiter's promise chain; {@link LATER} (the count needs
+   * Redis) falls back to it and answers a promise.
    */
-  private spend(reply: FastifyReply, charge: BudgetCharge, refusedFirstAs?: string): Promise<StepResult<void>> {
+  private spendNow(
+    reply: FastifyReply,
+    charge: BudgetCharge,
+    refusedFirstAs?: string,
+  ): StepResult<void> | Promise<StepResult<void>> {
     if (charge.id !== undefined) {
       const decision = this.limits.consumeNow(charge.app, charge.kind, charge.id);
-      if (decision !== LATER) return Promise.resolve(budgetOutcome(reply, charge, decision, this, refusedFirstAs));
+      if (decision !== LATER) return budgetOutcome(reply, charge, decision, this, refusedFirstAs);
     }
     return spendBudget(reply, charge, this, refusedFirstAs);
   }
