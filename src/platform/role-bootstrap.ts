@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { parse } from 'yaml';
 import { AccessStateService, PolicyService } from '@platform/auth';
 import { AuditWriter } from '@platform/audit';
 import { concreteIssuers, PlatformConfig } from '@platform/config';
+import { uuidV7 } from '@platform/http';
 
 /** Who granted a binding made by the bootstrap (so it can be removed when the file no longer names it). */
 export const BOOTSTRAP_GRANTOR = 'bootstrap';
@@ -159,11 +159,11 @@ export class RoleBootstrap implements OnApplicationBootstrap {
     binding: { subject: string; tenant: string | null; role: string },
   ): void {
     this.audit.record({
-      recordId: randomUUID(),
+      recordId: uuidV7(),
       kind: 'event',
       event,
       occurredAt: new Date(),
-      requestId: `bootstrap-${randomUUID()}`,
+      requestId: `bootstrap-${uuidV7()}`,
       method: 'BOOTSTRAP',
       path: source.slice(0, 500),
       requiredPermissions: [],

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import {
@@ -8,6 +7,7 @@ import {
   requestState,
   titleFor,
   type Problem,
+  uuidV7,
 } from '@platform/http';
 import { AppRegistry } from '@platform/feature-apps';
 import { infoLine } from '@platform/logging';
@@ -55,7 +55,10 @@ function paramsOf(request: FastifyRequest): Record<string, string> {
   return (request.params ?? {}) as Record<string, string>;
 }
 
-/** Builds the access record of a finished request from its state. Pure but for the new record id. */
+/**
+ * Builds the access record of a finished request from its state. Pure but for the new record id, a
+ * UUID v7 of `now` (time-ordered: the unique index on `record_id` grows at its right edge).
+ */
 export function auditRowFor(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -67,7 +70,7 @@ export function auditRowFor(
   const principal = state.principal;
   const route = state.route ?? request.routeOptions?.url ?? null;
   return {
-    recordId: randomUUID(),
+    recordId: uuidV7(now.getTime()),
     kind: 'access',
     traceId: state.trace?.traceId ?? null,
     occurredAt: now,
@@ -118,7 +121,7 @@ export function eventRowFor(
   tenant?: string,
 ): NewAuditRow {
   return {
-    recordId: randomUUID(),
+    recordId: uuidV7(),
     kind: 'event',
     event,
     resourceId: storableOrNull(resourceId),

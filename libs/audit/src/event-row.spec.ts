@@ -1,7 +1,12 @@
 import { getTableColumns } from 'drizzle-orm';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { eventRowFor } from './audit-hooks';
+import type { AppRegistry } from '@platform/feature-apps';
+import { auditRowFor, eventRowFor } from './audit-hooks';
 import { auditRecords, type NewAuditRow } from './audit.schema';
+
+/** RFC 9562 version 7, variant 10. */
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 /** The record's own columns: everything the table stores but its storage id and the chain. */
 const COLUMNS = Object.keys(getTableColumns(auditRecords)).filter((k) => !['id', 'prevHash', 'hash'].includes(k));
@@ -54,7 +59,7 @@ describe('eventRowFor (the domain-event record beside an access record)', () => 
     const access = fullAccessRow();
     const row = eventRowFor(access, 'analytics.events.ingested', null);
     expect(row.recordId).not.toBe(access.recordId);
-    expect(row.recordId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(row.recordId).toMatch(UUID_V7);
     expect(row).toMatchObject({ kind: 'event', event: 'analytics.events.ingested', resourceId: null, details: null });
     expect(access.kind).toBe('access');
   });
@@ -63,5 +68,27 @@ describe('eventRowFor (the domain-event record beside an access record)', () => 
     const row = eventRowFor(fullAccessRow(), 'billing.invoice.paid', 'inv-1', 'other\u0000tenant');
     expect(row.tenant).toBe('other\uFFFDtenant');
     expect(row.resourceId).toBe('inv-1');
+  });
+});
+
+describe('record ids', () => {
+  it("are time-ordered UUID v7s, an access record's carrying its occurredAt", () => {
+    const request = {
+      url: '/billing/invoices/1?x=y',
+      id: 'req-1',
+      method: 'GET',
+      ip: '127.0.0.1',
+      routeOptions: { url: '/billing/invoices/:id' },
+      platform: { startedAt: process.hrtime.bigint() },
+    } as unknown as FastifyRequest;
+    const reply = { statusCode: 200 } as FastifyReply;
+    const router = { appFor: () => 'billing' } as unknown as AppRegistry;
+    const now = new Date('2020-01-02T10:00:00.123Z'); // before any clock this runs on: the event's id is later
+    const access = auditRowFor(request, reply, router, now);
+    expect(access.recordId).toMatch(UUID_V7);
+    expect(Buffer.from(access.recordId.replaceAll('-', ''), 'hex').readUIntBE(0, 6)).toBe(now.getTime());
+    const later = auditRowFor(request, reply, router, new Date(now.getTime() + 1));
+    expect(later.recordId > access.recordId).toBe(true);
+    expect(eventRowFor(access, 'billing.invoice.paid', '1').recordId > access.recordId).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ export {
   UnprocessableRequestError,
 } from './platform-error';
 export { requestIdFrom, REQUEST_ID_HEADER } from './request-id';
+export { uuidV7 } from './uuid-v7';
 export { addAuditDetails, recordDecision, requestState, type RequestState } from './request-state';
 export { Served, servedRequestOf, type ServedRequest } from './request-context';
 export { createValidationPipe, UuidParam } from './validation';
