@@ -707,6 +707,7 @@ async function main(): Promise<void> {
       measured: t.measured ?? '-',
       limit: t.limit,
       met: t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met',
+      'bare+db, same figure': t.bareDb ?? '',
     })),
   );
   console.log(`audit: ${JSON.stringify(report.audit)}`);
