@@ -4,6 +4,7 @@ import { PlatformMetrics } from '@platform/observability';
 import { AuthFailure } from './auth-failure';
 import { ClaimMapper } from './claim-mapper';
 import { IssuerKeyStore } from './issuer-key-store';
+import { unverifiedIssuer } from './unverified-issuer';
 
 /** One trusted issuer: its settings, its own key store and its own claim mapper. */
 export interface TrustedIssuer {
@@ -74,16 +75,12 @@ export class IssuerRegistry implements OnModuleInit {
   }
 
   /**
-   * The issuer of a token, from its unverified payload: only to choose which keys and settings
-   * verify it. @throws AuthFailure `malformed_token` (no JSON payload), `iss_mismatch` (untrusted `iss`)
+   * The issuer of a token, from its unverified `iss` ({@link unverifiedIssuer}): only to choose
+   * which keys and settings verify it; the verified `iss` must resolve to the same entry.
+   * @throws AuthFailure `malformed_token` (no JSON payload), `iss_mismatch` (untrusted `iss`)
    */
   forToken(token: string): ResolvedIssuer {
-    let iss: unknown;
-    try {
-      iss = (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iss?: unknown }).iss;
-    } catch {
-      throw new AuthFailure('malformed_token');
-    }
+    const iss = unverifiedIssuer(token);
     const resolved = typeof iss === 'string' ? this.byIss.get(iss) : undefined;
     if (resolved) return resolved;
     const accepted = this.acceptedIssuers();

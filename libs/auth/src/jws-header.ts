@@ -7,14 +7,14 @@ export interface JwsHeader {
   typ?: string;
 }
 
-const B64URL = /^[A-Za-z0-9_-]*$/;
+/** Three base64url segments, the first two not empty (the signature may be: refused later, as unsigned). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 /**
- * The last token decoded and its header. A first-seen token's header is read three times in one
- * request (the verifier's algorithm dispatch, the key provider, the cache entry's `kid`): the
- * second read follows the first at once and is this comparison; the third comes after the key
- * lookup and the signature check, so under load another token may have been decoded meanwhile and
- * it decodes again. Only a success is kept (the token is also in the verified-token cache).
+ * The last token decoded and its header. A first-seen token's header is read twice in one
+ * request (the key provider, then the verifier's algorithm dispatch once the key is found): the
+ * second read is this comparison, unless another token was decoded meanwhile (the key lookup is
+ * asynchronous). The cache entry's `kid` is the one the key provider read. Only a success is kept.
  */
 let last: { token: string; header: Readonly<JwsHeader> } | undefined;
 
@@ -34,13 +34,11 @@ export function decodeJwsHeader(token: string): Readonly<JwsHeader> {
 }
 
 function decode(token: string): Readonly<JwsHeader> {
-  const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((p) => B64URL.test(p)) || parts[0] === '' || parts[1] === '') {
-    throw new AuthFailure('malformed_token');
-  }
+  // One pass over the token, no segment strings: this runs once per first-seen token.
+  if (!COMPACT_JWS.test(token)) throw new AuthFailure('malformed_token');
   let header: unknown;
   try {
-    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
   } catch {
     throw new AuthFailure('malformed_token');
   }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { Strategy, type StrategyOptionsWithRequest } from 'passport-jwt';
 import { AuthFailure } from './auth-failure';
-import { IssuerRegistry, type TrustedIssuer } from './issuer-registry';
+import { IssuerRegistry, type ResolvedIssuer, type TrustedIssuer } from './issuer-registry';
 import { installEdDsaVerifier } from './eddsa-verifier';
 import { decodeJwsHeader } from './jws-header';
 import { assertAccessTokenHeader, assertNotIdToken } from './token-use';
@@ -16,7 +16,16 @@ export const JWT_BEARER_STRATEGY = 'platform-jwt-bearer';
 /** Where the guard leaves the already-parsed bearer token for the strategy's extractor. */
 export const BEARER_TOKEN = Symbol('platform.bearerToken');
 
-type WithToken = { [BEARER_TOKEN]?: string };
+/** Where the key provider leaves what the unverified token chose, for {@link JwtBearerStrategy.validate}. */
+const CHOSEN = Symbol('platform.chosenIssuer');
+
+/** The issuer entry a token's unverified `iss` chose its key from, and the `kid` it named. */
+interface Chosen {
+  resolved: ResolvedIssuer;
+  kid: string | undefined;
+}
+
+type WithToken = { [BEARER_TOKEN]?: string; [CHOSEN]?: Chosen };
 
 /** Maps a token verification error to a stable reason code, by error class (see jwt-errors.ts). */
 export { reasonForJwtError } from './jwt-errors';
@@ -49,12 +58,14 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
       passReqToCallback: true,
       jwtFromRequest: (req: WithToken) => req[BEARER_TOKEN] ?? null,
       // jsonwebtoken 9 accepts a KeyObject; the typings only name string | Buffer.
-      secretOrKeyProvider: (_req: unknown, rawJwt: string, done: (err: unknown, key?: never) => void) => {
+      secretOrKeyProvider: (req: WithToken, rawJwt: string, done: (err: unknown, key?: never) => void) => {
         let header;
         let trusted: TrustedIssuer;
         try {
           header = decodeJwsHeader(rawJwt);
-          trusted = registry.forToken(rawJwt).trusted;
+          const resolved = registry.forToken(rawJwt);
+          trusted = resolved.trusted;
+          req[CHOSEN] = { resolved, kid: header.kid };
           // RFC 8725 section 3.1: the allow-list is checked before a key is even looked up.
           if (!trusted.config.algorithms.includes(header.alg))
             throw new AuthFailure('alg_not_allowed', { alg: header.alg });
@@ -82,9 +93,12 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
       throw new AuthFailure('malformed_claims');
     const claims = payload as Record<string, unknown>;
-    // The same exact iss that chose the key (passport-jwt has verified it is an accepted one).
+    const chosen = req[CHOSEN];
+    req[CHOSEN] = undefined;
+    // The verified iss must be the very one that chose the key (passport-jwt has verified it is an
+    // accepted one): the choice read the token unverified, and not necessarily as JSON.parse does.
     const resolved = typeof claims.iss === 'string' ? this.registry.resolve(claims.iss) : undefined;
-    if (!resolved) throw new AuthFailure('iss_mismatch');
+    if (!resolved || resolved !== chosen?.resolved) throw new AuthFailure('iss_mismatch');
     const { clockToleranceSeconds, maxTokenLifetimeSeconds, audiences, preset } = resolved.trusted.config;
     if (preset !== 'cognito') assertAudience(claims.aud, audiences);
     const now = Math.floor(Date.now() / 1000);
@@ -115,7 +129,7 @@ export class JwtBearerStrategy extends PassportStrategy(Strategy, JWT_BEARER_STR
     assertNotIdToken(claims);
     const principal = tenantForIssuer(resolved.trusted.mapper.map(claims), claims, resolved);
     const token = req[BEARER_TOKEN];
-    if (token !== undefined) this.cache.set(token, principal, decodeJwsHeader(token).kid);
+    if (token !== undefined) this.cache.set(token, principal, chosen.kid);
     return principal;
   }
 }

@@ -5,6 +5,7 @@ import { ProblemException, type RequestState } from '@platform/http';
 import { PlatformMetrics } from '@platform/observability';
 import { RedisService, SharedCounters } from '@platform/redis';
 import { describe, expect, it, vi } from 'vitest';
+import { BEARER_TOKEN } from './jwt-bearer.strategy';
 import type { AccessStateService } from './access/access-state.service';
 import { PrincipalEvents } from './access/principal-events';
 import type { DpopProofVerifier } from './dpop/dpop-proof-verifier';
@@ -211,5 +212,39 @@ describe('PlatformAuthGuard: a bearer token already allowed on a route', () => {
       details: { budget: 'platform.user', limit: 2 },
     });
     expect(consume).not.toHaveBeenCalled();
+  });
+});
+
+describe('PlatformAuthGuard: passport', () => {
+  it('lends passport the token on the request during the call only, clearing it without a delete (which would make the request a dictionary object)', async () => {
+    const { guard } = setup(1000, false);
+    const deleted: (string | symbol)[] = [];
+    const fields: Record<string | symbol, unknown> = { headers: {} };
+    const request = new Proxy(fields, {
+      deleteProperty: (target, key) => {
+        deleted.push(key);
+        return Reflect.deleteProperty(target, key);
+      },
+    });
+    let lent: unknown;
+    const parent = Object.getPrototypeOf(PlatformAuthGuard.prototype) as { canActivate: (c: unknown) => unknown };
+    const canActivate = vi.spyOn(parent, 'canActivate').mockImplementation(function (this: unknown) {
+      lent = request[BEARER_TOKEN];
+      request.user = alice;
+      return Promise.resolve(true);
+    });
+    const context = { switchToHttp: () => ({ getRequest: () => request }) };
+    // The guard's own method (setup() stubs it on the instance).
+    const viaPassport = (
+      PlatformAuthGuard.prototype as unknown as { passport: (c: unknown, r: unknown, t: string) => Promise<Principal> }
+    ).passport;
+    try {
+      await expect(viaPassport.call(guard, context, request, TOKEN)).resolves.toBe(alice);
+    } finally {
+      canActivate.mockRestore();
+    }
+    expect(lent).toBe(TOKEN);
+    expect(request[BEARER_TOKEN]).toBeUndefined();
+    expect(deleted).toEqual([]);
   });
 });

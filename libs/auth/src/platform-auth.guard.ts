@@ -267,7 +267,9 @@ export class PlatformAuthGuard extends AuthGuard(JWT_BEARER_STRATEGY) {
       await super.canActivate(context);
       return request.user as Principal;
     } finally {
-      delete request[BEARER_TOKEN];
+      // Cleared, not deleted: deleting a property added before passport's `user` turns the request
+      // object into a dictionary (slow property access for the rest of every first-seen request).
+      request[BEARER_TOKEN] = undefined;
     }
   }
 
