@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { LabelledCounter, LabelledHistogram, type CounterSeries, type HistogramSeries } from './labelled-metrics';
+import { LabelledCounter, LabelledHistogram } from './labelled-metrics';
 import { clusterExposition, inClusterWorker, serveWorkerMetrics } from './cluster-metrics';
+import { SeriesCache } from './series-cache';
 
 /** Latency buckets in seconds: 1 ms to 10 s. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -159,10 +160,17 @@ export class PlatformMetrics {
     labelNames: ['app'],
     registers: [this.registry],
   });
-  private readonly requestChildren = new Map<string, { count: CounterSeries; latency: HistogramSeries }>();
-  private readonly decisionChildren = new Map<string, CounterSeries>();
-  private readonly principalChildren = new Map<string, CounterSeries>();
-  private readonly failureChildren = new Map<string, CounterSeries>();
+  private readonly requestChildren = new SeriesCache((app, route, method, status) => ({
+    count: this.requests.child(app, route, method, status),
+    latency: this.latency.child(app, route, method, status),
+  }));
+  private readonly decisionChildren = new SeriesCache((app, decision, reason) =>
+    this.decisions.child(app, decision, reason),
+  );
+  private readonly principalChildren = new SeriesCache((app, principalType, tokenBinding, decision) =>
+    this.principals.child(app, principalType, tokenBinding, decision),
+  );
+  private readonly failureChildren = new SeriesCache((reason) => this.tokenFailures.child(reason));
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -211,43 +219,16 @@ export class PlatformMetrics {
 
   /** Counts one answered request, its latency, its decision and (for a 401) its token failure. */
   observeRequest(o: RequestObservation): void {
-    const status = String(o.status);
-    const key = `${o.app}\u0000${o.route}\u0000${o.method}\u0000${status}`;
-    let children = this.requestChildren.get(key);
-    if (!children) {
-      children = {
-        count: this.requests.child(o.app, o.route, o.method, status),
-        latency: this.latency.child(o.app, o.route, o.method, status),
-      };
-      this.requestChildren.set(key, children);
-    }
+    const children = this.requestChildren.get(o.app, o.route, o.method, String(o.status));
     children.count.value++;
     this.latency.observe(children.latency, o.durationSeconds);
     if (o.errorReason === 'database_unavailable') this.databaseUnavailable.labels(o.app).inc();
-    const decision = o.decision ?? 'none';
-    const principalKey = `${o.app}\u0000${o.principalType}\u0000${o.tokenBinding}\u0000${decision}`;
-    let principal = this.principalChildren.get(principalKey);
-    if (!principal) {
-      principal = this.principals.child(o.app, o.principalType, o.tokenBinding, decision);
-      this.principalChildren.set(principalKey, principal);
-    }
-    principal.value++;
+    this.principalChildren.get(o.app, o.principalType, o.tokenBinding, o.decision ?? 'none').value++;
     if (o.decision) {
       const reason = o.reason ?? 'unknown';
-      const decisionKey = `${o.app}\u0000${o.decision}\u0000${reason}`;
-      let child = this.decisionChildren.get(decisionKey);
-      if (!child) {
-        child = this.decisions.child(o.app, o.decision, reason);
-        this.decisionChildren.set(decisionKey, child);
-      }
-      child.value++;
+      this.decisionChildren.get(o.app, o.decision, reason).value++;
       if (o.decision === 'deny' && o.status === 401) {
-        let failure = this.failureChildren.get(reason);
-        if (!failure) {
-          failure = this.tokenFailures.child(reason);
-          this.failureChildren.set(reason, failure);
-        }
-        failure.value++;
+        this.failureChildren.get(reason).value++;
       }
     }
   }
