@@ -66,6 +66,11 @@ describe('verifyWithJsonwebtoken: every failure carries its reason by constructi
     const [h, p] = sign({}).split('.');
     expect(await verify(`${h}.${p}.`)).toBe('malformed_token');
   });
+  it('a payload that is not JSON is malformed_token (whatever its signature)', async () => {
+    const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${Buffer.from(`{"iss":"${ISS}",}`).toString('base64url')}`;
+    const signature = createSign('RSA-SHA256').update(input).sign(privateKey).toString('base64url');
+    expect(await verify(`${input}.${signature}`)).toBe('malformed_token');
+  });
   it('the signature is checked before the claims (a forged token with bad claims is invalid_signature)', async () => {
     const [h, , s] = sign({}).split('.');
     const p = Buffer.from(JSON.stringify({ iss: 'x', aud: 'y', exp: 'soon' })).toString('base64url');

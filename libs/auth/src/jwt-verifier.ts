@@ -31,6 +31,8 @@ export function verifyWithJsonwebtoken(
   if (emptyThirdSegment(token)) return callback(new AuthFailure('malformed_token'));
   const { issuer, audience, ...signatureOnly } = options;
   jsonwebtoken(token, key, { ...signatureOnly, ignoreExpiration: true, ignoreNotBefore: true }, (err, payload) => {
+    // jws parses a `typ: JWT` payload before anything else: one that is not JSON is malformed.
+    if (err instanceof SyntaxError) return callback(new AuthFailure('malformed_token'));
     if (err)
       return callback(
         err instanceof JsonWebTokenError && !(err instanceof TokenExpiredError) && !(err instanceof NotBeforeError)

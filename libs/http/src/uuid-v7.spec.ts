@@ -21,6 +21,12 @@ describe('uuidV7 (RFC 9562 version 7)', () => {
     expect(current).toBeLessThan(now + 1000);
   });
 
+  it.each([-1, Number.NaN, 1.5, 2 ** 48, Number.POSITIVE_INFINITY])('refuses %s as a time (RangeError)', (ms) => {
+    expect(() => uuidV7(ms)).toThrow(RangeError);
+    // A refused time leaves nothing behind: the next id is whole.
+    expect(uuidV7(Date.UTC(2026, 11, 2))).toMatch(V7);
+  });
+
   it('sorts by time across milliseconds, as strings and as bytes', () => {
     const base = Date.UTC(2026, 11, 2);
     // Many draws per millisecond: the random part must never outweigh the time.

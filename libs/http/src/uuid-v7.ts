@@ -6,7 +6,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 const POOL = Buffer.alloc(10 * 256);
 let poolOffset = POOL.length;
 /** The millisecond last formatted and its `tttttttt-tttt-` prefix: ids made in the same millisecond share it. */
-let lastMs = -1;
+let lastMs = Number.NaN;
 let prefix = '';
 
 /**
@@ -23,9 +23,13 @@ let prefix = '';
  *
  * @param unixMs milliseconds since the Unix epoch, an integer in [0, 2^48); default `Date.now()`
  * @returns the id, 36 characters
+ * @throws RangeError when `unixMs` is not an integer in [0, 2^48)
  */
 export function uuidV7(unixMs: number = Date.now()): string {
   if (unixMs !== lastMs) {
+    // Checked here, once per millisecond: an id that is not 36 characters would fail a whole audit batch's ::uuid cast.
+    if (!Number.isInteger(unixMs) || unixMs < 0 || unixMs >= 2 ** 48)
+      throw new RangeError(`uuidV7: unixMs must be an integer in [0, 2^48), got ${unixMs}`);
     const t = unixMs.toString(16).padStart(12, '0');
     prefix = `${t.slice(0, 8)}-${t.slice(8)}-`;
     lastMs = unixMs;

@@ -4,8 +4,7 @@ type Level = Map<string, unknown>;
 /**
  * The series of a labelled metric by their label values (up to four), each made once by `make`
  * and then found through nested maps, one level per label: no key string joined per lookup (a
- * joined key costs its concatenations and their flattening on every request), and no separator
- * two label values could collide on.
+ * joined key costs its concatenations and their flattening on every request).
  */
 export class SeriesCache<T> {
   private readonly root: Level = new Map();
