@@ -48,4 +48,13 @@ describe('labelled metrics', () => {
     registry.resetMetrics();
     expect(counter.child('expired').value).toBe(0);
   });
+
+  it('keep apart label values that a joined key would confuse', () => {
+    const counter = new LabelledCounter('z_total', 'help', ['app', 'route', 'method'], new Registry());
+    const joined = counter.child('billing\u0000/x', 'GET', '');
+    const split = counter.child('billing', '/x\u0000GET', '');
+    expect(split).not.toBe(joined);
+    expect(counter.child('billing\u0000/x', 'GET', '')).toBe(joined);
+    expect(split.labels).toEqual({ app: 'billing', route: '/x\u0000GET', method: '' });
+  });
 });

@@ -24,7 +24,10 @@ interface MetricSnapshot {
  */
 abstract class LabelledMetric<Series extends { labels: Record<string, string> }> {
   readonly aggregator = 'sum' as const;
-  protected readonly series = new Map<string, Series>();
+  /** Every series, in creation order (the exposition's order). */
+  protected readonly series: Series[] = [];
+  /** The series by label values: nested maps, one level per label, the last level holding the series. */
+  private readonly index = new Map<string, unknown>();
 
   constructor(
     readonly name: string,
@@ -36,24 +39,33 @@ abstract class LabelledMetric<Series extends { labels: Record<string, string> }>
   }
 
   /**
-   * The series of these label values (in `labelNames` order), created on first use. Callers
-   * keep the returned object and record on it directly; look it up again only for new values.
+   * The series of these label values (one per label, in `labelNames` order), created on first
+   * use. Found through nested maps by value: no key string is joined per lookup (its
+   * concatenations cost every request), and no two value lists can share a series.
    */
   child(...values: string[]): Series {
-    const key = values.join('\u0000');
-    let series = this.series.get(key);
-    if (!series) {
+    let level = this.index;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = level.get(values[i]) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(values[i], (next = new Map()));
+      level = next;
+    }
+    let series = level.get(values[last]) as Series | undefined;
+    if (series === undefined) {
       const labels: Record<string, string> = {};
       this.labelNames.forEach((name, i) => (labels[name] = values[i]));
       series = this.create(labels);
-      this.series.set(key, series);
+      level.set(values[last], series);
+      this.series.push(series);
     }
     return series;
   }
 
   /** Forgets every series (prom-client's `registry.resetMetrics()`). */
   reset(): void {
-    this.series.clear();
+    this.series.length = 0;
+    this.index.clear();
   }
 
   protected abstract create(labels: Record<string, string>): Series;
@@ -80,7 +92,7 @@ export class LabelledCounter extends LabelledMetric<CounterSeries> {
       help: this.help,
       type: this.type,
       aggregator: this.aggregator,
-      values: [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value })),
+      values: this.series.map((s) => ({ labels: s.labels, value: s.value })),
     };
   }
 }
@@ -129,7 +141,7 @@ export class LabelledHistogram extends LabelledMetric<HistogramSeries> {
   /** The metric as prom-client's histograms give it to the registry: cumulative buckets, `+Inf`, `_sum`, `_count`. */
   async get(): Promise<MetricSnapshot> {
     const values: Sample[] = [];
-    for (const s of this.series.values()) {
+    for (const s of this.series) {
       let cumulative = 0;
       this.upperBounds.forEach((le, i) => {
         cumulative += s.buckets[i];

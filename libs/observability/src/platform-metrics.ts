@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { LabelledCounter, LabelledHistogram } from './labelled-metrics';
 import { clusterExposition, inClusterWorker, serveWorkerMetrics } from './cluster-metrics';
-import { SeriesCache } from './series-cache';
 
 /** Latency buckets in seconds: 1 ms to 10 s. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -160,17 +159,6 @@ export class PlatformMetrics {
     labelNames: ['app'],
     registers: [this.registry],
   });
-  private readonly requestChildren = new SeriesCache((app, route, method, status) => ({
-    count: this.requests.child(app, route, method, status),
-    latency: this.latency.child(app, route, method, status),
-  }));
-  private readonly decisionChildren = new SeriesCache((app, decision, reason) =>
-    this.decisions.child(app, decision, reason),
-  );
-  private readonly principalChildren = new SeriesCache((app, principalType, tokenBinding, decision) =>
-    this.principals.child(app, principalType, tokenBinding, decision),
-  );
-  private readonly failureChildren = new SeriesCache((reason) => this.tokenFailures.child(reason));
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -219,17 +207,15 @@ export class PlatformMetrics {
 
   /** Counts one answered request, its latency, its decision and (for a 401) its token failure. */
   observeRequest(o: RequestObservation): void {
-    const children = this.requestChildren.get(o.app, o.route, o.method, String(o.status));
-    children.count.value++;
-    this.latency.observe(children.latency, o.durationSeconds);
+    const status = String(o.status);
+    this.requests.child(o.app, o.route, o.method, status).value++;
+    this.latency.observe(this.latency.child(o.app, o.route, o.method, status), o.durationSeconds);
     if (o.errorReason === 'database_unavailable') this.databaseUnavailable.labels(o.app).inc();
-    this.principalChildren.get(o.app, o.principalType, o.tokenBinding, o.decision ?? 'none').value++;
+    this.principals.child(o.app, o.principalType, o.tokenBinding, o.decision ?? 'none').value++;
     if (o.decision) {
       const reason = o.reason ?? 'unknown';
-      this.decisionChildren.get(o.app, o.decision, reason).value++;
-      if (o.decision === 'deny' && o.status === 401) {
-        this.failureChildren.get(reason).value++;
-      }
+      this.decisions.child(o.app, o.decision, reason).value++;
+      if (o.decision === 'deny' && o.status === 401) this.tokenFailures.child(reason).value++;
     }
   }
 
